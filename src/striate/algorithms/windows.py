@@ -1,0 +1,49 @@
+"""The sliding window, shared by convolution and pooling.
+
+`window_view` looks at a channels-last array through every position of a (dilated, strided) window
+without copying: (N, *spatial, C) -> (N, *out, *window, C). Convolution is these windows times the kernel,
+summed; pooling is the same windows reduced by max or mean.
+
+`scatter_windows` is its adjoint (col2im): every window cell is added back into the input cell it was
+read from, so a cell seen by several overlapping windows gets the sum of their values. It loops over the
+window offsets (9 for a 3x3 window), each step one strided NumPy add over the whole batch.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+
+def windows_output_shape(spatial_shape, window_shape, strides, dilation):
+    """Window positions per axis: floor((n - d(k-1) - 1) / s) + 1 (the input is already padded)."""
+    return tuple(
+        (n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(spatial_shape, window_shape, strides, dilation)
+    )
+
+
+def window_view(x, window_shape, strides, dilation):
+    """Read-only view (N, *out, *window, C) of x (N, *spatial, C); out[i] starts at i * stride."""
+    out_shape = windows_output_shape(x.shape[1:-1], window_shape, strides, dilation)
+    batch_stride, *spatial_strides, channel_stride = x.strides
+    shape = (x.shape[0], *out_shape, *window_shape, x.shape[-1])
+    view_strides = (
+        batch_stride,
+        *(step * s for step, s in zip(spatial_strides, strides)),
+        *(step * d for step, d in zip(spatial_strides, dilation)),
+        channel_stride,
+    )
+    return as_strided(x, shape=shape, strides=view_strides, writeable=False)
+
+
+def scatter_windows(window_values, input_shape, strides, dilation):
+    """Adjoint of `window_view`: (N, *out, *window, C) -> (N, *spatial, C), summing overlaps."""
+    rank = len(input_shape) - 2
+    out_shape = window_values.shape[1 : 1 + rank]
+    window_shape = window_values.shape[1 + rank : 1 + 2 * rank]
+    result = np.zeros(input_shape, dtype=window_values.dtype)
+    every_position = (slice(None),) * (1 + rank)
+    for offset in np.ndindex(*window_shape):
+        target = tuple(
+            slice(o * d, o * d + (n - 1) * s + 1, s) for o, n, s, d in zip(offset, out_shape, strides, dilation)
+        )
+        result[(slice(None), *target, slice(None))] += window_values[(*every_position, *offset, slice(None))]
+    return result

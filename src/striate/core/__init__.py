@@ -1,0 +1,7 @@
+"""The autodiff core: the Tensor, the primitive-op base class and the no_grad switch."""
+
+from striate.core.function import Function
+from striate.core.grad_mode import is_grad_enabled, no_grad
+from striate.core.tensor import Tensor, as_tensor
+
+__all__ = ["Function", "Tensor", "as_tensor", "is_grad_enabled", "no_grad"]

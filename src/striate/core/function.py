@@ -1,0 +1,60 @@
+"""`Function`: the base of every primitive op.
+
+An op subclasses Function and writes two methods side by side:
+
+- `forward(*arrays, **options)` computes the result with NumPy and keeps on `self` what backward needs;
+- `backward(grad)` receives dLoss/dOutput and returns one gradient per tensor input (None where the
+  input needs none).
+
+`Op.apply(*inputs, **options)` runs forward and, when any input requires a gradient, links the output to
+the op so that `Tensor.backward()` can call the op's backward later. Nothing else in striate computes
+gradients: layers and models are compositions of ops.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from striate.core.grad_mode import is_grad_enabled
+
+if TYPE_CHECKING:
+    from striate.core.tensor import Tensor
+
+
+class Function:
+    inputs: tuple[Tensor, ...]
+    needs_input_grad: tuple[bool, ...]
+
+    def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **options: Any) -> Tensor:
+        from striate.core.tensor import Tensor, operands_as_tensors
+
+        tensors = operands_as_tensors(inputs)
+        op = cls()
+        op.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        data = op.forward(*(t.data for t in tensors), **options)
+        requires_grad = is_grad_enabled() and any(op.needs_input_grad)
+        result = Tensor(data, requires_grad=requires_grad, _keep_dtype=True)
+        if requires_grad:
+            op.inputs = tensors
+            result._creator = op
+        return result
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Undo NumPy broadcasting: sum `grad` down to `shape` (the operand's shape before broadcasting)."""
+    extra_leading_axes = grad.ndim - len(shape)
+    if extra_leading_axes > 0:
+        grad = grad.sum(axis=tuple(range(extra_leading_axes)))
+    stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad

@@ -1,0 +1,275 @@
+"""`Tensor`: a NumPy array with reverse-mode automatic differentiation.
+
+Every operation on Tensors runs a primitive op (`striate.core.function.Function`) which records, when a
+gradient is wanted, which op made the result and from which inputs. `backward()` then visits that graph
+in reverse topological order and hands each op the gradient of its output; the op returns the gradients
+of its inputs. A Tensor used twice receives the sum of both gradients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from striate.core.function import Function
+
+DEFAULT_DTYPE = np.float32
+
+
+def _as_float_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """float32 by default; a floating NumPy array keeps its precision; anything non-numeric is refused."""
+    array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Tensor: data must be numeric (bool, int or float); received an array of dtype {array.dtype}"
+        )
+    if dtype is not None:
+        return array.astype(dtype, copy=False)
+    if isinstance(data, np.ndarray | np.floating) and array.dtype.kind == "f":
+        return array
+    return array.astype(DEFAULT_DTYPE)
+
+
+class Tensor:
+    """A multi-dimensional array that can record how it was computed.
+
+    Args:
+        data: array-like. NumPy float arrays keep their dtype (float64 stays float64); Python numbers,
+            lists and integer arrays become float32.
+        requires_grad: if True, `backward()` of a result computes `self.grad` (dLoss/dself).
+        dtype: force a dtype, e.g. `np.float64` for gradient checks.
+
+    >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad                              # d(sum x^2)/dx = 2x
+    array([[2., 4.], [6., 8.]], dtype=float32)
+    """
+
+    __array_priority__ = 1000  # array (op) Tensor calls Tensor's reflected operator, not NumPy's
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, *, _keep_dtype: bool = False):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data: np.ndarray = np.asarray(data) if _keep_dtype else _as_float_array(data, dtype)
+        self.requires_grad = bool(requires_grad)
+        self.grad: np.ndarray | None = None
+        self._creator: Function | None = None
+
+    # ---- NumPy interoperability -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def numpy(self) -> np.ndarray:
+        """The underlying NumPy array (shared, not copied)."""
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        grad_note = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, separator=', ')}, dtype={self.dtype}{grad_note})"
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor(self.data, _keep_dtype=True)
+
+    # ---- backpropagation --------------------------------------------------------------------------
+    def backward(self, grad: Any = None) -> None:
+        """Compute dself/dleaf for every leaf that requires a gradient, adding it into `leaf.grad`.
+
+        Args:
+            grad: dLoss/dself, shaped like self. May be omitted only when self holds one value
+                (a scalar loss); it is then 1.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this Tensor does not require a gradient (no input had requires_grad)")
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward: a Tensor of shape {self.shape} needs an upstream gradient; "
+                    "only a single value (a scalar loss) can start backward without one"
+                )
+            grad = np.ones_like(self.data)
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"backward: upstream gradient has shape {grad.shape}, the Tensor {self.shape}")
+
+        grads: dict[int, np.ndarray] = {id(self): grad}
+        for node in reversed(self._topological_order()):
+            node_grad = grads.pop(id(node))
+            if node._creator is None:
+                node.grad = node_grad.copy() if node.grad is None else node.grad + node_grad
+                continue
+            op = node._creator
+            for parent, parent_grad in zip(op.inputs, op.backward(node_grad), strict=True):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                parent_grad = np.asarray(parent_grad, dtype=parent.dtype)
+                if parent_grad.shape != parent.shape:
+                    raise AssertionError(
+                        f"{type(op).__name__}.backward returned a gradient of shape {parent_grad.shape} "
+                        f"for an input of shape {parent.shape}"
+                    )
+                key = id(parent)
+                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+
+    def _topological_order(self) -> list[Tensor]:
+        """Nodes that require grad, each after all of its inputs (iterative, so deep graphs are fine)."""
+        order: list[Tensor] = []
+        visited: set[int] = set()
+        stack: list[tuple[Tensor, bool]] = [(self, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                order.append(node)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, True))
+            if node._creator is not None:
+                for parent in node._creator.inputs:
+                    if parent.requires_grad and id(parent) not in visited:
+                        stack.append((parent, False))
+        return order
+
+    # ---- operators and methods (each calls one op of striate.ops) ---------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        return ops.pow(self, exponent)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return ops.pow(base, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index)
+
+    # comparisons give plain boolean arrays: they have no gradient
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < np.asarray(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= np.asarray(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > np.asarray(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= np.asarray(other)
+
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.max(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = tuple(axes[0])
+        return ops.transpose(self, axes or None)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (NumPy's name)
+        return ops.transpose(self, None)
+
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+
+def as_tensor(value: Any, dtype: Any = None) -> Tensor:
+    """`value` itself if it is a Tensor, else a new constant Tensor (see Tensor for the dtype rule)."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, dtype=dtype)
+
+
+def operands_as_tensors(values: Sequence[Any]) -> tuple[Tensor, ...]:
+    """Wrap an op's operands. A Python number or an integer array takes the dtype of the Tensor operands,
+    so `x64 * 0.1` stays float64 and `x32 * 0.1` stays float32; a float array keeps its own dtype."""
+    tensor_dtypes = [v.dtype for v in values if isinstance(v, Tensor)]
+    common = np.result_type(*tensor_dtypes) if tensor_dtypes else DEFAULT_DTYPE
+    wrapped = []
+    for value in values:
+        if isinstance(value, Tensor):
+            wrapped.append(value)
+        elif isinstance(value, np.ndarray | np.floating) and np.asarray(value).dtype.kind == "f":
+            wrapped.append(Tensor(value))
+        else:
+            wrapped.append(Tensor(value, dtype=common))
+    return tuple(wrapped)
+
+
+from striate import ops  # noqa: E402  (ops build on Tensor; Tensor's operators call them)

@@ -1,0 +1,80 @@
+"""Checks shared by the convolution and pooling functions, run before any work is done.
+
+Each check raises with the op's name, what it received and, for sizes, the formula that failed.
+"""
+
+import numpy as np
+
+from striate.functional.output_size import effective_kernel_size, is_int, output_formula, padding_pair
+
+LAYOUTS = {1: "(N, W, C)", 2: "(N, H, W, C)", 3: "(N, D, H, W, C)"}
+KERNEL_LAYOUTS = {1: "(kw, C_in // groups, C_out)", 2: "(kh, kw, C_in // groups, C_out)",
+                  3: "(kd, kh, kw, C_in // groups, C_out)"}
+
+
+def check_numeric(op, name, value):
+    """Refuse strings, objects and other non-numbers with a TypeError naming the argument."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(value).dtype
+    if np.dtype(dtype).kind not in "biuf":
+        raise TypeError(f"{op}: {name} must be numeric; received an array of dtype {dtype}")
+
+
+def check_input_rank(op, shape, rank):
+    if len(shape) != rank + 2:
+        raise ValueError(f"{op}: expects an input of rank {rank + 2} {LAYOUTS[rank]}, channels last; "
+                         f"received shape {tuple(shape)}")
+
+
+def per_axis(op, name, value, rank):
+    """An int, or one int per spatial axis, as a tuple of positive ints."""
+    values = (value,) * rank if is_int(value) else value
+    if not isinstance(values, tuple | list) or len(values) != rank or not all(is_int(v) for v in values):
+        raise ValueError(f"{op}: {name} must be an int or {rank} ints (one per spatial axis); received {value!r}")
+    if any(v < 1 for v in values):
+        raise ValueError(f"{op}: {name} must be positive; received {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def padding_pairs(op, padding, spatial, kernel_size, strides, dilation):
+    """One (before, after) pair per spatial axis from a word, an int, one int per axis or one pair per axis.
+
+    A 1-D operation also accepts a single (before, after) pair.
+    """
+    rank = len(spatial)
+    if isinstance(padding, str) or is_int(padding):
+        per_axis_padding = [padding] * rank
+    elif isinstance(padding, tuple | list) and len(padding) == rank:
+        per_axis_padding = list(padding)
+    elif rank == 1 and isinstance(padding, tuple | list) and len(padding) == 2:
+        per_axis_padding = [tuple(padding)]
+    else:
+        raise ValueError(f"{op}: padding must be 'valid', 'same', 'full', an int, {rank} ints or {rank} "
+                         f"(before, after) pairs; received {padding!r}")
+    return tuple(
+        padding_pair(p, n, k, s, d, op=op)
+        for p, n, k, s, d in zip(per_axis_padding, spatial, kernel_size, strides, dilation)
+    )
+
+
+def check_window_fits(op, spatial, kernel_size, strides, dilation, pads, what="kernel"):
+    """Raise, with the lectures' formula, when a window is larger than the padded input on some axis."""
+    for n, k, s, d, (before, after) in zip(spatial, kernel_size, strides, dilation, pads):
+        k_eff = effective_kernel_size(k, d)
+        if (n + before + after - k_eff) // s + 1 < 1:
+            dilated = f" dilated by {dilation} (spanning {k_eff} cells)" if d > 1 else ""
+            raise ValueError(
+                f"{op}: a {_by(kernel_size)} {what}{dilated} does not fit a {_by(spatial)} input with padding "
+                f"{_padding_text(pads)}: {output_formula(n, before + after, k_eff, s)}"
+            )
+
+
+def _by(sizes):
+    return "x".join(str(s) for s in sizes)
+
+
+def _padding_text(pads):
+    if all(before == after == pads[0][0] for before, after in pads):
+        return str(pads[0][0])
+    return str(list(pads))

@@ -1,0 +1,273 @@
+"""Convolution on channels-last batches: conv1d/2d/3d, transposed, depthwise and separable.
+
+Every function here is a composition of ops (pad, convolution or transposed_convolution, add): none of
+them writes a gradient.
+"""
+
+import numpy as np
+
+from striate.core.tensor import as_tensor
+from striate.functional.arguments import (
+    KERNEL_LAYOUTS,
+    LAYOUTS,
+    check_input_rank,
+    check_numeric,
+    check_window_fits,
+    padding_pairs,
+    per_axis,
+)
+from striate.functional.output_size import (
+    conv_transpose_output_length,
+    effective_kernel_size,
+    is_int,
+    output_formula,
+    padding_pair,
+)
+from striate.ops import add, convolution, getitem, pad, reshape, transposed_convolution
+from striate.ops.padding import check_pad_arguments
+
+PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+
+
+def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, padding_mode="zeros",
+           algorithm="auto"):
+    """1-D convolution (cross-correlation) of x (N, W, C_in) with kernel (kw, C_in // groups, C_out).
+
+    See `conv2d`; the same arguments with one spatial axis.
+    """
+    return _conv("conv1d", 1, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm)
+
+
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, padding_mode="zeros",
+           algorithm="auto"):
+    """2-D convolution as deep-learning libraries define it (cross-correlation: the kernel is not flipped):
+
+        y[n, i, j, o] = bias[o] + sum_{a, b, c} x_pad[n, i*s_h + a*d_h, j*s_w + b*d_w, g*Cg + c] * w[a, b, c, o]
+
+    where g = o // (C_out / groups) is the group of filter o and Cg = C_in / groups.
+
+    Args:
+        x: (N, H, W, C_in), channels last.
+        kernel: (kh, kw, C_in // groups, C_out), as Keras.
+        bias: (C_out,) or None.
+        strides: int or (s_h, s_w).
+        padding: "valid"; "same" (TensorFlow's rule, for any stride, dilation and even kernel: out = ceil(n/s),
+            the odd cell after); "full" (d(k-1) cells each side); an int p; (p_h, p_w); or
+            ((top, bottom), (left, right)).
+        dilation_rate: int or (d_h, d_w); the kernel cells are d apart.
+        groups: split the channels into independent groups; groups == C_in is depthwise.
+        padding_mode: what the padding holds: "zeros", "reflect", "replicate" or "circular".
+        algorithm: "auto", "im2col" or "direct" (the lectures' loop; slow, the reference).
+
+    Shape:
+        (N, H, W, C_in) -> (N, H_out, W_out, C_out) with H_out = floor((H + p_top + p_bottom - d(k-1) - 1) / s) + 1.
+
+    >>> conv2d(np.ones((1, 6, 6, 1)), np.ones((3, 3, 1, 1))).shape
+    (1, 4, 4, 1)
+    """
+    return _conv("conv2d", 2, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm)
+
+
+def conv3d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, padding_mode="zeros",
+           algorithm="auto"):
+    """3-D convolution of x (N, D, H, W, C_in) with kernel (kd, kh, kw, C_in // groups, C_out). See `conv2d`."""
+    return _conv("conv3d", 3, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm)
+
+
+def _conv(op, rank, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm):
+    check_numeric(op, "input", x)
+    check_numeric(op, "kernel", kernel)
+    x, kernel = as_tensor(x), as_tensor(kernel)
+    check_input_rank(op, x.shape, rank)
+    _check_kernel(op, rank, x.shape, kernel.shape, groups)
+    strides = per_axis(op, "strides", strides, rank)
+    dilation = per_axis(op, "dilation_rate", dilation_rate, rank)
+    kernel_size = kernel.shape[:rank]
+    spatial = x.shape[1:-1]
+    pads = padding_pairs(op, padding, spatial, kernel_size, strides, dilation)
+    check_window_fits(op, spatial, kernel_size, strides, dilation, pads)
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"{op}: unknown padding_mode {padding_mode!r}; expected one of {list(PADDING_MODES)}")
+    bias = _checked_bias(op, bias, kernel.shape[-1])
+
+    pad_width = ((0, 0), *pads, (0, 0))
+    if any(before or after for before, after in pads):
+        check_pad_arguments(op, x.shape, pad_width, PADDING_MODES[padding_mode])
+        x = pad(x, pad_width, mode=PADDING_MODES[padding_mode])
+    y = convolution(x, kernel, strides, dilation, groups, algorithm)
+    return y if bias is None else add(y, bias)
+
+
+def _check_kernel(op, rank, input_shape, kernel_shape, groups):
+    if len(kernel_shape) != rank + 2:
+        raise ValueError(f"{op}: the kernel must have rank {rank + 2} {KERNEL_LAYOUTS[rank]}; "
+                         f"received shape {tuple(kernel_shape)}")
+    if not is_int(groups) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int; received {groups!r}")
+    channels_in, channels_out = input_shape[-1], kernel_shape[-1]
+    if channels_in % groups or channels_out % groups:
+        raise ValueError(f"{op}: groups={groups} must divide both the input channels C_in={channels_in} and "
+                         f"the filters C_out={channels_out}")
+    if kernel_shape[-2] * groups != channels_in:
+        hint = ""
+        if input_shape[1] == kernel_shape[-2] * groups:
+            hint = f"; the input's axis 1 has {input_shape[1]}: did you pass NCHW? striate is channels-last"
+        raise ValueError(
+            f"{op}: the input has {channels_in} channels (last axis of {LAYOUTS[rank]} shape "
+            f"{tuple(input_shape)}) but the kernel {tuple(kernel_shape)} {KERNEL_LAYOUTS[rank]} expects "
+            f"C_in = {kernel_shape[-2]} x groups {groups} = {kernel_shape[-2] * groups}{hint}"
+        )
+
+
+def _checked_bias(op, bias, channels_out):
+    if bias is None:
+        return None
+    check_numeric(op, "bias", bias)
+    bias = as_tensor(bias)
+    if bias.shape != (channels_out,):
+        raise ValueError(f"{op}: bias must have shape ({channels_out},), one per filter; received {bias.shape}")
+    return bias
+
+
+def conv_transpose1d(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
+                     algorithm="auto"):
+    """Transposed 1-D convolution of x (N, W, C_in) with kernel (kw, C_out, C_in). See `conv_transpose2d`."""
+    return _conv_transpose("conv_transpose1d", 1, x, kernel, bias, strides, padding, output_padding,
+                           dilation_rate, algorithm)
+
+
+def conv_transpose2d(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
+                     algorithm="auto"):
+    """Transposed convolution ("deconvolution", fractionally strided convolution), as Keras' Conv2DTranspose.
+
+    It is exactly the adjoint of conv2d: conv_transpose2d(y, w) equals the gradient of
+    sum(conv2d(x, w, padding=P) * y) with respect to x, where x has this function's output shape. Each input
+    cell stamps the kernel, scaled by its value, onto the output; overlapping stamps add.
+
+    Args:
+        x: (N, H, W, C_in).
+        kernel: (kh, kw, C_out, C_in), Keras' layout (the matching conv2d's kernel).
+        padding: "valid", "same", "full", an int, or per-axis ints / (before, after) pairs: the padding of
+            the matching conv2d, so padding removes cells from the output.
+        output_padding: extra cells at the end of each axis (int or per axis), each < stride; None follows
+            Keras' rule (see `conv_transpose_output_length`).
+
+    Shape:
+        H_out = (H - 1) s + d(k-1) + 1 - p_top - p_bottom + output_padding;
+        with output_padding None: "valid" H s + max(d(k-1) + 1 - s, 0), "same" H s.
+
+    >>> conv_transpose2d(np.ones((1, 3, 3, 1)), np.ones((3, 3, 1, 1))).shape     # the lectures' 3x3 -> 5x5
+    (1, 5, 5, 1)
+    """
+    return _conv_transpose("conv_transpose2d", 2, x, kernel, bias, strides, padding, output_padding,
+                           dilation_rate, algorithm)
+
+
+def conv_transpose3d(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
+                     algorithm="auto"):
+    """Transposed 3-D convolution of x (N, D, H, W, C_in) with kernel (kd, kh, kw, C_out, C_in)."""
+    return _conv_transpose("conv_transpose3d", 3, x, kernel, bias, strides, padding, output_padding,
+                           dilation_rate, algorithm)
+
+
+def _conv_transpose(op, rank, x, kernel, bias, strides, padding, output_padding, dilation_rate, algorithm):
+    check_numeric(op, "input", x)
+    check_numeric(op, "kernel", kernel)
+    x, kernel = as_tensor(x), as_tensor(kernel)
+    check_input_rank(op, x.shape, rank)
+    if kernel.ndim != rank + 2:
+        raise ValueError(f"{op}: the kernel must have rank {rank + 2} (*kernel_size, C_out, C_in); "
+                         f"received shape {kernel.shape}")
+    if kernel.shape[-1] != x.shape[-1]:
+        raise ValueError(f"{op}: the input has {x.shape[-1]} channels (last axis of shape {x.shape}) but the "
+                         f"kernel {kernel.shape} (*kernel_size, C_out, C_in) expects C_in = {kernel.shape[-1]}")
+    strides = per_axis(op, "strides", strides, rank)
+    dilation = per_axis(op, "dilation_rate", dilation_rate, rank)
+    if output_padding is None or is_int(output_padding):
+        output_padding = (output_padding,) * rank
+    elif not isinstance(output_padding, tuple | list) or len(output_padding) != rank:
+        raise ValueError(f"{op}: output_padding must be None, an int or {rank} ints; received {output_padding!r}")
+    kernel_size, spatial = kernel.shape[:rank], x.shape[1:-1]
+    if isinstance(padding, str) or is_int(padding):
+        axis_paddings = [padding] * rank
+    else:
+        axis_paddings = padding_pairs(op, padding, spatial, kernel_size, strides, dilation)
+    out_shape, crop_start = [], []
+    for n, k, s, d, axis_padding, extra in zip(spatial, kernel_size, strides, dilation, axis_paddings,
+                                               output_padding):
+        length = conv_transpose_output_length(n, k, s, axis_padding, extra, d, op=op)
+        # the matching convolution pads `length` cells by (before, after) and must give back n cells
+        before, after = padding_pair(axis_padding, length, k, s, d, op=op)
+        k_eff = effective_kernel_size(k, d)
+        if (length + before + after - k_eff) // s + 1 != n:
+            raise ValueError(
+                f"{op}: padding {axis_padding!r} with output_padding {extra} makes an output of {length} cells, "
+                f"but convolving {length} cells back gives {output_formula(length, before + after, k_eff, s)} "
+                f"cells, not the input's {n}: no convolution has this transpose"
+            )
+        out_shape.append(length)
+        crop_start.append(before)
+    bias = _checked_bias(op, bias, kernel.shape[-2])
+
+    # the matching convolution reaches (n - 1) s + k_eff cells; its input gradient covers exactly those
+    reached = tuple((n - 1) * s + effective_kernel_size(k, d) for n, k, s, d in zip(spatial, kernel_size, strides,
+                                                                                       dilation))
+    full = transposed_convolution(x, kernel, (x.shape[0], *reached, kernel.shape[-2]), strides, dilation,
+                                  algorithm=algorithm)
+    y = _window_of(full, crop_start, out_shape)
+    return y if bias is None else add(y, bias)
+
+
+def _window_of(full, start, shape):
+    """Cells [start, start + shape) of `full` on each spatial axis; cells past its end are zeros."""
+    spatial = full.shape[1:-1]
+    available = tuple(min(length, n - b) for length, n, b in zip(shape, spatial, start))
+    cropped = getitem(full, (slice(None), *(slice(b, b + a) for b, a in zip(start, available)), slice(None)))
+    missing = tuple(length - a for length, a in zip(shape, available))
+    if any(missing):
+        cropped = pad(cropped, ((0, 0), *((0, m) for m in missing), (0, 0)))
+    return cropped
+
+
+def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, algorithm="auto"):
+    """Depthwise convolution, as Keras' DepthwiseConv2D: each input channel convolved with its own filters.
+
+    Args:
+        x: (N, H, W, C_in).
+        kernel: (kh, kw, C_in, depth_multiplier).
+        bias: (C_in * depth_multiplier,) or None.
+    Output channel c * depth_multiplier + m is input channel c convolved with kernel[:, :, c, m]; the rest
+    of the arguments and the output size are those of `conv2d`. It is conv2d with groups = C_in.
+    """
+    op = "depthwise_conv2d"
+    check_numeric(op, "kernel", kernel)
+    kernel = as_tensor(kernel)
+    x_shape = np.shape(x)
+    if kernel.ndim != 4:
+        raise ValueError(f"{op}: the kernel must have rank 4 (kh, kw, C_in, depth_multiplier); "
+                         f"received shape {kernel.shape}")
+    if len(x_shape) == 4 and x_shape[-1] != kernel.shape[2]:
+        raise ValueError(f"{op}: the input has {x_shape[-1]} channels (last axis of (N, H, W, C) shape {x_shape}) "
+                         f"but the kernel {kernel.shape} (kh, kw, C_in, depth_multiplier) expects "
+                         f"C_in = {kernel.shape[2]}")
+    kh, kw, channels, multiplier = kernel.shape
+    grouped = reshape(kernel, (kh, kw, 1, channels * multiplier))
+    return _conv(op, 2, x, grouped, bias, strides, padding, dilation_rate, channels, "zeros", algorithm)
+
+
+def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1, padding="valid",
+                     dilation_rate=1, algorithm="auto"):
+    """Depthwise-separable convolution, as Keras' SeparableConv2D: `depthwise_conv2d`, then a 1x1 conv2d.
+
+    Args:
+        depthwise_kernel: (kh, kw, C_in, depth_multiplier); strides, padding and dilation apply here.
+        pointwise_kernel: (1, 1, C_in * depth_multiplier, C_out).
+        bias: (C_out,) or None, added after the pointwise step.
+
+    Multiplies per output cell: kh kw C_in m + C_in m C_out, against kh kw C_in C_out for a full conv2d.
+    """
+    depthwise = depthwise_conv2d(x, depthwise_kernel, None, strides, padding, dilation_rate, algorithm)
+    if np.ndim(pointwise_kernel) != 4 or np.shape(pointwise_kernel)[:2] != (1, 1):
+        raise ValueError(f"separable_conv2d: the pointwise kernel must have shape (1, 1, C_in * depth_multiplier, "
+                         f"C_out); received {np.shape(pointwise_kernel)}")
+    return _conv("separable_conv2d", 2, depthwise, pointwise_kernel, bias, 1, "valid", 1, 1, "zeros", algorithm)

@@ -1,0 +1,18 @@
+"""Primitive ops: each defines its forward and its backward in one place (see striate.core.function)."""
+
+from striate.ops.activations import elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from striate.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
+from striate.ops.convolution import convolution, transposed_convolution
+from striate.ops.dropout import dropout
+from striate.ops.elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
+from striate.ops.padding import pad
+from striate.ops.reduction import max, mean, sum
+from striate.ops.shape import concat, getitem, reshape, stack, transpose
+from striate.ops.sliding_window import sliding_window
+
+__all__ = [
+    "abs", "add", "clip", "concat", "convolution", "div", "dropout", "elu", "exp", "getitem", "leaky_relu",
+    "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum", "mul", "neg", "pad", "pow", "relu",
+    "reshape", "sigmoid", "sliding_window", "softmax", "sqrt", "stack", "sub", "sum", "tanh", "transpose",
+    "transposed_convolution", "where",
+]

@@ -1,0 +1,124 @@
+"""Activation functions: relu, leaky_relu, elu, sigmoid, tanh, softmax, log_softmax."""
+
+import numpy as np
+from scipy.special import expit
+
+from striate.core.function import Function
+
+
+class ReLU(Function):
+    """max(x, 0); gradient 1 where x > 0, else 0."""
+
+    def forward(self, x):
+        self.positive = x > 0
+        return np.where(self.positive, x, 0).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        return (grad * self.positive,)
+
+
+class LeakyReLU(Function):
+    """x where x > 0, else negative_slope * x."""
+
+    def forward(self, x, negative_slope):
+        self.slope = np.where(x > 0, 1.0, negative_slope).astype(x.dtype)
+        return x * self.slope
+
+    def backward(self, grad):
+        return (grad * self.slope,)
+
+
+class ELU(Function):
+    """x where x > 0, else alpha * (e^x - 1); there the gradient is alpha * e^x = output + alpha."""
+
+    def forward(self, x, alpha):
+        self.alpha = alpha
+        self.positive = x > 0
+        self.negative_part = alpha * np.expm1(np.minimum(x, 0))
+        return np.where(self.positive, x, self.negative_part)
+
+    def backward(self, grad):
+        return (np.where(self.positive, grad, grad * (self.negative_part + self.alpha)),)
+
+
+class Sigmoid(Function):
+    """1 / (1 + e^-x), computed without overflow; gradient s (1 - s)."""
+
+    def forward(self, x):
+        self.result = expit(x)
+        return self.result
+
+    def backward(self, grad):
+        return (grad * self.result * (1 - self.result),)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.result = np.tanh(x)
+        return self.result
+
+    def backward(self, grad):
+        return (grad * (1 - self.result * self.result),)
+
+
+class Softmax(Function):
+    """e^x_i / sum_j e^x_j along `axis` (shifted by the max for stability); dx = s (g - sum(g s))."""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        self.result = shifted / np.sum(shifted, axis=axis, keepdims=True)
+        return self.result
+
+    def backward(self, grad):
+        s = self.result
+        return (s * (grad - np.sum(grad * s, axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    """x_i - log sum_j e^x_j along `axis`; dx = g - softmax * sum(g)."""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        result = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        self.softmax = np.exp(result)
+        return result
+
+    def backward(self, grad):
+        return (grad - self.softmax * np.sum(grad, axis=self.axis, keepdims=True),)
+
+
+def relu(x):
+    """max(x, 0)."""
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """x for x > 0, negative_slope * x otherwise (Keras' default slope 0.2)."""
+    return LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha * (e^x - 1) otherwise."""
+    return ELU.apply(x, alpha=alpha)
+
+
+def sigmoid(x):
+    """1 / (1 + e^-x)."""
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return Tanh.apply(x)
+
+
+def softmax(x, axis=-1):
+    """Probabilities along `axis`: e^x_i / sum_j e^x_j."""
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)), computed stably."""
+    return LogSoftmax.apply(x, axis=axis)

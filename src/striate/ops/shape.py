@@ -1,0 +1,111 @@
+"""Ops that move values without changing them: reshape, transpose, indexing, concat, stack."""
+
+import numpy as np
+
+from striate.core.function import Function
+
+
+class Reshape(Function):
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad):
+        return (grad.reshape(self.input_shape),)
+
+
+class Transpose(Function):
+    def forward(self, x, axes):
+        self.axes = axes
+        return np.transpose(x, axes)
+
+    def backward(self, grad):
+        inverse = None if self.axes is None else np.argsort(self.axes)
+        return (np.transpose(grad, inverse),)
+
+
+def _is_basic_index(index):
+    """Slices, ints, None and Ellipsis select each element at most once, so the gradient is a plain add."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, slice | int | np.integer) or p is None or p is Ellipsis for p in parts)
+
+
+class GetItem(Function):
+    """x[index] with NumPy indexing; repeated advanced indices accumulate their gradients."""
+
+    def forward(self, x, index):
+        self.input_shape, self.dtype, self.index = x.shape, x.dtype, index
+        return x[index]
+
+    def backward(self, grad):
+        full = np.zeros(self.input_shape, self.dtype)
+        if _is_basic_index(self.index):
+            full[self.index] += grad
+        else:
+            np.add.at(full, self.index, grad)
+        return (full,)
+
+
+class Concat(Function):
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        self.boundaries = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    def backward(self, grad):
+        return tuple(np.split(grad, self.boundaries, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    def backward(self, grad):
+        return tuple(np.moveaxis(grad, self.axis, 0))
+
+
+def reshape(x, shape):
+    """The same values in a new shape (one dimension may be -1)."""
+    shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    return Reshape.apply(x, shape=shape)
+
+
+def transpose(x, axes=None):
+    """Permute axes (reverse them when axes is None)."""
+    return Transpose.apply(x, axes=None if axes is None else tuple(axes))
+
+
+def getitem(x, index):
+    """x[index]: NumPy basic and advanced indexing (Tensors inside the index are read as arrays)."""
+    from striate.core.tensor import Tensor
+
+    parts = index if isinstance(index, tuple) else (index,)
+    parts = tuple(p.data.astype(np.int64) if isinstance(p, Tensor) else p for p in parts)
+    return GetItem.apply(x, index=parts if isinstance(index, tuple) else parts[0])
+
+
+def _check_same_shapes(name, tensors, axis, ignore_axis):
+    shapes = [np.shape(t) for t in tensors]
+    if not shapes:
+        raise ValueError(f"{name}: needs at least one tensor; received none")
+    ndim = len(shapes[0])
+    for shape in shapes:
+        trimmed = [s for i, s in enumerate(shape) if not (ignore_axis and i == axis % max(ndim, 1))]
+        reference = [s for i, s in enumerate(shapes[0]) if not (ignore_axis and i == axis % max(ndim, 1))]
+        if len(shape) != ndim or trimmed != reference:
+            raise ValueError(f"{name}: shapes must match{' except on the axis' if ignore_axis else ''}; received {shapes}")
+
+
+def concat(tensors, axis=0):
+    """Join tensors along an existing axis."""
+    tensors = list(tensors)
+    _check_same_shapes("concat", tensors, axis, ignore_axis=True)
+    return Concat.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    """Join same-shaped tensors along a new axis."""
+    tensors = list(tensors)
+    _check_same_shapes("stack", tensors, axis, ignore_axis=False)
+    return Stack.apply(*tensors, axis=axis)
