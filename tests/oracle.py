@@ -86,11 +86,13 @@ def check_against_torch(
     arrays = [np.asarray(a, dtype=dtype) if _is_float_array(a) else a for a in inputs]
     wants_grad = _differentiable(arrays, constant)
 
-    striate_inputs = [striate.Tensor(a, requires_grad=True) if g else a for a, g in zip(arrays, wants_grad)]
+    striate_inputs = [
+        striate.Tensor(a, requires_grad=True) if g else a for a, g in zip(arrays, wants_grad, strict=True)
+    ]
     torch_inputs = [
         torch.tensor(a, requires_grad=g) if isinstance(a, np.ndarray) and (g or _is_float_array(a))
         else torch.as_tensor(a) if isinstance(a, np.ndarray) else a
-        for a, g in zip(arrays, wants_grad)
+        for a, g in zip(arrays, wants_grad, strict=True)
     ]
 
     striate_out = striate_fn(*striate_inputs)
@@ -106,14 +108,15 @@ def check_against_torch(
     upstream = np.random.default_rng(seed).standard_normal(expected.shape).astype(dtype)
     striate_out.backward(upstream)
     torch_out.backward(torch.tensor(upstream))
-    for index, (s_in, t_in, g) in enumerate(zip(striate_inputs, torch_inputs, wants_grad)):
+    for index, (s_in, t_in, g) in enumerate(zip(striate_inputs, torch_inputs, wants_grad, strict=True)):
         if not g:
             continue
         expected_grad = t_in.grad.numpy() if t_in.grad is not None else np.zeros(t_in.shape, dtype)
         assert s_in.grad is not None, f"input {index}: striate computed no gradient"
         assert_close(s_in.grad, expected_grad, dtype, f"gradient of input {index}", rtol, atol)
         if check_dtype:
-            assert np.asarray(s_in.grad).dtype == dtype, f"gradient of input {index} has dtype {s_in.grad.dtype}"
+            grad_dtype = np.asarray(s_in.grad).dtype
+            assert grad_dtype == dtype, f"gradient of input {index} has dtype {grad_dtype}"
     return actual, expected
 
 
@@ -137,18 +140,19 @@ def check_finite_differences(
     wants_grad = _differentiable(arrays, constant)
     rng = np.random.default_rng(seed)
 
-    leaves = [striate.Tensor(a, requires_grad=True) if g else a for a, g in zip(arrays, wants_grad)]
+    leaves = [striate.Tensor(a, requires_grad=True) if g else a
+              for a, g in zip(arrays, wants_grad, strict=True)]
     out = striate_fn(*leaves)
     assert _as_numpy(out).dtype == np.float64, f"float64 inputs gave a {_as_numpy(out).dtype} output"
     upstream = rng.standard_normal(_as_numpy(out).shape)
     out.backward(upstream)
 
     def objective(perturbed: list[Any]) -> float:
-        values = [striate.Tensor(a) if g else a for a, g in zip(perturbed, wants_grad)]
+        values = [striate.Tensor(a) if g else a for a, g in zip(perturbed, wants_grad, strict=True)]
         with striate.no_grad():
             return float(np.sum(_as_numpy(striate_fn(*values)) * upstream))
 
-    for index, (leaf, g) in enumerate(zip(leaves, wants_grad)):
+    for index, (leaf, g) in enumerate(zip(leaves, wants_grad, strict=True)):
         if not g:
             continue
         assert leaf.grad is not None, f"input {index}: striate computed no gradient"

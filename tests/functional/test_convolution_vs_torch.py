@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+
+import striate.functional as F
 from oracle import (
     channels_first,
     channels_last,
@@ -20,8 +22,6 @@ from oracle import (
     torch_conv_weight,
     torch_pad_argument,
 )
-
-import striate.functional as F
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 STRIATE_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -42,9 +42,10 @@ def resolve_padding(padding, spatial, kernel, strides, dilation):
     if padding == "valid":
         return [(0, 0)] * nd
     if padding == "same":
-        return [tf_same_padding(n, k, s, d) for n, k, s, d in zip(spatial, kernel, strides, dilation)]
+        axes = zip(spatial, kernel, strides, dilation, strict=True)
+        return [tf_same_padding(n, k, s, d) for n, k, s, d in axes]
     if padding == "full":
-        return [((k - 1) * d, (k - 1) * d) for k, d in zip(kernel, dilation)]
+        return [((k - 1) * d, (k - 1) * d) for k, d in zip(kernel, dilation, strict=True)]
     if isinstance(padding, int):
         return [(padding, padding)] * nd
     return [tuple(p) if isinstance(p, tuple | list) else (p, p) for p in padding]
@@ -72,10 +73,11 @@ def random_conv_cases(nd, count, seed):
         strides = tuple(int(s) for s in rng.integers(1, 3, nd))
         padding = ["valid", "same", "full", 1][int(rng.integers(0, 4))]
         spatial = tuple(int(n) for n in rng.integers(5, 8 if nd < 3 else 6, nd))
-        if any((k - 1) * d + 1 > n for k, d, n in zip(kernel, dilation, spatial)):
+        if any((k - 1) * d + 1 > n for k, d, n in zip(kernel, dilation, spatial, strict=True)):
             continue
-        cases.append(conv_case(nd, spatial, c_in=2 * groups, c_out=2 * groups, kernel=kernel, strides=strides,
-                               padding=padding, dilation=dilation, groups=groups, bias=bool(rng.random() < 0.5)))
+        cases.append(conv_case(nd, spatial, c_in=2 * groups, c_out=2 * groups, kernel=kernel,
+                               strides=strides, padding=padding, dilation=dilation, groups=groups,
+                               bias=bool(rng.random() < 0.5)))
     return cases
 
 
@@ -168,7 +170,8 @@ def striate_conv(case):
 
 def torch_conv(case):
     nd = case["nd"]
-    pads = resolve_padding(case["padding"], case["spatial"], case["kernel"], case["strides"], case["dilation"])
+    pads = resolve_padding(case["padding"], case["spatial"], case["kernel"], case["strides"],
+                           case["dilation"])
 
     def run(x, w, b=None):
         x = TF.pad(channels_first(x), torch_pad_argument(pads), mode=TORCH_PAD_MODE[case["mode"]])
@@ -302,8 +305,8 @@ def torch_conv_transpose(case):
     pad = 0 if case["padding"] == "valid" else case["padding"]
     kernel, strides, dilation = (per_axis(case[key], nd) for key in ("kernel", "strides", "dilation"))
     natural = [(n - 1) * s + (k - 1) * d + 1 - 2 * pad
-               for n, k, s, d in zip(case["spatial"], kernel, strides, dilation)]
-    output_padding = tuple(o - m for o, m in zip(out_shape, natural))
+               for n, k, s, d in zip(case["spatial"], kernel, strides, dilation, strict=True)]
+    output_padding = tuple(o - m for o, m in zip(out_shape, natural, strict=True))
 
     def run(y, w, b=None):
         out = TORCH_CONV_TRANSPOSE[nd](channels_first(y), torch_conv_transpose_weight(w), b, stride=strides,
@@ -353,7 +356,8 @@ DEPTHWISE_CASES = [
     dict(spatial=(6, 7), c_in=3, mult=1, kernel=(3, 3), strides=1, padding="valid", dilation=1, bias=True),
     dict(spatial=(6, 7), c_in=3, mult=2, kernel=(3, 3), strides=1, padding="valid", dilation=1, bias=False),
     dict(spatial=(7, 8), c_in=2, mult=3, kernel=(3, 2), strides=2, padding="same", dilation=1, bias=True),
-    dict(spatial=(8, 8), c_in=2, mult=2, kernel=(2, 2), strides=(1, 2), padding="same", dilation=2, bias=True),
+    dict(spatial=(8, 8), c_in=2, mult=2, kernel=(2, 2), strides=(1, 2), padding="same", dilation=2,
+         bias=True),
     dict(spatial=(7, 7), c_in=1, mult=1, kernel=(3, 3), strides=1, padding="same", dilation=1, bias=False),
     dict(spatial=(9, 7), c_in=3, mult=2, kernel=(2, 3), strides=(2, 1), padding="valid", dilation=(2, 1),
          bias=True),

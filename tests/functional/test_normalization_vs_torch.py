@@ -1,12 +1,12 @@
-"""batch_norm (Keras semantics, channels-last) and local_response_norm (TensorFlow's definition) vs PyTorch."""
+"""batch_norm (Keras semantics, channels-last) and local_response_norm (TensorFlow's) vs PyTorch."""
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from oracle import assert_close, channels_first, channels_last, check_against_torch
 
 import striate.functional as F
+from oracle import assert_close, channels_first, channels_last, check_against_torch
 from striate import Tensor
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -121,7 +121,8 @@ LRN_CASES = [
 
 
 @pytest.mark.parametrize("dtype", DTYPES.values(), ids=DTYPES.keys())
-@pytest.mark.parametrize("case", LRN_CASES, ids=[",".join(f"{k}={v}" for k, v in c.items()) for c in LRN_CASES])
+@pytest.mark.parametrize("case", LRN_CASES, ids=[",".join(f"{k}={v}" for k, v in c.items())
+                                                 for c in LRN_CASES])
 def test_local_response_norm_matches_torch(case, dtype):
     x = np.random.default_rng(len(case["shape"])).standard_normal(case["shape"])
     params = {k: case[k] for k in ("depth_radius", "bias", "alpha", "beta")}

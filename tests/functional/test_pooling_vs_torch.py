@@ -10,9 +10,16 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from oracle import assert_close, channels_first, channels_last, check_against_torch, tf_same_padding, torch_pad_argument
 
 import striate.functional as F
+from oracle import (
+    assert_close,
+    channels_first,
+    channels_last,
+    check_against_torch,
+    tf_same_padding,
+    torch_pad_argument,
+)
 from striate import Tensor
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -35,7 +42,7 @@ def pool_geometry(spatial, pool_size, strides, padding):
     if padding == "valid":
         pads = [(0, 0)] * nd
     else:
-        pads = [tf_same_padding(n, k, s) for n, k, s in zip(spatial, size, step)]
+        pads = [tf_same_padding(n, k, s) for n, k, s in zip(spatial, size, step, strict=True)]
     return size, step, pads
 
 

@@ -27,7 +27,7 @@ class OpCase:
     constant: tuple[int, ...] = field(default=())
 
     def inputs(self, seed: int = 0) -> list[np.ndarray]:
-        return self.make_inputs(np.random.default_rng(seed))
+        return [np.asarray(a) for a in self.make_inputs(np.random.default_rng(seed))]
 
 
 # ---- input generators -------------------------------------------------------------------------------------
@@ -38,6 +38,10 @@ def normal(*shapes):
 def away_from_zero(*shapes, low=0.3, high=2.0):
     """Values with |v| in [low, high], random sign: no input sits on a kink at 0 or divides by ~0."""
     return lambda rng: [rng.uniform(low, high, s) * rng.choice([-1.0, 1.0], s) for s in shapes]
+
+
+def scaled_normal(shape, scale):
+    return lambda rng: [scale * rng.standard_normal(shape)]
 
 
 def positive(*shapes, low=0.5, high=2.0):
@@ -114,7 +118,13 @@ def _scalar_and_array_operand_cases() -> list[OpCase]:
     """A Tensor combined with a Python scalar or a constant NumPy array, on either side."""
     arr = np.linspace(-1.5, 2.0, 12).reshape(3, 4) + 0.05  # no zero: also used as a divisor
     row = np.array([0.5, -1.25, 2.0, 0.75])
-    t_arr, t_row = torch.tensor(arr), torch.tensor(row)
+
+    def same_dtype(array, like):
+        """The constant in the input's dtype (float32 op float64-array would promote, as in NumPy)."""
+        if isinstance(like, torch.Tensor):
+            return torch.tensor(array, dtype=like.dtype)
+        return array.astype(like.dtype)
+
     s = (3, 4)
     return [
         OpCase("scalar * tensor", lambda x: 2.5 * x, lambda x: 2.5 * x, normal(s)),
@@ -129,15 +139,23 @@ def _scalar_and_array_operand_cases() -> list[OpCase]:
         OpCase("tensor ** 0.5", lambda x: x ** 0.5, lambda x: x ** 0.5, positive(s)),
         OpCase("tensor ** -1.5", lambda x: x ** -1.5, lambda x: x ** -1.5, positive(s)),
         OpCase("scalar ** tensor (reflected)", lambda x: 2.0 ** x, lambda x: 2.0 ** x, normal(s)),
-        OpCase("array + tensor", lambda x: arr + x, lambda x: t_arr.to(x.dtype) + x, normal(s)),
-        OpCase("tensor + array", lambda x: x + arr, lambda x: x + t_arr.to(x.dtype), normal(s)),
-        OpCase("array - tensor", lambda x: arr - x, lambda x: t_arr.to(x.dtype) - x, normal(s)),
-        OpCase("array * tensor (broadcast row)", lambda x: row * x, lambda x: t_row.to(x.dtype) * x,
+        OpCase("array + tensor", lambda x: same_dtype(arr, x) + x, lambda x: same_dtype(arr, x) + x,
                normal(s)),
-        OpCase("array / tensor", lambda x: arr / x, lambda x: t_arr.to(x.dtype) / x, away_from_zero(s)),
-        OpCase("tensor / array", lambda x: x / arr, lambda x: x / t_arr.to(x.dtype), normal(s)),
-        OpCase("array @ tensor", lambda x: arr.T @ x, lambda x: t_arr.to(x.dtype).T @ x, normal((3, 2))),
-        OpCase("F.mul(tensor, array)", lambda x: F.mul(x, arr), lambda x: x * t_arr.to(x.dtype), normal(s)),
+        OpCase("tensor + array", lambda x: x + same_dtype(arr, x), lambda x: x + same_dtype(arr, x),
+               normal(s)),
+        OpCase("array - tensor", lambda x: same_dtype(arr, x) - x, lambda x: same_dtype(arr, x) - x,
+               normal(s)),
+        OpCase("array * tensor (broadcast row)", lambda x: same_dtype(row, x) * x,
+               lambda x: same_dtype(row, x) * x,
+               normal(s)),
+        OpCase("array / tensor", lambda x: same_dtype(arr, x) / x, lambda x: same_dtype(arr, x) / x,
+               away_from_zero(s)),
+        OpCase("tensor / array", lambda x: x / same_dtype(arr, x), lambda x: x / same_dtype(arr, x),
+               normal(s)),
+        OpCase("array @ tensor", lambda x: same_dtype(arr, x).T @ x,
+               lambda x: same_dtype(arr, x).T @ x, normal((3, 2))),
+        OpCase("F.mul(tensor, array)", lambda x: F.mul(x, same_dtype(arr, x)),
+               lambda x: x * same_dtype(arr, x), normal(s)),
         OpCase("F.maximum(tensor, 0.0)", lambda x: F.maximum(x, 0.0), lambda x: torch.clamp(x, min=0.0),
                away_from_zero(s)),
         OpCase("F.minimum(1.0, tensor)", lambda x: F.minimum(1.0, x), lambda x: torch.clamp(x, max=1.0),
@@ -203,8 +221,8 @@ def _unary_cases() -> list[OpCase]:
             OpCase(f"elu default alpha {tag}", F.elu, TF.elu, away_from_zero(shape)),
             OpCase(f"elu alpha 0.7 {tag}", lambda x: F.elu(x, alpha=0.7), lambda x: TF.elu(x, alpha=0.7),
                    away_from_zero(shape)),
-            OpCase(f"sigmoid {tag}", F.sigmoid, torch.sigmoid, lambda r: [3 * r.standard_normal(shape)]),
-            OpCase(f"tanh {tag}", F.tanh, torch.tanh, lambda r: [2 * r.standard_normal(shape)]),
+            OpCase(f"sigmoid {tag}", F.sigmoid, torch.sigmoid, scaled_normal(shape, 3.0)),
+            OpCase(f"tanh {tag}", F.tanh, torch.tanh, scaled_normal(shape, 2.0)),
             OpCase(f"clip {tag}", lambda x: F.clip(x, -0.5, 0.7), lambda x: torch.clamp(x, -0.5, 0.7),
                    _away_from(shape, -0.5, 0.7)),
         ]
@@ -216,17 +234,19 @@ def _unary_cases() -> list[OpCase]:
     for shape, axis in [((3, 5), -1), ((3, 5), 0), ((2, 3, 4), 1), ((2, 3, 4), -1)]:
         cases += [
             OpCase(f"softmax {shape} axis={axis}", lambda x, a=axis: F.softmax(x, axis=a),
-                   lambda x, a=axis: torch.softmax(x, dim=a), lambda r, s=shape: [2 * r.standard_normal(s)]),
+                   lambda x, a=axis: torch.softmax(x, dim=a), scaled_normal(shape, 2.0)),
             OpCase(f"log_softmax {shape} axis={axis}", lambda x, a=axis: F.log_softmax(x, axis=a),
-                   lambda x, a=axis: torch.log_softmax(x, dim=a), lambda r, s=shape: [2 * r.standard_normal(s)]),
+                   lambda x, a=axis: torch.log_softmax(x, dim=a), scaled_normal(shape, 2.0)),
         ]
     cases += [
-        OpCase("softmax default axis is last", F.softmax, lambda x: torch.softmax(x, dim=-1), normal((2, 3, 4))),
+        OpCase("softmax default axis is last", F.softmax, lambda x: torch.softmax(x, dim=-1),
+               normal((2, 3, 4))),
         OpCase("log_softmax default axis is last", F.log_softmax, lambda x: torch.log_softmax(x, dim=-1),
                normal((2, 3, 4))),
         OpCase("softmax of logits near 1000 is stable", F.softmax, lambda x: torch.softmax(x, dim=-1),
                lambda r: [1000.0 + r.standard_normal((2, 4))]),
-        OpCase("log_softmax of spread logits is stable", F.log_softmax, lambda x: torch.log_softmax(x, dim=-1),
+        OpCase("log_softmax of spread logits is stable", F.log_softmax,
+               lambda x: torch.log_softmax(x, dim=-1),
                lambda r: [np.array([[500.0, 0.0, -500.0], [1.0, 2.0, 3.0]])]),
     ]
     return cases
@@ -284,18 +304,21 @@ def _shape_cases() -> list[OpCase]:
     mask = np.array([True, False, True])
     return [
         OpCase("reshape method (3, 8)", lambda x: x.reshape(3, 8), lambda x: x.reshape(3, 8), normal(s)),
-        OpCase("reshape method tuple with -1", lambda x: x.reshape((4, -1)), lambda x: x.reshape(4, -1), normal(s)),
-        OpCase("F.reshape to (6, 2, 2)", lambda x: F.reshape(x, (6, 2, 2)), lambda x: x.reshape(6, 2, 2), normal(s)),
+        OpCase("reshape method tuple with -1", lambda x: x.reshape((4, -1)), lambda x: x.reshape(4, -1),
+               normal(s)),
+        OpCase("F.reshape to (6, 2, 2)", lambda x: F.reshape(x, (6, 2, 2)), lambda x: x.reshape(6, 2, 2),
+               normal(s)),
         OpCase("F.reshape to flat", lambda x: F.reshape(x, (-1,)), lambda x: x.reshape(-1), normal(s)),
         OpCase("transpose method (2, 0, 1)", lambda x: x.transpose(2, 0, 1), lambda x: x.permute(2, 0, 1),
                normal(s)),
         OpCase("F.transpose reverses axes by default", F.transpose, lambda x: x.permute(2, 1, 0), normal(s)),
-        OpCase("F.transpose axes (1, 0, 2)", lambda x: F.transpose(x, (1, 0, 2)), lambda x: x.permute(1, 0, 2),
-               normal(s)),
+        OpCase("F.transpose axes (1, 0, 2)", lambda x: F.transpose(x, (1, 0, 2)),
+               lambda x: x.permute(1, 0, 2), normal(s)),
         OpCase("F.transpose 2-D", F.transpose, lambda x: x.T, normal((3, 5))),
         OpCase("getitem int", lambda x: x[1], lambda x: x[1], normal(s)),
         OpCase("getitem negative int and slice", lambda x: x[-1, 1:3], lambda x: x[-1, 1:3], normal(s)),
-        OpCase("getitem stepped slice with ellipsis", lambda x: x[..., ::2], lambda x: x[..., ::2], normal(s)),
+        OpCase("getitem stepped slice with ellipsis", lambda x: x[..., ::2], lambda x: x[..., ::2],
+               normal(s)),
         OpCase("getitem None adds an axis", lambda x: x[:, None, 0], lambda x: x[:, None, 0], normal(s)),
         OpCase("getitem repeated integer array accumulates", lambda x: x[:, idx[:3] % 3],
                lambda x: x[:, torch.as_tensor(idx[:3] % 3)], normal(s)),
@@ -313,8 +336,8 @@ def _shape_cases() -> list[OpCase]:
                normal((2, 3), (2, 3), (2, 3))),
         OpCase("F.stack axis -1", lambda a, b: F.stack([a, b], axis=-1),
                lambda a, b: torch.stack([a, b], dim=-1), normal((2, 3), (2, 3))),
-        OpCase("F.stack axis 1", lambda a, b: F.stack([a, b], axis=1), lambda a, b: torch.stack([a, b], dim=1),
-               normal((4,), (4,))),
+        OpCase("F.stack axis 1", lambda a, b: F.stack([a, b], axis=1),
+               lambda a, b: torch.stack([a, b], dim=1), normal((4,), (4,))),
     ]
 
 
@@ -327,7 +350,8 @@ def _where_cases() -> list[OpCase]:
         OpCase("F.where broadcasts condition and operands", lambda a, b: F.where(col, a, b),
                lambda a, b: torch.where(torch.as_tensor(col), a, b), normal((4,), (3, 1))),
         OpCase("F.where with a scalar branch", lambda a: F.where(cond, a, 0.0),
-               lambda a: torch.where(torch.as_tensor(cond), a, torch.zeros((), dtype=a.dtype)), normal((3, 4))),
+               lambda a: torch.where(torch.as_tensor(cond), a, torch.zeros((), dtype=a.dtype)),
+               normal((3, 4))),
         OpCase("F.where with a condition from a comparison", lambda a: F.where(a > 0, a, a * 0.1),
                lambda a: torch.where(a > 0, a, a * 0.1), away_from_zero((3, 4))),
     ]
@@ -363,7 +387,8 @@ def _pad_cases() -> list[OpCase]:
         cases += [
             OpCase(f"pad {mode} NCHW last two axes", lambda x, m=mode, p=nchw: F.pad(x, p, mode=m),
                    torch_pad(nchw, mode), normal((2, 3, 5, 6))),
-            OpCase(f"pad {mode} channels-last 1-D spatial", lambda x, m=mode: F.pad(x, ((0, 0), (2, 3), (0, 0)), mode=m),
+            OpCase(f"pad {mode} channels-last 1-D spatial",
+                   lambda x, m=mode: F.pad(x, ((0, 0), (2, 3), (0, 0)), mode=m),
                    torch_pad(((0, 0), (2, 3), (0, 0)), mode, layout="channels_last"), normal((2, 6, 3))),
             OpCase(f"pad {mode} channels-last 3-D spatial",
                    lambda x, m=mode: F.pad(x, ((0, 0), (1, 1), (2, 0), (0, 2), (0, 0)), mode=m),

@@ -2,6 +2,7 @@
 
 import pytest
 from op_cases import OP_CASES
+
 from oracle import check_finite_differences
 
 # the tie case has no derivative (the gradient split is a convention): PyTorch pins it instead

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 from op_cases import OP_CASES
-from oracle import assert_close, check_against_torch
 
 import striate.functional as F
+from oracle import assert_close, check_against_torch
 from striate import Tensor, no_grad
 
 DTYPES = [np.float64, np.float32]

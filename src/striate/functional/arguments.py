@@ -63,7 +63,9 @@ def check_window_fits(op, spatial, kernel_size, strides, dilation, pads, what="k
     for n, k, s, d, (before, after) in zip(spatial, kernel_size, strides, dilation, pads):
         k_eff = effective_kernel_size(k, d)
         if (n + before + after - k_eff) // s + 1 < 1:
-            dilated = f" dilated by {dilation} (spanning {k_eff} cells)" if d > 1 else ""
+            spans = _by(effective_kernel_size(size, rate) for size, rate in zip(kernel_size, dilation))
+            dilated = f" with dilation_rate {tuple(dilation)} (spanning {spans} cells)" if any(
+                rate > 1 for rate in dilation) else ""
             raise ValueError(
                 f"{op}: a {_by(kernel_size)} {what}{dilated} does not fit a {_by(spatial)} input with padding "
                 f"{_padding_text(pads)}: {output_formula(n, before + after, k_eff, s)}"

@@ -10,9 +10,9 @@ def _normalize_axes(axis, ndim):
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < (ndim or 1):
             raise ValueError(f"reduction: axis {a} is out of range for an array of rank {ndim}")
-    return tuple(sorted(a % max(ndim, 1) for a in axes))
+    return tuple(sorted(a % (ndim or 1) for a in axes))
 
 
 def _expand_reduced(grad, axes, keepdims):

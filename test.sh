@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run striate's tests in a virtual environment of their own (.venv), with PyTorch 2.13.0 (CPU) as the
+# test oracle. Extra arguments go to pytest, e.g. ./test.sh tests/functional -x
+set -euo pipefail
+cd "$(dirname "$0")"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" "torch==2.13.0"
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,77 @@
+"""The Tensor's contract: dtypes, NumPy interoperability, graph building and gradient accumulation."""
+
+import numpy as np
+import pytest
+
+from striate import Tensor, no_grad
+
+
+def test_python_numbers_and_integer_arrays_become_float32():
+    assert Tensor([1, 2, 3]).dtype == np.float32
+    assert Tensor(np.arange(3)).dtype == np.float32
+    assert Tensor(2.5).dtype == np.float32
+
+
+def test_float64_arrays_keep_their_precision():
+    assert Tensor(np.zeros(3)).dtype == np.float64
+
+
+def test_python_scalar_does_not_change_the_tensors_precision():
+    assert (Tensor(np.ones(2)) * 0.1).dtype == np.float64
+    assert (Tensor(np.ones(2, np.float32)) * 0.1).dtype == np.float32
+    # 0.1 is used at full float64 precision, not rounded to float32 first
+    assert (Tensor(np.ones(1)) * 0.1).item() == 0.1
+
+
+def test_numpy_sees_the_data_without_copy():
+    data = np.arange(6.0).reshape(2, 3)
+    t = Tensor(data)
+    assert np.asarray(t) is data and t.numpy() is data
+    assert t.shape == (2, 3)
+
+
+def test_array_on_the_left_calls_the_tensors_reflected_operator():
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = np.array([1.0, 2.0, 3.0]) * x
+    assert isinstance(y, Tensor)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0, 3.0])
+
+
+def test_gradient_accumulates_over_two_backward_calls():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+
+
+def test_a_tensor_used_twice_receives_both_gradients():
+    x = Tensor(np.array([2.0]), requires_grad=True)
+    (x * x + x).backward()          # d/dx (x^2 + x) = 2x + 1 = 5
+    np.testing.assert_array_equal(x.grad, [5.0])
+
+
+def test_no_grad_builds_no_graph():
+    x = Tensor(np.ones(2), requires_grad=True)
+    with no_grad():
+        y = x * 2
+    assert not y.requires_grad
+    assert (x * 2).requires_grad
+
+
+def test_backward_through_a_deep_chain_does_not_recurse():
+    x = Tensor(np.array([1.0]), requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y + 1.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [1.0])
+
+
+def test_backward_of_a_constant_is_an_error():
+    with pytest.raises(RuntimeError, match="does not require a gradient"):
+        Tensor(np.ones(1)).backward()
+
+
+def test_comparisons_give_boolean_arrays():
+    np.testing.assert_array_equal(Tensor([1.0, 3.0]) > 2, [False, True])
