@@ -187,13 +187,13 @@ def channels_last(t: torch.Tensor) -> torch.Tensor:
 def torch_conv_weight(kernel: torch.Tensor) -> torch.Tensor:
     """striate conv kernel (*k, C_in // groups, C_out) -> torch weight (C_out, C_in // groups, *k)."""
     n = kernel.dim()
-    return kernel.permute(n - 1, n - 2, *range(n - 2))
+    return kernel.permute(n - 1, n - 2, *range(n - 2)).contiguous()  # torch wants a contiguous weight
 
 
 def torch_conv_transpose_weight(kernel: torch.Tensor) -> torch.Tensor:
     """striate conv-transpose kernel (*k, C_out, C_in) -> torch conv_transpose weight (C_in, C_out, *k)."""
     n = kernel.dim()
-    return kernel.permute(n - 1, n - 2, *range(n - 2))
+    return kernel.permute(n - 1, n - 2, *range(n - 2)).contiguous()  # torch wants a contiguous weight
 
 
 def torch_pad_argument(pads: Sequence[tuple[int, int]]) -> list[int]:

@@ -63,21 +63,29 @@ def conv_case(nd, spatial, c_in=2, c_out=3, kernel=3, strides=1, padding="valid"
 
 
 def random_conv_cases(nd, count, seed):
-    """Random small configurations; kernels fit the padded input."""
+    """Random small configurations; kernels fit the input, reflect padding stays below the input size."""
     rng = np.random.default_rng(seed)
     cases = []
     while len(cases) < count:
-        groups = int(rng.choice([1, 1, 2]))
-        kernel = tuple(int(k) for k in rng.integers(1, 4, nd))
+        groups = int(rng.choice([1, 1, 2, 3]))
+        kernel = tuple(int(k) for k in rng.integers(1, 5, nd))
         dilation = tuple(int(d) for d in rng.integers(1, 3, nd))
-        strides = tuple(int(s) for s in rng.integers(1, 3, nd))
-        padding = ["valid", "same", "full", 1][int(rng.integers(0, 4))]
-        spatial = tuple(int(n) for n in rng.integers(5, 8 if nd < 3 else 6, nd))
-        if any((k - 1) * d + 1 > n for k, d, n in zip(kernel, dilation, spatial, strict=True)):
+        strides = tuple(int(s) for s in rng.integers(1, 4, nd))
+        padding = ["valid", "same", "full", 1, "pairs"][int(rng.integers(0, 5))]
+        if padding == "pairs":
+            padding = tuple((int(a), int(b)) for a, b in rng.integers(0, 3, (nd, 2)))
+        mode = ["zeros", "zeros", "reflect", "replicate", "circular"][int(rng.integers(0, 5))]
+        spatial = tuple(int(n) for n in rng.integers(4, 9 if nd < 3 else 6, nd))
+        pads = resolve_padding(padding, spatial, kernel, strides, dilation)
+        if any((k - 1) * d + 1 > n + a + b
+               for k, d, n, (a, b) in zip(kernel, dilation, spatial, pads, strict=True)):
             continue
-        cases.append(conv_case(nd, spatial, c_in=2 * groups, c_out=2 * groups, kernel=kernel,
-                               strides=strides, padding=padding, dilation=dilation, groups=groups,
-                               bias=bool(rng.random() < 0.5)))
+        if any(max(a, b) >= n for n, (a, b) in zip(spatial, pads, strict=True)):
+            continue  # torch's reflect needs padding < size; keep every mode within it
+        cases.append(conv_case(nd, spatial, c_in=groups * int(rng.integers(1, 3)),
+                               c_out=groups * int(rng.integers(1, 3)), kernel=kernel, strides=strides,
+                               padding=padding, dilation=dilation, groups=groups, mode=mode,
+                               bias=bool(rng.random() < 0.5), batch=int(rng.integers(1, 3))))
     return cases
 
 
@@ -147,7 +155,7 @@ CONV_CASES = [
     conv_case(3, (4, 4, 4), c_in=2, c_out=4, kernel=2, groups=2, padding="same", mode="replicate"),
     conv_case(3, (4, 4, 4), kernel=3, padding=1, mode="reflect"),
     conv_case(3, (4, 4, 4), kernel=2, padding="same", mode="circular"),
-] + random_conv_cases(2, 6, seed=1) + random_conv_cases(1, 3, seed=2) + random_conv_cases(3, 2, seed=3)
+] + random_conv_cases(2, 24, seed=1) + random_conv_cases(1, 12, seed=2) + random_conv_cases(3, 6, seed=3)
 
 
 def conv_inputs(case, rng):
@@ -262,6 +270,45 @@ TRANSPOSE_CASES = [
 ]
 
 
+def transpose_case_is_consistent(case):
+    """The matching conv maps the transposed output's length back to the input length on every axis."""
+    nd = case["nd"]
+    out_shape = transpose_output_shape(case)
+    if min(out_shape) < 1:
+        return False
+    pads = resolve_padding(case["padding"], out_shape, case["kernel"], case["strides"], case["dilation"])
+    kernel, strides, dilation = (per_axis(case[key], nd) for key in ("kernel", "strides", "dilation"))
+    for n, length, (a, b), k, s, d in zip(case["spatial"], out_shape, pads, kernel, strides, dilation,
+                                          strict=True):
+        span = length + a + b - ((k - 1) * d + 1)
+        if span < 0 or span // s + 1 != n:
+            return False
+    return True
+
+
+def random_transpose_cases(nd, count, seed):
+    rng = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < count:
+        kernel = tuple(int(k) for k in rng.integers(1, 5, nd))
+        strides = tuple(int(s) for s in rng.integers(1, 4, nd))
+        dilation = tuple(int(d) for d in rng.integers(1, 3, nd)) if rng.random() < 0.3 else 1
+        padding = ["valid", "same", int(rng.integers(0, 2))][int(rng.integers(0, 3))]
+        output_padding = None
+        if rng.random() < 0.3:
+            output_padding = tuple(int(rng.integers(0, s)) for s in strides)
+        case = transpose_case(nd, tuple(int(n) for n in rng.integers(2, 5, nd)), c_in=int(rng.integers(1, 4)),
+                              c_out=int(rng.integers(1, 4)), kernel=kernel, strides=strides, padding=padding,
+                              output_padding=output_padding, dilation=dilation, bias=bool(rng.random() < 0.5))
+        if transpose_case_is_consistent(case):
+            cases.append(case)
+    return cases
+
+
+TRANSPOSE_CASES += random_transpose_cases(2, 16, seed=4) + random_transpose_cases(1, 8, seed=5)
+TRANSPOSE_CASES += random_transpose_cases(3, 4, seed=6)
+
+
 def transpose_inputs(case, rng):
     kernel = per_axis(case["kernel"], case["nd"])
     y = rng.standard_normal((case["batch"], *case["spatial"], case["c_in"]))
@@ -340,7 +387,7 @@ def test_conv_transpose_matches_torch_conv_transpose(case, dtype):
 def torch_depthwise_weight(kernel):
     """(kh, kw, C_in, M) -> torch (C_in * M, 1, kh, kw); output channel c * M + m, as Keras."""
     kh, kw, c_in, mult = kernel.shape
-    return kernel.reshape(kh, kw, c_in * mult).permute(2, 0, 1).unsqueeze(1)
+    return kernel.reshape(kh, kw, c_in * mult).permute(2, 0, 1).unsqueeze(1).contiguous()
 
 
 def torch_depthwise(x, kernel, strides, padding, dilation):
