@@ -4,9 +4,14 @@
     import striate.functional as F
     x = striate.Tensor(image, requires_grad=True)     # (N, H, W, C), channels-last
     y = F.conv2d(x, kernel, padding="same")            # kernel (kh, kw, C_in, C_out)
+
+    model = striate.Sequential([striate.layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), ...])
 """
 
+from striate import layers
 from striate.core import Tensor, no_grad
+from striate.core.random import set_random_seed
+from striate.models import Input, Model, Sequential
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "no_grad"]
+__all__ = ["Input", "Model", "Sequential", "Tensor", "layers", "no_grad", "set_random_seed"]

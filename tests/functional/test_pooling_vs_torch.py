@@ -93,6 +93,23 @@ POOL_CASES = [
 ]
 
 
+def random_pool_cases(count, seed):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(count):
+        nd = int(rng.integers(1, 4))
+        pool_size = tuple(int(k) for k in rng.integers(1, 4, nd))
+        strides = None if rng.random() < 0.3 else tuple(int(s) for s in rng.integers(1, 4, nd))
+        spatial = tuple(int(n) for n in rng.integers(3, 8 if nd < 3 else 6, nd))
+        cases.append(pool_case(str(rng.choice(["max", "avg"])), spatial, pool_size, strides,
+                               str(rng.choice(["valid", "same"])), channels=int(rng.integers(1, 4)),
+                               batch=int(rng.integers(1, 3))))
+    return cases
+
+
+POOL_CASES += random_pool_cases(30, seed=12)
+
+
 def case_id(case):
     return ",".join(f"{k}={v}" for k, v in case.items()).replace(" ", "")
 

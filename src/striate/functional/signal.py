@@ -10,7 +10,6 @@ overlap: n + k - 1 cells), "same" (n cells, the centre of "full": padding ceil((
 floor((k-1)/2) after).
 """
 
-import numpy as np
 
 from striate.core.tensor import as_tensor
 from striate.functional.arguments import check_numeric

@@ -94,7 +94,8 @@ def _check_same_shapes(name, tensors, axis, ignore_axis):
         trimmed = [s for i, s in enumerate(shape) if not (ignore_axis and i == axis % max(ndim, 1))]
         reference = [s for i, s in enumerate(shapes[0]) if not (ignore_axis and i == axis % max(ndim, 1))]
         if len(shape) != ndim or trimmed != reference:
-            raise ValueError(f"{name}: shapes must match{' except on the axis' if ignore_axis else ''}; received {shapes}")
+            except_axis = " except on the axis" if ignore_axis else ""
+            raise ValueError(f"{name}: shapes must match{except_axis}; received {shapes}")
 
 
 def concat(tensors, axis=0):

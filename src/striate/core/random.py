@@ -1,0 +1,20 @@
+"""One random generator for weight initialization, dropout masks and shuffling.
+
+`set_random_seed(seed)` makes everything that draws from it repeatable bit for bit, as Keras'
+`keras.utils.set_random_seed`.
+"""
+
+import numpy as np
+
+_generator = np.random.default_rng()
+
+
+def set_random_seed(seed):
+    """Reseed striate's generator: the same seed gives the same initial weights, masks and batch order."""
+    global _generator
+    _generator = np.random.default_rng(seed)
+
+
+def generator():
+    """striate's shared `numpy.random.Generator`."""
+    return _generator

@@ -1,0 +1,33 @@
+"""Layers with Keras' names and arguments. Layers own weights and call striate.functional."""
+
+from striate.layers.convolution import (
+    Conv1D,
+    Conv2D,
+    Conv2DTranspose,
+    Conv3D,
+    DepthwiseConv2D,
+    SeparableConv2D,
+)
+from striate.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, ZeroPadding2D
+from striate.layers.initializers import RandomNormal, RandomUniform
+from striate.layers.layer import Layer, SymbolicTensor
+from striate.layers.merge import Add, Concatenate
+from striate.layers.normalization import BatchNormalization, LocalResponseNormalization
+from striate.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AveragePooling3D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+    MaxPooling3D,
+)
+
+__all__ = [
+    "Activation", "Add", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization",
+    "Concatenate", "Conv1D", "Conv2D", "Conv2DTranspose", "Conv3D", "Dense", "DepthwiseConv2D", "Dropout",
+    "Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "InputLayer", "Layer", "LocalResponseNormalization",
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "RandomNormal", "RandomUniform", "SeparableConv2D",
+    "SymbolicTensor", "ZeroPadding2D",
+]

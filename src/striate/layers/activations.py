@@ -1,0 +1,32 @@
+"""Activation functions by Keras name: "relu", "sigmoid", "tanh", "elu", "softmax", "linear" (or None)."""
+
+from striate import ops
+
+
+def linear(x):
+    return x
+
+
+BY_NAME = {
+    "relu": ops.relu, "sigmoid": ops.sigmoid, "tanh": ops.tanh, "elu": ops.elu, "softmax": ops.softmax,
+    "leaky_relu": ops.leaky_relu, "linear": linear,
+}
+
+
+def get(identifier):
+    """The activation function for a name, None ("linear"), or a callable (returned as is)."""
+    if identifier is None:
+        return linear
+    if callable(identifier):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in BY_NAME:
+        return BY_NAME[identifier.lower()]
+    raise ValueError(f"activation: unknown {identifier!r}; expected one of {sorted(BY_NAME)} or a callable")
+
+
+def name_of(function):
+    """The Keras name of an activation function, for configs and summaries."""
+    for name, candidate in BY_NAME.items():
+        if candidate is function:
+            return name
+    return getattr(function, "__name__", repr(function))

@@ -1,0 +1,39 @@
+"""Layers that join several inputs: Add (residual connections) and Concatenate (inception modules)."""
+
+from striate import functional as F
+from striate.layers.layer import Layer
+
+
+class Add(Layer):
+    """Elementwise sum of a list of same-shaped inputs."""
+
+    def call(self, inputs, training=False):
+        total = inputs[0]
+        for other in inputs[1:]:
+            total = total + other
+        return total
+
+    def compute_output_shape(self, input_shape):
+        shapes = {tuple(s) for s in input_shape}
+        if len(shapes) != 1:
+            raise ValueError(f"{self.name}: inputs must have the same shape; received {list(input_shape)}")
+        return input_shape[0]
+
+
+class Concatenate(Layer):
+    """Joins a list of inputs along `axis` (default: the channel axis)."""
+
+    def __init__(self, axis=-1, **options):
+        super().__init__(**options)
+        self.axis = axis
+
+    def call(self, inputs, training=False):
+        return F.concat(inputs, axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        first = list(input_shape[0])
+        first[self.axis] = sum(s[self.axis] for s in input_shape)
+        return tuple(first)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
