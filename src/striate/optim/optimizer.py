@@ -119,7 +119,8 @@ class Optimizer:
             if key == "iterations":
                 continue
             parts = key.split("/")
-            if len(parts) != 3 or parts[0] != "slot" or not parts[1].isdigit() or parts[2] not in self.slot_names:
+            well_formed = len(parts) == 3 and parts[0] == "slot" and parts[1].isdigit()
+            if not well_formed or parts[2] not in self.slot_names:
                 raise ValueError(f"{self._name()}.set_state: keys must be 'iterations' or "
                                  f"'slot/<index>/<name>' with a name in {self.slot_names}; received {key!r}")
             slots.setdefault(int(parts[1]), {})[parts[2]] = np.array(value)

@@ -10,7 +10,7 @@ import numbers
 
 
 class LearningRateSchedule:
-    """Base class: a subclass defines `__call__(step)` and lists its constructor arguments in `config_names`."""
+    """Base class: a subclass defines `__call__(step)` and lists its constructor arguments in config_names."""
 
     config_names: tuple[str, ...] = ()
 
