@@ -1,0 +1,35 @@
+"""The `striate` command line: one module per command in this package, registered in COMMANDS.
+
+Each command module provides `add_arguments(parser)` and `run(arguments) -> int`. Errors a user can cause
+(an unknown model, a missing or corrupt file, a wrong image size) are printed as one line with a non-zero
+exit, never a traceback.
+"""
+
+import argparse
+import importlib
+import sys
+
+# command name -> (module in striate.cli, one-line help)
+COMMANDS = {
+    "tour": ("tour", "compute the lectures' worked examples and print them"),
+}
+
+
+class CommandError(Exception):
+    """A user error: printed as `striate: <message>` with exit status 2."""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="striate", description="Convolutional networks in plain NumPy.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    modules = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"striate.cli.{module_name}")
+        module.add_arguments(subparsers.add_parser(name, help=help_text, description=help_text))
+        modules[name] = module
+    arguments = parser.parse_args(argv)
+    try:
+        return modules[arguments.command].run(arguments)
+    except (CommandError, ValueError, FileNotFoundError, ModuleNotFoundError) as error:
+        print(f"striate {arguments.command}: {error}", file=sys.stderr)
+        return 2
