@@ -8,10 +8,14 @@
     model = striate.Sequential([striate.layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), ...])
 """
 
-from striate import layers
+from striate import functional, layers, metrics, optim, training
 from striate.core import Tensor, no_grad
 from striate.core.random import set_random_seed
 from striate.models import Input, Model, Sequential
+from striate.models.saving import load_model
 
 __version__ = "0.1.0"
-__all__ = ["Input", "Model", "Sequential", "Tensor", "layers", "no_grad", "set_random_seed"]
+__all__ = [
+    "Input", "Model", "Sequential", "Tensor", "functional", "layers", "load_model", "metrics", "no_grad", "optim",
+    "set_random_seed", "training",
+]

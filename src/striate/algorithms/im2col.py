@@ -1,72 +1,124 @@
-"""Convolution as one matrix product (im2col + GEMM), on channels-last data.
+"""Convolution as matrix products (im2col + GEMM), on channels-last data, in bounded memory on two threads.
 
 Same signature and result as `striate.algorithms.direct`. The windows of the (already padded) input are
 copied into a matrix with one row per output position and one column per (kernel cell, input channel)
-pair: cols (M, K*C_in) with M = N * prod(out) and K = prod(kernel_size). Then
+pair: cols (M, K*C_in) with M = n * prod(out) for a chunk of n images and K = prod(kernel_size). Then
 
     forward:         y      = cols @ W                  W = kernel as (K*C_in, C_out)
-    kernel gradient: dW     = cols^T @ dy
-    input gradient:  dcols  = dy @ W^T, then col2im (scatter_windows) adds each row back into its window.
+    kernel gradient: dW     = sum over chunks of cols^T @ dy
+    input gradient:  col2im by one matrix product per kernel offset, added in place: for each offset k,
+                     dx[window cell k of every position] += dy @ W[k]^T   (no (M, K*C_in) matrix at all)
 
 With groups G the same products run batched, one per group: (G, M, K*Cg) @ (G, K*Cg, Cog).
+
+Engineering (`striate.algorithms.chunking`): the batch is cut into chunks whose columns fit a few MiB
+(`batch_chunks`), each chunk's columns are written into a per-thread buffer reused from chunk to chunk
+(`scratch`), and the chunks run on two threads with BLAS held to one thread inside them (`split_batch`).
 """
 
 import math
 
-from striate.algorithms.windows import scatter_windows, window_view
+import numpy as np
+
+from striate.algorithms.chunking import batch_chunks, matmul_into, scratch, split_batch
+from striate.algorithms.windows import window_view, windows_output_shape
 
 
-def _columns(x, kernel_size, strides, dilation, groups):
-    """im2col: (G, M, K*Cg) copies of the input windows, and the output spatial shape."""
-    rank = len(kernel_size)
-    windows = window_view(x, kernel_size, strides, dilation)  # (N, *out, *k, C_in), no copy yet
-    out_shape = windows.shape[1 : 1 + rank]
-    rows, cells, channels = x.shape[0] * math.prod(out_shape), math.prod(kernel_size), x.shape[-1]
-    if groups == 1:
-        return windows.reshape(1, rows, cells * channels), out_shape
-    per_group = channels // groups
-    grouped = windows.reshape(rows, cells, groups, per_group).transpose(2, 0, 1, 3)
-    return grouped.reshape(groups, rows, cells * per_group), out_shape
-
-
-def _grouped_kernel(kernel, groups):
+def _grouped_kernel(kernel, groups, dtype):
     """kernel (*k, Cg, C_out) as G matrices (G, K*Cg, Cog); output channel g*Cog + j belongs to group g."""
     cells = math.prod(kernel.shape[:-2])
     per_group_in, per_group_out = kernel.shape[-2], kernel.shape[-1] // groups
     grouped = kernel.reshape(cells, per_group_in, groups, per_group_out).transpose(2, 0, 1, 3)
-    return grouped.reshape(groups, cells * per_group_in, per_group_out)
+    return np.ascontiguousarray(grouped.reshape(groups, cells * per_group_in, per_group_out), dtype=dtype)
 
 
-def _grouped_output(grad_output, groups):
-    """(N, *out, C_out) as (G, M, Cog)."""
-    per_group = grad_output.shape[-1] // groups
-    return grad_output.reshape(-1, groups, per_group).transpose(1, 0, 2)
+def _fill_columns(x, kernel_size, strides, dilation, groups, dtype):
+    """im2col of a chunk x (n, *padded, C) into this thread's buffer: (G, M, K*Cg)."""
+    windows = window_view(x, kernel_size, strides, dilation)  # (n, *out, *k, C), no copy yet
+    rank = len(kernel_size)
+    out_shape = windows.shape[1 : 1 + rank]
+    rows, cells, per_group = x.shape[0] * math.prod(out_shape), math.prod(kernel_size), x.shape[-1] // groups
+    columns = scratch("im2col.columns", (groups, rows, cells * per_group), dtype)
+    # the one copy: every window cell to its column, group by group
+    grouped_windows = windows.reshape(*windows.shape[:-1], groups, per_group)
+    np.copyto(columns.reshape(groups, *windows.shape[:-1], per_group), np.moveaxis(grouped_windows, -2, 0))
+    return columns
+
+
+def _per_image_bytes(x_shape, kernel_size, strides, dilation, itemsize):
+    out_shape = windows_output_shape(x_shape[1:-1], kernel_size, strides, dilation)
+    return math.prod(out_shape) * math.prod(kernel_size) * x_shape[-1] * itemsize
 
 
 def conv_forward(x, kernel, strides, dilation, groups):
     """x (N, *padded, C_in), kernel (*k, Cg, C_out) -> y (N, *out, C_out)."""
-    columns, out_shape = _columns(x, kernel.shape[:-2], strides, dilation, groups)
-    y = columns @ _grouped_kernel(kernel, groups)  # (G, M, Cog)
-    return y.transpose(1, 0, 2).reshape(x.shape[0], *out_shape, kernel.shape[-1])
+    kernel_size = kernel.shape[:-2]
+    dtype = np.result_type(x, kernel)
+    out_shape = windows_output_shape(x.shape[1:-1], kernel_size, strides, dilation)
+    weights = _grouped_kernel(kernel, groups, dtype)  # (G, K*Cg, Cog)
+    rows_per_image = math.prod(out_shape)
+    y = np.empty((x.shape[0], rows_per_image, groups, kernel.shape[-1] // groups), dtype=dtype)
+
+    def forward_chunk(images):
+        columns = _fill_columns(x[images], kernel_size, strides, dilation, groups, dtype)
+        out = y[images].reshape(-1, groups, y.shape[-1]).transpose(1, 0, 2)  # (G, M, Cog) view into y
+        matmul_into(columns, weights, out)
+
+    chunks = batch_chunks(x.shape[0], _per_image_bytes(x.shape, kernel_size, strides, dilation, dtype.itemsize))
+    split_batch(forward_chunk, chunks, work=x.shape[0] * rows_per_image * weights.size)
+    return y.reshape(x.shape[0], *out_shape, kernel.shape[-1])
 
 
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups):
-    """dLoss/dx (N, *padded, C_in) from dLoss/dy (N, *out, C_out)."""
+    """dLoss/dx (N, *padded, C_in) from dLoss/dy (N, *out, C_out): col2im as one matmul-add per kernel offset."""
     rank = kernel.ndim - 2
     kernel_size, per_group_in = kernel.shape[:rank], kernel.shape[-2]
-    grad_columns = _grouped_output(grad_output, groups) @ _grouped_kernel(kernel, groups).transpose(0, 2, 1)
+    per_group_out = kernel.shape[-1] // groups
+    dtype = np.result_type(grad_output, kernel)
     out_shape = grad_output.shape[1:-1]
-    rows = grad_columns.shape[1]
-    per_window = grad_columns.reshape(groups, rows, math.prod(kernel_size), per_group_in).transpose(1, 2, 0, 3)
-    per_window = per_window.reshape(grad_output.shape[0], *out_shape, *kernel_size, groups * per_group_in)
-    return scatter_windows(per_window, input_shape, strides, dilation)
+    # per offset, the transposed weights of each group: (K, G, Cog, Cg)
+    offsets = kernel.reshape(-1, per_group_in, groups, per_group_out).transpose(0, 2, 3, 1)
+    offsets = np.ascontiguousarray(offsets, dtype=dtype)
+    grad_input = np.zeros(input_shape, dtype=dtype)
+
+    def input_gradient_chunk(images):
+        grad = grad_output[images]
+        count = grad.shape[0]
+        rows = count * math.prod(out_shape)
+        grouped = grad.reshape(rows, groups, per_group_out).transpose(1, 0, 2)  # (G, M, Cog)
+        if groups > 1:
+            grouped = np.ascontiguousarray(grouped)
+        contribution = scratch("im2col.contribution", (groups, rows, per_group_in), dtype)
+        target_chunk = grad_input[images]
+        for index, offset in enumerate(np.ndindex(*kernel_size)):
+            matmul_into(grouped, offsets[index], contribution)
+            cells = tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
+                          for o, n, s, d in zip(offset, out_shape, strides, dilation))
+            target = target_chunk[(slice(None), *cells)]  # (n, *out, C_in), a view into grad_input
+            values = contribution.transpose(1, 0, 2).reshape(count, *out_shape, groups * per_group_in)
+            np.add(target, values, out=target)
+
+    bytes_per_image = math.prod(out_shape) * kernel.shape[-2] * groups * dtype.itemsize
+    chunks = batch_chunks(input_shape[0], bytes_per_image)
+    work = grad_output.size * math.prod(kernel_size) * per_group_in
+    split_batch(input_gradient_chunk, chunks, work)
+    return grad_input
 
 
 def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups):
-    """dLoss/dkernel (*k, Cg, C_out) from the input x and dLoss/dy."""
-    columns, _ = _columns(x, kernel_shape[:-2], strides, dilation, groups)
-    grad = columns.transpose(0, 2, 1) @ _grouped_output(grad_output, groups)  # (G, K*Cg, Cog)
-    cells = math.prod(kernel_shape[:-2])
+    """dLoss/dkernel (*k, Cg, C_out) from the input x and dLoss/dy: cols^T @ dy, summed over the chunks."""
+    kernel_size = kernel_shape[:-2]
+    dtype = np.result_type(x, grad_output)
     per_group_in, per_group_out = kernel_shape[-2], kernel_shape[-1] // groups
+
+    def kernel_gradient_chunk(images):
+        columns = _fill_columns(x[images], kernel_size, strides, dilation, groups, dtype)
+        grad = grad_output[images].reshape(-1, groups, per_group_out).transpose(1, 0, 2)  # (G, M, Cog)
+        return columns.transpose(0, 2, 1) @ grad  # (G, K*Cg, Cog)
+
+    chunks = batch_chunks(x.shape[0], _per_image_bytes(x.shape, kernel_size, strides, dilation, dtype.itemsize))
+    work = grad_output.size * math.prod(kernel_size) * per_group_in
+    grad = sum(split_batch(kernel_gradient_chunk, chunks, work))
+    cells = math.prod(kernel_size)
     grad = grad.reshape(groups, cells, per_group_in, per_group_out).transpose(1, 2, 0, 3)
-    return grad.reshape(kernel_shape)
+    return np.ascontiguousarray(grad.reshape(kernel_shape))

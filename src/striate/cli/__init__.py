@@ -12,6 +12,9 @@ import sys
 # command name -> (module in striate.cli, one-line help)
 COMMANDS = {
     "tour": ("tour", "compute the lectures' worked examples and print them"),
+    "train": ("train", "train a model on MNIST, checkpoint every epoch, report test accuracy"),
+    "evaluate": ("evaluate", "accuracy, confusion matrix and per-class report of a trained model"),
+    "predict": ("predict", "the digit a trained model sees in an image"),
 }
 
 

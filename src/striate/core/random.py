@@ -18,3 +18,13 @@ def set_random_seed(seed):
 def generator():
     """striate's shared `numpy.random.Generator`."""
     return _generator
+
+
+def get_state():
+    """The generator's state as a JSON-able dict (saved in checkpoints so a resumed run continues exactly)."""
+    return _generator.bit_generator.state
+
+
+def set_state(state):
+    """Restore a state from `get_state`."""
+    _generator.bit_generator.state = state

@@ -8,11 +8,14 @@ from striate.layers.convolution import (
     DepthwiseConv2D,
     SeparableConv2D,
 )
+from striate.layers.embedding import Embedding, Masking
 from striate.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, ZeroPadding2D
 from striate.layers.initializers import RandomNormal, RandomUniform
 from striate.layers.layer import Layer, SymbolicTensor
 from striate.layers.merge import Add, Concatenate
 from striate.layers.normalization import BatchNormalization, LocalResponseNormalization
+from striate.layers.recurrent import GRU, LSTM, SimpleRNN, pad_sequences
+from striate.layers.wrappers import Bidirectional, TimeDistributed
 from striate.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -30,4 +33,5 @@ __all__ = [
     "Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "InputLayer", "Layer", "LocalResponseNormalization",
     "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "RandomNormal", "RandomUniform", "SeparableConv2D",
     "SymbolicTensor", "ZeroPadding2D",
+    "Bidirectional", "Embedding", "GRU", "LSTM", "Masking", "SimpleRNN", "TimeDistributed", "pad_sequences",
 ]

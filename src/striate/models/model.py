@@ -23,6 +23,7 @@ class Model(Layer):
         object.__setattr__(self, "_layers", [])
         super().__init__(name=name)
         self.compiled = None
+        self.epochs_trained = 0
         if inputs is not None:
             self._inputs = inputs if isinstance(inputs, list | tuple) else [inputs]
             self._outputs = outputs
@@ -101,6 +102,22 @@ class Model(Layer):
         from striate.training.fit import train_on_batch
 
         return train_on_batch(self, x, y)
+
+    def save(self, path):
+        """Architecture, weights, compile settings, optimizer state and epoch in one safetensors file."""
+        from striate.models.saving import save_model
+
+        save_model(self, path)
+
+    def save_weights(self, path):
+        from striate.models.saving import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path):
+        from striate.models.saving import load_weights
+
+        load_weights(self, path)
 
     def summary(self, print_fn=print):
         from striate.training.summary import summary_table

@@ -1,4 +1,4 @@
-"""Callbacks called by `fit` at the end of each epoch: History and EarlyStopping."""
+"""Callbacks called by `fit` at the end of each epoch: History, EarlyStopping and ModelCheckpoint."""
 
 import numpy as np
 
@@ -55,3 +55,30 @@ class EarlyStopping(Callback):
             if self.best_weights is not None:
                 for weight, best in zip(self.model.weights, self.best_weights):
                     weight.data[...] = best
+
+
+class ModelCheckpoint(Callback):
+    """Save the model after each epoch (or only when `monitor` improves, with save_best_only).
+
+    `filepath` may contain "{epoch}" (1-based, as Keras) and any log key, e.g. "ckpt-{epoch:02d}.safetensors".
+    Each file holds what `striate.load_model` needs to resume: weights, optimizer state, epoch, random state.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
+        self.filepath, self.monitor, self.save_best_only = filepath, monitor, save_best_only
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        self.sign = 1.0 if mode == "min" else -1.0
+
+    def on_train_begin(self):
+        self.best = np.inf
+
+    def on_epoch_end(self, epoch, logs):
+        if self.save_best_only:
+            if self.monitor not in logs:
+                raise KeyError(f"ModelCheckpoint: monitor {self.monitor!r} is not among the logs {sorted(logs)}")
+            value = self.sign * logs[self.monitor]
+            if value >= self.best:
+                return
+            self.best = value
+        self.model.save(self.filepath.format(epoch=epoch + 1, **logs))

@@ -74,6 +74,7 @@ def fit(model, x, y, batch_size=32, epochs=1, validation_data=None, validation_s
             validation = evaluate(model, *validation_data, batch_size=batch_size)
             epoch_logs.update({f"val_{k}": v for k, v in validation.items()})
         epoch_logs["seconds"] = time.perf_counter() - started
+        model.epochs_trained = epoch + 1
         progress.close(epoch_logs)
         for callback in callbacks:
             callback.on_epoch_end(epoch, epoch_logs)

