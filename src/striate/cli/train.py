@@ -24,6 +24,8 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--optimizer", default="adam", help="sgd, adam or rmsprop")
     parser.add_argument("--learning-rate", type=float, default=None, help="default: the optimizer's")
+    parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                        help="learning rate: constant, or a cosine decay to 0 over all the epochs' steps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="folder for the model, checkpoint and run record")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
@@ -51,15 +53,17 @@ def run(arguments):
     else:
         striate.set_random_seed(arguments.seed)
         model = registry.build(arguments.model, input_shape=x_train.shape[1:])
-        model.compile(make_optimizer(arguments.optimizer, arguments.learning_rate),
-                      "sparse_categorical_crossentropy", ["accuracy"])
+        steps = arguments.epochs * -(-len(x_train) // arguments.batch_size)
+        optimizer = make_optimizer(arguments.optimizer, arguments.learning_rate, arguments.schedule, steps)
+        model.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])
     history = model.fit(x_train, y_train, batch_size=arguments.batch_size, epochs=arguments.epochs,
                         initial_epoch=model.epochs_trained, validation_data=(x_test, y_test),
                         callbacks=[striate.training.ModelCheckpoint(checkpoint)], verbose=0 if arguments.quiet else 1)
     model.save(os.path.join(arguments.out, "model.safetensors"))
     write_json_atomically(os.path.join(arguments.out, "run.json"), {
         "model": arguments.model, "dataset": arguments.dataset, "batch_size": arguments.batch_size,
-        "optimizer": arguments.optimizer, "learning_rate": arguments.learning_rate, "seed": arguments.seed,
+        "optimizer": arguments.optimizer, "learning_rate": arguments.learning_rate, "schedule": arguments.schedule,
+        "seed": arguments.seed,
         "training_images": len(x_train), "epochs_trained": model.epochs_trained, "history": history.history,
     })
     print(f"trained {arguments.model} on {arguments.dataset} for {model.epochs_trained} epochs; saved {arguments.out}")
@@ -76,11 +80,15 @@ def load_dataset(name):
     return (as_network_input(x_train), y_train), (as_network_input(x_test), y_test)
 
 
-def make_optimizer(name, learning_rate):
-    optimizer = striate.optim.get(name)
+def make_optimizer(name, learning_rate, schedule, total_steps):
+    """The named optimizer with its default learning rate unless one is given, decayed if asked."""
+    config = striate.optim.get(name).get_config()
     if learning_rate is not None:
-        optimizer.learning_rate = learning_rate
-    return optimizer
+        config["config"]["learning_rate"] = learning_rate
+    if schedule == "cosine":
+        initial = config["config"]["learning_rate"]
+        config["config"]["learning_rate"] = striate.optim.schedules.CosineDecay(initial, total_steps).get_config()
+    return striate.optim.get(config)
 
 
 def write_json_atomically(path, content):

@@ -43,8 +43,12 @@ def train_on_batch(model, x, y):
 
 
 def fit(model, x, y, batch_size=32, epochs=1, validation_data=None, validation_split=0.0, shuffle=True,
-        callbacks=None, verbose=1, initial_epoch=0):
-    """Train for `epochs` passes over (x, y); returns a History. See keras.Model.fit."""
+        callbacks=None, verbose=1, initial_epoch=0, augmentation=None):
+    """Train for `epochs` passes over (x, y); returns a History. See keras.Model.fit.
+
+    augmentation: None, or a callable `augmentation(x_batch, rng) -> x_batch` (e.g. a
+    `striate.data.Augmentation`) applied to every training batch with striate's generator.
+    """
     _require_compiled(model, "fit")
     _check_lengths("fit", x, y)
     if not 0 <= validation_split < 1:
@@ -63,6 +67,8 @@ def fit(model, x, y, batch_size=32, epochs=1, validation_data=None, validation_s
         progress = Progress(f"Epoch {epoch + 1}/{epochs}", len(x), verbose)
         totals, seen, started = {}, 0, time.perf_counter()
         for x_batch, y_batch in iterate_batches(x, y, batch_size, shuffle=shuffle, seed=generator()):
+            if augmentation is not None:
+                x_batch = augmentation(x_batch, generator())
             logs = train_on_batch(model, x_batch, y_batch)
             count = len(x_batch)
             for key, value in logs.items():
