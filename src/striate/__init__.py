@@ -11,11 +11,14 @@
 from striate import functional, layers, metrics, optim, training
 from striate.core import Tensor, no_grad
 from striate.core.random import set_random_seed
+from striate.inspect.explain_algorithms import explain_algorithms
+from striate.inspect.plan import plan
 from striate.models import Input, Model, Sequential
 from striate.models.saving import load_model
 
 __version__ = "0.1.0"
 __all__ = [
-    "Input", "Model", "Sequential", "Tensor", "functional", "layers", "load_model", "metrics", "no_grad", "optim",
+    "Input", "Model", "Sequential", "Tensor", "explain_algorithms", "functional", "layers", "load_model", "metrics",
+    "no_grad", "optim", "plan",
     "set_random_seed", "training",
 ]

@@ -6,6 +6,7 @@ dilation, groups (including depthwise) and inputs with cells the last window doe
 
 import numpy as np
 import pytest
+from algorithm_cases import assert_equals_direct, tiny_chunks  # noqa: F401
 
 from striate.algorithms import direct, im2col
 from striate.algorithms.windows import windows_output_shape
@@ -52,3 +53,9 @@ def test_direct_forward_is_the_lectures_sum_of_products():
     edge = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]], dtype=float)
     y = direct.conv_forward(image[None, :, :, None], edge[:, :, None, None], (1, 1), (1, 1), 1)
     assert y[0, 0, 0, 0] == 3 * 1 + 1 * 1 + 2 * 1 - 1 * 1 - 8 * 1 - 2 * 1  # = -5
+
+
+@pytest.mark.usefixtures("tiny_chunks")
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), generated_cases(count=6, seed=8))
+def test_im2col_in_one_image_chunks_on_two_threads_equals_direct(x, kernel, strides, dilation, groups):
+    assert_equals_direct(im2col, x, kernel, strides, dilation, groups)

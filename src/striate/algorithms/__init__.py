@@ -4,21 +4,153 @@ Each module provides
     conv_forward(x, kernel, strides, dilation, groups)
     conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups)
     conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups)
-on an already padded channels-last input.
+on an already padded channels-last input, and raises ValueError for a case it cannot serve.
 
-`ALGORITHMS` is the whole dispatch table: "direct" (the lectures' loop, the reference) and "im2col"
-(one matrix product). "auto" means im2col for now; faster choices per layer are a later issue.
+    direct      the lectures' loop, the reference (any case)
+    im2col      windows copied to a matrix, one GEMM per chunk of images (any case)
+    winograd    F(4x4, 3x3) tiles as 36 batched GEMMs (2-D 3x3, stride 1, dilation 1)
+    fft         products of spectra (any case; pays for large kernels with stride 1)
+    separable   rank-1 2-D kernels as a column pass and a row pass (kernel gradient by im2col)
+    pointwise   1x1 kernels: the input is already the matrix, one GEMM (any stride)
+    depthwise   one input channel per group: shifted multiply-adds, no GEMM
+
+`algorithm="auto"` (the default everywhere) picks per layer and per pass from `AUTO_TABLE` below, the one
+place the choice is made: the first row whose condition holds names the algorithm for the forward pass,
+the input gradient and the kernel gradient. The rows follow bench/conv_layers.py (numbers in
+docs/algorithms.md); `explain_algorithms` measures every algorithm on a given layer.
 """
 
-from striate.algorithms import direct, im2col
+import math
+from dataclasses import dataclass
 
-ALGORITHMS = {"direct": direct, "im2col": im2col}
-AUTO_CHOICE = "im2col"
+from striate.algorithms import depthwise, direct, fft, im2col, pointwise, separable, winograd
+
+ALGORITHMS = {
+    "direct": direct,
+    "im2col": im2col,
+    "winograd": winograd,
+    "fft": fft,
+    "separable": separable,
+    "pointwise": pointwise,
+    "depthwise": depthwise,
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """The geometry of one convolution, as the dispatch sees it (the input is already padded)."""
+
+    input_shape: tuple
+    kernel_shape: tuple
+    strides: tuple
+    dilation: tuple
+    groups: int
+
+    @property
+    def kernel_size(self):
+        return tuple(self.kernel_shape[:-2])
+
+    @property
+    def per_group_in(self):
+        return self.kernel_shape[-2]
+
+
+def _is_pointwise(case):
+    return all(k == 1 for k in case.kernel_size)
+
+
+def _is_depthwise(case):
+    return case.groups > 1 and case.per_group_in == 1
+
+
+def _is_winograd_3x3(case):
+    # below 16 channels the transforms cost more than the multiplies they save
+    return (case.kernel_size == (3, 3) and case.strides == (1, 1) and case.dilation == (1, 1)
+            and case.groups == 1 and min(case.per_group_in, case.kernel_shape[-1]) >= 16)
+
+
+def _is_few_channels_5x5_or_larger(case):
+    # LeNet: the input gradient's products would have 1 to 6 columns; the FFT's per-frequency products do not
+    return (len(case.kernel_size) == 2 and min(case.kernel_size) >= 5 and case.strides == (1, 1)
+            and case.dilation == (1, 1) and case.groups == 1 and case.per_group_in < 16)
+
+
+def _is_large_kernel_stride_1(case):
+    return (len(case.kernel_size) == 2 and min(case.kernel_size) >= 9 and all(s == 1 for s in case.strides)
+            and case.per_group_in * case.kernel_shape[-1] // case.groups <= 64 * 64)
+
+
+# (what the row covers, condition, forward, input gradient, kernel gradient): the first match wins
+AUTO_TABLE = (
+    ("1x1 kernel", _is_pointwise, "pointwise", "pointwise", "pointwise"),
+    ("depthwise: one input channel per group", _is_depthwise, "depthwise", "depthwise", "depthwise"),
+    ("2-D 3x3, stride 1, dilation 1, >= 16 channels", _is_winograd_3x3, "winograd", "winograd", "winograd"),
+    ("2-D kernel >= 9x9 with stride 1", _is_large_kernel_stride_1, "fft", "fft", "fft"),
+    ("2-D kernel >= 5x5, stride 1, < 16 input channels", _is_few_channels_5x5_or_larger, "im2col", "fft", "im2col"),
+    ("everything else", lambda case: True, "im2col", "im2col", "im2col"),
+)
+PASSES = ("forward", "input gradient", "kernel gradient")
+
+
+def choose(case, which="forward"):
+    """The algorithm name `AUTO_TABLE` gives `case` (a `Case`) for pass `which` (one of `PASSES`)."""
+    for _, condition, *names in AUTO_TABLE:
+        if condition(case):
+            return names[PASSES.index(which)]
+    raise AssertionError("AUTO_TABLE ends with a row that matches every case")
+
+
+class Auto:
+    """The "auto" algorithm: each call looks its case up in `AUTO_TABLE` and runs the algorithm named there."""
+
+    @staticmethod
+    def conv_forward(x, kernel, strides, dilation, groups):
+        case = Case(x.shape, kernel.shape, tuple(strides), tuple(dilation), groups)
+        return ALGORITHMS[choose(case, "forward")].conv_forward(x, kernel, strides, dilation, groups)
+
+    @staticmethod
+    def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups):
+        case = Case(tuple(input_shape), kernel.shape, tuple(strides), tuple(dilation), groups)
+        module = ALGORITHMS[choose(case, "input gradient")]
+        return module.conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups)
+
+    @staticmethod
+    def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups):
+        case = Case(x.shape, tuple(kernel_shape), tuple(strides), tuple(dilation), groups)
+        module = ALGORITHMS[choose(case, "kernel gradient")]
+        return module.conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups)
+
+
+auto = Auto()
+
+
+def multiply_count(name, case):
+    """Real multiplies of the forward pass of algorithm `name` on `case` (transforms not counted for fft)."""
+    rank = len(case.kernel_size)
+    out_shape = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+                      zip(case.input_shape[1 : 1 + rank], case.kernel_size, case.strides, case.dilation))
+    outputs = case.input_shape[0] * math.prod(out_shape) * case.kernel_shape[-1]
+    per_output = math.prod(case.kernel_size) * case.per_group_in
+    if name == "winograd":
+        tile = winograd.DEFAULT_TILE
+        tiles = case.input_shape[0] * math.prod(math.ceil(n / tile) for n in out_shape)
+        return tiles * (tile + 2) ** 2 * case.per_group_in * case.kernel_shape[-1]
+    if name == "fft":
+        spatial = fft._lengths(case.input_shape[1 : 1 + rank])
+        frequencies = math.prod(spatial[:-1]) * (spatial[-1] // 2 + 1)
+        # one complex multiply is four real ones
+        return 4 * frequencies * case.input_shape[0] * case.per_group_in * case.kernel_shape[-1]
+    if name == "separable":
+        kh, kw = case.kernel_size
+        columns = case.input_shape[0] * out_shape[0] * case.input_shape[2] * case.per_group_in * case.kernel_shape[-1]
+        return columns * kh + outputs * case.per_group_in * kw
+    return outputs * per_output
 
 
 def algorithm_module(name):
-    """The module implementing algorithm `name` ("auto", "direct" or "im2col")."""
-    resolved = AUTO_CHOICE if name == "auto" else name
-    if resolved not in ALGORITHMS:
+    """The module implementing algorithm `name` ("auto" or a key of `ALGORITHMS`)."""
+    if name == "auto":
+        return auto
+    if name not in ALGORITHMS:
         raise ValueError(f"convolution: unknown algorithm {name!r}; expected 'auto' or one of {sorted(ALGORITHMS)}")
-    return ALGORITHMS[resolved]
+    return ALGORITHMS[name]

@@ -28,8 +28,12 @@ _pool = None
 _controller = None
 
 
-def batch_chunks(batch, bytes_per_image, budget=CHUNK_BYTES):
-    """Slices of the batch axis, each holding as many images as fit `budget` bytes of scratch (at least one)."""
+def batch_chunks(batch, bytes_per_image, budget=None):
+    """Slices of the batch axis, each holding as many images as fit `budget` bytes of scratch (at least one).
+
+    `budget` defaults to CHUNK_BYTES, read at each call.
+    """
+    budget = CHUNK_BYTES if budget is None else budget
     per_chunk = max(1, int(budget // max(1, bytes_per_image)))
     count = math.ceil(batch / per_chunk)
     # even chunks: 9 images in budgets of 4 give 3, 3, 3 rather than 4, 4, 1

@@ -7,7 +7,12 @@ pair: cols (M, K*C_in) with M = n * prod(out) for a chunk of n images and K = pr
     forward:         y      = cols @ W                  W = kernel as (K*C_in, C_out)
     kernel gradient: dW     = sum over chunks of cols^T @ dy
     input gradient:  col2im by one matrix product per kernel offset, added in place: for each offset k,
-                     dx[window cell k of every position] += dy @ W[k]^T   (no (M, K*C_in) matrix at all)
+                     dx[window cell k of every position] += dy @ W[k]^T   (no (M, K*C_in) matrix at all);
+                     with fewer than 16 input channels per group those products are too thin for BLAS, so
+                     one product dy @ W^T gives every offset's rows for the chunk, then the same adds; with
+                     stride 1 and one or two input channels even those adds are too thin (one or two floats
+                     at a time), and dx is the forward product of the zero-padded dy with the flipped,
+                     transposed kernel (the "full" convolution)
 
 With groups G the same products run batched, one per group: (G, M, K*Cg) @ (G, K*Cg, Cog).
 
@@ -22,6 +27,8 @@ import numpy as np
 
 from striate.algorithms.chunking import batch_chunks, matmul_into, scratch, split_batch
 from striate.algorithms.windows import window_view, windows_output_shape
+
+THIN_CHANNELS = 16  # below this many input channels per group, col2im builds all offsets' rows in one product
 
 
 def _grouped_kernel(kernel, groups, dtype):
@@ -69,9 +76,26 @@ def conv_forward(x, kernel, strides, dilation, groups):
     return y.reshape(x.shape[0], *out_shape, kernel.shape[-1])
 
 
+def _flipped_transposed(kernel, groups):
+    """The kernel of the "full" convolution that is the stride-1 input gradient: cells reversed on every axis and
+    each group's (Cg, Cog) block transposed: (*k, Cg, G*Cog) -> (*k, Cog, G*Cg)."""
+    rank = kernel.ndim - 2
+    per_group_in, per_group_out = kernel.shape[-2], kernel.shape[-1] // groups
+    flipped = kernel[(slice(None, None, -1),) * rank]
+    blocks = flipped.reshape(*kernel.shape[:rank], per_group_in, groups, per_group_out)
+    return np.ascontiguousarray(np.moveaxis(blocks, (-3, -1), (-1, -3))).reshape(
+        *kernel.shape[:rank], per_group_out, groups * per_group_in)
+
+
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups):
     """dLoss/dx (N, *padded, C_in) from dLoss/dy (N, *out, C_out): col2im as one matmul-add per kernel offset."""
     rank = kernel.ndim - 2
+    if kernel.shape[-2] <= 2 and all(s == 1 for s in strides):
+        # stride 1 and one or two input channels: dx is the forward convolution of dy, padded by d(k-1) on each side,
+        # with the flipped, transposed kernel; its columns have C_out channels per cell, wide enough for BLAS
+        reach = tuple(d * (k - 1) for k, d in zip(kernel.shape[:rank], dilation))
+        padded = np.pad(grad_output, ((0, 0), *((r, r) for r in reach), (0, 0)))
+        return conv_forward(padded, _flipped_transposed(kernel, groups), strides, dilation, groups)
     kernel_size, per_group_in = kernel.shape[:rank], kernel.shape[-2]
     per_group_out = kernel.shape[-1] // groups
     dtype = np.result_type(grad_output, kernel)
@@ -80,6 +104,9 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     offsets = kernel.reshape(-1, per_group_in, groups, per_group_out).transpose(0, 2, 3, 1)
     offsets = np.ascontiguousarray(offsets, dtype=dtype)
     grad_input = np.zeros(input_shape, dtype=dtype)
+    # with few input channels per group each offset's product is too thin for BLAS: do all offsets at once
+    thin = per_group_in < THIN_CHANNELS
+    stacked = np.ascontiguousarray(offsets.transpose(1, 0, 3, 2).reshape(groups, -1, per_group_out)) if thin else None
 
     def input_gradient_chunk(images):
         grad = grad_output[images]
@@ -88,17 +115,31 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
         grouped = grad.reshape(rows, groups, per_group_out).transpose(1, 0, 2)  # (G, M, Cog)
         if groups > 1:
             grouped = np.ascontiguousarray(grouped)
-        contribution = scratch("im2col.contribution", (groups, rows, per_group_in), dtype)
         target_chunk = grad_input[images]
+        if thin:
+            # one product for all offsets, laid out channels-first (G, K*Cg, M) = (G, K*Cg, Cog) @ (G, Cog, M), so
+            # that each offset's add below runs along output positions, not along 1 to 15 channels
+            all_offsets = scratch("im2col.all_offsets", (groups, len(offsets) * per_group_in, rows), dtype)
+            matmul_into(stacked, grouped.transpose(0, 2, 1), all_offsets)
+            per_offset = all_offsets.reshape(groups, len(offsets), per_group_in, rows).transpose(1, 0, 2, 3)
+            channels_first = np.moveaxis(target_chunk, -1, 0)  # (C_in, n, *padded), a view
+        else:
+            contribution = scratch("im2col.contribution", (groups, rows, per_group_in), dtype)
         for index, offset in enumerate(np.ndindex(*kernel_size)):
-            matmul_into(grouped, offsets[index], contribution)
             cells = tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
                           for o, n, s, d in zip(offset, out_shape, strides, dilation))
-            target = target_chunk[(slice(None), *cells)]  # (n, *out, C_in), a view into grad_input
-            values = contribution.transpose(1, 0, 2).reshape(count, *out_shape, groups * per_group_in)
+            if thin:
+                values = per_offset[index].reshape(groups * per_group_in, count, *out_shape)
+                target = channels_first[(slice(None), slice(None), *cells)]  # (C_in, n, *out), a view
+            else:
+                matmul_into(grouped, offsets[index], contribution)
+                values = contribution.transpose(1, 0, 2).reshape(count, *out_shape, groups * per_group_in)
+                target = target_chunk[(slice(None), *cells)]  # (n, *out, C_in), a view into grad_input
             np.add(target, values, out=target)
 
     bytes_per_image = math.prod(out_shape) * kernel.shape[-2] * groups * dtype.itemsize
+    if thin:
+        bytes_per_image *= math.prod(kernel_size)
     chunks = batch_chunks(input_shape[0], bytes_per_image)
     work = grad_output.size * math.prod(kernel_size) * per_group_in
     split_batch(input_gradient_chunk, chunks, work)

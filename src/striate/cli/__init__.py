@@ -12,9 +12,12 @@ import sys
 # command name -> (module in striate.cli, one-line help)
 COMMANDS = {
     "tour": ("tour", "compute the lectures' worked examples and print them"),
+    "summary": ("summary", "print a network's layers, output shapes and parameters"),
+    "plan": ("plan", "print a network's arithmetic: shapes, padding, parameters, MACs, FLOPs, memory, receptive field"),
     "train": ("train", "train a model on MNIST, checkpoint every epoch, report test accuracy"),
     "evaluate": ("evaluate", "accuracy, confusion matrix and per-class report of a trained model"),
     "predict": ("predict", "the digit a trained model sees in an image"),
+    "example": ("example", "train one of the examples (speech, text, trees, ...) and print its held-out accuracy"),
 }
 
 

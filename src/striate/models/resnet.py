@@ -15,7 +15,7 @@ variance are not (Keras lists them as non-trainable; torchvision keeps them as b
 The first block of conv3_x, conv4_x and conv5_x halves the resolution. torchvision (and "ResNet v1.5") puts
 that stride on the bottleneck's 3x3 convolution; the paper and keras.applications put it on the first 1x1
 convolution. The weights are the same, the arithmetic is not: `stride_on="3x3"` (the default) costs
-4,089,184,256 multiply-accumulates at 224x224 and sees 427 pixels; `stride_on="1x1"` costs 3,858,733,056 and
+4,089,184,256 multiply-accumulates at 224x224 and sees 427 pixels; `stride_on="1x1"` costs 3,857,973,248 and
 sees 483 (docs/networks.md derives both).
 """
 

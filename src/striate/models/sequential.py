@@ -1,6 +1,6 @@
 """`Sequential`: layers applied one after the other, as keras.Sequential."""
 
-from striate.layers.core import InputLayer
+from striate.inspect.shapes import explain_call, trace
 from striate.models.model import Model
 
 
@@ -23,23 +23,26 @@ class Sequential(Model):
             self._build_from(first.input_shape)
 
     def _build_from(self, input_shape):
-        shape = input_shape
-        for layer in self._layers:
-            if isinstance(layer, InputLayer):
-                layer.ensure_built(shape)
-                continue
-            layer.ensure_built(shape)
-            shape = layer.compute_output_shape(shape)
-        self.input_shape, self.output_shape, self.built = input_shape, shape, True
+        """Build each layer on the shape that reaches it; a layer that does not fit raises a ShapeError showing
+        the chain of shapes and the failed formula (striate.inspect.shapes)."""
+        steps = trace(self, input_shape, build=True)
+        self.input_shape, self.output_shape, self.built = input_shape, steps[-1].output_shape, True
 
     def ensure_built(self, input_shape):
         if not self.built:
             self._build_from(input_shape)
 
     def call(self, inputs, training=False):
-        for layer in self._layers:
-            inputs = layer(inputs, training=training)
-        return inputs
+        x = inputs
+        try:
+            for layer in self._layers:
+                x = layer(x, training=training)
+        except ValueError as error:
+            explained = explain_call(self, inputs, error)
+            if explained is None:
+                raise
+            raise explained from error
+        return x
 
     def compute_output_shape(self, input_shape):
         for layer in self._layers:

@@ -6,6 +6,7 @@ from striate.ops.convolution import convolution, transposed_convolution
 from striate.ops.dropout import dropout
 from striate.ops.elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
 from striate.ops.padding import pad
+from striate.ops.recurrent import gru_sequence, lstm_sequence, simple_rnn_sequence
 from striate.ops.reduction import max, mean, sum
 from striate.ops.shape import concat, getitem, reshape, stack, transpose
 from striate.ops.sliding_window import sliding_window
@@ -15,4 +16,5 @@ __all__ = [
     "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum", "mul", "neg", "pad", "pow", "relu",
     "reshape", "sigmoid", "sliding_window", "softmax", "sqrt", "stack", "sub", "sum", "tanh", "transpose",
     "transposed_convolution", "where",
+    "gru_sequence", "lstm_sequence", "simple_rnn_sequence",
 ]

@@ -1,0 +1,50 @@
+"""Runnable examples, each training a model on real data that ships in a pip package (nothing downloaded).
+
+    striate example NAME [--quick]          # or: python -m striate.examples.NAME [--quick]
+
+Each module has `run(...) -> dict` (held-out accuracies and other numbers) and `main(argv) -> int`;
+`--quick` trains on a small slice for a smoke test. README.md records each full run's results.
+"""
+
+import argparse
+import time
+
+# example name -> (module in striate.examples, one-line description)
+EXAMPLES = {
+    "spoken_digits": ("spoken_digits", "spoken-digit recognition from MFCC frames: a 1D CNN and an LSTM"),
+    "bbc_news": ("bbc_news", "BBC News topics: a Kim (2014) CNN and an LSTM over word embeddings"),
+    "shakespeare": ("shakespeare", "character-level LSTM language model on Shakespeare: bits per char, samples"),
+    "animal_mnist": ("animal_mnist", "Animal-MNIST silhouettes (10 classes) with a small CNN"),
+    "trees": ("trees", "a recursive network (Socher et al.) over binary parse trees"),
+    "unsupervised_features": ("unsupervised_features",
+                              "k-means, random, Sobel/Gabor and autoencoder filters vs a trained CNN on MNIST"),
+}
+
+
+def standard_parser(name, epochs):
+    """The options every example takes: --epochs, --seed, --quick (a small slice, for smoke tests)."""
+    parser = argparse.ArgumentParser(prog=f"python -m striate.examples.{name}", description=EXAMPLES[name][1])
+    add_standard_arguments(parser, epochs)
+    return parser
+
+
+def add_standard_arguments(parser, epochs):
+    default = "the example's own" if epochs is None else epochs
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {default})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of striate's generator (default 0)")
+    parser.add_argument("--quick", action="store_true", help="train on a small slice (a smoke test)")
+
+
+def report(results):
+    """Print an example's results as `name: value` lines."""
+    for key, value in results.items():
+        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start

@@ -1,0 +1,53 @@
+"""algorithm="auto" never picks an algorithm that fails a case: every AUTO_TABLE row is exercised and equals direct."""
+
+import numpy as np
+import pytest
+from algorithm_cases import assert_equals_direct, generated_cases
+
+import striate.functional as F
+from striate.algorithms import AUTO_TABLE, Case, algorithm_module, auto, choose
+
+GENERAL = generated_cases(24, seed=21, kernel_sizes=(1, 2, 3), groups=(1, 2, 4), per_group_in=(1, 2))
+WINOGRAD_ROW = generated_cases(2, seed=22, ranks=(2,), kernel_sizes=(3,), strides=(1,), dilations=(1,),
+                               groups=(1,), per_group_in=(16,), per_group_out=(16,), batch=(1, 2), extra=(0, 4))
+FFT_ROW = generated_cases(2, seed=23, ranks=(2,), kernel_sizes=(9,), strides=(1,), dilations=(1,), groups=(1,),
+                          batch=(1, 2), extra=(0, 4))
+LENET_ROW = generated_cases(2, seed=24, ranks=(2,), kernel_sizes=(5,), strides=(1,), dilations=(1,), groups=(1,),
+                            batch=(1, 3), extra=(0, 6))
+ALL_CASES = GENERAL + WINOGRAD_ROW + FFT_ROW + LENET_ROW
+
+
+def case_of(x, kernel, strides, dilation, groups):
+    return Case(x.shape, kernel.shape, tuple(strides), tuple(dilation), groups)
+
+
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), ALL_CASES)
+def test_auto_forward_and_both_gradients_equal_direct(x, kernel, strides, dilation, groups):
+    assert_equals_direct(auto, x, kernel, strides, dilation, groups)
+
+
+def test_every_row_of_the_table_is_the_first_match_of_some_generated_case():
+    def first_row(case):
+        return next(row[0] for row in AUTO_TABLE if row[1](case))
+
+    assert {first_row(case_of(*case.values)) for case in ALL_CASES} == {row[0] for row in AUTO_TABLE}
+
+
+def test_the_table_names_winograd_for_vgg_and_pointwise_for_mobilenet_1x1():
+    vgg = Case((32, 58, 58, 64), (3, 3, 64, 64), (1, 1), (1, 1), 1)
+    mobilenet_pointwise = Case((32, 56, 56, 128), (1, 1, 128, 128), (1, 1), (1, 1), 1)
+    mobilenet_depthwise = Case((32, 58, 58, 128), (3, 3, 1, 128), (1, 1), (1, 1), 128)
+    assert choose(vgg) == "winograd"
+    assert choose(mobilenet_pointwise) == "pointwise"
+    assert choose(mobilenet_depthwise, "kernel gradient") == "depthwise"
+
+
+def test_a_forced_algorithm_that_cannot_serve_the_layer_says_so():
+    x, kernel = np.zeros((1, 8, 8, 2), np.float32), np.zeros((5, 5, 2, 3), np.float32)
+    with pytest.raises(ValueError, match=r"winograd needs a 2-D 3x3 kernel, stride 1 and dilation 1; received "
+                                         r"kernel_size=\(5, 5\)"):
+        F.conv2d(x, kernel, algorithm="winograd")
+    with pytest.raises(ValueError, match="pointwise needs a 1x1 kernel"):
+        F.conv2d(x, kernel, algorithm="pointwise")
+    with pytest.raises(ValueError, match=r"unknown algorithm 'fastest'; expected 'auto' or one of \['depthwise'"):
+        algorithm_module("fastest")

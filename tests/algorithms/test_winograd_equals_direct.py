@@ -1,0 +1,66 @@
+"""Winograd F(2x2, 3x3) and F(4x4, 3x3) compute what the direct loop computes, in all three passes."""
+
+import re
+
+import numpy as np
+import pytest
+from algorithm_cases import assert_equals_direct, generated_cases, output_gradient, tiny_chunks  # noqa: F401
+
+from striate.algorithms import direct, winograd
+
+CASES = generated_cases(16, seed=11, ranks=(2,), kernel_sizes=(3,), strides=(1,), dilations=(1,), extra=(0, 9),
+                        per_group_in=(1, 3), per_group_out=(1, 4))
+
+
+class TileSize:
+    """winograd with a fixed tile, as a module with the common signature."""
+
+    def __init__(self, tile):
+        self.tile = tile
+
+    def conv_forward(self, *arguments):
+        return winograd.conv_forward(*arguments, tile=self.tile)
+
+    def conv_input_gradient(self, *arguments):
+        return winograd.conv_input_gradient(*arguments, tile=self.tile)
+
+    def conv_kernel_gradient(self, *arguments):
+        return winograd.conv_kernel_gradient(*arguments, tile=self.tile)
+
+
+@pytest.mark.parametrize("tile", [2, 4])
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES)
+def test_winograd_forward_and_both_gradients_equal_direct(tile, x, kernel, strides, dilation, groups):
+    assert_equals_direct(TileSize(tile), x, kernel, strides, dilation, groups)
+
+
+@pytest.mark.usefixtures("tiny_chunks")
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES[:4])
+def test_winograd_in_one_image_chunks_on_two_threads_equals_direct(x, kernel, strides, dilation, groups):
+    assert_equals_direct(winograd, x, kernel, strides, dilation, groups)
+
+
+@pytest.mark.parametrize(("tile", "tolerance"), [(2, 1e-5), (4, 1e-4)])
+def test_winograd_float32_error_stays_small(tile, tolerance):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 18, 18, 32)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 32, 16)).astype(np.float32)
+    reference = direct.conv_forward(x.astype(np.float64), kernel.astype(np.float64), (1, 1), (1, 1), 1)
+    y = winograd.conv_forward(x, kernel, (1, 1), (1, 1), 1, tile=tile)
+    assert y.dtype == np.float32
+    assert np.abs(y - reference).max() <= tolerance * np.abs(reference).max()
+
+
+@pytest.mark.parametrize(("kernel_size", "strides", "dilation"), [((5, 5), (1, 1), (1, 1)), ((3, 3), (2, 2), (1, 1)),
+                                                                    ((3, 3), (1, 1), (2, 2)), ((3,), (1,), (1,))])
+def test_winograd_refuses_what_it_cannot_serve(kernel_size, strides, dilation):
+    x = np.zeros((1, *(9,) * len(kernel_size), 2))
+    kernel = np.zeros((*kernel_size, 2, 2))
+    message = f"winograd needs a 2-D 3x3 kernel, stride 1 and dilation 1; received kernel_size={tuple(kernel_size)}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        winograd.conv_forward(x, kernel, strides, dilation, 1)
+    grad = output_gradient(x[(slice(None),) * (1 + len(kernel_size))], kernel, strides, dilation)
+    with pytest.raises(ValueError, match="winograd needs"):
+        winograd.conv_input_gradient(grad, kernel, x.shape, strides, dilation, 1)
+    with pytest.raises(ValueError, match="winograd needs"):
+        winograd.conv_kernel_gradient(x, grad, kernel.shape, strides, dilation, 1)
