@@ -5,6 +5,7 @@ DIR receives `model.safetensors` (the trained model), `checkpoint.safetensors` (
 `--resume` continues from it bit for bit) and `run.json` (the settings and each epoch's logs).
 """
 
+import functools
 import json
 import os
 import tempfile
@@ -12,6 +13,7 @@ import tempfile
 import striate
 from striate.cli import CommandError
 from striate.cli.report import print_report
+from striate.data.augmentation import random_shift
 from striate.models import NETWORKS, build_network
 
 DATASETS = ("mnist",)
@@ -26,6 +28,8 @@ def add_arguments(parser):
     parser.add_argument("--learning-rate", type=float, default=None, help="default: the optimizer's")
     parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
                         help="learning rate: constant, or a cosine decay to 0 over all the epochs' steps")
+    parser.add_argument("--augment-shift", type=int, default=0, metavar="PIXELS",
+                        help="shift each training image by up to PIXELS in each direction, anew every epoch")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="folder for the model, checkpoint and run record")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
@@ -56,13 +60,17 @@ def run(arguments):
         steps = arguments.epochs * -(-len(x_train) // arguments.batch_size)
         optimizer = make_optimizer(arguments.optimizer, arguments.learning_rate, arguments.schedule, steps)
         model.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])
+    augmentation = None
+    if arguments.augment_shift:
+        augmentation = functools.partial(random_shift, max_shift=arguments.augment_shift)
     history = model.fit(x_train, y_train, batch_size=arguments.batch_size, epochs=arguments.epochs,
-                        initial_epoch=model.epochs_trained, validation_data=(x_test, y_test),
+                        initial_epoch=model.epochs_trained, validation_data=(x_test, y_test), augmentation=augmentation,
                         callbacks=[striate.training.ModelCheckpoint(checkpoint)], verbose=0 if arguments.quiet else 1)
     model.save(os.path.join(arguments.out, "model.safetensors"))
     write_json_atomically(os.path.join(arguments.out, "run.json"), {
         "model": arguments.model, "dataset": arguments.dataset, "batch_size": arguments.batch_size,
         "optimizer": arguments.optimizer, "learning_rate": arguments.learning_rate, "schedule": arguments.schedule,
+        "augment_shift": arguments.augment_shift,
         "seed": arguments.seed,
         "training_images": len(x_train), "epochs_trained": model.epochs_trained, "history": history.history,
     })

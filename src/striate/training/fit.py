@@ -46,7 +46,7 @@ def fit(model, x, y, batch_size=32, epochs=1, validation_data=None, validation_s
         callbacks=None, verbose=1, initial_epoch=0, augmentation=None):
     """Train for `epochs` passes over (x, y); returns a History. See keras.Model.fit.
 
-    augmentation: None, or a callable `augmentation(x_batch, rng) -> x_batch` (e.g. a
+    augmentation: None, or a callable `augmentation(x_batch, rng=generator) -> x_batch` (e.g. a
     `striate.data.Augmentation`) applied to every training batch with striate's generator.
     """
     _require_compiled(model, "fit")
@@ -68,7 +68,7 @@ def fit(model, x, y, batch_size=32, epochs=1, validation_data=None, validation_s
         totals, seen, started = {}, 0, time.perf_counter()
         for x_batch, y_batch in iterate_batches(x, y, batch_size, shuffle=shuffle, seed=generator()):
             if augmentation is not None:
-                x_batch = augmentation(x_batch, generator())
+                x_batch = augmentation(x_batch, rng=generator())
             logs = train_on_batch(model, x_batch, y_batch)
             count = len(x_batch)
             for key, value in logs.items():
