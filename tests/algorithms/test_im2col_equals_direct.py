@@ -7,6 +7,7 @@ dilation, groups (including depthwise) and inputs with cells the last window doe
 import numpy as np
 import pytest
 from algorithm_cases import assert_equals_direct, tiny_chunks  # noqa: F401
+from algorithm_cases import generated_cases as algorithm_generated_cases
 
 from striate.algorithms import direct, im2col
 from striate.algorithms.windows import windows_output_shape
@@ -58,4 +59,11 @@ def test_direct_forward_is_the_lectures_sum_of_products():
 @pytest.mark.usefixtures("tiny_chunks")
 @pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), generated_cases(count=6, seed=8))
 def test_im2col_in_one_image_chunks_on_two_threads_equals_direct(x, kernel, strides, dilation, groups):
+    assert_equals_direct(im2col, x, kernel, strides, dilation, groups)
+
+
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"),
+                         algorithm_generated_cases(12, seed=9, per_group_in=(3, 17), per_group_out=(1, 3)))
+def test_im2col_with_many_channels_per_group_equals_direct(x, kernel, strides, dilation, groups):
+    """3 and 17 input channels per group: the window-by-window copy and the per-offset col2im products."""
     assert_equals_direct(im2col, x, kernel, strides, dilation, groups)

@@ -64,3 +64,10 @@ def test_winograd_refuses_what_it_cannot_serve(kernel_size, strides, dilation):
         winograd.conv_input_gradient(grad, kernel, x.shape, strides, dilation, 1)
     with pytest.raises(ValueError, match="winograd needs"):
         winograd.conv_kernel_gradient(x, grad, kernel.shape, strides, dilation, 1)
+
+
+@pytest.mark.parametrize("tile", [2, 4])
+def test_winograd_on_an_output_of_whole_tiles_equals_direct(tile):
+    rng = np.random.default_rng(4)
+    x, kernel = rng.standard_normal((2, 10, 6, 3)), rng.standard_normal((3, 3, 3, 5))  # output 8 x 4
+    assert_equals_direct(TileSize(tile), x, kernel, (1, 1), (1, 1), 1)

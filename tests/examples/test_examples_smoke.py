@@ -1,15 +1,24 @@
 """Each example trains on a small slice (--quick) and must clear a floor that chance would not reach.
 
 The full runs and their held-out numbers are in docs/sequences.md; these only prove that every example
-runs end to end on its real data and learns something.
+runs end to end on its real data and learns something. BLAS runs on one thread here: the recurrences and
+the small layers make thousands of small matrix products, where a second thread only adds waiting (and on
+a busy machine, a lot of it).
 """
 
 import importlib
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from striate.cli import main
 from striate.examples import EXAMPLES
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def test_spoken_digits_cnn_and_lstm_beat_chance():

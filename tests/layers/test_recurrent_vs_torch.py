@@ -2,7 +2,8 @@
 
 Outputs, final states and the gradients of the input, every weight and the initial states must match, for
 both implementations ("fused" and "autodiff"), with and without a mask of padded steps. On the torch side a
-mask is a packed sequence (right padding); striate's padded outputs are 0, as pad_packed_sequence gives.
+mask is a packed sequence (right padding); with zero_output_for_mask=True striate's padded outputs are 0, as
+pad_packed_sequence gives.
 
 Layouts (converted here): torch keeps W transposed, (G*H, F), and splits the bias into b_ih + b_hh. The LSTM
 gate order (i, f, c, o) is the same in both; the GRU's blocks are (z, r, h) in Keras and (r, z, n) in torch.
@@ -104,7 +105,7 @@ def test_layer_matches_torch_outputs_states_and_all_gradients(kind, implementati
     mask = right_padding_mask() if masked else None
 
     layer = KINDS[kind][0](H, return_sequences=True, return_state=True, implementation=implementation,
-                           dtype="float64")
+                           zero_output_for_mask=True, dtype="float64")
     layer.build((None, T, F))
     layer.built = True
     layer.set_weights(weights)
@@ -142,7 +143,8 @@ def test_bidirectional_matches_torch_bidirectional(kind, masked):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(N, T, F))
     forward_weights, backward_weights = random_weights(kind, rng), random_weights(kind, rng)
-    layer = L.Bidirectional(KINDS[kind][0](H, return_sequences=True, return_state=True, dtype="float64"))
+    layer = L.Bidirectional(KINDS[kind][0](H, return_sequences=True, return_state=True, zero_output_for_mask=True,
+                                           dtype="float64"))
     layer.ensure_built((None, T, F))
     layer.set_weights(forward_weights + backward_weights)
     x_s = striate.Tensor(x, requires_grad=True)

@@ -90,6 +90,20 @@ def test_autodiff_only_variants_match_finite_differences(make_layer):
     check_finite_differences(run, [rng.normal(size=(2, 4, 2)), *(w * 3 for w in layer.get_weights())])
 
 
+def test_a_padded_step_repeats_the_last_output_unless_zero_output_for_mask():
+    x = np.random.default_rng(0).normal(size=(2, 4, 3))
+    mask = np.array([[True, True, False, False], [True, True, True, True]])
+    for implementation in ("fused", "autodiff"):
+        carried = L.GRU(2, return_sequences=True, implementation=implementation)
+        output = carried(x, mask=mask).numpy()
+        np.testing.assert_array_equal(output[0, 2], output[0, 1])
+        np.testing.assert_array_equal(output[0, 3], output[0, 1])
+        zeroed = L.GRU(2, return_sequences=True, zero_output_for_mask=True, implementation=implementation)
+        zeroed.ensure_built((None, 4, 3))
+        zeroed.set_weights(carried.get_weights())
+        np.testing.assert_array_equal(zeroed(x, mask=mask).numpy()[0, 2:], 0)
+
+
 def test_time_distributed_applies_one_layer_to_every_step():
     dense = L.Dense(3)
     wrapped = L.TimeDistributed(dense)

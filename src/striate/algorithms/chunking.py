@@ -36,6 +36,8 @@ def batch_chunks(batch, bytes_per_image, budget=None):
     budget = CHUNK_BYTES if budget is None else budget
     per_chunk = max(1, int(budget // max(1, bytes_per_image)))
     count = math.ceil(batch / per_chunk)
+    if count > 1:  # a multiple of the workers, so that neither waits for the other at the end
+        count = min(batch, math.ceil(count / WORKERS) * WORKERS)
     # even chunks: 9 images in budgets of 4 give 3, 3, 3 rather than 4, 4, 1
     per_chunk = math.ceil(batch / count)
     return [slice(start, min(start + per_chunk, batch)) for start in range(0, batch, per_chunk)]

@@ -2,7 +2,9 @@
 
 Same signature and result as `striate.algorithms.direct`. The windows of the (already padded) input are
 copied into a matrix with one row per output position and one column per (kernel cell, input channel)
-pair: cols (M, K*C_in) with M = n * prod(out) for a chunk of n images and K = prod(kernel_size). Then
+pair: cols (M, K*C_in) with M = n * prod(out) for a chunk of n images and K = prod(kernel_size) (with one
+or two input channels it is built transposed, kernel cell by kernel cell, each copy running along the
+output positions). Then
 
     forward:         y      = cols @ W                  W = kernel as (K*C_in, C_out)
     kernel gradient: dW     = sum over chunks of cols^T @ dy
@@ -28,6 +30,7 @@ import numpy as np
 from striate.algorithms.chunking import batch_chunks, matmul_into, scratch, split_batch
 from striate.algorithms.windows import window_view, windows_output_shape
 
+OFFSET_COPY_CHANNELS = 3  # below this many input channels per group (1 or 2), im2col copies offset by offset
 THIN_CHANNELS = 16  # below this many input channels per group, col2im builds all offsets' rows in one product
 
 
@@ -40,11 +43,21 @@ def _grouped_kernel(kernel, groups, dtype):
 
 
 def _fill_columns(x, kernel_size, strides, dilation, groups, dtype):
-    """im2col of a chunk x (n, *padded, C) into this thread's buffer: (G, M, K*Cg)."""
+    """im2col of a chunk x (n, *padded, C) into this thread's buffer: (G, M, K*Cg), possibly a transposed view."""
     windows = window_view(x, kernel_size, strides, dilation)  # (n, *out, *k, C), no copy yet
     rank = len(kernel_size)
     out_shape = windows.shape[1 : 1 + rank]
     rows, cells, per_group = x.shape[0] * math.prod(out_shape), math.prod(kernel_size), x.shape[-1] // groups
+    if per_group < OFFSET_COPY_CHANNELS:
+        # one or two channels: a window row holds only k_w * Cg consecutive floats, so copy offset by offset into
+        # channels-first columns (G, K*Cg, M), each copy running along output positions; BLAS reads the
+        # transposed view as it reads the matrix
+        columns = scratch("im2col.columns", (groups, cells, per_group, rows), dtype)
+        for index, offset in enumerate(np.ndindex(*kernel_size)):
+            cell = windows[(slice(None),) * (1 + rank) + offset]  # (n, *out, C)
+            cell = np.moveaxis(cell.reshape(*cell.shape[:-1], groups, per_group), (-2, -1), (0, 1))
+            np.copyto(columns[:, index].reshape(groups, per_group, *cell.shape[2:]), cell)
+        return columns.reshape(groups, cells * per_group, rows).transpose(0, 2, 1)
     columns = scratch("im2col.columns", (groups, rows, cells * per_group), dtype)
     # the one copy: every window cell to its column, group by group
     grouped_windows = windows.reshape(*windows.shape[:-1], groups, per_group)

@@ -126,9 +126,12 @@ def conv_forward(x, kernel, strides, dilation, groups, tile=DEFAULT_TILE):
         v = v.reshape(*v.shape[:2], -1, v.shape[-1])
         m = _grouped_product(v, u, groups)  # (a, a, P, C_out)
         out = _two_sided(t["AT"], m).reshape(tile, tile, part.shape[0], *tiles_shape, channels_out)
-        out = out.transpose(2, 3, 0, 4, 1, 5).reshape(part.shape[0], tiles_shape[0] * tile, tiles_shape[1] * tile,
-                                                        channels_out)
-        y[images] = out[:, : out_spatial[0], : out_spatial[1]]
+        out = out.transpose(2, 3, 0, 4, 1, 5)  # (n, th, m, tw, m, C_out): tile rows, then cells within a tile
+        if out_spatial == (tiles_shape[0] * tile, tiles_shape[1] * tile):  # whole tiles: one copy into y
+            np.copyto(y[images].reshape(out.shape), out)
+        else:
+            out = out.reshape(part.shape[0], tiles_shape[0] * tile, tiles_shape[1] * tile, channels_out)
+            y[images] = out[:, : out_spatial[0], : out_spatial[1]]
 
     chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], channels_out), tile, dtype.itemsize)
     split_batch(forward_chunk, chunks, work=y.size * kernel.shape[-2] * 9)

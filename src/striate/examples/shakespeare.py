@@ -2,11 +2,12 @@
 
     python -m striate.examples.shakespeare          # or: striate example shakespeare
 
-The network (Karpathy's char-rnn, small): each character is embedded (32), an LSTM (192 units) reads the
+The network (Karpathy's char-rnn, small): each character is embedded (32), an LSTM (128 units) reads the
 sequence, and a Dense layer applied at every step (TimeDistributed) scores the next character. Training
-draws random 100-character windows of the training works (all but Hamlet, The Tempest and the Sonnets) and
-minimizes the cross-entropy of every next character. Validation: bits per character (cross-entropy / ln 2)
-on windows of the held-out works; a model that knew only the character frequencies would score about 4.4.
+(Adam, learning rate 0.01; 3 epochs of 500 batches of 64) draws random 100-character windows of the training
+works (all but Hamlet, The Tempest and the Sonnets) and minimizes the cross-entropy of every next character.
+Validation: bits per character (cross-entropy / ln 2) on windows of the held-out works; a model that knew
+only the character frequencies scores 4.71 (`unigram_bits_per_character`).
 Sampling carries the LSTM's state from one character to the next (initial_state / return_state).
 """
 
@@ -71,7 +72,7 @@ def sample(model, characters, prime="ROMEO.\n", length=300, temperature=0.8, see
     return prime + characters.decode(generated)
 
 
-def run(epochs=1, seed=0, quick=False, verbose=1, steps_per_epoch=500, batch_size=64, length=100, units=192):
+def run(epochs=3, seed=0, quick=False, verbose=1, steps_per_epoch=500, batch_size=64, length=100, units=128):
     """Train for epochs * steps_per_epoch batches; returns validation bits per character and a sample."""
     train_text, validation_text = shakespeare.load_data()
     if quick:
@@ -82,7 +83,7 @@ def run(epochs=1, seed=0, quick=False, verbose=1, steps_per_epoch=500, batch_siz
     striate.set_random_seed(seed)
     model = CharLSTM(len(characters), units=units)
     model(train[None, :1])  # builds the layers, so that model.weights is complete
-    optimizer = striate.optim.Adam(0.003)
+    optimizer = striate.optim.Adam(0.01)
     rng = np.random.default_rng(seed)
     results = {"train_characters": len(train), "validation_characters": len(validation),
                "vocabulary": len(characters)}
@@ -115,7 +116,7 @@ def run(epochs=1, seed=0, quick=False, verbose=1, steps_per_epoch=500, batch_siz
 
 
 def main(argv=None):
-    arguments = standard_parser("shakespeare", epochs=1).parse_args(argv)
+    arguments = standard_parser("shakespeare", epochs=3).parse_args(argv)
     report(run(arguments.epochs, arguments.seed, arguments.quick))
     return 0
 

@@ -130,7 +130,7 @@ def linear_accuracy(train, y_train, test, y_test, epochs, seed):
     return model.evaluate(((test - mean) / std).astype(np.float32), y_test)["accuracy"]
 
 
-def run(epochs=3, seed=0, quick=False, verbose=1, train_size=10000, linear_epochs=15):
+def run(epochs=10, seed=0, quick=False, verbose=1, train_size=10000, linear_epochs=15):
     """Returns the test accuracy of a linear classifier on each feature set, and of the trained CNN."""
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
     if quick:
@@ -165,7 +165,7 @@ def run(epochs=3, seed=0, quick=False, verbose=1, train_size=10000, linear_epoch
 
 
 def main(argv=None):
-    arguments = standard_parser("unsupervised_features", epochs=3).parse_args(argv)
+    arguments = standard_parser("unsupervised_features", epochs=10).parse_args(argv)
     report(run(arguments.epochs, arguments.seed, arguments.quick))
     return 0
 

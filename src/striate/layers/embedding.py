@@ -63,13 +63,13 @@ class Embedding(Layer):
     def __call__(self, inputs, training=False):
         if _is_symbolic(inputs):
             return super().__call__(inputs, training=training)
-        indices = self._check_indices(inputs)
+        indices = self._check_indices(inputs)  # before Layer.__call__ would turn them into float32
         self.ensure_built((None, *indices.shape[1:]))
-        output = self.embeddings[indices]
-        return attach_mask(output, indices != 0 if self.mask_zero else None)
+        return self.call(indices, training=training)
 
     def call(self, inputs, training=False):
-        return self(inputs, training=training)
+        indices = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs).astype(np.int64)
+        return attach_mask(self.embeddings[indices], indices != 0 if self.mask_zero else None)
 
     def _check_indices(self, inputs):
         values = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)

@@ -11,9 +11,10 @@ Shape: input (N, T, F). Output (N, H), the last state; (N, T, H) with return_seq
 return_state=True a list [output, *final_states] (LSTM's states are [h, c]).
 
 Masking: a mask (N, T) (True = real step), from Embedding(mask_zero=True), Masking or `mask=`, makes a padded
-step leave the state unchanged; with return_sequences the output at a padded step is 0 (as torch's packed
-sequences and Keras' cuDNN path give). go_backwards reads the steps last to first and returns them in that
-order. initial_state=[h0] (LSTM: [h0, c0]) starts from given states; gradients reach them too.
+step leave the state unchanged. With return_sequences the output at a padded step repeats the previous
+output (Keras' default), or is 0 with zero_output_for_mask=True (what torch's packed sequences give).
+go_backwards reads the steps last to first and returns them in that order. initial_state=[h0] (LSTM:
+[h0, c0]) starts from given states; gradients reach them too.
 
 How the steps are computed, one visible table (`IMPLEMENTATIONS`):
 
@@ -105,7 +106,8 @@ class _Recurrent(Layer):
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", return_sequences=False,
-                 return_state=False, go_backwards=False, implementation="auto", dtype=None, **options):
+                 return_state=False, go_backwards=False, zero_output_for_mask=False, implementation="auto", dtype=None,
+                 **options):
         super().__init__(**options)
         if int(units) < 1:
             raise ValueError(f"{self.name}: units must be a positive integer; received {units}")
@@ -120,6 +122,7 @@ class _Recurrent(Layer):
         self.bias_initializer = bias_initializer
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards = bool(go_backwards)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.implementation = implementation
         self.dtype = np.dtype(dtype or np.float32)
 
@@ -210,7 +213,7 @@ class _Recurrent(Layer):
             sequence, final_states = self._fused(z, states, mask)
         else:
             sequence, final_states = self._autodiff(z, states, mask)
-        if mask is not None:
+        if mask is not None and self.zero_output_for_mask:
             sequence = sequence * mask[:, :, None].astype(sequence.dtype)
         if self.return_sequences:
             output = attach_mask(sequence, mask)
@@ -243,7 +246,8 @@ class _Recurrent(Layer):
                 "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer,
                 "recurrent_initializer": self.recurrent_initializer, "bias_initializer": self.bias_initializer,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "implementation": self.implementation, "dtype": self.dtype.name}
+                "go_backwards": self.go_backwards, "zero_output_for_mask": self.zero_output_for_mask,
+                "implementation": self.implementation, "dtype": self.dtype.name}
 
 
 class SimpleRNN(_Recurrent):
