@@ -57,7 +57,8 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, gr
         dilation_rate: int or (d_h, d_w); the kernel cells are d apart.
         groups: split the channels into independent groups; groups == C_in is depthwise.
         padding_mode: what the padding holds: "zeros", "reflect", "replicate" or "circular".
-        algorithm: "auto", "im2col" or "direct" (the lectures' loop; slow, the reference).
+        algorithm: "auto" (the table in striate.algorithms picks per layer and pass), or one of "direct" (the
+            lectures' loop; slow, the reference), "im2col", "winograd", "fft", "separable", "pointwise", "depthwise".
 
     Shape:
         (N, H, W, C_in) -> (N, H_out, W_out, C_out) with H_out = floor((H + p_top + p_bottom - d(k-1) - 1) / s) + 1.

@@ -1,8 +1,8 @@
 """The convolution primitives: convolution and its adjoint, the transposed convolution.
 
 Both take an already padded channels-last input (padding is the `pad` op) and delegate the arithmetic to
-an algorithm module of `striate.algorithms` (direct or im2col), which provides the forward product and the
-two gradients. With A the linear map x -> conv(x, w):
+an algorithm of `striate.algorithms` (direct, im2col, winograd, fft, ...), which provides the forward
+product and the two gradients. With A the linear map x -> conv(x, w):
 
     Convolution:            y = A x       dx = A^T dy              dw = kernel_gradient(x, dy)
     TransposedConvolution:  y = A^T x     dx = A dy                dw = kernel_gradient(dy, x)
