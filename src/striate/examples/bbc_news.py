@@ -14,7 +14,7 @@ import sys
 import striate
 from striate import layers as L
 from striate.datasets import bbc_news
-from striate.examples import Timer, report, standard_parser
+from striate.examples import report, standard_parser, train_classifier
 
 
 def kim_cnn(vocabulary_size, length, embedding_size=64, filters=64, widths=(3, 4, 5)):
@@ -49,12 +49,9 @@ def run(epochs=6, seed=0, quick=False, verbose=1):
         x_train = bbc_news.encode(texts_train, vocabulary, length)
         x_test = bbc_news.encode(texts_test, vocabulary, length)
         striate.set_random_seed(seed)
-        model = make(size, length)
-        model.compile(striate.optim.Adam(rate), "sparse_categorical_crossentropy", ["accuracy"])
-        with Timer() as timer:
-            model.fit(x_train, y_train, batch_size=32, epochs=epochs, verbose=verbose)
-        results[f"{name}_test_accuracy"] = model.evaluate(x_test, y_test)["accuracy"]
-        results[f"{name}_seconds"] = round(timer.seconds, 1)
+        accuracy, seconds = train_classifier(make(size, length), rate, (x_train, y_train), (x_test, y_test), epochs,
+                                             verbose)
+        results[f"{name}_test_accuracy"], results[f"{name}_seconds"] = accuracy, seconds
     return results
 
 

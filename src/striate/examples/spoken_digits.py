@@ -14,7 +14,7 @@ import numpy as np
 import striate
 from striate import layers as L
 from striate.datasets import spoken_digits
-from striate.examples import Timer, report, standard_parser
+from striate.examples import report, standard_parser, train_classifier
 
 FRAMES = 48  # 96% of the recordings are shorter; longer ones are cut at the end
 
@@ -55,12 +55,8 @@ def run(epochs=15, seed=0, quick=False, verbose=1):
     results = {"train_recordings": len(train), "test_recordings": len(test)}
     for name, make in (("cnn", cnn), ("lstm", lstm)):
         striate.set_random_seed(seed)
-        model = make()
-        model.compile(striate.optim.Adam(0.003), "sparse_categorical_crossentropy", ["accuracy"])
-        with Timer() as timer:
-            model.fit(train, y_train, batch_size=32, epochs=epochs, verbose=verbose)
-        results[f"{name}_test_accuracy"] = model.evaluate(test, y_test)["accuracy"]
-        results[f"{name}_seconds"] = round(timer.seconds, 1)
+        accuracy, seconds = train_classifier(make(), 0.003, (train, y_train), (test, y_test), epochs, verbose)
+        results[f"{name}_test_accuracy"], results[f"{name}_seconds"] = accuracy, seconds
     return results
 
 

@@ -34,7 +34,7 @@ class Model(Layer):
             self.ensure_built([i.shape for i in self._inputs] if len(self._inputs) > 1 else self._inputs[0].shape)
 
     def __setattr__(self, name, value):
-        if isinstance(value, Layer) and name not in ("compiled",):
+        if isinstance(value, Layer):
             self._track(value)
         super().__setattr__(name, value)
 
