@@ -6,7 +6,8 @@ summed; pooling is the same windows reduced by max or mean.
 
 `scatter_windows` is its adjoint (col2im): every window cell is added back into the input cell it was
 read from, so a cell seen by several overlapping windows gets the sum of their values. It loops over the
-window offsets (9 for a 3x3 window), each step one strided NumPy add over the whole batch.
+window offsets (9 for a 3x3 window), each step one strided NumPy add over the whole batch; windows that tile
+the input (stride = window, as in 2x2 pooling) need no sums, and are put back by one reordering copy.
 """
 
 import numpy as np
@@ -39,6 +40,8 @@ def scatter_windows(window_values, input_shape, strides, dilation):
     rank = len(input_shape) - 2
     out_shape = window_values.shape[1 : 1 + rank]
     window_shape = window_values.shape[1 + rank : 1 + 2 * rank]
+    if tuple(strides) == tuple(window_shape) and all(d == 1 for d in dilation):
+        return _untile(window_values, input_shape)
     result = np.zeros(input_shape, dtype=window_values.dtype)
     every_position = (slice(None),) * (1 + rank)
     for offset in np.ndindex(*window_shape):
@@ -46,4 +49,25 @@ def scatter_windows(window_values, input_shape, strides, dilation):
             slice(o * d, o * d + (n - 1) * s + 1, s) for o, n, s, d in zip(offset, out_shape, strides, dilation)
         )
         result[(slice(None), *target, slice(None))] += window_values[(*every_position, *offset, slice(None))]
+    return result
+
+
+def _untile(window_values, input_shape):
+    """`scatter_windows` when the windows tile the input (stride = window, no dilation), as in 2x2 pooling.
+
+    No cell is seen twice, so nothing is summed: (N, *out, *window, C) is reordered to (N, out_0, window_0,
+    out_1, window_1, ..., C), which is the tiled input; cells past the last whole window get zeros.
+    """
+    rank = len(input_shape) - 2
+    out_shape = window_values.shape[1 : 1 + rank]
+    window_shape = window_values.shape[1 + rank : 1 + 2 * rank]
+    interleaved = [0]
+    for axis in range(rank):
+        interleaved += [1 + axis, 1 + rank + axis]
+    tiles = window_values.transpose(*interleaved, 1 + 2 * rank)
+    covered = tuple(o * k for o, k in zip(out_shape, window_shape))
+    if covered == tuple(input_shape[1:-1]):
+        return np.ascontiguousarray(tiles).reshape(input_shape)
+    result = np.zeros(input_shape, dtype=window_values.dtype)
+    result[(slice(None), *(slice(0, n) for n in covered))] = tiles.reshape(input_shape[0], *covered, input_shape[-1])
     return result

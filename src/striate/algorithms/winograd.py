@@ -167,17 +167,36 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
         dm = _transformed_output_gradient(grad, tile, tiles_shape, t["AT"])  # (a, a, P, C_out)
         dv = _grouped_product(dm, u_transposed, groups)  # (a, a, P, C_in)
         dd = _two_sided(t["BT"].T, dv).reshape(a, a, n, *tiles_shape, channels_in)
-        height, width = (s * tile + 2 for s in tiles_shape)
-        full = np.zeros((n, height, width, channels_in), dtype=dtype)
-        for i in range(a):  # overlapping tiles: add each cell of every tile back where it was read
-            for j in range(a):
-                target = full[:, i : i + tiles_shape[0] * tile : tile, j : j + tiles_shape[1] * tile : tile]
-                np.add(target, dd[i, j], out=target)
-        grad_input[images] = full[:, : input_shape[1], : input_shape[2]]
+        grad_input[images] = _overlap_add(dd, tile)[:, : input_shape[1], : input_shape[2]]
 
     chunks = _chunks(grad_output.shape[0], tiles_shape, max(channels_in, kernel.shape[-1]), tile, dtype.itemsize)
     split_batch(input_gradient_chunk, chunks, work=grad_output.size * kernel.shape[-2] * 9)
     return grad_input
+
+
+def _overlap_add(dd, tile):
+    """Add the a x a tiles dd (a, a, n, th, tw, C), read at stride m = tile, back where they were read:
+    (n, th * m + 2, tw * m + 2, C).
+
+    Along each axis, the first m cells of the tiles are disjoint and together cover the axis: one reordering
+    copy puts them back. The last two cells of a tile fall on the first two of the next: one add each.
+    Columns first, then rows: eight whole-chunk NumPy calls instead of one add per cell (36).
+    """
+    a = tile + 2
+    n, tiles_high, tiles_wide, channels = dd.shape[2:]
+    columns = np.zeros((a, n, tiles_high, tiles_wide * tile + 2, channels), dtype=dd.dtype)  # rows still as tiles
+    disjoint = dd[:, :tile].transpose(0, 2, 3, 4, 1, 5)  # (a, n, th, tw, m, C): column t*m + j
+    columns[:, :, :, : tiles_wide * tile] = disjoint.reshape(a, n, tiles_high, tiles_wide * tile, channels)
+    for j in range(tile, a):
+        target = columns[:, :, :, j : j + tiles_wide * tile : tile]
+        np.add(target, dd[:, j], out=target)
+    full = np.zeros((n, tiles_high * tile + 2, *columns.shape[3:]), dtype=dd.dtype)
+    disjoint = columns[:tile].transpose(1, 2, 0, 3, 4)  # (n, th, m, W, C): row t*m + i
+    full[:, : tiles_high * tile] = disjoint.reshape(n, tiles_high * tile, *columns.shape[3:])
+    for i in range(tile, a):
+        target = full[:, i : i + tiles_high * tile : tile]
+        np.add(target, columns[i], out=target)
+    return full
 
 
 def _adjoint_filters(u, groups):
