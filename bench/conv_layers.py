@@ -20,12 +20,11 @@ channels-last data.
 import argparse
 import math
 import os
-import platform
 import time
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_info
+from machine import print_machine
 
 import striate.functional as F
 from striate import Tensor
@@ -109,12 +108,7 @@ def main():
     parser.add_argument("--layers", default=",".join(LAYERS), help="comma-separated names from LAYERS")
     options = parser.parse_args()
     torch.set_num_threads(THREADS)
-    blas = [(pool["internal_api"], pool.get("architecture"), pool["version"], pool["num_threads"])
-            for pool in threadpool_info() if pool["user_api"] == "blas"]
-    print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
-          f"{THREADS} threads each, best of {options.repeats} runs")
-    print(f"BLAS (threadpoolctl): {blas}")
-    print(f"load average at start: {os.getloadavg()[0]:.2f} (above 1 on 2 cores, the ratios flatter striate)")
+    print_machine(THREADS, f"best of {options.repeats} runs")
     header = (f"{'layer':<20} {'auto':<17} {'striate fwd':>11} {'torch fwd':>9} {'ratio':>6}   "
               f"{'striate f+b':>11} {'torch f+b':>9} {'ratio':>6}")
     print(header)

@@ -25,12 +25,11 @@ end; above 1 on 2 cores the ratios flatter striate (PyTorch's threads lose more 
 import argparse
 import math
 import os
-import platform
 import time
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_info
+from machine import print_machine
 
 import striate
 
@@ -125,13 +124,7 @@ def main():
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated names from MODELS")
     options = parser.parse_args()
     torch.set_num_threads(THREADS)
-    blas = [(pool["internal_api"], pool.get("architecture"), pool["version"], pool["num_threads"])
-            for pool in threadpool_info() if pool["user_api"] == "blas"]
-    print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
-          f"{THREADS} threads each, batch {options.batch}, best of {options.repeats} runs, "
-          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"BLAS (threadpoolctl): {blas}")
-    print(f"load average at start: {os.getloadavg()[0]:.2f} (above 1 on 2 cores, the ratios flatter striate)")
+    print_machine(THREADS, f"batch {options.batch}, best of {options.repeats} runs")
     header = f"{'model':<12} {'striate':>10} {'torch NCHW':>11} {'torch CL':>10} {'ratio':>6}"
     print(header)
     print("-" * len(header))
