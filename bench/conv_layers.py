@@ -10,9 +10,10 @@ never reads or changes environment variables). Options: --repeats R (best of R, 
 Both libraries run in this one process with 2 threads each (torch.set_num_threads(2); striate's two
 workers or two BLAS threads). Times are the best of several runs, because the machine is shared with other
 jobs: the best run is the one least disturbed, and the runs of striate and of both PyTorch layouts are
-interleaved (round after round, each contender once per round) so that all meet the same load.
-PyTorch runs NCHW and channels_last; the ratio is striate
-over the faster of the two. fwd+bwd computes the gradients of both the input and the kernel. striate runs
+interleaved (round after round, each contender once per round) so that all meet the same load, with a short
+rest before each turn (PyTorch's idle OpenMP threads keep spinning for a while) and an untimed run to wake
+the contender's threads (`machine.interleaved_best_ms`). PyTorch runs NCHW and channels_last; the ratio is
+striate over the faster of the two. fwd+bwd computes the gradients of both the input and the kernel. striate runs
 its public functional API (striate.functional.conv2d with algorithm="auto", float32, padding included) on
 channels-last data.
 """
@@ -20,11 +21,10 @@ channels-last data.
 import argparse
 import math
 import os
-import time
 
 import numpy as np
 import torch
-from machine import print_machine
+from machine import interleaved_best_ms, print_machine
 
 import striate.functional as F
 from striate import Tensor
@@ -42,22 +42,6 @@ LAYERS = {
     "MobileNet depthwise": (32, 56, 128, 128, 3, 1, 1, 128),
     "MobileNet pointwise": (32, 56, 128, 128, 1, 1, 0, 1),
 }
-
-
-def interleaved_best_ms(functions, repeats):
-    """Best time in ms of each function, the runs interleaved (round r runs every function once).
-
-    Interleaving gives every contender the same share of whatever else the machine is running.
-    """
-    for function in functions.values():
-        function()  # warm-up: first touch of buffers, thread pools
-    best = dict.fromkeys(functions, math.inf)
-    for _ in range(repeats):
-        for name, function in functions.items():
-            start = time.perf_counter()
-            function()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return {name: seconds * 1e3 for name, seconds in best.items()}
 
 
 def striate_functions(layer, rng):

@@ -1,5 +1,6 @@
-"""What every bench prints first: versions, threads, the BLAS kernel (threadpoolctl) and the load average."""
+"""What the side-by-side benches share: the set-up header (versions, threads, BLAS kernel, load) and the timing loop."""
 
+import math
 import os
 import platform
 import time
@@ -17,3 +18,31 @@ def print_machine(threads, details):
           f"{threads} threads each, {details}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"BLAS (threadpoolctl): {blas}")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (above 1 on 2 cores, the ratios flatter striate)")
+
+
+# seconds of rest before each contender's turn: PyTorch's OpenMP threads spin for a while after their work ends, and
+# without a rest the run timed next (striate's or the other PyTorch layout's) shares the two cores with them
+PAUSE = 0.05
+
+
+def interleaved_best_ms(functions, repeats, warm_ups=1):
+    """Best time in ms of each function, the runs interleaved (round r runs every function once).
+
+    The machine is shared: the best run is the one least disturbed, and interleaving gives every contender the
+    same share of whatever else runs. Each function first runs `warm_ups` times (buffers, thread pools, optimizer
+    state). Each turn is a short rest (`PAUSE`, so that no contender's spinning threads remain), one untimed run
+    (which wakes the contender's own threads, as the previous step of a training loop would have) and the timed
+    run.
+    """
+    for function in functions.values():
+        for _ in range(warm_ups):
+            function()
+    best = dict.fromkeys(functions, math.inf)
+    for _ in range(repeats):
+        for name, function in functions.items():
+            time.sleep(PAUSE)
+            function()
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: seconds * 1e3 for name, seconds in best.items()}

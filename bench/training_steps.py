@@ -17,26 +17,23 @@ epsilon 1e-7) in NCHW and in channels_last, and the ratio is striate over the fa
 Both libraries run in this one process with 2 threads each (torch.set_num_threads(2); striate's two
 workers or two BLAS threads). Times are the best of several runs, because the machine is shared: the runs
 of striate and of both PyTorch layouts are interleaved (round after round, each contender once per round)
-so that all meet the same load, with a short rest before each (PyTorch's idle OpenMP threads keep spinning
-for a while and would otherwise slow whichever step comes next). The load average is printed at start and
+so that all meet the same load, with a short rest before each turn (PyTorch's idle OpenMP threads keep
+spinning for a while and would otherwise slow whichever step comes next) and an untimed step to wake the
+contender's threads (`machine.interleaved_best_ms`). The load average is printed at start and
 end; above 1 on 2 cores the ratios flatter striate (PyTorch's threads lose more to other jobs than striate's).
 """
 
 import argparse
 import math
 import os
-import time
 
 import numpy as np
 import torch
-from machine import print_machine
+from machine import interleaved_best_ms, print_machine
 
 import striate
 
 THREADS = 2
-# seconds of rest before each timed step: PyTorch's OpenMP threads spin for a while after their work ends, and
-# without a rest the step timed next (striate's or the other layout's) shares the two cores with them
-PAUSE = 0.2
 
 
 def lenet5_torch():
@@ -69,21 +66,6 @@ MODELS = {
     "LeNet-5": (lambda: striate.models.lenet5(input_shape=(28, 28, 1)), lenet5_torch),
     "MNIST CNN": (striate.models.mnist_cnn, mnist_cnn_torch),
 }
-
-
-def interleaved_best_ms(functions, repeats):
-    """Best time in ms of each function, the runs interleaved (round r runs every function once)."""
-    for function in functions.values():
-        function()  # warm-up: optimizer state, first touch of buffers, thread pools
-        function()
-    best = dict.fromkeys(functions, math.inf)
-    for _ in range(repeats):
-        for name, function in functions.items():
-            time.sleep(PAUSE)
-            start = time.perf_counter()
-            function()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return {name: seconds * 1e3 for name, seconds in best.items()}
 
 
 def striate_step(build, x, y):
@@ -137,7 +119,7 @@ def main():
         functions = {"striate": striate_step(build_striate, x, y),
                      "NCHW": torch_step(build_torch, x, y, torch.contiguous_format),
                      "channels_last": torch_step(build_torch, x, y, torch.channels_last)}
-        times = interleaved_best_ms(functions, options.repeats)
+        times = interleaved_best_ms(functions, options.repeats, warm_ups=2)
         ratios.append(times["striate"] / min(times["NCHW"], times["channels_last"]))
         print(f"{name:<12} {times['striate']:>8.1f}ms {times['NCHW']:>9.1f}ms {times['channels_last']:>8.1f}ms "
               f"{ratios[-1]:>6.2f}")

@@ -5,16 +5,18 @@ import pytest
 from algorithm_cases import assert_equals_direct, generated_cases
 
 import striate.functional as F
-from striate.algorithms import AUTO_TABLE, Case, algorithm_module, auto, choose
+from striate.algorithms import AUTO_TABLE, PASSES, Case, algorithm_module, auto, choose
 
 GENERAL = generated_cases(24, seed=21, kernel_sizes=(1, 2, 3), groups=(1, 2, 4), per_group_in=(1, 2))
 WINOGRAD_ROW = generated_cases(2, seed=22, ranks=(2,), kernel_sizes=(3,), strides=(1,), dilations=(1,),
                                groups=(1,), per_group_in=(16,), per_group_out=(16,), batch=(1, 2), extra=(0, 4))
 FFT_ROW = generated_cases(2, seed=23, ranks=(2,), kernel_sizes=(9,), strides=(1,), dilations=(1,), groups=(1,),
                           batch=(1, 2), extra=(0, 4))
-LENET_ROW = generated_cases(2, seed=24, ranks=(2,), kernel_sizes=(5,), strides=(1,), dilations=(1,), groups=(1,),
-                            batch=(1, 3), extra=(0, 6))
-ALL_CASES = GENERAL + WINOGRAD_ROW + FFT_ROW + LENET_ROW
+LENET_ROWS = generated_cases(4, seed=24, ranks=(2,), kernel_sizes=(5,), groups=(1,), per_group_in=(1, 6),
+                             batch=(1, 3), extra=(0, 6))
+WIDE_FEW_CHANNELS_ROW = generated_cases(1, seed=25, ranks=(2,), kernel_sizes=(5,), strides=(1,), dilations=(1,),
+                                        groups=(1,), batch=(1, 2), extra=(36, 37))
+ALL_CASES = GENERAL + WINOGRAD_ROW + FFT_ROW + LENET_ROWS + WIDE_FEW_CHANNELS_ROW
 
 
 def case_of(x, kernel, strides, dilation, groups):
@@ -40,6 +42,13 @@ def test_the_table_names_winograd_for_vgg_and_pointwise_for_mobilenet_1x1():
     assert choose(vgg) == "winograd"
     assert choose(mobilenet_pointwise) == "pointwise"
     assert choose(mobilenet_depthwise, "kernel gradient") == "depthwise"
+
+
+def test_the_table_names_toeplitz_for_lenet():
+    lenet_conv1 = Case((128, 32, 32, 1), (5, 5, 1, 6), (1, 1), (1, 1), 1)
+    lenet_conv2 = Case((128, 14, 14, 6), (5, 5, 6, 16), (1, 1), (1, 1), 1)
+    assert [choose(lenet_conv1, which) for which in PASSES] == ["toeplitz"] * 3
+    assert [choose(lenet_conv2, which) for which in PASSES] == ["im2col", "toeplitz", "toeplitz"]
 
 
 def test_a_forced_algorithm_that_cannot_serve_the_layer_says_so():

@@ -10,6 +10,7 @@ on an already padded channels-last input, and raises ValueError for a case it ca
     im2col      windows copied to a matrix, one GEMM per chunk of images (any case)
     winograd    F(4x4, 3x3) tiles as 36 batched GEMMs (2-D 3x3, stride 1, dilation 1)
     fft         products of spectra (any case; pays for large kernels with stride 1)
+    toeplitz    each kernel row unrolled into a banded matrix over the width: one wide GEMM (2-D, groups 1)
     separable   rank-1 2-D kernels as a column pass and a row pass (kernel gradient by im2col)
     pointwise   1x1 kernels: the input is already the matrix, one GEMM (any stride)
     depthwise   one input channel per group: shifted multiply-adds, no GEMM
@@ -23,7 +24,7 @@ docs/algorithms.md); `explain_algorithms` measures every algorithm on a given la
 import math
 from dataclasses import dataclass
 
-from striate.algorithms import depthwise, direct, fft, im2col, pointwise, separable, winograd
+from striate.algorithms import depthwise, direct, fft, im2col, pointwise, separable, toeplitz, winograd
 
 ALGORITHMS = {
     "direct": direct,
@@ -33,6 +34,7 @@ ALGORITHMS = {
     "separable": separable,
     "pointwise": pointwise,
     "depthwise": depthwise,
+    "toeplitz": toeplitz,
 }
 
 
@@ -69,8 +71,19 @@ def _is_winograd_3x3(case):
             and case.groups == 1 and min(case.per_group_in, case.kernel_shape[-1]) >= 16)
 
 
+def _is_narrow_few_channels_5x5_or_larger(case):
+    # LeNet: im2col's products would have 1 to 6 columns (the input gradient) or 25 rows; the banded products of
+    # `toeplitz` are wide, and multiply at most TOEPLITZ_WASTE times too many zeros
+    return (len(case.kernel_size) == 2 and min(case.kernel_size) >= 5 and case.groups == 1
+            and case.per_group_in < 16 and case.input_shape[2] <= TOEPLITZ_WASTE * case.kernel_size[1])
+
+
+def _is_one_or_two_channels(case):
+    return case.per_group_in <= 2
+
+
 def _is_few_channels_5x5_or_larger(case):
-    # LeNet: the input gradient's products would have 1 to 6 columns; the FFT's per-frequency products do not
+    # the input gradient's im2col products would have 1 to 15 columns; the FFT's per-frequency products do not
     return (len(case.kernel_size) == 2 and min(case.kernel_size) >= 5 and case.strides == (1, 1)
             and case.dilation == (1, 1) and case.groups == 1 and case.per_group_in < 16)
 
@@ -80,12 +93,19 @@ def _is_large_kernel_stride_1(case):
             and case.per_group_in * case.kernel_shape[-1] // case.groups <= 64 * 64)
 
 
+TOEPLITZ_WASTE = 8  # padded width / kernel width: how many times more multiplies the banded product may make
+
 # (what the row covers, condition, forward, input gradient, kernel gradient): the first match wins
 AUTO_TABLE = (
     ("1x1 kernel", _is_pointwise, "pointwise", "pointwise", "pointwise"),
     ("depthwise: one input channel per group", _is_depthwise, "depthwise", "depthwise", "depthwise"),
     ("2-D 3x3, stride 1, dilation 1, >= 16 channels", _is_winograd_3x3, "winograd", "winograd", "winograd"),
     ("2-D kernel >= 9x9 with stride 1", _is_large_kernel_stride_1, "fft", "fft", "fft"),
+    ("2-D kernel >= 5x5, 1 or 2 input channels, width <= 8 kernel widths",
+     lambda case: _is_narrow_few_channels_5x5_or_larger(case) and _is_one_or_two_channels(case),
+     "toeplitz", "toeplitz", "toeplitz"),
+    ("2-D kernel >= 5x5, < 16 input channels, width <= 8 kernel widths", _is_narrow_few_channels_5x5_or_larger,
+     "im2col", "toeplitz", "toeplitz"),
     ("2-D kernel >= 5x5, stride 1, < 16 input channels", _is_few_channels_5x5_or_larger, "im2col", "fft", "im2col"),
     ("everything else", lambda case: True, "im2col", "im2col", "im2col"),
 )
@@ -140,6 +160,10 @@ def multiply_count(name, case):
         frequencies = math.prod(spatial[:-1]) * (spatial[-1] // 2 + 1)
         # one complex multiply is four real ones
         return 4 * frequencies * case.input_shape[0] * case.per_group_in * case.kernel_shape[-1]
+    if name == "toeplitz":  # the band's zeros are multiplied too
+        padded_width, channels_in = case.input_shape[2], case.input_shape[3]
+        return (case.input_shape[0] * out_shape[0] * case.kernel_size[0] * padded_width * channels_in
+                * out_shape[1] * case.kernel_shape[-1])
     if name == "separable":
         kh, kw = case.kernel_size
         columns = case.input_shape[0] * out_shape[0] * case.input_shape[2] * case.per_group_in * case.kernel_shape[-1]
