@@ -1,25 +1,26 @@
-"""Depthwise convolution (one input channel per group) as sums of products over shifted windows, no GEMM.
+"""Depthwise convolution (one input channel per group): the lectures' loop, compiled, no GEMM.
 
 Same signature and result as `striate.algorithms.direct`, for grouped kernels with one input channel per
-group (Cg = 1: depthwise, as MobileNet's 3x3 layers, with any depth multiplier m = C_out / C_in), any rank,
-strides and dilation. A matrix product would multiply 1 x m matrices, so instead the forward pass and the
-kernel gradient are one sum of products (np.einsum) over the window view of each chunk; so is the input
-gradient with stride 1 (the "full" correlation of the zero-padded dy with the flipped kernel); with larger
-strides it is one broadcast multiply-add per kernel offset, the lectures' loop run over offsets:
+group (Cg = 1: depthwise, as MobileNet's 3x3 layers, with any depth multiplier m = C_out / C_in), rank 1 to
+3, any strides and dilation. A matrix product would multiply 1 x m matrices, so the three passes are the
+loops of `striate.algorithms.depthwise_loops`:
 
-    forward:         y[..., c, j]      += x[window cell k][..., c] * w[k, c, j]
-    input gradient:  dx[window cell k] += sum over j of dy[..., c, j] * w[k, c, j]
-    kernel gradient: dw[k, c, j]        = sum over images and positions of x[window cell k][..., c] * dy[..., c, j]
+    forward:         y[..., c*m + j]   = sum over window cells k of x[cell k][..., c] * w[k, c*m + j]
+    input gradient:  dx[cell k][..., c] += sum over j of dy[..., c*m + j] * w[k, c*m + j]
+    kernel gradient: dw[k, c*m + j]     = sum over images and positions of x[cell k][..., c] * dy[..., c*m + j]
 
-The batch runs in cache-sized chunks on two threads (`striate.algorithms.chunking`).
+With a depth multiplier m > 1 every input channel is first repeated m times (channel c*m + j reads input
+channel c), which makes the case an m = 1 one; the input gradient of the repeats is summed back. The batch
+runs in chunks on two threads (`striate.algorithms.chunking`); the loops release the GIL.
 """
 
 import math
 
 import numpy as np
 
-from striate.algorithms.chunking import batch_chunks, scratch, split_batch
-from striate.algorithms.windows import window_view, windows_output_shape
+from striate.algorithms import depthwise_loops
+from striate.algorithms.chunking import batch_chunks, split_batch
+from striate.algorithms.windows import windows_output_shape
 
 CHUNK_BYTES = 2 * 2**20
 
@@ -31,15 +32,25 @@ def check_case(kernel_shape, groups, name="depthwise"):
                          f"shape {tuple(kernel_shape)} with groups={groups}, {kernel_shape[-2]} channels per group")
 
 
-def _cells(offset, out_shape, strides, dilation):
-    """The input cells window cell `offset` covers at every output position."""
-    return (slice(None), *(slice(o * d, o * d + (n - 1) * s + 1, s)
-                           for o, n, s, d in zip(offset, out_shape, strides, dilation)))
+def _three_axes(shape):
+    """(N, *spatial, C) with 1 to 3 spatial axes as (N, D, H, W, C), the missing leading axes of length 1."""
+    return (shape[0], *(1,) * (5 - len(shape)), *shape[1:])
 
 
-def _subscripts(rank, pattern):
-    """An einsum pattern with {o} the output axes and {k} the kernel axes of a rank-`rank` convolution."""
-    return pattern.format(o="pqr"[:rank], k="ijk"[:rank])
+def _triple(values):
+    return (1,) * (3 - len(values)) + tuple(int(v) for v in values)
+
+
+def _repeated(x, multiplier):
+    """x (N, *spatial, C) with every channel repeated `multiplier` times: channel c*m + j is input channel c."""
+    return x if multiplier == 1 else np.repeat(x, multiplier, axis=-1)
+
+
+def _weights(kernel, dtype):
+    """kernel (*k, 1, C*m) as the loops' (k_d, k_h, k_w, C*m)."""
+    rank = kernel.ndim - 2
+    shape = (*(1,) * (3 - rank), *kernel.shape[:rank], kernel.shape[-1])
+    return np.ascontiguousarray(kernel, dtype=dtype).reshape(shape)
 
 
 def _chunks(shape, itemsize):
@@ -50,89 +61,56 @@ def conv_forward(x, kernel, strides, dilation, groups):
     """x (N, *padded, C), kernel (*k, 1, C * m) -> y (N, *out, C * m)."""
     check_case(kernel.shape, groups)
     rank = kernel.ndim - 2
-    kernel_size, channels = kernel.shape[:rank], x.shape[-1]
-    multiplier = kernel.shape[-1] // channels
     dtype = np.result_type(x, kernel)
-    out_shape = windows_output_shape(x.shape[1:-1], kernel_size, strides, dilation)
-    weights = kernel.reshape(-1, channels, multiplier).astype(dtype, copy=False)
-    y = np.empty((x.shape[0], *out_shape, channels, multiplier), dtype=dtype)
-
-    windows_to_output = _subscripts(rank, "n{o}{k}c,{k}cm->n{o}cm")
+    inputs = np.ascontiguousarray(_repeated(x, kernel.shape[-1] // x.shape[-1]), dtype=dtype)
+    out_shape = windows_output_shape(x.shape[1:-1], kernel.shape[:rank], strides, dilation)
+    y = np.empty((x.shape[0], *out_shape, kernel.shape[-1]), dtype=dtype)
+    inputs_3d, y_3d = inputs.reshape(_three_axes(inputs.shape)), y.reshape(_three_axes(y.shape))
+    weights, strides, dilation = _weights(kernel, dtype), _triple(strides), _triple(dilation)
 
     def forward_chunk(images):
-        windows = window_view(x[images], kernel_size, strides, dilation)  # (n, *out, *k, C), no copy
-        np.einsum(windows_to_output, windows, weights.reshape(*kernel_size, channels, multiplier), out=y[images])
+        depthwise_loops.forward(inputs_3d[images], weights, y_3d[images], strides, dilation)
 
-    split_batch(forward_chunk, _chunks(y.shape, dtype.itemsize), work=y.size * math.prod(kernel_size))
-    return y.reshape(x.shape[0], *out_shape, kernel.shape[-1])
+    split_batch(forward_chunk, _chunks(y.shape, dtype.itemsize), work=y.size * math.prod(weights.shape[:3]))
+    return y
 
 
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups):
-    """dLoss/dx (N, *padded, C): each offset's weighted output gradient added back into its window cells."""
+    """dLoss/dx (N, *padded, C): each output gradient times its weight, added back into the cell it came from."""
     check_case(kernel.shape, groups)
-    rank = kernel.ndim - 2
-    kernel_size, channels = kernel.shape[:rank], input_shape[-1]
-    multiplier = kernel.shape[-1] // channels
     dtype = np.result_type(grad_output, kernel)
-    out_shape = grad_output.shape[1:-1]
-    weights = kernel.reshape(-1, channels, multiplier).astype(dtype, copy=False)
-    grad = grad_output.reshape(*grad_output.shape[:-1], channels, multiplier)
-    if all(s == 1 for s in strides):
-        return _full_correlation(grad, weights.reshape(*kernel_size, channels, multiplier), input_shape, dilation)
-    grad_input = np.zeros(input_shape, dtype=dtype)
+    multiplier = kernel.shape[-1] // input_shape[-1]
+    grad = np.ascontiguousarray(grad_output, dtype=dtype)
+    grad_3d = grad.reshape(_three_axes(grad.shape))
+    grad_input = np.zeros((*input_shape[:-1], kernel.shape[-1]), dtype=dtype)
+    grad_input_3d = grad_input.reshape(_three_axes(grad_input.shape))
+    weights, strides, dilation = _weights(kernel, dtype), _triple(strides), _triple(dilation)
 
     def input_gradient_chunk(images):
-        part, target_chunk = grad[images], grad_input[images]
-        product = scratch("depthwise.product", part.shape[:-1], dtype)
-        for index, offset in enumerate(np.ndindex(*kernel_size)):
-            if multiplier == 1:
-                np.multiply(part[..., 0], weights[index, :, 0], out=product)
-            else:
-                np.einsum("...cm,cm->...c", part, weights[index], out=product)
-            target = target_chunk[_cells(offset, out_shape, strides, dilation)]
-            np.add(target, product, out=target)
+        depthwise_loops.add_input_gradient(grad_3d[images], weights, grad_input_3d[images], strides, dilation)
 
-    split_batch(input_gradient_chunk, _chunks(grad.shape, dtype.itemsize), work=grad.size * math.prod(kernel_size))
-    return grad_input
-
-
-def _full_correlation(grad, weights, input_shape, dilation):
-    """Stride-1 input gradient: dy (N, *out, C, m) padded by d(k-1) on each side, correlated with the flipped
-    kernel (*k, C, m) and summed over the multiplier: one sum of products per chunk, like the forward pass."""
-    rank = grad.ndim - 3
-    kernel_size = weights.shape[:rank]
-    flipped = weights[(slice(None, None, -1),) * rank]
-    reach = tuple(d * (k - 1) for k, d in zip(kernel_size, dilation))
-    channels, multiplier = grad.shape[-2:]
-    grad_input = np.empty(input_shape, dtype=np.result_type(grad, weights))
-    gradient_to_input = _subscripts(rank, "n{o}{k}cm,{k}cm->n{o}c")
-
-    def input_gradient_chunk(images):
-        part = grad[images].reshape(*grad[images].shape[:-2], channels * multiplier)
-        padded = np.pad(part, ((0, 0), *((r, r) for r in reach), (0, 0)))
-        windows = window_view(padded, kernel_size, (1,) * rank, dilation)  # (n, *in, *k, C*m)
-        windows = windows.reshape(*windows.shape[:-1], channels, multiplier)
-        np.einsum(gradient_to_input, windows, flipped, out=grad_input[images])
-
-    split_batch(input_gradient_chunk, _chunks(grad.shape, grad.itemsize), work=grad.size * math.prod(kernel_size))
-    return grad_input
+    work = grad.size * math.prod(weights.shape[:3])
+    split_batch(input_gradient_chunk, _chunks(grad.shape, dtype.itemsize), work)
+    if multiplier == 1:
+        return grad_input
+    return grad_input.reshape(*input_shape, multiplier).sum(axis=-1)
 
 
 def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups):
-    """dLoss/dkernel (*k, 1, C * m): per offset, the shifted input times the output gradient, summed."""
+    """dLoss/dkernel (*k, 1, C * m): per window cell, the input times the output gradient, summed."""
     check_case(kernel_shape, groups)
     rank = len(kernel_shape) - 2
-    kernel_size, channels = kernel_shape[:rank], x.shape[-1]
-    multiplier = kernel_shape[-1] // channels
     dtype = np.result_type(x, grad_output)
-    grad = grad_output.reshape(*grad_output.shape[:-1], channels, multiplier)
-
-    windows_times_gradient = _subscripts(rank, "n{o}{k}c,n{o}cm->{k}cm")
+    inputs = np.ascontiguousarray(_repeated(x, kernel_shape[-1] // x.shape[-1]), dtype=dtype)
+    grad = np.ascontiguousarray(grad_output, dtype=dtype)
+    inputs_3d, grad_3d = inputs.reshape(_three_axes(inputs.shape)), grad.reshape(_three_axes(grad.shape))
+    loop_shape = (*(1,) * (3 - rank), *kernel_shape[:rank], kernel_shape[-1])
+    strides, dilation = _triple(strides), _triple(dilation)
 
     def kernel_gradient_chunk(images):
-        windows = window_view(x[images], kernel_size, strides, dilation)  # (n, *out, *k, C), no copy
-        return np.einsum(windows_times_gradient, windows, grad[images])
+        grad_kernel = np.zeros(loop_shape, dtype=dtype)
+        depthwise_loops.add_kernel_gradient(inputs_3d[images], grad_3d[images], grad_kernel, strides, dilation)
+        return grad_kernel
 
-    work = grad.size * math.prod(kernel_size)
-    grad_kernel = sum(split_batch(kernel_gradient_chunk, _chunks(grad.shape, dtype.itemsize), work))
-    return grad_kernel.reshape(kernel_shape)
+    work = grad.size * math.prod(loop_shape[:3])
+    return sum(split_batch(kernel_gradient_chunk, _chunks(grad.shape, dtype.itemsize), work)).reshape(kernel_shape)

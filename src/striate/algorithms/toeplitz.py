@@ -23,7 +23,6 @@ channels, widths 32 and 14) this is the fastest way through BLAS. `AUTO_TABLE` p
 whose padded width is at most 8 kernel widths. The batch runs in chunks on two threads (`striate.algorithms.chunking`).
 """
 
-import math
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
