@@ -197,6 +197,34 @@ def test_conv_forward_and_gradients_match_torch(case, dtype):
     check_against_torch(striate_conv(case), torch_conv(case), inputs, dtype)
 
 
+TORCH_ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+FUSED_CASES = [conv_case(2, (6, 7), padding="same"), conv_case(1, (9,), c_in=2, c_out=4, kernel=5, groups=2),
+               conv_case(2, (9, 9), c_in=1, c_out=6, kernel=5, padding=2),  # LeNet conv1: toeplitz
+               conv_case(2, (6, 6), c_in=3, c_out=3, groups=3, bias=False)]  # depthwise
+
+
+@pytest.mark.parametrize("activation", TORCH_ACTIVATIONS)
+@pytest.mark.parametrize("dtype", DTYPES.values(), ids=DTYPES.keys())
+@pytest.mark.parametrize("case", FUSED_CASES, ids=[f"conv{c['nd']}d-{describe(c)}" for c in FUSED_CASES])
+def test_conv_with_fused_activation_matches_torch_activation_of_conv(case, dtype, activation):
+    def fused(*inputs):
+        return STRIATE_CONV[case["nd"]](*inputs[:2], bias=inputs[2] if case["bias"] else None,
+                                        strides=case["strides"], padding=case["padding"],
+                                        dilation_rate=case["dilation"], groups=case["groups"], activation=activation)
+
+    def reference(*inputs):
+        return TORCH_ACTIVATIONS[activation](torch_conv(case)(*inputs))
+
+    inputs = conv_inputs(case, np.random.default_rng(len(describe(case))))
+    check_against_torch(fused, reference, inputs, dtype)
+
+
+def test_conv_refuses_an_activation_it_cannot_fuse():
+    with pytest.raises(ValueError, match=r"conv2d: activation must be None or one of \['relu', 'sigmoid', 'tanh'\] "
+                                         r"\(applied inside the op\); received 'softmax'"):
+        F.conv2d(np.zeros((1, 5, 5, 1)), np.zeros((3, 3, 1, 1)), activation="softmax")
+
+
 @pytest.mark.parametrize("padding,kernel,strides,expected", [
     ("valid", 3, 1, (5, 6)), ("valid", 3, 2, (3, 3)), ("same", 3, 1, (7, 8)), ("same", 2, 2, (4, 4)),
     ("same", 4, 3, (3, 3)), ("full", 3, 1, (9, 10)), (1, 3, 2, (4, 4)), (((2, 0), (0, 1)), 3, 1, (7, 7)),

@@ -129,6 +129,40 @@ def test_pooling_forward_and_gradients_match_torch(case, dtype):
     check_against_torch(striate_fn, torch_fn, [x], dtype)
 
 
+@pytest.mark.parametrize("pool_size,strides", [((2, 2), None), ((3, 3), (1, 1)), ((3, 2), (2, 1))])
+def test_max_pool_gives_a_tie_to_the_first_maximum_as_torch(pool_size, strides):
+    """Integer images tie often; overlapping windows (stride 1) send several gradients to one cell."""
+    x = np.random.default_rng(5).integers(0, 3, (2, 7, 6, 3)).astype(np.float64)
+
+    def striate_fn(t):
+        return F.max_pool2d(t, pool_size=pool_size, strides=strides)
+
+    check_against_torch(striate_fn, torch_pool("max", (7, 6), pool_size, strides, "valid"), [x], np.float64)
+
+
+def test_max_pool_propagates_nan_as_torch():
+    x = np.random.default_rng(6).standard_normal((1, 4, 4, 2))
+    x[0, 1, 2, 0] = np.nan
+    y = F.max_pool2d(x).numpy()
+    expected = TF.max_pool2d(torch.tensor(x).permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_array_equal(y[~np.isnan(y)], expected[~np.isnan(expected)])
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pooling_in_one_image_chunks_on_two_threads_matches_torch(kind, monkeypatch):
+    from striate.algorithms import chunking
+
+    monkeypatch.setattr(chunking, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(chunking, "PARALLEL_MIN_WORK", 0)
+    x = np.random.default_rng(7).standard_normal((5, 6, 6, 2))
+
+    def striate_fn(t):
+        return STRIATE_POOL[kind, 2](t, pool_size=2, strides=1, padding="same")
+
+    check_against_torch(striate_fn, torch_pool(kind, (6, 6), (2, 2), (1, 1), "same"), [x], np.float64)
+
+
 def test_pool_defaults_are_pool_size_2_strides_pool_size_valid():
     x = np.random.default_rng(0).standard_normal((1, 5, 7, 3))
     assert F.max_pool2d(x).shape == (1, 2, 3, 3)

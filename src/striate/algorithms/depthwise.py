@@ -20,7 +20,7 @@ import numpy as np
 
 from striate.algorithms import depthwise_loops
 from striate.algorithms.chunking import batch_chunks, split_batch
-from striate.algorithms.windows import windows_output_shape
+from striate.algorithms.windows import three_per_axis, three_spatial_axes, windows_output_shape
 
 CHUNK_BYTES = 2 * 2**20
 
@@ -30,15 +30,6 @@ def check_case(kernel_shape, groups, name="depthwise"):
     if kernel_shape[-2] != 1:
         raise ValueError(f"{name} needs one input channel per group (groups == C_in); received a kernel of "
                          f"shape {tuple(kernel_shape)} with groups={groups}, {kernel_shape[-2]} channels per group")
-
-
-def _three_axes(shape):
-    """(N, *spatial, C) with 1 to 3 spatial axes as (N, D, H, W, C), the missing leading axes of length 1."""
-    return (shape[0], *(1,) * (5 - len(shape)), *shape[1:])
-
-
-def _triple(values):
-    return (1,) * (3 - len(values)) + tuple(int(v) for v in values)
 
 
 def _repeated(x, multiplier):
@@ -65,8 +56,8 @@ def conv_forward(x, kernel, strides, dilation, groups):
     inputs = np.ascontiguousarray(_repeated(x, kernel.shape[-1] // x.shape[-1]), dtype=dtype)
     out_shape = windows_output_shape(x.shape[1:-1], kernel.shape[:rank], strides, dilation)
     y = np.empty((x.shape[0], *out_shape, kernel.shape[-1]), dtype=dtype)
-    inputs_3d, y_3d = inputs.reshape(_three_axes(inputs.shape)), y.reshape(_three_axes(y.shape))
-    weights, strides, dilation = _weights(kernel, dtype), _triple(strides), _triple(dilation)
+    inputs_3d, y_3d = inputs.reshape(three_spatial_axes(inputs.shape)), y.reshape(three_spatial_axes(y.shape))
+    weights, strides, dilation = _weights(kernel, dtype), three_per_axis(strides), three_per_axis(dilation)
 
     def forward_chunk(images):
         depthwise_loops.forward(inputs_3d[images], weights, y_3d[images], strides, dilation)
@@ -81,10 +72,10 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     dtype = np.result_type(grad_output, kernel)
     multiplier = kernel.shape[-1] // input_shape[-1]
     grad = np.ascontiguousarray(grad_output, dtype=dtype)
-    grad_3d = grad.reshape(_three_axes(grad.shape))
+    grad_3d = grad.reshape(three_spatial_axes(grad.shape))
     grad_input = np.zeros((*input_shape[:-1], kernel.shape[-1]), dtype=dtype)
-    grad_input_3d = grad_input.reshape(_three_axes(grad_input.shape))
-    weights, strides, dilation = _weights(kernel, dtype), _triple(strides), _triple(dilation)
+    grad_input_3d = grad_input.reshape(three_spatial_axes(grad_input.shape))
+    weights, strides, dilation = _weights(kernel, dtype), three_per_axis(strides), three_per_axis(dilation)
 
     def input_gradient_chunk(images):
         depthwise_loops.add_input_gradient(grad_3d[images], weights, grad_input_3d[images], strides, dilation)
@@ -103,9 +94,9 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     dtype = np.result_type(x, grad_output)
     inputs = np.ascontiguousarray(_repeated(x, kernel_shape[-1] // x.shape[-1]), dtype=dtype)
     grad = np.ascontiguousarray(grad_output, dtype=dtype)
-    inputs_3d, grad_3d = inputs.reshape(_three_axes(inputs.shape)), grad.reshape(_three_axes(grad.shape))
+    inputs_3d, grad_3d = inputs.reshape(three_spatial_axes(inputs.shape)), grad.reshape(three_spatial_axes(grad.shape))
     loop_shape = (*(1,) * (3 - rank), *kernel_shape[:rank], kernel_shape[-1])
-    strides, dilation = _triple(strides), _triple(dilation)
+    strides, dilation = three_per_axis(strides), three_per_axis(dilation)
 
     def kernel_gradient_chunk(images):
         grad_kernel = np.zeros(loop_shape, dtype=dtype)

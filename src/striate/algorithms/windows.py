@@ -71,3 +71,16 @@ def _untile(window_values, input_shape):
     result = np.zeros(input_shape, dtype=window_values.dtype)
     result[(slice(None), *(slice(0, n) for n in covered))] = tiles.reshape(input_shape[0], *covered, input_shape[-1])
     return result
+
+
+def three_spatial_axes(shape):
+    """(N, *spatial, C) with 1 to 3 spatial axes as (N, D, H, W, C), the missing leading axes of length 1.
+
+    The compiled loops (depthwise convolution, pooling) are written once for three spatial axes.
+    """
+    return (shape[0], *(1,) * (5 - len(shape)), *shape[1:])
+
+
+def three_per_axis(values):
+    """Per-axis ints (window, strides, dilation) of 1 to 3 spatial axes, padded in front with 1s to three."""
+    return (1,) * (3 - len(values)) + tuple(int(v) for v in values)

@@ -24,22 +24,24 @@ from striate.functional.output_size import (
     padding_pair,
 )
 from striate.ops import add, convolution, getitem, pad, reshape, transposed_convolution
+from striate.ops.activations import IN_PLACE_ACTIVATIONS
 from striate.ops.padding import check_pad_arguments
 
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
 
 
 def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, padding_mode="zeros",
-           algorithm="auto"):
+           algorithm="auto", activation=None):
     """1-D convolution (cross-correlation) of x (N, W, C_in) with kernel (kw, C_in // groups, C_out).
 
     See `conv2d`; the same arguments with one spatial axis.
     """
-    return _conv("conv1d", 1, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm)
+    return _conv("conv1d", 1, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm,
+                 activation)
 
 
 def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, padding_mode="zeros",
-           algorithm="auto"):
+           algorithm="auto", activation=None):
     """2-D convolution as deep-learning libraries define it (cross-correlation: the kernel is not flipped):
 
         y[n, i, j, o] = bias[o] + sum_{a, b, c} x_pad[n, i*s_h + a*d_h, j*s_w + b*d_w, g*Cg + c] * w[a, b, c, o]
@@ -58,7 +60,10 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, gr
         groups: split the channels into independent groups; groups == C_in is depthwise.
         padding_mode: what the padding holds: "zeros", "reflect", "replicate" or "circular".
         algorithm: "auto" (the table in striate.algorithms picks per layer and pass), or one of "direct" (the
-            lectures' loop; slow, the reference), "im2col", "winograd", "fft", "separable", "pointwise", "depthwise".
+            lectures' loop; slow, the reference), "im2col", "winograd", "fft", "separable", "pointwise", "depthwise",
+            "toeplitz".
+        activation: None, or "relu", "tanh" or "sigmoid" applied to the result inside the same op (in place:
+            one array less and one pass less than a separate activation, as a Conv2D layer uses it).
 
     Shape:
         (N, H, W, C_in) -> (N, H_out, W_out, C_out) with H_out = floor((H + p_top + p_bottom - d(k-1) - 1) / s) + 1.
@@ -66,16 +71,22 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, gr
     >>> conv2d(np.ones((1, 6, 6, 1)), np.ones((3, 3, 1, 1))).shape
     (1, 4, 4, 1)
     """
-    return _conv("conv2d", 2, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm)
+    return _conv("conv2d", 2, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm,
+                 activation)
 
 
 def conv3d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, padding_mode="zeros",
-           algorithm="auto"):
+           algorithm="auto", activation=None):
     """3-D convolution of x (N, D, H, W, C_in) with kernel (kd, kh, kw, C_in // groups, C_out). See `conv2d`."""
-    return _conv("conv3d", 3, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm)
+    return _conv("conv3d", 3, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm,
+                 activation)
 
 
-def _conv(op, rank, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm):
+def _conv(op, rank, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm,
+          activation=None):
+    if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
+        raise ValueError(f"{op}: activation must be None or one of {sorted(IN_PLACE_ACTIVATIONS)} (applied inside the "
+                         f"op); received {activation!r}")
     check_numeric(op, "input", x)
     check_numeric(op, "kernel", kernel)
     x, kernel = as_tensor(x), as_tensor(kernel)
@@ -95,8 +106,7 @@ def _conv(op, rank, x, kernel, bias, strides, padding, dilation_rate, groups, pa
     if any(before or after for before, after in pads):
         check_pad_arguments(op, x.shape, pad_width, PADDING_MODES[padding_mode])
         x = pad(x, pad_width, mode=PADDING_MODES[padding_mode])
-    y = convolution(x, kernel, strides, dilation, groups, algorithm)
-    return y if bias is None else add(y, bias)
+    return convolution(x, kernel, strides, dilation, groups, algorithm, bias=bias, activation=activation)
 
 
 def _check_kernel(op, rank, input_shape, kernel_shape, groups):
@@ -230,7 +240,8 @@ def _window_of(full, start, shape):
     return cropped
 
 
-def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, algorithm="auto"):
+def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, algorithm="auto",
+                     activation=None):
     """Depthwise convolution, as Keras' DepthwiseConv2D: each input channel convolved with its own filters.
 
     Args:
@@ -238,7 +249,8 @@ def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_
         kernel: (kh, kw, C_in, depth_multiplier).
         bias: (C_in * depth_multiplier,) or None.
     Output channel c * depth_multiplier + m is input channel c convolved with kernel[:, :, c, m]; the rest
-    of the arguments and the output size are those of `conv2d`. It is conv2d with groups = C_in.
+    of the arguments (activation included) and the output size are those of `conv2d`. It is conv2d with
+    groups = C_in.
     """
     op = "depthwise_conv2d"
     check_numeric(op, "kernel", kernel)
@@ -253,7 +265,7 @@ def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_
                          f"C_in = {kernel.shape[2]}")
     kh, kw, channels, multiplier = kernel.shape
     grouped = reshape(kernel, (kh, kw, 1, channels * multiplier))
-    return _conv(op, 2, x, grouped, bias, strides, padding, dilation_rate, channels, "zeros", algorithm)
+    return _conv(op, 2, x, grouped, bias, strides, padding, dilation_rate, channels, "zeros", algorithm, activation)
 
 
 def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1, padding="valid",

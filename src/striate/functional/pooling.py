@@ -4,6 +4,7 @@ Pooling is the convolution's sliding window reduced by max or mean instead of a 
     max_pool: y[n, o, c] = max over window cells w of x_pad[n, o*s + w, c]
 Padding follows Keras: "valid" (no padding) or "same" (out = ceil(n / s)); "same" max pooling pads with
 -inf, and "same" average pooling leaves padded cells out of the average (it divides by the real cells).
+The windows are reduced by the pooling primitives of `striate.ops.pooling` (compiled loops).
 """
 
 import numpy as np
@@ -11,7 +12,8 @@ import numpy as np
 from striate.algorithms.windows import window_view
 from striate.core.tensor import as_tensor
 from striate.functional.arguments import check_input_rank, check_numeric, check_window_fits, padding_pairs, per_axis
-from striate.ops import div, pad, sliding_window
+from striate.ops import pad
+from striate.ops.pooling import average_pool, max_pool
 
 
 def max_pool1d(x, pool_size=2, strides=None, padding="valid"):
@@ -28,7 +30,8 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
         padding: "valid" or "same".
     Shape: (N, H, W, C) -> (N, floor((H - ph) / sh) + 1, floor((W - pw) / sw) + 1, C) for "valid";
         ceil(H / sh) x ceil(W / sw) for "same".
-    The gradient goes to the maximum of each window (shared evenly if several cells tie).
+    The gradient goes to the maximum of each window (to the first in row-major order if several cells tie, as
+    PyTorch and TensorFlow).
     """
     return _pool("max_pool2d", 2, "max", x, pool_size, strides, padding)
 
@@ -72,12 +75,10 @@ def _pool(op, rank, reduction, x, pool_size, strides, padding):
     window_axes = tuple(range(1 + rank, 1 + 2 * rank))
 
     if reduction == "max":
-        windows = sliding_window(pad(x, pad_width, constant_value=-np.inf), pool_size, strides, no_dilation)
-        return windows.max(axis=window_axes)
-    windows = sliding_window(pad(x, pad_width), pool_size, strides, no_dilation)
+        return max_pool(pad(x, pad_width, constant_value=-np.inf), pool_size, strides)
     real_cells = np.pad(np.ones((1, *spatial, 1), x.dtype), pad_width)
     counts = window_view(real_cells, pool_size, strides, no_dilation).sum(axis=window_axes)
-    return div(windows.sum(axis=window_axes), counts)
+    return average_pool(pad(x, pad_width), pool_size, strides, scale=1 / counts[0, ..., 0])
 
 
 def global_avg_pool(x):

@@ -1,6 +1,7 @@
 """Activation functions by Keras name: "relu", "sigmoid", "tanh", "elu", "softmax", "linear" (or None)."""
 
 from striate import ops
+from striate.ops.activations import IN_PLACE_ACTIVATIONS
 
 
 def linear(x):
@@ -30,3 +31,12 @@ def name_of(function):
         if candidate is function:
             return name
     return getattr(function, "__name__", repr(function))
+
+
+def fusable(function):
+    """(name, rest) for a layer whose op can apply `function` itself: ("relu", linear) for relu, tanh and sigmoid
+    (`IN_PLACE_ACTIVATIONS`, applied in place inside the convolution), (None, function) for any other."""
+    name = name_of(function)
+    if name in IN_PLACE_ACTIVATIONS and BY_NAME[name] is function:
+        return name, linear
+    return None, function

@@ -8,6 +8,7 @@ from striate import functional as F
 from striate.functional.arguments import check_window_fits, padding_pairs, per_axis
 from striate.functional.output_size import conv_transpose_output_length, effective_kernel_size
 from striate.layers import activations
+from striate.layers.activations import fusable
 from striate.layers.layer import Layer
 
 CONV_FUNCTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -50,9 +51,10 @@ class Conv(Layer):
         self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
 
     def call(self, inputs, training=False):
+        fused, after = fusable(self.activation)
         y = CONV_FUNCTIONS[self.rank](inputs, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
-                                      self.groups)
-        return self.activation(y)
+                                      self.groups, activation=fused)
+        return after(y)
 
     def compute_output_shape(self, input_shape):
         return conv_output_shape(self.name, input_shape, self.kernel_size, self.strides, self.padding,
@@ -141,8 +143,10 @@ class DepthwiseConv2D(Layer):
                      if self.use_bias else None)
 
     def call(self, inputs, training=False):
-        y = F.depthwise_conv2d(inputs, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
-        return self.activation(y)
+        fused, after = fusable(self.activation)
+        y = F.depthwise_conv2d(inputs, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
+                               activation=fused)
+        return after(y)
 
     def compute_output_shape(self, input_shape):
         return conv_output_shape(self.name, input_shape, self.kernel_size, self.strides, self.padding,

@@ -6,17 +6,57 @@ from scipy.special import expit
 from striate.core.function import Function
 
 
+def relu_values(x, out=None):
+    """max(x, 0) in x's dtype; fmax, not maximum, so that a NaN input still gives 0."""
+    return np.fmax(x, 0, out=out)
+
+
+def relu_gradient(grad, y):
+    """dLoss/dx from dLoss/dy and the output y: 1 where x > 0, i.e. where y > 0, else 0."""
+    return grad * (y > 0)
+
+
+def tanh_values(x, out=None):
+    return np.tanh(x, out=out)
+
+
+def tanh_gradient(grad, y):
+    """grad * (1 - y^2), with one temporary."""
+    result = np.multiply(y, y)
+    np.subtract(1, result, out=result)
+    return np.multiply(grad, result, out=result)
+
+
+def sigmoid_values(x, out=None):
+    """1 / (1 + e^-x), computed without overflow."""
+    return expit(x, out=out)
+
+
+def sigmoid_gradient(grad, y):
+    """grad * y (1 - y), with one temporary."""
+    result = np.subtract(1, y)
+    np.multiply(result, y, out=result)
+    return np.multiply(grad, result, out=result)
+
+
+# Activations whose gradient is a function of their output: (values(x, out=None), gradient(grad, y)). Another op
+# (the convolution) can apply them in place to its fresh output and keep only that output for its backward.
+IN_PLACE_ACTIVATIONS = {
+    "relu": (relu_values, relu_gradient),
+    "tanh": (tanh_values, tanh_gradient),
+    "sigmoid": (sigmoid_values, sigmoid_gradient),
+}
+
+
 class ReLU(Function):
     """max(x, 0); gradient 1 where x > 0, else 0."""
 
     def forward(self, x):
-        self.positive = x > 0
-        # one pass in x's dtype (np.where(mask, x, 0) made a float64 array, then a copy: 10x slower); fmax, not
-        # maximum, so that a NaN input still gives 0
-        return np.fmax(x, 0)
+        self.result = relu_values(x)
+        return self.result
 
     def backward(self, grad):
-        return (grad * self.positive,)
+        return (relu_gradient(grad, self.result),)
 
 
 class LeakyReLU(Function):
@@ -47,20 +87,22 @@ class Sigmoid(Function):
     """1 / (1 + e^-x), computed without overflow; gradient s (1 - s)."""
 
     def forward(self, x):
-        self.result = expit(x)
+        self.result = sigmoid_values(x)
         return self.result
 
     def backward(self, grad):
-        return (grad * self.result * (1 - self.result),)
+        return (sigmoid_gradient(grad, self.result),)
 
 
 class Tanh(Function):
+    """tanh x; gradient 1 - tanh^2 x."""
+
     def forward(self, x):
-        self.result = np.tanh(x)
+        self.result = tanh_values(x)
         return self.result
 
     def backward(self, grad):
-        return (grad * (1 - self.result * self.result),)
+        return (tanh_gradient(grad, self.result),)
 
 
 class Softmax(Function):

@@ -4,30 +4,65 @@ Both take an already padded channels-last input (padding is the `pad` op) and de
 an algorithm of `striate.algorithms` (direct, im2col, winograd, fft, ...), which provides the forward
 product and the two gradients. With A the linear map x -> conv(x, w):
 
-    Convolution:            y = A x       dx = A^T dy              dw = kernel_gradient(x, dy)
-    TransposedConvolution:  y = A^T x     dx = A dy                dw = kernel_gradient(dy, x)
+    Convolution:            y = A x (+ b)   dx = A^T dy            dw = kernel_gradient(x, dy)   db = sum of dy
+    TransposedConvolution:  y = A^T x       dx = A dy              dw = kernel_gradient(dy, x)
 
 so a transposed convolution is exactly the input gradient of the matching convolution.
+
+The convolution also takes the rest of a convolution layer, fused: its bias b (one value per output
+channel, an optional third input) and an activation whose gradient is a function of its output (relu, tanh,
+sigmoid: `IN_PLACE_ACTIVATIONS`). Both are applied in place to the fresh output, y = act(A x + b), which saves
+two passes and two activation-sized arrays over separate ops; backward first turns dy into
+d(A x + b) = act'(y) dy, then proceeds as above with db = that gradient summed over all but the channels.
 """
 
+import numpy as np
+
 from striate.algorithms import algorithm_module
-from striate.core.function import Function
+from striate.core.function import Function, sum_leading_axes
+from striate.ops.activations import IN_PLACE_ACTIVATIONS
 
 
 class Convolution(Function):
-    def forward(self, x, kernel, strides, dilation, groups, algorithm):
+    def forward(self, x, kernel, *bias, strides, dilation, groups, algorithm, activation):
         self.x, self.kernel = x, kernel
         self.arguments = dict(strides=strides, dilation=dilation, groups=groups)
         self.algorithm = algorithm_module(algorithm)
-        return self.algorithm.conv_forward(x, kernel, **self.arguments)
+        y = self.algorithm.conv_forward(x, kernel, **self.arguments)
+        if bias:
+            y = add_bias(y, *bias)
+        self.activation_gradient = None
+        if activation is not None:
+            values, self.activation_gradient = IN_PLACE_ACTIVATIONS[activation]
+            y = values(y, out=y)
+            self.result = y
+        return y
 
     def backward(self, grad):
+        if self.activation_gradient is not None:
+            grad = self.activation_gradient(grad, self.result)
         grad_x = grad_kernel = None
         if self.needs_input_grad[0]:
             grad_x = self.algorithm.conv_input_gradient(grad, self.kernel, self.x.shape, **self.arguments)
         if self.needs_input_grad[1]:
             grad_kernel = self.algorithm.conv_kernel_gradient(self.x, grad, self.kernel.shape, **self.arguments)
-        return grad_x, grad_kernel
+        if len(self.needs_input_grad) == 2:
+            return grad_x, grad_kernel
+        grad_bias = sum_leading_axes(grad, grad.ndim - 1) if self.needs_input_grad[2] else None
+        return grad_x, grad_kernel, grad_bias
+
+
+def add_bias(y, bias):
+    """y (N, *out, C) + bias (C,), in place into y when y is a fresh contiguous array of the result's dtype.
+
+    The rows are widened to the last two axes, bias tiled to match: with C = 6 channels NumPy's broadcast add
+    would run its inner loop 6 floats at a time.
+    """
+    if not y.flags.c_contiguous or y.ndim < 3 or np.result_type(y, bias) != y.dtype:
+        return y + bias
+    rows = y.reshape(-1, y.shape[-2] * y.shape[-1])
+    np.add(rows, np.tile(bias, y.shape[-2]), out=rows)
+    return y
 
 
 class TransposedConvolution(Function):
@@ -48,10 +83,17 @@ class TransposedConvolution(Function):
         return grad_x, grad_kernel
 
 
-def convolution(x, kernel, strides, dilation, groups=1, algorithm="auto"):
-    """Cross-correlate a padded x (N, *spatial, C_in) with kernel (*k, C_in/groups, C_out)."""
-    return Convolution.apply(x, kernel, strides=tuple(strides), dilation=tuple(dilation), groups=groups,
-                             algorithm=algorithm)
+def convolution(x, kernel, strides, dilation, groups=1, algorithm="auto", bias=None, activation=None):
+    """activation(cross-correlation of a padded x (N, *spatial, C_in) with kernel (*k, C_in/groups, C_out) + bias).
+
+    bias: None or (C_out,); activation: None or a name of `IN_PLACE_ACTIVATIONS` ("relu", "tanh", "sigmoid").
+    """
+    if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
+        raise ValueError(f"convolution: activation {activation!r} cannot be fused; expected None or one of "
+                         f"{sorted(IN_PLACE_ACTIVATIONS)}")
+    inputs = (x, kernel) if bias is None else (x, kernel, bias)
+    return Convolution.apply(*inputs, strides=tuple(strides), dilation=tuple(dilation), groups=groups,
+                             algorithm=algorithm, activation=activation)
 
 
 def transposed_convolution(x, kernel, output_shape, strides, dilation, groups=1, algorithm="auto"):

@@ -1,0 +1,101 @@
+"""Pooling primitives: max and average over (strided) windows of an already padded channels-last input.
+
+    MaxPool:      y = max over each window;     dx: each window's dy goes to the cell that won (the first
+                                                maximum, as PyTorch and TensorFlow; a NaN wins and propagates)
+    AveragePool:  y = scale * sum over window;  dx: every cell of a window receives scale * dy
+
+`scale` (one value per output position) is 1 / the number of real cells in the window, so that a "same"
+window hanging over the edge averages its real cells only (Keras). The loops are in
+`striate.ops.pooling_loops`; the batch runs in chunks on two threads.
+"""
+
+import math
+
+import numpy as np
+
+from striate.algorithms.chunking import batch_chunks, split_batch
+from striate.algorithms.windows import three_per_axis, three_spatial_axes, windows_output_shape
+from striate.core.function import Function
+from striate.ops import pooling_loops
+
+
+def _output(x, pool_size, strides, dtype):
+    out_shape = windows_output_shape(x.shape[1:-1], pool_size, strides, (1,) * len(pool_size))
+    return np.empty((x.shape[0], *out_shape, x.shape[-1]), dtype=dtype)
+
+
+def _run(loop, batch_arrays, per_image_bytes, work):
+    """loop(*[a[chunk] for a in batch_arrays]) on every chunk of the batch, two chunks at a time."""
+    def run_chunk(images):
+        loop(*(a[images] for a in batch_arrays))
+
+    split_batch(run_chunk, batch_chunks(batch_arrays[0].shape[0], per_image_bytes), work)
+
+
+def _three(array):
+    return array.reshape(three_spatial_axes(array.shape))
+
+
+class MaxPool(Function):
+    def forward(self, x, pool_size, strides):
+        self.input_shape, self.dtype = x.shape, x.dtype
+        self.window, self.strides = three_per_axis(pool_size), three_per_axis(strides)
+        x = np.ascontiguousarray(x)
+        y = _output(x, pool_size, strides, x.dtype)
+        self.winner = np.empty(y.shape, dtype=np.int32)
+        window, step = self.window, self.strides
+
+        def loop(x_chunk, y_chunk, winner_chunk):
+            pooling_loops.max_forward(x_chunk, window, step, y_chunk, winner_chunk)
+
+        _run(loop, (_three(x), _three(y), _three(self.winner)), x[:1].nbytes, x.size)
+        return y
+
+    def backward(self, grad):
+        grad = np.ascontiguousarray(grad, dtype=self.dtype)
+        grad_input = np.zeros(self.input_shape, dtype=self.dtype)
+        window, step = self.window, self.strides
+
+        def loop(grad_chunk, winner_chunk, grad_input_chunk):
+            pooling_loops.max_backward(grad_chunk, winner_chunk, window, step, grad_input_chunk)
+
+        _run(loop, (_three(grad), _three(self.winner), _three(grad_input)), grad_input[:1].nbytes, grad_input.size)
+        return (grad_input,)
+
+
+class AveragePool(Function):
+    def forward(self, x, pool_size, strides, scale):
+        self.input_shape, self.dtype = x.shape, x.dtype
+        self.window, self.strides = three_per_axis(pool_size), three_per_axis(strides)
+        self.scale = np.asarray(scale, dtype=x.dtype).reshape(three_spatial_axes((1, *scale.shape, 1))[1:4])
+        x = np.ascontiguousarray(x)
+        y = _output(x, pool_size, strides, x.dtype)
+        window, step, factors = self.window, self.strides, self.scale
+
+        def loop(x_chunk, y_chunk):
+            pooling_loops.average_forward(x_chunk, window, step, factors, y_chunk)
+
+        _run(loop, (_three(x), _three(y)), x[:1].nbytes, x.size)
+        return y
+
+    def backward(self, grad):
+        grad = np.ascontiguousarray(grad, dtype=self.dtype)
+        grad_input = np.zeros(self.input_shape, dtype=self.dtype)
+        window, step, factors = self.window, self.strides, self.scale
+
+        def loop(grad_chunk, grad_input_chunk):
+            pooling_loops.average_backward(grad_chunk, window, step, factors, grad_input_chunk)
+
+        work = grad.size * math.prod(window)
+        _run(loop, (_three(grad), _three(grad_input)), grad_input[:1].nbytes, work)
+        return (grad_input,)
+
+
+def max_pool(x, pool_size, strides):
+    """Max over each window of a padded x (N, *spatial, C): (N, *out, C), out = floor((n - k) / s) + 1."""
+    return MaxPool.apply(x, pool_size=tuple(pool_size), strides=tuple(strides))
+
+
+def average_pool(x, pool_size, strides, scale):
+    """scale[out position] * sum over each window of a padded x (N, *spatial, C); scale has shape `out`."""
+    return AveragePool.apply(x, pool_size=tuple(pool_size), strides=tuple(strides), scale=scale)

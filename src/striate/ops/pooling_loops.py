@@ -1,0 +1,99 @@
+"""The loops of max and average pooling, compiled by numba (see `striate.algorithms.depthwise_loops`).
+
+Each pass reads every input cell once and finishes a window while it is in the cache; written with NumPy
+over a window view, the max pool's backward alone made three input-sized temporaries. Shapes, with 1-D and
+2-D inputs passed with the missing spatial axes of length 1:
+
+    x (n, D, H, W, C) (already padded)   y, dy, winner (n, D_out, H_out, W_out, C)   window (k_d, k_h, k_w)
+
+    max forward:      y[n, p, q, r, c] = max over the window cells t of x[n, p*s_d + i_t, q*s_h + j_t, r*s_w + k_t, c]
+                      winner[...]      = the first such t in row-major order (NaN wins, as in PyTorch)
+    max backward:     dx[n, cell of winner, c] += dy[n, p, q, r, c]
+    average forward:  y[n, p, q, r, c] = scale[p, q, r] * sum over the window cells of x
+    average backward: dx[every cell of the window, c] += scale[p, q, r] * dy[n, p, q, r, c]
+
+`scale` is 1 / (the number of real cells in the window): 1 / prod(window) without padding.
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def max_forward(x, window, strides, y, winner):
+    k_d, k_h, k_w = window
+    s_d, s_h, s_w = strides
+    channels = x.shape[-1]
+    for n in range(y.shape[0]):
+        for p in range(y.shape[1]):
+            for q in range(y.shape[2]):
+                for r in range(y.shape[3]):
+                    best, best_cell = y[n, p, q, r], winner[n, p, q, r]
+                    best[:] = x[n, p * s_d, q * s_h, r * s_w]
+                    best_cell[:] = 0
+                    cell = 0
+                    for i in range(k_d):
+                        for j in range(k_h):
+                            for k in range(k_w):
+                                if cell > 0:
+                                    values = x[n, p * s_d + i, q * s_h + j, r * s_w + k]
+                                    for c in range(channels):
+                                        if values[c] > best[c] or np.isnan(values[c]):
+                                            best[c] = values[c]
+                                            best_cell[c] = cell
+                                cell += 1
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def max_backward(grad_output, winner, window, strides, grad_input):
+    _, k_h, k_w = window
+    s_d, s_h, s_w = strides
+    for n in range(grad_output.shape[0]):
+        for p in range(grad_output.shape[1]):
+            for q in range(grad_output.shape[2]):
+                for r in range(grad_output.shape[3]):
+                    grad, cells = grad_output[n, p, q, r], winner[n, p, q, r]
+                    for c in range(grad_output.shape[4]):
+                        cell = cells[c]
+                        i, j, k = cell // (k_h * k_w), (cell // k_w) % k_h, cell % k_w
+                        grad_input[n, p * s_d + i, q * s_h + j, r * s_w + k, c] += grad[c]
+
+
+@njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
+def average_forward(x, window, strides, scale, y):
+    k_d, k_h, k_w = window
+    s_d, s_h, s_w = strides
+    channels = x.shape[-1]
+    for n in range(y.shape[0]):
+        for p in range(y.shape[1]):
+            for q in range(y.shape[2]):
+                for r in range(y.shape[3]):
+                    total = y[n, p, q, r]
+                    total[:] = 0
+                    for i in range(k_d):
+                        for j in range(k_h):
+                            for k in range(k_w):
+                                values = x[n, p * s_d + i, q * s_h + j, r * s_w + k]
+                                for c in range(channels):
+                                    total[c] += values[c]
+                    factor = scale[p, q, r]
+                    for c in range(channels):
+                        total[c] *= factor
+
+
+@njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
+def average_backward(grad_output, window, strides, scale, grad_input):
+    k_d, k_h, k_w = window
+    s_d, s_h, s_w = strides
+    channels = grad_output.shape[-1]
+    for n in range(grad_output.shape[0]):
+        for p in range(grad_output.shape[1]):
+            for q in range(grad_output.shape[2]):
+                for r in range(grad_output.shape[3]):
+                    grad, factor = grad_output[n, p, q, r], scale[p, q, r]
+                    for i in range(k_d):
+                        for j in range(k_h):
+                            for k in range(k_w):
+                                cell = grad_input[n, p * s_d + i, q * s_h + j, r * s_w + k]
+                                for c in range(channels):
+                                    cell[c] += factor * grad[c]
