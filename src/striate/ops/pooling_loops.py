@@ -37,26 +37,32 @@ def max_forward(x, window, strides, y, winner):
                             for k in range(k_w):
                                 if cell > 0:
                                     values = x[n, p * s_d + i, q * s_h + j, r * s_w + k]
-                                    for c in range(channels):
-                                        if values[c] > best[c] or np.isnan(values[c]):
-                                            best[c] = values[c]
-                                            best_cell[c] = cell
+                                    for c in range(channels):  # selects, not branches: the loop vectorizes
+                                        value = values[c]
+                                        wins = value > best[c] or value != value
+                                        best[c] = value if wins else best[c]
+                                        best_cell[c] = cell if wins else best_cell[c]
                                 cell += 1
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def max_backward(grad_output, winner, window, strides, grad_input):
-    _, k_h, k_w = window
+    k_d, k_h, k_w = window
     s_d, s_h, s_w = strides
+    channels = grad_output.shape[-1]
     for n in range(grad_output.shape[0]):
         for p in range(grad_output.shape[1]):
             for q in range(grad_output.shape[2]):
                 for r in range(grad_output.shape[3]):
                     grad, cells = grad_output[n, p, q, r], winner[n, p, q, r]
-                    for c in range(grad_output.shape[4]):
-                        cell = cells[c]
-                        i, j, k = cell // (k_h * k_w), (cell // k_w) % k_h, cell % k_w
-                        grad_input[n, p * s_d + i, q * s_h + j, r * s_w + k, c] += grad[c]
+                    cell = 0
+                    for i in range(k_d):
+                        for j in range(k_h):
+                            for k in range(k_w):
+                                target = grad_input[n, p * s_d + i, q * s_h + j, r * s_w + k]
+                                for c in range(channels):  # every cell checks every channel: no divisions
+                                    target[c] += grad[c] if cells[c] == cell else 0
+                                cell += 1
 
 
 @njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
