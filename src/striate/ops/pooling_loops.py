@@ -15,7 +15,6 @@ over a window view, the max pool's backward alone made three input-sized tempora
 `scale` is 1 / (the number of real cells in the window): 1 / prod(window) without padding.
 """
 
-import numpy as np
 from numba import njit
 
 
