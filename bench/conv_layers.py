@@ -29,7 +29,7 @@ from machine import interleaved_best_ms, print_machine
 import striate.functional as F
 from striate import Tensor
 from striate.algorithms import PASSES, choose
-from striate.inspect.explain_algorithms import _geometry
+from striate.inspect.explain_algorithms import convolution_case
 
 THREADS = 2
 # name: (N, H=W, C_in, C_out, k, stride, pad, groups)
@@ -80,8 +80,8 @@ def torch_functions(layer, memory_format):
 
 def auto_choice(layer):
     n, size, channels_in, channels_out, k, stride, pad, groups = layer
-    case = _geometry(dict(filters=channels_out, kernel_size=k, strides=stride, padding=pad, groups=groups),
-                     (n, size, size, channels_in))
+    arguments = dict(filters=channels_out, kernel_size=k, strides=stride, padding=pad, groups=groups)
+    case = convolution_case(arguments, (n, size, size, channels_in))
     names = [choose(case, which) for which in PASSES]
     return names[0] if len(set(names)) == 1 else "/".join(names)
 
@@ -93,7 +93,7 @@ def main():
     options = parser.parse_args()
     torch.set_num_threads(THREADS)
     print_machine(THREADS, f"best of {options.repeats} runs")
-    header = (f"{'layer':<20} {'auto':<17} {'striate fwd':>11} {'torch fwd':>9} {'ratio':>6}   "
+    header = (f"{'layer':<20} {'auto':<24} {'striate fwd':>11} {'torch fwd':>9} {'ratio':>6}   "
               f"{'striate f+b':>11} {'torch f+b':>9} {'ratio':>6}")
     print(header)
     print("-" * len(header))
@@ -111,12 +111,12 @@ def main():
         torch_training = min(times["torch NCHW", 1], times["torch channels_last", 1])
         forward_ratios.append(ours_forward / torch_forward)
         training_ratios.append(ours_training / torch_training)
-        print(f"{name:<20} {auto_choice(layer):<17} {ours_forward:>9.1f}ms {torch_forward:>7.1f}ms "
+        print(f"{name:<20} {auto_choice(layer):<24} {ours_forward:>9.1f}ms {torch_forward:>7.1f}ms "
               f"{forward_ratios[-1]:>6.2f}   {ours_training:>9.1f}ms {torch_training:>7.1f}ms "
               f"{training_ratios[-1]:>6.2f}")
     geometric = [math.exp(sum(map(math.log, ratios)) / len(ratios)) for ratios in (forward_ratios, training_ratios)]
     blank = " " * 33
-    print(f"{'geometric mean':<20} {'':<17}{blank}{geometric[0]:>6.2f}   {'':>21}{geometric[1]:>6.2f}")
+    print(f"{'geometric mean':<20} {'':<24}{blank}{geometric[0]:>6.2f}   {'':>21}{geometric[1]:>6.2f}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

@@ -44,8 +44,9 @@ class Explanation:
         return "\n".join(lines)
 
 
-def _geometry(layer_or_arguments, input_shape):
-    """(kernel_shape, strides, dilation, groups, padding) of a conv layer or of a dict of conv2d-style arguments."""
+def convolution_case(layer_or_arguments, input_shape):
+    """The `Case` (padded input shape, kernel shape, strides, dilation, groups) that `algorithm="auto"` sees for a
+    conv layer or a dict of conv2d-style arguments applied to an input of `input_shape` (N, *spatial, C)."""
     rank = len(input_shape) - 2
     channels = input_shape[-1]
     if isinstance(layer_or_arguments, dict):
@@ -101,7 +102,7 @@ def explain_algorithms(layer_or_arguments, input_shape, repeats=3, error_images=
 
     >>> print(explain_algorithms({"filters": 8, "kernel_size": 3, "padding": "same"}, (2, 16, 16, 8)))  # doctest: +SKIP
     """
-    case = _geometry(layer_or_arguments, tuple(input_shape))
+    case = convolution_case(layer_or_arguments, tuple(input_shape))
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(case.input_shape, dtype=np.float32)
     kernel = rng.standard_normal(case.kernel_shape, dtype=np.float32)
