@@ -40,7 +40,7 @@ def output_gradient(x, kernel, strides, dilation, seed=1):
 
 
 def assert_equals_direct(module, x, kernel, strides, dilation, groups, tolerance=1e-10):
-    """module's forward, input gradient and kernel gradient equal direct's."""
+    """module's forward, input gradient and kernel gradient (and `conv_gradients`, if it has one) equal direct's."""
     grad_output = output_gradient(x, kernel, strides, dilation)
     np.testing.assert_allclose(module.conv_forward(x, kernel, strides, dilation, groups),
                                direct.conv_forward(x, kernel, strides, dilation, groups),
@@ -51,6 +51,14 @@ def assert_equals_direct(module, x, kernel, strides, dilation, groups, tolerance
     np.testing.assert_allclose(module.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups),
                                direct.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups),
                                rtol=tolerance, atol=tolerance, err_msg="kernel gradient")
+    if hasattr(module, "conv_gradients"):  # both gradients in one pass, where the module shares their work
+        grad_input, grad_kernel = module.conv_gradients(x, grad_output, kernel, strides, dilation, groups)
+        np.testing.assert_allclose(grad_input, direct.conv_input_gradient(grad_output, kernel, x.shape, strides,
+                                                                          dilation, groups),
+                                   rtol=tolerance, atol=tolerance, err_msg="conv_gradients: input gradient")
+        np.testing.assert_allclose(grad_kernel, direct.conv_kernel_gradient(x, grad_output, kernel.shape, strides,
+                                                                            dilation, groups),
+                                   rtol=tolerance, atol=tolerance, err_msg="conv_gradients: kernel gradient")
 
 
 @pytest.fixture

@@ -27,6 +27,9 @@ class TileSize:
     def conv_kernel_gradient(self, *arguments):
         return winograd.conv_kernel_gradient(*arguments, tile=self.tile)
 
+    def conv_gradients(self, *arguments):
+        return winograd.conv_gradients(*arguments, tile=self.tile)
+
 
 @pytest.mark.parametrize("tile", [2, 4])
 @pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES)

@@ -4,7 +4,9 @@ Each module provides
     conv_forward(x, kernel, strides, dilation, groups)
     conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups)
     conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups)
-on an already padded channels-last input, and raises ValueError for a case it cannot serve.
+on an already padded channels-last input, and raises ValueError for a case it cannot serve. A module whose two
+gradients share work (winograd: the transformed output gradient) also provides
+    conv_gradients(x, grad_output, kernel, strides, dilation, groups) -> (input gradient, kernel gradient)
 
     direct      the lectures' loop, the reference (any case)
     im2col      windows copied to a matrix, one GEMM per chunk of images (any case)
@@ -139,6 +141,19 @@ class Auto:
         case = Case(x.shape, tuple(kernel_shape), tuple(strides), tuple(dilation), groups)
         module = ALGORITHMS[choose(case, "kernel gradient")]
         return module.conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups)
+
+
+    @staticmethod
+    def conv_gradients(x, grad_output, kernel, strides, dilation, groups):
+        """Both gradients: one `conv_gradients` call when the table names the same algorithm for both passes and
+        that algorithm shares their work, else the two passes one after the other."""
+        case = Case(x.shape, kernel.shape, tuple(strides), tuple(dilation), groups)
+        name = choose(case, "input gradient")
+        module = ALGORITHMS[name]
+        if name == choose(case, "kernel gradient") and hasattr(module, "conv_gradients"):
+            return module.conv_gradients(x, grad_output, kernel, strides, dilation, groups)
+        return (Auto.conv_input_gradient(grad_output, kernel, x.shape, strides, dilation, groups),
+                Auto.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups))
 
 
 auto = Auto()

@@ -17,6 +17,8 @@ Both gradients are the exact adjoints of that bilinear map, so they are Winograd
     input gradient:   dd_t = B [ sum over o of U[c, o] * dM[o, t] ] B^T, tiles added where they overlap
     kernel gradient:  dg   = G^T [ sum over tiles t of V[c, t] * dM[o, t] ] G
 
+When both gradients are wanted, `conv_gradients` computes each chunk's dM once for the two.
+
 F(4x4) loses more float32 precision than F(2x2) (its transforms hold 4s, 8s and 1/24s): relative errors
 near 1e-5 against 1e-6; `explain_algorithms` reports both.
 
@@ -212,19 +214,52 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     check_case(kernel_shape, strides, dilation)
     dtype = np.result_type(x, grad_output)
     t = _matrices(tile, dtype)
-    a = tile + 2
     tiles_shape = _tiles_shape(grad_output.shape[1:3], tile)
-    per_group_in, channels_out = kernel_shape[-2], kernel_shape[-1]
-    per_group_out = channels_out // groups
 
     def kernel_gradient_chunk(images):
-        v = _two_sided(t["BT"], _tiles(x[images], tile, tiles_shape))
-        v = v.reshape(a * a, -1, groups, per_group_in).transpose(0, 2, 3, 1)  # (aa, G, Cg, P)
         dm = _transformed_output_gradient(grad_output[images], tile, tiles_shape, t["AT"])
-        dm = dm.reshape(a * a, -1, groups, per_group_out).transpose(0, 2, 1, 3)  # (aa, G, P, Cog)
-        return np.matmul(v, dm)  # (aa, G, Cg, Cog)
+        return _transformed_kernel_gradient(x[images], dm, kernel_shape, groups, tile, tiles_shape, t)
 
-    chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], channels_out), tile, dtype.itemsize)
-    du = sum(split_batch(kernel_gradient_chunk, chunks, work=grad_output.size * per_group_in * 9))
-    du = du.transpose(0, 2, 1, 3).reshape(a, a, per_group_in, channels_out)
+    chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], kernel_shape[-1]), tile, dtype.itemsize)
+    du = sum(split_batch(kernel_gradient_chunk, chunks, work=grad_output.size * kernel_shape[-2] * 9))
+    return _kernel_from_transformed(du, kernel_shape, t)
+
+
+def _transformed_kernel_gradient(x, dm, kernel_shape, groups, tile, tiles_shape, t):
+    """sum over the tiles of a chunk of V * dM per transformed cell: (aa, G, Cg, Cog)."""
+    a = tile + 2
+    per_group_in, per_group_out = kernel_shape[-2], kernel_shape[-1] // groups
+    v = _two_sided(t["BT"], _tiles(x, tile, tiles_shape))
+    v = v.reshape(a * a, -1, groups, per_group_in).transpose(0, 2, 3, 1)  # (aa, G, Cg, P)
+    dm = dm.reshape(a * a, -1, groups, per_group_out).transpose(0, 2, 1, 3)  # (aa, G, P, Cog)
+    return np.matmul(v, dm)
+
+
+def _kernel_from_transformed(du, kernel_shape, t):
+    """G^T du G: the summed (aa, G, Cg, Cog) products back to a (3, 3, Cg, C_out) kernel gradient."""
+    a = t["G"].shape[0]
+    du = du.transpose(0, 2, 1, 3).reshape(a, a, kernel_shape[-2], kernel_shape[-1])
     return _two_sided(t["G"].T, du)
+
+
+def conv_gradients(x, grad_output, kernel, strides, dilation, groups, tile=DEFAULT_TILE):
+    """(dLoss/dx, dLoss/dkernel) in one pass over the chunks: each chunk's dM = A dY A^T is computed once and
+    serves both gradients (`conv_input_gradient` and `conv_kernel_gradient` would each compute it)."""
+    check_case(kernel.shape, strides, dilation)
+    dtype = np.result_type(x, grad_output, kernel)
+    t = _matrices(tile, dtype)
+    a = tile + 2
+    tiles_shape = _tiles_shape(grad_output.shape[1:3], tile)
+    u_transposed = _adjoint_filters(_two_sided(t["G"], kernel.astype(dtype, copy=False)), groups)
+    grad_input = np.zeros(x.shape, dtype=dtype)
+
+    def gradients_chunk(images):
+        dm = _transformed_output_gradient(grad_output[images], tile, tiles_shape, t["AT"])  # (a, a, P, C_out)
+        dd = _two_sided(t["BT"].T, _grouped_product(dm, u_transposed, groups))
+        dd = dd.reshape(a, a, dd.shape[2] // math.prod(tiles_shape), *tiles_shape, x.shape[-1])
+        grad_input[images] = _overlap_add(dd, tile)[:, : x.shape[1], : x.shape[2]]
+        return _transformed_kernel_gradient(x[images], dm, kernel.shape, groups, tile, tiles_shape, t)
+
+    chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], kernel.shape[-1]), tile, dtype.itemsize)
+    du = sum(split_batch(gradients_chunk, chunks, work=2 * grad_output.size * kernel.shape[-2] * 9))
+    return grad_input, _kernel_from_transformed(du, kernel.shape, t)

@@ -42,10 +42,14 @@ class Convolution(Function):
         if self.activation_gradient is not None:
             grad = self.activation_gradient(grad, self.result)
         grad_x = grad_kernel = None
-        if self.needs_input_grad[0]:
-            grad_x = self.algorithm.conv_input_gradient(grad, self.kernel, self.x.shape, **self.arguments)
-        if self.needs_input_grad[1]:
-            grad_kernel = self.algorithm.conv_kernel_gradient(self.x, grad, self.kernel.shape, **self.arguments)
+        both = getattr(self.algorithm, "conv_gradients", None)
+        if self.needs_input_grad[0] and self.needs_input_grad[1] and both is not None:
+            grad_x, grad_kernel = both(self.x, grad, self.kernel, **self.arguments)
+        else:
+            if self.needs_input_grad[0]:
+                grad_x = self.algorithm.conv_input_gradient(grad, self.kernel, self.x.shape, **self.arguments)
+            if self.needs_input_grad[1]:
+                grad_kernel = self.algorithm.conv_kernel_gradient(self.x, grad, self.kernel.shape, **self.arguments)
         if len(self.needs_input_grad) == 2:
             return grad_x, grad_kernel
         grad_bias = sum_leading_axes(grad, grad.ndim - 1) if self.needs_input_grad[2] else None
