@@ -3,6 +3,9 @@
 They own no weights; each calls the pooling function of striate.functional.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from striate import functional as F
 from striate.functional.arguments import per_axis
 from striate.layers.convolution import conv_output_shape
@@ -11,7 +14,7 @@ from striate.layers.layer import Layer
 
 class Pooling(Layer):
     rank = 2
-    function = None
+    function: Callable[..., Any]  # the functional pooling of `rank` spatial axes, set by each subclass
 
     def __init__(self, pool_size=2, strides=None, padding="valid", **options):
         super().__init__(**options)
