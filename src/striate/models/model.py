@@ -86,8 +86,15 @@ class Model(Layer):
 
     # ---- training, delegated -------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        """Set the optimizer, the loss and the metrics for `fit`, `evaluate` and `train_on_batch`.
+
+        Also asks the C allocator to keep freed memory for the next step (`striate.core.memory`): training
+        reallocates the same arrays every step, and fresh pages cost a page fault each.
+        """
+        from striate.core.memory import keep_freed_memory
         from striate.training.compiled import Compiled
 
+        keep_freed_memory()
         self.compiled = Compiled(optimizer, loss, metrics)
 
     def fit(self, x, y, batch_size=32, epochs=1, **options):
