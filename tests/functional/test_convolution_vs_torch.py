@@ -411,6 +411,39 @@ def test_conv_transpose_matches_torch_conv_transpose(case, dtype):
     check_against_torch(striate_conv_transpose(case), torch_conv_transpose(case), inputs, dtype)
 
 
+GROUPED_TRANSPOSE_CASES = [dict(nd=2, spatial=(3, 4), c_in=4, c_out=6, groups=2, kernel=3, strides=2, padding=1),
+                           dict(nd=2, spatial=(3, 3), c_in=3, c_out=3, groups=3, kernel=2, strides=2, padding=0),
+                           dict(nd=1, spatial=(5,), c_in=6, c_out=3, groups=3, kernel=3, strides=1, padding=1),
+                           dict(nd=3, spatial=(2, 3, 2), c_in=2, c_out=4, groups=2, kernel=2, strides=2, padding=0)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES.values(), ids=DTYPES.keys())
+@pytest.mark.parametrize("case", GROUPED_TRANSPOSE_CASES, ids=[describe(c) for c in GROUPED_TRANSPOSE_CASES])
+def test_grouped_conv_transpose_matches_torch_conv_transpose(case, dtype):
+    nd, groups = case["nd"], case["groups"]
+    rng = np.random.default_rng(len(describe(case)))
+    y = rng.standard_normal((2, *case["spatial"], case["c_in"]))
+    w = rng.standard_normal((*per_axis(case["kernel"], nd), case["c_out"] // groups, case["c_in"]))
+    b = rng.standard_normal(case["c_out"])
+
+    def striate_fn(y, w, b):
+        return STRIATE_CONV_TRANSPOSE[nd](y, w, bias=b, strides=case["strides"], padding=case["padding"],
+                                          output_padding=0, groups=groups)
+
+    def torch_fn(y, w, b):
+        out = TORCH_CONV_TRANSPOSE[nd](channels_first(y), torch_conv_transpose_weight(w), b, stride=case["strides"],
+                                       padding=case["padding"], groups=groups)
+        return channels_last(out)
+
+    check_against_torch(striate_fn, torch_fn, [y, w, b], dtype)
+
+
+def test_grouped_conv_transpose_refuses_groups_that_do_not_divide_the_input_channels():
+    with pytest.raises(ValueError, match=r"conv_transpose2d: groups must be a positive int dividing the input "
+                                         r"channels C_in=3; received 2"):
+        F.conv_transpose2d(np.zeros((1, 4, 4, 3)), np.zeros((3, 3, 2, 3)), groups=2)
+
+
 # ---- depthwise and separable ------------------------------------------------------------------------------
 def torch_depthwise_weight(kernel):
     """(kh, kw, C_in, M) -> torch (C_in * M, 1, kh, kw); output channel c * M + m, as Keras."""

@@ -17,6 +17,7 @@ CASES = [
     (lambda: L.Conv3D(2, 3), (5, 6, 7, 1), (3, 4, 5, 2), 27 * 2 + 2),
     (lambda: L.Conv2DTranspose(3, 3), (3, 3, 2), (5, 5, 3), 3 * 3 * 3 * 2 + 3),
     (lambda: L.Conv2DTranspose(3, 3, strides=2, padding="same"), (4, 4, 2), (8, 8, 3), 3 * 3 * 3 * 2 + 3),
+    (lambda: L.Conv2DTranspose(4, 3, groups=2), (3, 3, 2), (5, 5, 4), 3 * 3 * 2 * 2 + 4),
     (lambda: L.DepthwiseConv2D(3, depth_multiplier=2), (6, 6, 3), (4, 4, 6), 3 * 3 * 3 * 2 + 6),
     (lambda: L.SeparableConv2D(5, 3, use_bias=False), (6, 6, 3), (4, 4, 5), 3 * 3 * 3 + 3 * 5),
     (lambda: L.MaxPooling2D(2), (7, 7, 3), (3, 3, 3), 0),

@@ -141,14 +141,14 @@ def _checked_bias(op, bias, channels_out):
 
 
 def conv_transpose1d(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
-                     algorithm="auto"):
-    """Transposed 1-D convolution of x (N, W, C_in) with kernel (kw, C_out, C_in). See `conv_transpose2d`."""
+                     groups=1, algorithm="auto"):
+    """Transposed 1-D convolution of x (N, W, C_in) with kernel (kw, C_out // groups, C_in). See `conv_transpose2d`."""
     return _conv_transpose("conv_transpose1d", 1, x, kernel, bias, strides, padding, output_padding,
-                           dilation_rate, algorithm)
+                           dilation_rate, groups, algorithm)
 
 
 def conv_transpose2d(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
-                     algorithm="auto"):
+                     groups=1, algorithm="auto"):
     """Transposed convolution ("deconvolution", fractionally strided convolution), as Keras' Conv2DTranspose.
 
     It is exactly the adjoint of conv2d: conv_transpose2d(y, w) equals the gradient of
@@ -157,11 +157,14 @@ def conv_transpose2d(x, kernel, bias=None, strides=1, padding="valid", output_pa
 
     Args:
         x: (N, H, W, C_in).
-        kernel: (kh, kw, C_out, C_in), Keras' layout (the matching conv2d's kernel).
+        kernel: (kh, kw, C_out // groups, C_in), Keras' layout (the matching conv2d's kernel).
         padding: "valid", "same", "full", an int, or per-axis ints / (before, after) pairs: the padding of
             the matching conv2d, so padding removes cells from the output.
         output_padding: extra cells at the end of each axis (int or per axis), each < stride; None follows
             Keras' rule (see `conv_transpose_output_length`).
+        groups: G splits the channels into independent groups, as PyTorch's ConvTranspose2d: input channels
+            g*C_in/G ... (g+1)*C_in/G - 1 make output channels g*C_out/G ... (g+1)*C_out/G - 1 (the adjoint of
+            conv2d with the same groups).
 
     Shape:
         H_out = (H - 1) s + d(k-1) + 1 - p_top - p_bottom + output_padding;
@@ -171,27 +174,33 @@ def conv_transpose2d(x, kernel, bias=None, strides=1, padding="valid", output_pa
     (1, 5, 5, 1)
     """
     return _conv_transpose("conv_transpose2d", 2, x, kernel, bias, strides, padding, output_padding,
-                           dilation_rate, algorithm)
+                           dilation_rate, groups, algorithm)
 
 
 def conv_transpose3d(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
-                     algorithm="auto"):
-    """Transposed 3-D convolution of x (N, D, H, W, C_in) with kernel (kd, kh, kw, C_out, C_in)."""
+                     groups=1, algorithm="auto"):
+    """Transposed 3-D convolution of x (N, D, H, W, C_in) with kernel (kd, kh, kw, C_out // groups, C_in)."""
     return _conv_transpose("conv_transpose3d", 3, x, kernel, bias, strides, padding, output_padding,
-                           dilation_rate, algorithm)
+                           dilation_rate, groups, algorithm)
 
 
-def _conv_transpose(op, rank, x, kernel, bias, strides, padding, output_padding, dilation_rate, algorithm):
+def _conv_transpose(op, rank, x, kernel, bias, strides, padding, output_padding, dilation_rate, groups,
+                    algorithm):
     check_numeric(op, "input", x)
     check_numeric(op, "kernel", kernel)
     x, kernel = as_tensor(x), as_tensor(kernel)
     check_input_rank(op, x.shape, rank)
     if kernel.ndim != rank + 2:
-        raise ValueError(f"{op}: the kernel must have rank {rank + 2} (*kernel_size, C_out, C_in); "
+        raise ValueError(f"{op}: the kernel must have rank {rank + 2} (*kernel_size, C_out // groups, C_in); "
                          f"received shape {kernel.shape}")
     if kernel.shape[-1] != x.shape[-1]:
         raise ValueError(f"{op}: the input has {x.shape[-1]} channels (last axis of shape {x.shape}) but the "
-                         f"kernel {kernel.shape} (*kernel_size, C_out, C_in) expects C_in = {kernel.shape[-1]}")
+                         f"kernel {kernel.shape} (*kernel_size, C_out // groups, C_in) expects C_in = "
+                         f"{kernel.shape[-1]}")
+    if not is_int(groups) or groups < 1 or x.shape[-1] % groups:
+        raise ValueError(f"{op}: groups must be a positive int dividing the input channels C_in={x.shape[-1]}; "
+                         f"received {groups!r}")
+    channels_out = kernel.shape[-2] * groups
     strides = per_axis(op, "strides", strides, rank)
     dilation = per_axis(op, "dilation_rate", dilation_rate, rank)
     if output_padding is None or is_int(output_padding):
@@ -218,12 +227,12 @@ def _conv_transpose(op, rank, x, kernel, bias, strides, padding, output_padding,
             )
         out_shape.append(length)
         crop_start.append(before)
-    bias = _checked_bias(op, bias, kernel.shape[-2])
+    bias = _checked_bias(op, bias, channels_out)
 
     # the matching convolution reaches (n - 1) s + k_eff cells; its input gradient covers exactly those
     reached = tuple((n - 1) * s + effective_kernel_size(k, d) for n, k, s, d in zip(spatial, kernel_size, strides,
                                                                                        dilation))
-    full = transposed_convolution(x, kernel, (x.shape[0], *reached, kernel.shape[-2]), strides, dilation,
+    full = transposed_convolution(x, kernel, (x.shape[0], *reached, channels_out), strides, dilation, groups=groups,
                                   algorithm=algorithm)
     y = _window_of(full, crop_start, out_shape)
     return y if bias is None else add(y, bias)

@@ -94,21 +94,28 @@ class Conv3D(Conv):
 
 
 class Conv2DTranspose(Conv):
-    """Transposed 2-D convolution, as keras.layers.Conv2DTranspose; kernel (kh, kw, filters, C_in)."""
+    """Transposed 2-D convolution, as keras.layers.Conv2DTranspose; kernel (kh, kw, filters // groups, C_in).
+
+    groups (as PyTorch's ConvTranspose2d) must divide both the input channels and the filters.
+    """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1,
-                 **options):
-        super().__init__(filters, kernel_size, strides, padding, dilation_rate, **options)
+                 groups=1, **options):
+        super().__init__(filters, kernel_size, strides, padding, dilation_rate, groups, **options)
         self.output_padding = output_padding
 
     def build(self, input_shape):
-        self.kernel = self.add_weight("kernel", (*self.kernel_size, self.filters, input_shape[-1]),
+        channels = input_shape[-1]
+        if channels % self.groups or self.filters % self.groups:
+            raise ValueError(f"{self.name}: groups={self.groups} must divide the input channels {channels} and the "
+                             f"filters {self.filters} (input shape {input_shape})")
+        self.kernel = self.add_weight("kernel", (*self.kernel_size, self.filters // self.groups, channels),
                                       self.kernel_initializer)
         self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
 
     def call(self, inputs, training=False):
         y = F.conv_transpose2d(inputs, self.kernel, self.bias, self.strides, self.padding, self.output_padding,
-                               self.dilation_rate)
+                               self.dilation_rate, self.groups)
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):
