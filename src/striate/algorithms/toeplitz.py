@@ -74,10 +74,6 @@ def _fill_rows(x, kernel_height, out_height, stride, dilation, dtype):
     return rows.reshape(-1, kernel_height * view.shape[-1])
 
 
-def _chunks(batch, row_bytes_per_image):
-    return batch_chunks(batch, row_bytes_per_image)
-
-
 def conv_forward(x, kernel, strides, dilation, groups):
     """x (N, H_pad, W_pad, C_in), kernel (k_h, k_w, C_in, C_out) -> y (N, H_out, W_out, C_out)."""
     check_case(kernel.shape, groups)
@@ -90,7 +86,7 @@ def conv_forward(x, kernel, strides, dilation, groups):
         rows = _fill_rows(x[images], kernel.shape[0], out_height, strides[0], dilation[0], dtype)
         matmul_into(rows, banded, y[images].reshape(-1, y.shape[-1]))
 
-    chunks = _chunks(x.shape[0], out_height * banded.shape[0] * dtype.itemsize)
+    chunks = batch_chunks(x.shape[0], out_height * banded.shape[0] * dtype.itemsize)
     split_batch(forward_chunk, chunks, work=x.shape[0] * out_height * banded.size)
     return y.reshape(x.shape[0], out_height, out_width, kernel.shape[-1])
 
@@ -116,7 +112,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
             target = target_chunk[:, start : start + (out_height - 1) * strides[0] + 1 : strides[0]]
             np.add(target, grad_rows[:, :, i], out=target)
 
-    chunks = _chunks(batch, out_height * kernel_height * row_length * dtype.itemsize)
+    chunks = batch_chunks(batch, out_height * kernel_height * row_length * dtype.itemsize)
     split_batch(input_gradient_chunk, chunks, work=batch * out_height * banded_transposed.size)
     return grad_input.reshape(input_shape)
 
@@ -133,7 +129,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
         return rows.T @ grad_output[images].reshape(rows.shape[0], -1)
 
     row_length = x.shape[2] * x.shape[3]
-    chunks = _chunks(batch, out_height * kernel_height * row_length * dtype.itemsize)
+    chunks = batch_chunks(batch, out_height * kernel_height * row_length * dtype.itemsize)
     work = batch * out_height * kernel_height * row_length * out_width * channels_out
     grad_banded = sum(split_batch(kernel_gradient_chunk, chunks, work))
     grad_banded = grad_banded.reshape(kernel_height, row_length, out_width * channels_out)
