@@ -13,9 +13,10 @@ jobs: the best run is the one least disturbed, and the runs of striate and of bo
 interleaved (round after round, each contender once per round) so that all meet the same load, with a short
 rest before each turn (PyTorch's idle OpenMP threads keep spinning for a while) and an untimed run to wake
 the contender's threads (`machine.interleaved_best_ms`). PyTorch runs NCHW and channels_last; the ratio is
-striate over the faster of the two. fwd+bwd computes the gradients of both the input and the kernel. striate runs
-its public functional API (striate.functional.conv2d with algorithm="auto", float32, padding included) on
-channels-last data.
+striate over the faster of the two. The C allocator keeps freed memory, as in training (`Model.compile` sets
+it; `striate.core.memory`), for both libraries. fwd+bwd computes the gradients of both the input and the
+kernel. striate runs its public functional API (striate.functional.conv2d with algorithm="auto", float32,
+padding included) on channels-last data.
 """
 
 import argparse
@@ -29,6 +30,7 @@ from machine import interleaved_best_ms, print_machine
 import striate.functional as F
 from striate import Tensor
 from striate.algorithms import PASSES, choose
+from striate.core.memory import keep_freed_memory
 from striate.inspect.explain_algorithms import convolution_case
 
 THREADS = 2
@@ -92,6 +94,7 @@ def main():
     parser.add_argument("--layers", default=",".join(LAYERS), help="comma-separated names from LAYERS")
     options = parser.parse_args()
     torch.set_num_threads(THREADS)
+    keep_freed_memory()  # as in training, where Model.compile sets it (PyTorch, in this process, gains too)
     print_machine(THREADS, f"best of {options.repeats} runs")
     header = (f"{'layer':<20} {'auto':<24} {'striate fwd':>11} {'torch fwd':>9} {'ratio':>6}   "
               f"{'striate f+b':>11} {'torch f+b':>9} {'ratio':>6}")
