@@ -70,3 +70,25 @@ def tiny_chunks(monkeypatch):
     monkeypatch.setattr(chunking, "PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
     monkeypatch.setattr(depthwise, "CHUNK_BYTES", 1)
+
+
+def assert_padded_equals_direct(module, x, kernel, strides, dilation, groups, padding, tolerance=1e-10):
+    """A module that pads with zeros itself (`PADS_WITH_ZEROS`), given the unpadded x and `padding`, equals direct
+    on the explicitly padded x: the same forward and kernel gradient, and direct's input gradient without its
+    padding cells."""
+    pad_width = ((0, 0), *padding, (0, 0))
+    padded = np.pad(x, pad_width)
+    inside = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
+    grad_output = output_gradient(padded, kernel, strides, dilation)
+    np.testing.assert_allclose(module.conv_forward(x, kernel, strides, dilation, groups, padding=padding),
+                               direct.conv_forward(padded, kernel, strides, dilation, groups),
+                               rtol=tolerance, atol=tolerance, err_msg="forward")
+    grad_input = module.conv_input_gradient(grad_output, kernel, x.shape, strides, dilation, groups, padding=padding)
+    np.testing.assert_allclose(grad_input,
+                               direct.conv_input_gradient(grad_output, kernel, padded.shape, strides, dilation,
+                                                          groups)[inside],
+                               rtol=tolerance, atol=tolerance, err_msg="input gradient")
+    np.testing.assert_allclose(module.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups,
+                                                           padding=padding),
+                               direct.conv_kernel_gradient(padded, grad_output, kernel.shape, strides, dilation, groups),
+                               rtol=tolerance, atol=tolerance, err_msg="kernel gradient")

@@ -1,9 +1,12 @@
 """The Tensor's contract: dtypes, NumPy interoperability, graph building and gradient accumulation."""
 
+import weakref
+
 import numpy as np
 import pytest
 
 from striate import Tensor, no_grad
+from striate.core.function import Function
 
 
 def test_python_numbers_and_integer_arrays_become_float32():
@@ -75,3 +78,39 @@ def test_backward_of_a_constant_is_an_error():
 
 def test_comparisons_give_boolean_arrays():
     np.testing.assert_array_equal(Tensor([1.0, 3.0]) > 2, [False, True])
+
+
+class _DoubleRecordingItsGradient(Function):
+    """y = 2x, whose backward remembers (weakly) the gradient array it returns."""
+
+    returned = []
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, grad):
+        grad_x = 2 * grad
+        self.returned.append(weakref.ref(grad_x))
+        return (grad_x,)
+
+
+def test_a_fresh_input_gradient_becomes_the_leafs_grad_without_a_copy():
+    x = Tensor(np.ones((4, 5), np.float32), requires_grad=True)
+    _DoubleRecordingItsGradient.apply(x).backward(np.ones((4, 5), np.float32))
+    assert x.grad is _DoubleRecordingItsGradient.returned[-1]()
+    np.testing.assert_array_equal(x.grad, 2)
+
+
+def test_a_leafs_grad_never_shares_memory_with_the_upstream_gradient():
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    upstream = np.ones(3, np.float32)
+    x.backward(upstream)
+    x.grad += 1
+    np.testing.assert_array_equal(upstream, 1)
+
+
+def test_one_gradient_given_to_two_leaves_is_copied_for_one_of_them():
+    a, b = Tensor(np.ones(3, np.float32), requires_grad=True), Tensor(np.ones(3, np.float32), requires_grad=True)
+    (a + b).backward(np.ones(3, np.float32))  # add passes the same gradient to both inputs
+    a.grad += 1
+    np.testing.assert_array_equal(b.grad, 1)

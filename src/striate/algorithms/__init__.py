@@ -15,7 +15,7 @@ gradients share work (winograd: the transformed output gradient) also provides
     toeplitz    each kernel row unrolled into a banded matrix over the width: one wide GEMM (2-D, groups 1)
     separable   rank-1 2-D kernels as a column pass and a row pass (kernel gradient by im2col)
     pointwise   1x1 kernels: the input is already the matrix, one GEMM (any stride)
-    depthwise   one input channel per group: shifted multiply-adds, no GEMM
+    depthwise   one input channel per group: shifted multiply-adds, no GEMM; pads with zeros itself
 
 `algorithm="auto"` (the default everywhere) picks per layer and per pass from `AUTO_TABLE` below, the one
 place the choice is made: the first row whose condition holds names the algorithm for the forward pass,
@@ -186,10 +186,15 @@ def multiply_count(name, case):
     return outputs * per_output
 
 
-def algorithm_module(name):
-    """The module implementing algorithm `name` ("auto" or a key of `ALGORITHMS`)."""
+def algorithm_module(name, case=None):
+    """The module implementing algorithm `name` ("auto" or a key of `ALGORITHMS`).
+
+    For "auto" with a `case`, the algorithm `AUTO_TABLE` names for all three passes of that case, when it names
+    one (so that its own abilities, such as `PADS_WITH_ZEROS`, are seen); otherwise the per-pass `auto`.
+    """
     if name == "auto":
-        return auto
+        names = {choose(case, which) for which in PASSES} if case is not None else ()
+        return ALGORITHMS[names.pop()] if len(names) == 1 else auto
     if name not in ALGORITHMS:
         raise ValueError(f"convolution: unknown algorithm {name!r}; expected 'auto' or one of {sorted(ALGORITHMS)}")
     return ALGORITHMS[name]

@@ -9,6 +9,11 @@ loops of `striate.algorithms.depthwise_loops`:
     input gradient:  dx[cell k][..., c] += sum over j of dy[..., c*m + j] * w[k, c*m + j]
     kernel gradient: dw[k, c*m + j]     = sum over images and positions of x[cell k][..., c] * dy[..., c*m + j]
 
+Unlike the other algorithms it also takes the zero padding itself (`padding`: one (before, after) pair per
+spatial axis, `PADS_WITH_ZEROS`): x and the input gradient are then the unpadded arrays, and the loops treat
+cells outside x as zeros, so no padded copy of the activation is ever made. With stride 1 the input gradient is
+a forward pass too: the output gradient correlated with the flipped kernel, padded by d(k - 1) - before.
+
 With a depth multiplier m > 1 every input channel is first repeated m times (channel c*m + j reads input
 channel c), which makes the case an m = 1 one; the input gradient of the repeats is summed back. The batch
 runs in chunks on two threads (`striate.algorithms.chunking`); the loops release the GIL.
@@ -23,6 +28,7 @@ from striate.algorithms.chunking import batch_chunks, split_batch
 from striate.algorithms.windows import three_per_axis, three_spatial_axes, windows_output_shape
 
 CHUNK_BYTES = 2 * 2**20
+PADS_WITH_ZEROS = True  # the three functions take `padding` (see the module's docstring)
 
 
 def check_case(kernel_shape, groups, name="depthwise"):
@@ -44,63 +50,100 @@ def _weights(kernel, dtype):
     return np.ascontiguousarray(kernel, dtype=dtype).reshape(shape)
 
 
+def _padding(padding, rank):
+    """(before, after) per spatial axis, zeros when `padding` is None."""
+    return ((0, 0),) * rank if padding is None else tuple(tuple(pair) for pair in padding)
+
+
+def _offsets(padding):
+    """The loops' offsets: the padding before each of the three spatial axes."""
+    return three_per_axis(tuple(before for before, _ in padding), fill=0)
+
+
 def _chunks(shape, itemsize):
     return batch_chunks(shape[0], math.prod(shape[1:]) * itemsize * 2, budget=CHUNK_BYTES)
 
 
-def conv_forward(x, kernel, strides, dilation, groups):
-    """x (N, *padded, C), kernel (*k, 1, C * m) -> y (N, *out, C * m)."""
+def conv_forward(x, kernel, strides, dilation, groups, padding=None):
+    """x (N, *spatial, C), zero-padded by `padding`, kernel (*k, 1, C * m) -> y (N, *out, C * m)."""
     check_case(kernel.shape, groups)
     rank = kernel.ndim - 2
+    padding = _padding(padding, rank)
     dtype = np.result_type(x, kernel)
     inputs = np.ascontiguousarray(_repeated(x, kernel.shape[-1] // x.shape[-1]), dtype=dtype)
-    out_shape = windows_output_shape(x.shape[1:-1], kernel.shape[:rank], strides, dilation)
+    padded = tuple(n + before + after for n, (before, after) in zip(x.shape[1:-1], padding))
+    out_shape = windows_output_shape(padded, kernel.shape[:rank], strides, dilation)
     y = np.empty((x.shape[0], *out_shape, kernel.shape[-1]), dtype=dtype)
-    inputs_3d, y_3d = inputs.reshape(three_spatial_axes(inputs.shape)), y.reshape(three_spatial_axes(y.shape))
-    weights, strides, dilation = _weights(kernel, dtype), three_per_axis(strides), three_per_axis(dilation)
-
-    def forward_chunk(images):
-        depthwise_loops.forward(inputs_3d[images], weights, y_3d[images], strides, dilation)
-
-    split_batch(forward_chunk, _chunks(y.shape, dtype.itemsize), work=y.size * math.prod(weights.shape[:3]))
+    _forward(inputs, _weights(kernel, dtype), y, strides, dilation, _offsets(padding))
     return y
 
 
-def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups):
-    """dLoss/dx (N, *padded, C): each output gradient times its weight, added back into the cell it came from."""
+def _forward(inputs, weights, y, strides, dilation, offsets):
+    """The forward loop over chunks of images on two threads: y (N, *out, C) is written in place."""
+    inputs_3d, y_3d = inputs.reshape(three_spatial_axes(inputs.shape)), y.reshape(three_spatial_axes(y.shape))
+    strides, dilation = three_per_axis(strides), three_per_axis(dilation)
+
+    def forward_chunk(images):
+        depthwise_loops.forward(inputs_3d[images], weights, y_3d[images], strides, dilation, offsets)
+
+    split_batch(forward_chunk, _chunks(y.shape, y.dtype.itemsize), work=y.size * math.prod(weights.shape[:3]))
+
+
+def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
+    """dLoss/dx (input_shape, the unpadded shape when `padding` is given): each output gradient times its
+    weight, added back into the cell it came from."""
     check_case(kernel.shape, groups)
+    rank = kernel.ndim - 2
+    padding = _padding(padding, rank)
     dtype = np.result_type(grad_output, kernel)
     multiplier = kernel.shape[-1] // input_shape[-1]
     grad = np.ascontiguousarray(grad_output, dtype=dtype)
-    grad_3d = grad.reshape(three_spatial_axes(grad.shape))
-    grad_input = np.zeros((*input_shape[:-1], kernel.shape[-1]), dtype=dtype)
-    grad_input_3d = grad_input.reshape(three_spatial_axes(grad_input.shape))
-    weights, strides, dilation = _weights(kernel, dtype), three_per_axis(strides), three_per_axis(dilation)
-
-    def input_gradient_chunk(images):
-        depthwise_loops.add_input_gradient(grad_3d[images], weights, grad_input_3d[images], strides, dilation)
-
-    work = grad.size * math.prod(weights.shape[:3])
-    split_batch(input_gradient_chunk, _chunks(grad.shape, dtype.itemsize), work)
+    weights = _weights(kernel, dtype)
+    grad_input_shape = (*input_shape[:-1], kernel.shape[-1])
+    if all(s == 1 for s in strides):
+        # dx[a] = sum over k of dy[a + before - k d] w[k]: dy correlated with the flipped kernel
+        grad_input = np.empty(grad_input_shape, dtype=dtype)
+        flipped = np.ascontiguousarray(weights[::-1, ::-1, ::-1])
+        reach = [d * (k - 1) - before for d, k, (before, _) in zip(dilation, kernel.shape[:rank], padding)]
+        _forward(grad, flipped, grad_input, strides, dilation, three_per_axis(tuple(reach), fill=0))
+    else:
+        grad_input = np.zeros(grad_input_shape, dtype=dtype)
+        _add_input_gradient(grad, weights, grad_input, strides, dilation, _offsets(padding))
     if multiplier == 1:
         return grad_input
     return grad_input.reshape(*input_shape, multiplier).sum(axis=-1)
 
 
-def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups):
-    """dLoss/dkernel (*k, 1, C * m): per window cell, the input times the output gradient, summed."""
+def _add_input_gradient(grad, weights, grad_input, strides, dilation, offsets):
+    grad_3d = grad.reshape(three_spatial_axes(grad.shape))
+    grad_input_3d = grad_input.reshape(three_spatial_axes(grad_input.shape))
+    strides, dilation = three_per_axis(strides), three_per_axis(dilation)
+
+    def input_gradient_chunk(images):
+        depthwise_loops.add_input_gradient(grad_3d[images], weights, grad_input_3d[images], strides, dilation,
+                                           offsets)
+
+    work = grad.size * math.prod(weights.shape[:3])
+    split_batch(input_gradient_chunk, _chunks(grad.shape, grad.dtype.itemsize), work)
+
+
+def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, padding=None):
+    """dLoss/dkernel (*k, 1, C * m): per window cell, the (zero-padded) input times the output gradient, summed."""
     check_case(kernel_shape, groups)
     rank = len(kernel_shape) - 2
+    padding = _padding(padding, rank)
     dtype = np.result_type(x, grad_output)
     inputs = np.ascontiguousarray(_repeated(x, kernel_shape[-1] // x.shape[-1]), dtype=dtype)
     grad = np.ascontiguousarray(grad_output, dtype=dtype)
     inputs_3d, grad_3d = inputs.reshape(three_spatial_axes(inputs.shape)), grad.reshape(three_spatial_axes(grad.shape))
     loop_shape = (*(1,) * (3 - rank), *kernel_shape[:rank], kernel_shape[-1])
+    offsets = _offsets(padding)
     strides, dilation = three_per_axis(strides), three_per_axis(dilation)
 
     def kernel_gradient_chunk(images):
         grad_kernel = np.zeros(loop_shape, dtype=dtype)
-        depthwise_loops.add_kernel_gradient(inputs_3d[images], grad_3d[images], grad_kernel, strides, dilation)
+        depthwise_loops.add_kernel_gradient(inputs_3d[images], grad_3d[images], grad_kernel, strides, dilation,
+                                            offsets)
         return grad_kernel
 
     work = grad.size * math.prod(loop_shape[:3])

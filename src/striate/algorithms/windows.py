@@ -81,6 +81,7 @@ def three_spatial_axes(shape):
     return (shape[0], *(1,) * (5 - len(shape)), *shape[1:])
 
 
-def three_per_axis(values):
-    """Per-axis ints (window, strides, dilation) of 1 to 3 spatial axes, padded in front with 1s to three."""
-    return (1,) * (3 - len(values)) + tuple(int(v) for v in values)
+def three_per_axis(values, fill=1):
+    """Per-axis ints (window, strides, dilation, offsets) of 1 to 3 spatial axes, padded in front with `fill`
+    (1, or 0 for offsets) to three."""
+    return (fill,) * (3 - len(values)) + tuple(int(v) for v in values)

@@ -8,6 +8,7 @@ of its inputs. A Tensor used twice receives the sum of both gradients.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -118,23 +119,13 @@ class Tensor:
             raise ValueError(f"backward: upstream gradient has shape {grad.shape}, the Tensor {self.shape}")
 
         grads: dict[int, np.ndarray] = {id(self): grad}
+        del grad  # from here on `grads` holds the only reference of this pass
         for node in reversed(self._topological_order()):
             node_grad = grads.pop(id(node))
             if node._creator is None:
-                node.grad = node_grad.copy() if node.grad is None else node.grad + node_grad
-                continue
-            op = node._creator
-            for parent, parent_grad in zip(op.inputs, op.backward(node_grad), strict=True):
-                if parent_grad is None or not parent.requires_grad:
-                    continue
-                parent_grad = np.asarray(parent_grad, dtype=parent.dtype)
-                if parent_grad.shape != parent.shape:
-                    raise AssertionError(
-                        f"{type(op).__name__}.backward returned a gradient of shape {parent_grad.shape} "
-                        f"for an input of shape {parent.shape}"
-                    )
-                key = id(parent)
-                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+                node.grad = _kept_or_copied(node_grad) if node.grad is None else node.grad + node_grad
+            else:
+                _add_input_grads(node._creator, node._creator.backward(node_grad), grads)
 
     def _topological_order(self) -> list[Tensor]:
         """Nodes that require grad, each after all of its inputs (iterative, so deep graphs are fine)."""
@@ -270,6 +261,35 @@ def operands_as_tensors(values: Sequence[Any]) -> tuple[Tensor, ...]:
         else:
             wrapped.append(Tensor(value, dtype=common))
     return tuple(wrapped)
+
+
+def _add_input_grads(op: Any, input_grads: Sequence[Any], grads: dict[int, np.ndarray]) -> None:
+    """Add the gradients `op.backward` returned into `grads`, keyed by input, checking each one's shape."""
+    for parent, parent_grad in zip(op.inputs, input_grads, strict=True):
+        if parent_grad is None or not parent.requires_grad:
+            continue
+        parent_grad = np.asarray(parent_grad, dtype=parent.dtype)
+        if parent_grad.shape != parent.shape:
+            raise AssertionError(
+                f"{type(op).__name__}.backward returned a gradient of shape {parent_grad.shape} "
+                f"for an input of shape {parent.shape}"
+            )
+        key = id(parent)
+        grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+
+
+def _kept_or_copied(grad: np.ndarray) -> np.ndarray:
+    """A leaf's first gradient: the array itself when nothing else can reach it, else a copy.
+
+    Nothing else can when it owns its memory (no view of another array) and the only references are this call's
+    and the backward loop's (as PyTorch, which keeps a gradient whose reference count is 1): an input gradient the
+    size of the activation then costs no copy. An array the caller passed in as the upstream gradient, or one an
+    op keeps, has more references and is copied, so writing into `leaf.grad` never changes anything else.
+    """
+    references_here = 3  # the backward loop's variable, this parameter, getrefcount's argument
+    if grad.flags.owndata and grad.flags.writeable and sys.getrefcount(grad) <= references_here:
+        return grad
+    return grad.copy()
 
 
 from striate import ops  # noqa: E402  (ops build on Tensor; Tensor's operators call them)

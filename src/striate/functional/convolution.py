@@ -105,6 +105,9 @@ def _conv(op, rank, x, kernel, bias, strides, padding, dilation_rate, groups, pa
     pad_width = ((0, 0), *pads, (0, 0))
     if any(before or after for before, after in pads):
         check_pad_arguments(op, x.shape, pad_width, PADDING_MODES[padding_mode])
+        if padding_mode == "zeros":  # the convolution op pads with zeros itself
+            return convolution(x, kernel, strides, dilation, groups, algorithm, bias=bias, activation=activation,
+                               padding=pads)
         x = pad(x, pad_width, mode=PADDING_MODES[padding_mode])
     return convolution(x, kernel, strides, dilation, groups, algorithm, bias=bias, activation=activation)
 

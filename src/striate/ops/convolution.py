@@ -1,8 +1,8 @@
 """The convolution primitives: convolution and its adjoint, the transposed convolution.
 
-Both take an already padded channels-last input (padding is the `pad` op) and delegate the arithmetic to
-an algorithm of `striate.algorithms` (direct, im2col, winograd, fft, ...), which provides the forward
-product and the two gradients. With A the linear map x -> conv(x, w):
+Both take a channels-last input and delegate the arithmetic to an algorithm of `striate.algorithms` (direct,
+im2col, winograd, fft, ...), which provides the forward product and the two gradients. With A the linear map
+x -> conv(x, w):
 
     Convolution:            y = A x (+ b)   dx = A^T dy            dw = kernel_gradient(x, dy)   db = sum of dy
     TransposedConvolution:  y = A^T x       dx = A dy              dw = kernel_gradient(dy, x)
@@ -14,20 +14,35 @@ channel, an optional third input) and an activation whose gradient is a function
 sigmoid: `IN_PLACE_ACTIVATIONS`). Both are applied in place to the fresh output, y = act(A x + b), which saves
 two passes and two activation-sized arrays over separate ops; backward first turns dy into
 d(A x + b) = act'(y) dy, then proceeds as above with db = that gradient summed over all but the channels.
+
+And it takes the zero padding (one (before, after) pair per spatial axis; other padding modes are the `pad`
+op). An algorithm that pads with zeros itself (`PADS_WITH_ZEROS`: depthwise) is handed the unpadded x and the
+padding, so no padded copy of x is made or kept; for the others the op pads x with zeros before the algorithm
+runs and cuts the padding cells off the input gradient (the `pad` op's backward).
 """
 
 import numpy as np
 
-from striate.algorithms import algorithm_module
+from striate.algorithms import Case, algorithm_module
 from striate.core.function import Function, sum_leading_axes
 from striate.ops.activations import IN_PLACE_ACTIVATIONS
 
 
 class Convolution(Function):
-    def forward(self, x, kernel, *bias, strides, dilation, groups, algorithm, activation):
-        self.x, self.kernel = x, kernel
+    def forward(self, x, kernel, *bias, padding, strides, dilation, groups, algorithm, activation):
+        padded_shape = (x.shape[0], *(n + before + after for n, (before, after) in zip(x.shape[1:-1], padding)),
+                        x.shape[-1])
+        self.algorithm = algorithm_module(algorithm, Case(padded_shape, kernel.shape, strides, dilation, groups))
         self.arguments = dict(strides=strides, dilation=dilation, groups=groups)
-        self.algorithm = algorithm_module(algorithm)
+        self.inside = None  # the cells of the padded input that are x's, when the op pads x itself
+        if padded_shape != x.shape:
+            if getattr(self.algorithm, "PADS_WITH_ZEROS", False):
+                self.arguments["padding"] = padding
+            else:
+                self.inside = (slice(None), *(slice(before, before + n) for n, (before, _) in
+                                              zip(x.shape[1:-1], padding)))
+                x = np.pad(x, ((0, 0), *padding, (0, 0)))
+        self.x, self.kernel = x, kernel
         y = self.algorithm.conv_forward(x, kernel, **self.arguments)
         if bias:
             y = add_bias(y, *bias)
@@ -50,6 +65,8 @@ class Convolution(Function):
                 grad_x = self.algorithm.conv_input_gradient(grad, self.kernel, self.x.shape, **self.arguments)
             if self.needs_input_grad[1]:
                 grad_kernel = self.algorithm.conv_kernel_gradient(self.x, grad, self.kernel.shape, **self.arguments)
+        if grad_x is not None and self.inside is not None:
+            grad_x = grad_x[self.inside]
         if len(self.needs_input_grad) == 2:
             return grad_x, grad_kernel
         grad_bias = sum_leading_axes(grad, grad.ndim - 1) if self.needs_input_grad[2] else None
@@ -87,17 +104,20 @@ class TransposedConvolution(Function):
         return grad_x, grad_kernel
 
 
-def convolution(x, kernel, strides, dilation, groups=1, algorithm="auto", bias=None, activation=None):
-    """activation(cross-correlation of a padded x (N, *spatial, C_in) with kernel (*k, C_in/groups, C_out) + bias).
+def convolution(x, kernel, strides, dilation, groups=1, algorithm="auto", bias=None, activation=None, padding=None):
+    """activation(cross-correlation of x (N, *spatial, C_in), zero-padded, with kernel (*k, C_in/groups, C_out) + bias).
 
-    bias: None or (C_out,); activation: None or a name of `IN_PLACE_ACTIVATIONS` ("relu", "tanh", "sigmoid").
+    padding: None (none) or one (before, after) pair of zeros per spatial axis; bias: None or (C_out,);
+    activation: None or a name of `IN_PLACE_ACTIVATIONS` ("relu", "tanh", "sigmoid").
     """
+    if padding is None:
+        padding = ((0, 0),) * (len(x.shape) - 2)
     if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
         raise ValueError(f"convolution: activation {activation!r} cannot be fused; expected None or one of "
                          f"{sorted(IN_PLACE_ACTIVATIONS)}")
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    return Convolution.apply(*inputs, strides=tuple(strides), dilation=tuple(dilation), groups=groups,
-                             algorithm=algorithm, activation=activation)
+    return Convolution.apply(*inputs, padding=tuple(tuple(pair) for pair in padding), strides=tuple(strides),
+                             dilation=tuple(dilation), groups=groups, algorithm=algorithm, activation=activation)
 
 
 def transposed_convolution(x, kernel, output_shape, strides, dilation, groups=1, algorithm="auto"):
