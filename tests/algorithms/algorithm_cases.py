@@ -84,10 +84,16 @@ def assert_padded_equals_direct(module, x, kernel, strides, dilation, groups, pa
                                direct.conv_forward(padded, kernel, strides, dilation, groups),
                                rtol=tolerance, atol=tolerance, err_msg="forward")
     grad_input = module.conv_input_gradient(grad_output, kernel, x.shape, strides, dilation, groups, padding=padding)
-    np.testing.assert_allclose(grad_input,
-                               direct.conv_input_gradient(grad_output, kernel, padded.shape, strides, dilation,
-                                                          groups)[inside],
-                               rtol=tolerance, atol=tolerance, err_msg="input gradient")
+    expected_grad_input = direct.conv_input_gradient(grad_output, kernel, padded.shape, strides, dilation, groups)
+    np.testing.assert_allclose(grad_input, expected_grad_input[inside], rtol=tolerance, atol=tolerance,
+                               err_msg="input gradient")
     grad_kernel = module.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups, padding=padding)
     expected = direct.conv_kernel_gradient(padded, grad_output, kernel.shape, strides, dilation, groups)
     np.testing.assert_allclose(grad_kernel, expected, rtol=tolerance, atol=tolerance, err_msg="kernel gradient")
+    if hasattr(module, "conv_gradients"):
+        grad_input, grad_kernel = module.conv_gradients(x, grad_output, kernel, strides, dilation, groups,
+                                                        padding=padding)
+        np.testing.assert_allclose(grad_input, expected_grad_input[inside], rtol=tolerance, atol=tolerance,
+                                   err_msg="conv_gradients: input gradient")
+        np.testing.assert_allclose(grad_kernel, expected, rtol=tolerance, atol=tolerance,
+                                   err_msg="conv_gradients: kernel gradient")

@@ -1,10 +1,17 @@
-"""Winograd F(2x2, 3x3) and F(4x4, 3x3) compute what the direct loop computes, in all three passes."""
+"""Winograd F(2x2, 3x3) and F(4x4, 3x3) compute what the direct loop computes, in all three passes, also when they
+pad with zeros themselves."""
 
 import re
 
 import numpy as np
 import pytest
-from algorithm_cases import assert_equals_direct, generated_cases, output_gradient, tiny_chunks  # noqa: F401
+from algorithm_cases import (  # noqa: F401
+    assert_equals_direct,
+    assert_padded_equals_direct,
+    generated_cases,
+    output_gradient,
+    tiny_chunks,
+)
 
 from striate.algorithms import direct, winograd
 
@@ -18,23 +25,31 @@ class TileSize:
     def __init__(self, tile):
         self.tile = tile
 
-    def conv_forward(self, *arguments):
-        return winograd.conv_forward(*arguments, tile=self.tile)
+    def conv_forward(self, *arguments, **keywords):
+        return winograd.conv_forward(*arguments, tile=self.tile, **keywords)
 
-    def conv_input_gradient(self, *arguments):
-        return winograd.conv_input_gradient(*arguments, tile=self.tile)
+    def conv_input_gradient(self, *arguments, **keywords):
+        return winograd.conv_input_gradient(*arguments, tile=self.tile, **keywords)
 
-    def conv_kernel_gradient(self, *arguments):
-        return winograd.conv_kernel_gradient(*arguments, tile=self.tile)
+    def conv_kernel_gradient(self, *arguments, **keywords):
+        return winograd.conv_kernel_gradient(*arguments, tile=self.tile, **keywords)
 
-    def conv_gradients(self, *arguments):
-        return winograd.conv_gradients(*arguments, tile=self.tile)
+    def conv_gradients(self, *arguments, **keywords):
+        return winograd.conv_gradients(*arguments, tile=self.tile, **keywords)
 
 
 @pytest.mark.parametrize("tile", [2, 4])
 @pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES)
 def test_winograd_forward_and_both_gradients_equal_direct(tile, x, kernel, strides, dilation, groups):
     assert_equals_direct(TileSize(tile), x, kernel, strides, dilation, groups)
+
+
+@pytest.mark.parametrize("padding", [((1, 1), (1, 1)), ((0, 2), (3, 0)), ((5, 4), (2, 6))])
+@pytest.mark.parametrize("tile", [2, 4])
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES[:6])
+def test_winograd_with_its_own_zero_padding_equals_direct_on_the_padded_input(padding, tile, x, kernel, strides,
+                                                                               dilation, groups):
+    assert_padded_equals_direct(TileSize(tile), x, kernel, strides, dilation, groups, padding)
 
 
 @pytest.mark.usefixtures("tiny_chunks")

@@ -19,6 +19,11 @@ Both gradients are the exact adjoints of that bilinear map, so they are Winograd
 
 When both gradients are wanted, `conv_gradients` computes each chunk's dM once for the two.
 
+The tiles are copied from the input chunk by chunk anyway, so the algorithm also takes the zero padding itself
+(`padding`: one (before, after) pair per axis, `PADS_WITH_ZEROS`): each chunk is copied into zeros at the
+padding's offset while its tiles are cut, and the input gradient is cut back out of the padded tiles; the
+padded input never exists as a whole.
+
 F(4x4) loses more float32 precision than F(2x2) (its transforms hold 4s, 8s and 1/24s): relative errors
 near 1e-5 against 1e-6; `explain_algorithms` reports both.
 
@@ -48,6 +53,7 @@ TRANSFORMS = {
 }
 DEFAULT_TILE = 4
 CHUNK_BYTES = 3 * 2**20
+PADS_WITH_ZEROS = True  # every pass takes `padding` (see the module's docstring)
 
 
 def check_case(kernel_shape, strides, dilation, name="winograd"):
@@ -72,15 +78,16 @@ def _two_sided(matrix, z):
     return np.matmul(matrix, left).reshape(matrix.shape[0], matrix.shape[0], *rest)  # (b, b, R)
 
 
-def _tiles(x, tile, tiles_shape):
-    """The overlapping (a x a) input tiles of x (n, H, W, C), stride m: (a, a, n, th, tw, C), copied."""
+def _tiles(x, tile, tiles_shape, before=(0, 0)):
+    """The overlapping (a x a) input tiles of x (n, H, W, C) zero-padded by `before` rows and columns, stride m:
+    (a, a, n, th, tw, C), copied."""
     a = tile + 2
     n, channels = x.shape[0], x.shape[-1]
     height, width = (t * tile + 2 for t in tiles_shape)
-    if x.shape[1:3] != (height, width):  # zeros below and right, so the last tiles are whole
+    if x.shape[1:3] != (height, width) or any(before):  # zeros around x, so that the last tiles are whole
         padded = np.zeros((n, height, width, channels), dtype=x.dtype)
-        reach_h, reach_w = min(height, x.shape[1]), min(width, x.shape[2])
-        padded[:, :reach_h, :reach_w] = x[:, :reach_h, :reach_w]
+        (top, left), reach_h, reach_w = before, min(height - before[0], x.shape[1]), min(width - before[1], x.shape[2])
+        padded[:, top : top + reach_h, left : left + reach_w] = x[:, :reach_h, :reach_w]
         x = padded
     sn, sh, sw, sc = x.strides
     view = np.lib.stride_tricks.as_strided(
@@ -111,12 +118,20 @@ def _chunks(batch, tiles_shape, channels, tile, itemsize):
     return batch_chunks(batch, bytes_per_image, CHUNK_BYTES)
 
 
-def conv_forward(x, kernel, strides, dilation, groups, tile=DEFAULT_TILE):
-    """x (N, H, W, C_in), kernel (3, 3, Cg, C_out) -> y (N, H - 2, W - 2, C_out), by F(tile x tile, 3x3)."""
+def _before(padding):
+    """The zero rows and columns before x: (top, left)."""
+    return (0, 0) if padding is None else (padding[0][0], padding[1][0])
+
+
+def conv_forward(x, kernel, strides, dilation, groups, tile=DEFAULT_TILE, padding=None):
+    """x (N, H, W, C_in) zero-padded to (N, H', W', C_in), kernel (3, 3, Cg, C_out) -> y (N, H' - 2, W' - 2, C_out),
+    by F(tile x tile, 3x3)."""
     check_case(kernel.shape, strides, dilation)
     dtype = np.result_type(x, kernel)
     t = _matrices(tile, dtype)
-    out_spatial = (x.shape[1] - 2, x.shape[2] - 2)
+    before = _before(padding)
+    padded_spatial = [n + sum(pair) for n, pair in zip(x.shape[1:3], padding or ((0, 0), (0, 0)))]
+    out_spatial = (padded_spatial[0] - 2, padded_spatial[1] - 2)
     tiles_shape = _tiles_shape(out_spatial, tile)
     channels_out = kernel.shape[-1]
     u = _two_sided(t["G"], kernel.astype(dtype, copy=False))  # (a, a, Cg, C_out)
@@ -124,7 +139,7 @@ def conv_forward(x, kernel, strides, dilation, groups, tile=DEFAULT_TILE):
 
     def forward_chunk(images):
         part = x[images]
-        v = _two_sided(t["BT"], _tiles(part, tile, tiles_shape))  # (a, a, n, th, tw, C_in)
+        v = _two_sided(t["BT"], _tiles(part, tile, tiles_shape, before))  # (a, a, n, th, tw, C_in)
         v = v.reshape(*v.shape[:2], -1, v.shape[-1])
         m = _grouped_product(v, u, groups)  # (a, a, P, C_out)
         out = _two_sided(t["AT"], m).reshape(tile, tile, part.shape[0], *tiles_shape, channels_out)
@@ -150,9 +165,12 @@ def _transformed_output_gradient(grad, tile, tiles_shape, at):
     return dm.reshape(*dm.shape[:2], -1, channels)
 
 
-def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, tile=DEFAULT_TILE):
-    """dLoss/dx (N, H, W, C_in) from dLoss/dy (N, H - 2, W - 2, C_out): the adjoint of the forward tiles."""
+def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, tile=DEFAULT_TILE,
+                        padding=None):
+    """dLoss/dx (N, H, W, C_in) from dLoss/dy (N, H' - 2, W' - 2, C_out): the adjoint of the forward tiles, without
+    the padding's cells."""
     check_case(kernel.shape, strides, dilation)
+    top, left = _before(padding)
     dtype = np.result_type(grad_output, kernel)
     t = _matrices(tile, dtype)
     a = tile + 2
@@ -161,7 +179,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     # the transposed filters: per transformed cell, (C_out, Cg), read by the same grouped product
     u_transposed = _adjoint_filters(u, groups)
     channels_in = input_shape[-1]
-    grad_input = np.zeros(input_shape, dtype=dtype)
+    grad_input = np.empty(input_shape, dtype=dtype)  # every image is written whole below
 
     def input_gradient_chunk(images):
         grad = grad_output[images]
@@ -169,7 +187,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
         dm = _transformed_output_gradient(grad, tile, tiles_shape, t["AT"])  # (a, a, P, C_out)
         dv = _grouped_product(dm, u_transposed, groups)  # (a, a, P, C_in)
         dd = _two_sided(t["BT"].T, dv).reshape(a, a, n, *tiles_shape, channels_in)
-        grad_input[images] = _overlap_add(dd, tile)[:, : input_shape[1], : input_shape[2]]
+        grad_input[images] = _overlap_add(dd, tile)[:, top : top + input_shape[1], left : left + input_shape[2]]
 
     chunks = _chunks(grad_output.shape[0], tiles_shape, max(channels_in, kernel.shape[-1]), tile, dtype.itemsize)
     split_batch(input_gradient_chunk, chunks, work=grad_output.size * kernel.shape[-2] * 9)
@@ -209,27 +227,28 @@ def _adjoint_filters(u, groups):
     return np.ascontiguousarray(blocks.reshape(a, a, per_group_out, groups * per_group_in))
 
 
-def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, tile=DEFAULT_TILE):
+def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, tile=DEFAULT_TILE, padding=None):
     """dLoss/dkernel (3, 3, Cg, C_out): G^T [sum over tiles of V * dM] G, the adjoint for the filters."""
     check_case(kernel_shape, strides, dilation)
     dtype = np.result_type(x, grad_output)
     t = _matrices(tile, dtype)
     tiles_shape = _tiles_shape(grad_output.shape[1:3], tile)
+    before = _before(padding)
 
     def kernel_gradient_chunk(images):
         dm = _transformed_output_gradient(grad_output[images], tile, tiles_shape, t["AT"])
-        return _transformed_kernel_gradient(x[images], dm, kernel_shape, groups, tile, tiles_shape, t)
+        return _transformed_kernel_gradient(x[images], dm, kernel_shape, groups, tile, tiles_shape, t, before)
 
     chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], kernel_shape[-1]), tile, dtype.itemsize)
     du = sum(split_batch(kernel_gradient_chunk, chunks, work=grad_output.size * kernel_shape[-2] * 9))
     return _kernel_from_transformed(du, kernel_shape, t)
 
 
-def _transformed_kernel_gradient(x, dm, kernel_shape, groups, tile, tiles_shape, t):
+def _transformed_kernel_gradient(x, dm, kernel_shape, groups, tile, tiles_shape, t, before):
     """sum over the tiles of a chunk of V * dM per transformed cell: (aa, G, Cg, Cog)."""
     a = tile + 2
     per_group_in, per_group_out = kernel_shape[-2], kernel_shape[-1] // groups
-    v = _two_sided(t["BT"], _tiles(x, tile, tiles_shape))
+    v = _two_sided(t["BT"], _tiles(x, tile, tiles_shape, before))
     v = v.reshape(a * a, -1, groups, per_group_in).transpose(0, 2, 3, 1)  # (aa, G, Cg, P)
     dm = dm.reshape(a * a, -1, groups, per_group_out).transpose(0, 2, 1, 3)  # (aa, G, P, Cog)
     return np.matmul(v, dm)
@@ -242,7 +261,7 @@ def _kernel_from_transformed(du, kernel_shape, t):
     return _two_sided(t["G"].T, du)
 
 
-def conv_gradients(x, grad_output, kernel, strides, dilation, groups, tile=DEFAULT_TILE):
+def conv_gradients(x, grad_output, kernel, strides, dilation, groups, tile=DEFAULT_TILE, padding=None):
     """(dLoss/dx, dLoss/dkernel) in one pass over the chunks: each chunk's dM = A dY A^T is computed once and
     serves both gradients (`conv_input_gradient` and `conv_kernel_gradient` would each compute it)."""
     check_case(kernel.shape, strides, dilation)
@@ -251,14 +270,15 @@ def conv_gradients(x, grad_output, kernel, strides, dilation, groups, tile=DEFAU
     a = tile + 2
     tiles_shape = _tiles_shape(grad_output.shape[1:3], tile)
     u_transposed = _adjoint_filters(_two_sided(t["G"], kernel.astype(dtype, copy=False)), groups)
-    grad_input = np.zeros(x.shape, dtype=dtype)
+    grad_input = np.empty(x.shape, dtype=dtype)  # every image is written whole below
+    before = top, left = _before(padding)
 
     def gradients_chunk(images):
         dm = _transformed_output_gradient(grad_output[images], tile, tiles_shape, t["AT"])  # (a, a, P, C_out)
         dd = _two_sided(t["BT"].T, _grouped_product(dm, u_transposed, groups))
         dd = dd.reshape(a, a, dd.shape[2] // math.prod(tiles_shape), *tiles_shape, x.shape[-1])
-        grad_input[images] = _overlap_add(dd, tile)[:, : x.shape[1], : x.shape[2]]
-        return _transformed_kernel_gradient(x[images], dm, kernel.shape, groups, tile, tiles_shape, t)
+        grad_input[images] = _overlap_add(dd, tile)[:, top : top + x.shape[1], left : left + x.shape[2]]
+        return _transformed_kernel_gradient(x[images], dm, kernel.shape, groups, tile, tiles_shape, t, before)
 
     chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], kernel.shape[-1]), tile, dtype.itemsize)
     du = sum(split_batch(gradients_chunk, chunks, work=2 * grad_output.size * kernel.shape[-2] * 9))
