@@ -197,6 +197,25 @@ def test_conv_forward_and_gradients_match_torch(case, dtype):
     check_against_torch(striate_conv(case), torch_conv(case), inputs, dtype)
 
 
+# zero padding taken by the algorithm itself (`PADS_WITH_ZEROS`: winograd for 3x3 stride-1 layers of >= 16
+# channels, depthwise), or added by the op before it (im2col, toeplitz); "auto" picks as in training
+SELF_PADDING_CASES = [
+    conv_case(2, (7, 9), c_in=16, c_out=16, padding="same"),  # winograd
+    conv_case(2, (6, 5), c_in=16, c_out=17, padding=((2, 0), (1, 3))),  # winograd, asymmetric
+    conv_case(2, (7, 8), c_in=8, c_out=8, groups=8, strides=2, padding="same"),  # depthwise, stride 2
+    conv_case(2, (7, 6), c_in=4, c_out=8, groups=4, kernel=5, dilation=2, padding=((4, 1), (0, 5))),  # depthwise x2
+    conv_case(3, (4, 5, 4), c_in=3, c_out=3, groups=3, padding="same"),  # depthwise, 3-D
+    conv_case(2, (9, 9), c_in=1, c_out=6, kernel=5, padding=2),  # toeplitz, padded by the op
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES.values(), ids=DTYPES.keys())
+@pytest.mark.parametrize("case", SELF_PADDING_CASES, ids=[f"conv{c['nd']}d-{describe(c)}" for c in SELF_PADDING_CASES])
+def test_zero_padding_inside_the_convolution_op_matches_torch(case, dtype):
+    inputs = conv_inputs(case, np.random.default_rng(len(describe(case))))
+    check_against_torch(striate_conv(case), torch_conv(case), inputs, dtype)
+
+
 TORCH_ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 FUSED_CASES = [conv_case(2, (6, 7), padding="same"), conv_case(1, (9,), c_in=2, c_out=4, kernel=5, groups=2),
                conv_case(2, (9, 9), c_in=1, c_out=6, kernel=5, padding=2),  # LeNet conv1: toeplitz
