@@ -9,13 +9,19 @@ to one thread (threadpoolctl), or each worker's matrix product would start its o
 two cores would be oversubscribed. Small problems run in the calling thread: starting the workers costs
 more than it saves.
 
-Neither touches an environment variable: the BLAS thread count is set through threadpoolctl's API for the
-duration of the call and given back afterwards.
+A training step runs whole in `workers_only` mode: BLAS stays on one thread for the whole step, every chunked
+pass uses both workers (at least one chunk each), and large 2-D matrix products (`matmul`, the dense layers)
+are cut into row blocks for them too. Otherwise OpenBLAS's own threads, woken by a two-thread product, keep
+spinning for a while after it and compete with the workers for the two cores.
+
+Nothing here touches an environment variable: the BLAS thread count is set through threadpoolctl's API for
+the duration of the call and given back afterwards.
 """
 
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -23,9 +29,11 @@ from threadpoolctl import ThreadpoolController
 WORKERS = 2
 CHUNK_BYTES = 4 * 2**20  # scratch per chunk: a few MiB keeps a chunk's buffers in the L2/L3 caches
 PARALLEL_MIN_WORK = 2_000_000  # multiply-adds below which one thread is faster than two
+MATMUL_SPLIT_MIN_WORK = 20_000_000  # the same for `matmul`'s row blocks (one BLAS call each, no chunk loop)
 
 _pool = None
 _controller = None
+_workers_only = False
 
 
 def batch_chunks(batch, bytes_per_image, budget=None):
@@ -36,7 +44,7 @@ def batch_chunks(batch, bytes_per_image, budget=None):
     budget = CHUNK_BYTES if budget is None else budget
     per_chunk = max(1, int(budget // max(1, bytes_per_image)))
     count = math.ceil(batch / per_chunk)
-    if count > 1:  # a multiple of the workers, so that neither waits for the other at the end
+    if count > 1 or _workers_only:  # a multiple of the workers, so that neither waits for the other at the end
         count = min(batch, math.ceil(count / WORKERS) * WORKERS)
     # even chunks: 9 images in budgets of 4 give 3, 3, 3 rather than 4, 4, 1
     per_chunk = math.ceil(batch / count)
@@ -48,14 +56,47 @@ def split_batch(function, chunks, work):
 
     `work` is the multiply-add count of the whole call, used to skip the threads on small problems.
     """
-    global _pool, _controller
+    global _pool
     if len(chunks) < 2 or work < PARALLEL_MIN_WORK:
         return [function(chunk) for chunk in chunks]
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="striate-conv")
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
+    with _one_blas_thread():
         return list(_pool.map(function, chunks))
+
+
+def _one_blas_thread():
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
+
+
+@contextmanager
+def workers_only():
+    """A context (a training step) in which BLAS runs on one thread and the two workers do all parallel work."""
+    global _workers_only
+    previous = _workers_only
+    with _one_blas_thread():
+        _workers_only = True
+        try:
+            yield
+        finally:
+            _workers_only = previous
+
+
+def matmul(a, b):
+    """a @ b for 2-D a (M, K) and b (K, N); in `workers_only` mode a large product is cut into one block of rows
+    per worker."""
+    if not _workers_only or a.shape[0] < WORKERS or a.shape[0] * a.shape[1] * b.shape[1] < MATMUL_SPLIT_MIN_WORK:
+        return a @ b
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+
+    def rows_product(rows):
+        out[rows] = a[rows] @ b
+
+    split_batch(rows_product, batch_chunks(a.shape[0], 0), work=a.shape[0] * a.shape[1] * b.shape[1])
+    return out
 
 
 _scratch = threading.local()

@@ -6,6 +6,7 @@ gradient of its own shape.
 
 import numpy as np
 
+from striate.algorithms import chunking
 from striate.core.function import Function, unbroadcast
 
 
@@ -79,7 +80,7 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        return chunking.matmul(a, b) if a.ndim == b.ndim == 2 else a @ b
 
     def backward(self, grad):
         a, b = self.a, self.b
@@ -90,6 +91,10 @@ class MatMul(Function):
         if a.ndim == 1:
             grad = np.expand_dims(grad, -2)
         grad_a = grad_b = None
+        if a.ndim == b.ndim == 2:  # the dense layers: row blocks on the two workers during a training step
+            grad_a = chunking.matmul(grad, b.T) if self.needs_input_grad[0] else None
+            grad_b = chunking.matmul(a.T, grad) if self.needs_input_grad[1] else None
+            return grad_a, grad_b
         if self.needs_input_grad[0]:
             grad_a = unbroadcast(grad @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
         if self.needs_input_grad[1]:

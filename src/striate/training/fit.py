@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from striate.algorithms.chunking import workers_only
 from striate.core.grad_mode import no_grad
 from striate.core.random import generator
 from striate.core.tensor import Tensor
@@ -27,15 +28,20 @@ def _check_lengths(what, x, y):
 
 
 def train_on_batch(model, x, y):
-    """One optimizer step on one batch; returns {"loss": ..., metric: ...} measured before the update."""
+    """One optimizer step on one batch; returns {"loss": ..., metric: ...} measured before the update.
+
+    The step runs in `workers_only` mode (`striate.algorithms.chunking`): BLAS on one thread, striate's two
+    workers splitting every large pass.
+    """
     compiled = _require_compiled(model, "train_on_batch")
     weights = model.trainable_weights
     for weight in weights:
         weight.grad = None
-    predictions = model(Tensor(x), training=True)
-    loss = compiled.loss(y, predictions)
-    loss.backward()
-    compiled.optimizer.apply_gradients(weights)
+    with workers_only():
+        predictions = model(Tensor(x), training=True)
+        loss = compiled.loss(y, predictions)
+        loss.backward()
+        compiled.optimizer.apply_gradients(weights)
     logs = {"loss": float(loss.item())}
     for name, metric in compiled.metrics.items():
         logs[name] = metric(y, predictions.data)

@@ -1,0 +1,58 @@
+"""Chunks, workers and the training step's `workers_only` mode: the same numbers, only the threads change."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from striate import Tensor
+from striate.algorithms import chunking
+
+
+def _blas_threads():
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_chunks_cover_the_batch_evenly_within_the_budget():
+    chunks = chunking.batch_chunks(9, bytes_per_image=1, budget=4)  # 3 chunks of at most 4, rounded up to 4
+    assert [(c.start, c.stop) for c in chunks] == [(0, 3), (3, 6), (6, 9)]
+    assert chunking.batch_chunks(9, bytes_per_image=1, budget=100) == [slice(0, 9)]
+
+
+def test_in_workers_only_mode_every_batch_is_split_for_both_workers():
+    with chunking.workers_only():
+        chunks = chunking.batch_chunks(9, bytes_per_image=1, budget=100)
+    assert [(c.start, c.stop) for c in chunks] == [(0, 5), (5, 9)]
+    assert chunking.batch_chunks(9, bytes_per_image=1, budget=100) == [slice(0, 9)]  # and only there
+
+
+def test_workers_only_holds_blas_to_one_thread_and_gives_the_count_back():
+    before = _blas_threads()
+    with chunking.workers_only():
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_in_row_blocks_equals_numpy(dtype):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((301, 280)).astype(dtype), rng.standard_normal((280, 257)).astype(dtype)
+    assert a.shape[0] * a.shape[1] * b.shape[1] >= chunking.MATMUL_SPLIT_MIN_WORK  # the split really runs
+    with chunking.workers_only():
+        product, transposed = chunking.matmul(a, b), chunking.matmul(a.T, a)
+    np.testing.assert_allclose(product, a @ b, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(transposed, a.T @ a, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-3)
+    assert product.dtype == dtype
+
+
+def test_dense_gradients_in_workers_only_mode_equal_the_formulas():
+    """dL/dx = dy W^T and dL/dW = x^T dy, with both products cut into row blocks."""
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((300, 400)), rng.standard_normal((400, 200))
+    upstream = rng.standard_normal((300, 200))
+    inputs, weights = Tensor(x, requires_grad=True), Tensor(w, requires_grad=True)
+    with chunking.workers_only():
+        y = inputs @ weights
+        y.backward(upstream)
+    np.testing.assert_allclose(y.data, x @ w, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(inputs.grad, upstream @ w.T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(weights.grad, x.T @ upstream, rtol=1e-10, atol=1e-12)
