@@ -25,14 +25,14 @@ def print_machine(threads, details):
 PAUSE = 0.05
 
 
-def interleaved_best_ms(functions, repeats, warm_ups=1):
+def interleaved_best_ms(functions, repeats, warm_ups=1, wake_ups=1):
     """Best time in ms of each function, the runs interleaved (round r runs every function once).
 
     The machine is shared: the best run is the one least disturbed, and interleaving gives every contender the
     same share of whatever else runs. Each function first runs `warm_ups` times (buffers, thread pools, optimizer
-    state). Each turn is a short rest (`PAUSE`, so that no contender's spinning threads remain), one untimed run
-    (which wakes the contender's own threads, as the previous step of a training loop would have) and the timed
-    run.
+    state). Each turn is a short rest (`PAUSE`, so that no contender's spinning threads remain), `wake_ups`
+    untimed runs (which wake the contender's own threads, as the previous steps of a training loop would have)
+    and the timed run.
     """
     for function in functions.values():
         for _ in range(warm_ups):
@@ -41,7 +41,8 @@ def interleaved_best_ms(functions, repeats, warm_ups=1):
     for _ in range(repeats):
         for name, function in functions.items():
             time.sleep(PAUSE)
-            function()
+            for _ in range(wake_ups):
+                function()
             start = time.perf_counter()
             function()
             best[name] = min(best[name], time.perf_counter() - start)

@@ -6,7 +6,7 @@ Run it as
 
 (these machines set OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which halve OpenBLAS's speed; the library itself
 never reads or changes environment variables). Options: --repeats R (best of R, default 15), --batch B
-(default 128), --models a,b.
+(default 128), --models a,b, --wake-ups W (untimed steps before each timed one, default 1).
 
 A step is what `fit` does per batch: forward in training mode (dropout on), the loss (sparse categorical
 cross-entropy on the softmax output), backward, one Adam update, and reading the loss as a Python float.
@@ -18,8 +18,10 @@ Both libraries run in this one process with 2 threads each (torch.set_num_thread
 workers or two BLAS threads). Times are the best of several runs, because the machine is shared: the runs
 of striate and of both PyTorch layouts are interleaved (round after round, each contender once per round)
 so that all meet the same load, with a short rest before each turn (PyTorch's idle OpenMP threads keep
-spinning for a while and would otherwise slow whichever step comes next) and an untimed step to wake the
-contender's threads (`machine.interleaved_best_ms`). The load average is printed at start and
+spinning for a while and would otherwise slow whichever step comes next) and an untimed step (W of them) to
+wake the contender's threads (`machine.interleaved_best_ms`). A training loop runs its steps back to back;
+--wake-ups 3 measures that steady state (after a 50 ms rest and one step, striate's LeNet-5 step took 15.0 ms
+where back-to-back steps took 11.9 ms; the cause was not pinned down). The load average is printed at start and
 end; above 1 on 2 cores the ratios flatter striate (PyTorch's threads lose more to other jobs than striate's).
 """
 
@@ -104,9 +106,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated names from MODELS")
+    parser.add_argument("--wake-ups", type=int, default=1,
+                        help="untimed steps before each timed one (3: the steady state of a training loop)")
     options = parser.parse_args()
     torch.set_num_threads(THREADS)
-    print_machine(THREADS, f"batch {options.batch}, best of {options.repeats} runs")
+    print_machine(THREADS, f"batch {options.batch}, best of {options.repeats} runs, {options.wake_ups} wake-up "
+                           f"step(s) each")
     header = f"{'model':<12} {'striate':>10} {'torch NCHW':>11} {'torch CL':>10} {'ratio':>6}"
     print(header)
     print("-" * len(header))
@@ -119,7 +124,7 @@ def main():
         functions = {"striate": striate_step(build_striate, x, y),
                      "NCHW": torch_step(build_torch, x, y, torch.contiguous_format),
                      "channels_last": torch_step(build_torch, x, y, torch.channels_last)}
-        times = interleaved_best_ms(functions, options.repeats, warm_ups=2)
+        times = interleaved_best_ms(functions, options.repeats, warm_ups=2, wake_ups=options.wake_ups)
         ratios.append(times["striate"] / min(times["NCHW"], times["channels_last"]))
         print(f"{name:<12} {times['striate']:>8.1f}ms {times['NCHW']:>9.1f}ms {times['channels_last']:>8.1f}ms "
               f"{ratios[-1]:>6.2f}")
