@@ -96,9 +96,10 @@ def fit(model, x, y, batch_size=32, epochs=1, validation_data=None, validation_s
 
 
 def predict(model, x, batch_size=32, verbose=0):
-    """Model outputs for x, batch by batch, in inference mode, as one NumPy array."""
+    """Model outputs for x, batch by batch, in inference mode, as one NumPy array (in `workers_only` mode, as a
+    training step)."""
     outputs = []
-    with no_grad():
+    with no_grad(), workers_only():
         for start in range(0, len(x), batch_size):
             outputs.append(model(Tensor(x[start : start + batch_size]), training=False).data)
     return np.concatenate(outputs)
