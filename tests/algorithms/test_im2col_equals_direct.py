@@ -6,7 +6,7 @@ dilation, groups (including depthwise) and inputs with cells the last window doe
 
 import numpy as np
 import pytest
-from algorithm_cases import assert_equals_direct, tiny_chunks  # noqa: F401
+from algorithm_cases import assert_equals_direct, assert_padded_equals_direct, tiny_chunks  # noqa: F401
 from algorithm_cases import generated_cases as algorithm_generated_cases
 
 from striate.algorithms import direct, im2col
@@ -67,3 +67,37 @@ def test_im2col_in_one_image_chunks_on_two_threads_equals_direct(x, kernel, stri
 def test_im2col_with_many_channels_per_group_equals_direct(x, kernel, strides, dilation, groups):
     """3 and 17 input channels per group: the window-by-window copy and the per-offset col2im products."""
     assert_equals_direct(im2col, x, kernel, strides, dilation, groups)
+
+
+def _paddings(rank, seed):
+    """Three (before, after) paddings per axis: up to 4 cells, so some exceed the kernel's reach."""
+    rng = np.random.default_rng(seed)
+    return [tuple((int(rng.integers(0, 5)), int(rng.integers(0, 5))) for _ in range(rank)) for _ in range(3)]
+
+
+PADDED_CASES = (generated_cases(count=18, seed=10)
+                + algorithm_generated_cases(9, seed=11, per_group_in=(1, 3, 17), per_group_out=(1, 3)))
+
+
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), PADDED_CASES)
+def test_im2col_with_its_own_zero_padding_equals_direct_on_the_padded_input(x, kernel, strides, dilation, groups):
+    """Each path: one or two channels (offset copies; stride 1: the full convolution of dy), thin, and wide col2im."""
+    for padding in _paddings(x.ndim - 2, seed=x.size):
+        assert_padded_equals_direct(im2col, x, kernel, strides, dilation, groups, padding)
+
+
+@pytest.mark.usefixtures("tiny_chunks")
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), PADDED_CASES[:4])
+def test_im2col_with_its_own_zero_padding_in_one_image_chunks_equals_direct(x, kernel, strides, dilation, groups):
+    assert_padded_equals_direct(im2col, x, kernel, strides, dilation, groups, _paddings(x.ndim - 2, seed=1)[0])
+
+
+@pytest.mark.parametrize(("channels", "kernel_size", "dilation", "padding"), [
+    (1, 3, 1, ((2, 0), (1, 2))), (1, 5, 1, ((1, 3), (4, 0))), (2, 3, 2, ((0, 4), (3, 1))), (2, 3, 1, ((1, 1), (1, 1)))])
+def test_im2col_input_gradient_as_a_full_convolution_with_padding_equals_direct(channels, kernel_size, dilation,
+                                                                               padding):
+    """Stride 1, one or two channels, padding within the kernel's reach: dy is padded by the reach less the padding."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 7, 8, channels))
+    kernel = rng.standard_normal((kernel_size, kernel_size, channels, 3))
+    assert_padded_equals_direct(im2col, x, kernel, (1, 1), (dilation, dilation), 1, padding)

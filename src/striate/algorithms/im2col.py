@@ -21,6 +21,10 @@ With groups G the same products run batched, one per group: (G, M, K*Cg) @ (G, K
 Engineering (`striate.algorithms.chunking`): the batch is cut into chunks whose columns fit a few MiB
 (`batch_chunks`), each chunk's columns are written into a per-thread buffer reused from chunk to chunk
 (`scratch`), and the chunks run on two threads with BLAS held to one thread inside them (`split_batch`).
+
+The zero padding is taken here too (`padding`, `PADS_WITH_ZEROS`): each chunk is copied into a zeroed
+per-thread buffer at the padding's offset before its columns are cut, and the input gradient of a chunk is
+added up in such a buffer and its inside copied out; the padded input never exists as a whole.
 """
 
 import math
@@ -32,6 +36,29 @@ from striate.algorithms.windows import window_view, windows_output_shape
 
 OFFSET_COPY_CHANNELS = 3  # below this many input channels per group (1 or 2), im2col copies offset by offset
 THIN_CHANNELS = 16  # below this many input channels per group, col2im builds all offsets' rows in one product
+PADS_WITH_ZEROS = True  # every pass takes `padding` (see the module's docstring)
+
+
+def _padded_shape(shape, padding):
+    """(N, *spatial, C) grown by the (before, after) pairs of `padding` (None: no padding)."""
+    if padding is None:
+        return tuple(shape)
+    return (shape[0], *(n + before + after for n, (before, after) in zip(shape[1:-1], padding)), shape[-1])
+
+
+def _inside(padding, spatial):
+    """The cells of a padded chunk that are the input's: (slice(None), *per-axis slices, slice(None))."""
+    return (slice(None), *(slice(before, before + n) for (before, _), n in zip(padding, spatial)), slice(None))
+
+
+def _padded_chunk(x, padding):
+    """x (n, *spatial, C) itself without padding, else copied into this thread's zeroed buffer at the offset."""
+    if padding is None or not any(before or after for before, after in padding):
+        return x
+    padded = scratch("im2col.padded", _padded_shape(x.shape, padding), x.dtype)
+    padded[...] = 0
+    padded[_inside(padding, x.shape[1:-1])] = x
+    return padded
 
 
 def _grouped_kernel(kernel, groups, dtype):
@@ -70,21 +97,23 @@ def _per_image_bytes(x_shape, kernel_size, strides, dilation, itemsize):
     return math.prod(out_shape) * math.prod(kernel_size) * x_shape[-1] * itemsize
 
 
-def conv_forward(x, kernel, strides, dilation, groups):
-    """x (N, *padded, C_in), kernel (*k, Cg, C_out) -> y (N, *out, C_out)."""
+def conv_forward(x, kernel, strides, dilation, groups, padding=None):
+    """x (N, *spatial, C_in), zero-padded by `padding` to (N, *padded, C_in), kernel (*k, Cg, C_out)
+    -> y (N, *out, C_out)."""
     kernel_size = kernel.shape[:-2]
     dtype = np.result_type(x, kernel)
-    out_shape = windows_output_shape(x.shape[1:-1], kernel_size, strides, dilation)
+    padded_shape = _padded_shape(x.shape, padding)
+    out_shape = windows_output_shape(padded_shape[1:-1], kernel_size, strides, dilation)
     weights = _grouped_kernel(kernel, groups, dtype)  # (G, K*Cg, Cog)
     rows_per_image = math.prod(out_shape)
     y = np.empty((x.shape[0], rows_per_image, groups, kernel.shape[-1] // groups), dtype=dtype)
 
     def forward_chunk(images):
-        columns = _fill_columns(x[images], kernel_size, strides, dilation, groups, dtype)
+        columns = _fill_columns(_padded_chunk(x[images], padding), kernel_size, strides, dilation, groups, dtype)
         out = y[images].reshape(-1, groups, y.shape[-1]).transpose(1, 0, 2)  # (G, M, Cog) view into y
         matmul_into(columns, weights, out)
 
-    chunks = batch_chunks(x.shape[0], _per_image_bytes(x.shape, kernel_size, strides, dilation, dtype.itemsize))
+    chunks = batch_chunks(x.shape[0], _per_image_bytes(padded_shape, kernel_size, strides, dilation, dtype.itemsize))
     split_batch(forward_chunk, chunks, work=x.shape[0] * rows_per_image * weights.size)
     return y.reshape(x.shape[0], *out_shape, kernel.shape[-1])
 
@@ -100,15 +129,19 @@ def _flipped_transposed(kernel, groups):
         *kernel.shape[:rank], per_group_out, groups * per_group_in)
 
 
-def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups):
-    """dLoss/dx (N, *padded, C_in) from dLoss/dy (N, *out, C_out): col2im as one matmul-add per kernel offset."""
+def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
+    """dLoss/dx (input_shape: N, *spatial, C_in; without the cells of `padding`) from dLoss/dy (N, *out, C_out):
+    col2im as one matmul-add per kernel offset."""
     rank = kernel.ndim - 2
-    if kernel.shape[-2] <= 2 and all(s == 1 for s in strides):
-        # stride 1 and one or two input channels: dx is the forward convolution of dy, padded by d(k-1) on each side,
-        # with the flipped, transposed kernel; its columns have C_out channels per cell, wide enough for BLAS
-        reach = tuple(d * (k - 1) for k, d in zip(kernel.shape[:rank], dilation))
-        padded = np.pad(grad_output, ((0, 0), *((r, r) for r in reach), (0, 0)))
-        return conv_forward(padded, _flipped_transposed(kernel, groups), strides, dilation, groups)
+    padding = ((0, 0),) * rank if padding is None else tuple(tuple(pair) for pair in padding)
+    reach = tuple(d * (k - 1) for k, d in zip(kernel.shape[:rank], dilation))
+    if kernel.shape[-2] <= 2 and all(s == 1 for s in strides) and all(
+            before <= r and after <= r for (before, after), r in zip(padding, reach)):
+        # stride 1 and one or two input channels: dx is the forward convolution of dy, padded by d(k-1) on each side
+        # less the input's own padding, with the flipped, transposed kernel; its columns have C_out channels per
+        # cell, wide enough for BLAS
+        full = tuple((r - before, r - after) for r, (before, after) in zip(reach, padding))
+        return conv_forward(grad_output, _flipped_transposed(kernel, groups), strides, dilation, groups, full)
     kernel_size, per_group_in = kernel.shape[:rank], kernel.shape[-2]
     per_group_out = kernel.shape[-1] // groups
     dtype = np.result_type(grad_output, kernel)
@@ -116,7 +149,9 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     # per offset, the transposed weights of each group: (K, G, Cog, Cg)
     offsets = kernel.reshape(-1, per_group_in, groups, per_group_out).transpose(0, 2, 3, 1)
     offsets = np.ascontiguousarray(offsets, dtype=dtype)
-    grad_input = np.zeros(input_shape, dtype=dtype)
+    padded_input_shape = _padded_shape(input_shape, padding)
+    self_padded = padded_input_shape != tuple(input_shape)
+    grad_input = np.empty(input_shape, dtype=dtype) if self_padded else np.zeros(input_shape, dtype=dtype)
     # with few input channels per group each offset's product is too thin for BLAS: do all offsets at once
     thin = per_group_in < THIN_CHANNELS
     stacked = np.ascontiguousarray(offsets.transpose(1, 0, 3, 2).reshape(groups, -1, per_group_out)) if thin else None
@@ -128,7 +163,11 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
         grouped = grad.reshape(rows, groups, per_group_out).transpose(1, 0, 2)  # (G, M, Cog)
         if groups > 1:
             grouped = np.ascontiguousarray(grouped)
-        target_chunk = grad_input[images]
+        if self_padded:  # added up in this thread's zeroed padded buffer, its inside copied out below
+            target_chunk = scratch("im2col.padded_gradient", (count, *padded_input_shape[1:]), dtype)
+            target_chunk[...] = 0
+        else:
+            target_chunk = grad_input[images]
         if thin:
             # one product for all offsets, laid out channels-first (G, K*Cg, M) = (G, K*Cg, Cog) @ (G, Cog, M), so
             # that each offset's add below runs along output positions, not along 1 to 15 channels
@@ -149,6 +188,8 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
                 values = contribution.transpose(1, 0, 2).reshape(count, *out_shape, groups * per_group_in)
                 target = target_chunk[(slice(None), *cells)]  # (n, *out, C_in), a view into grad_input
             np.add(target, values, out=target)
+        if self_padded:
+            grad_input[images] = target_chunk[_inside(padding, input_shape[1:-1])]
 
     bytes_per_image = math.prod(out_shape) * kernel.shape[-2] * groups * dtype.itemsize
     if thin:
@@ -159,18 +200,20 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     return grad_input
 
 
-def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups):
-    """dLoss/dkernel (*k, Cg, C_out) from the input x and dLoss/dy: cols^T @ dy, summed over the chunks."""
+def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, padding=None):
+    """dLoss/dkernel (*k, Cg, C_out) from the input x (zero-padded by `padding`) and dLoss/dy: cols^T @ dy, summed
+    over the chunks."""
     kernel_size = kernel_shape[:-2]
     dtype = np.result_type(x, grad_output)
     per_group_in, per_group_out = kernel_shape[-2], kernel_shape[-1] // groups
 
     def kernel_gradient_chunk(images):
-        columns = _fill_columns(x[images], kernel_size, strides, dilation, groups, dtype)
+        columns = _fill_columns(_padded_chunk(x[images], padding), kernel_size, strides, dilation, groups, dtype)
         grad = grad_output[images].reshape(-1, groups, per_group_out).transpose(1, 0, 2)  # (G, M, Cog)
         return columns.transpose(0, 2, 1) @ grad  # (G, K*Cg, Cog)
 
-    chunks = batch_chunks(x.shape[0], _per_image_bytes(x.shape, kernel_size, strides, dilation, dtype.itemsize))
+    padded_shape = _padded_shape(x.shape, padding)
+    chunks = batch_chunks(x.shape[0], _per_image_bytes(padded_shape, kernel_size, strides, dilation, dtype.itemsize))
     work = grad_output.size * math.prod(kernel_size) * per_group_in
     grad = sum(split_batch(kernel_gradient_chunk, chunks, work))
     cells = math.prod(kernel_size)

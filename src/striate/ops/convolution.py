@@ -16,9 +16,10 @@ two passes and two activation-sized arrays over separate ops; backward first tur
 d(A x + b) = act'(y) dy, then proceeds as above with db = that gradient summed over all but the channels.
 
 And it takes the zero padding (one (before, after) pair per spatial axis; other padding modes are the `pad`
-op). An algorithm that pads with zeros itself (`PADS_WITH_ZEROS`: depthwise) is handed the unpadded x and the
-padding, so no padded copy of x is made or kept; for the others the op pads x with zeros before the algorithm
-runs and cuts the padding cells off the input gradient (the `pad` op's backward).
+op). An algorithm that pads with zeros itself (`PADS_WITH_ZEROS`: im2col, winograd, depthwise) is handed the
+unpadded x and the padding, so no padded copy of x is made or kept; for the others (and for "auto" when the
+table names different algorithms for the passes) the op pads x with zeros before the algorithm runs and cuts
+the padding cells off the input gradient.
 """
 
 import numpy as np
