@@ -24,6 +24,8 @@ whose padded width is at most 8 kernel widths. The batch runs in chunks on two t
 """
 
 
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -38,19 +40,24 @@ def check_case(kernel_shape, groups, name="toeplitz"):
                          f"with groups={groups}")
 
 
+@functools.lru_cache(maxsize=64)
 def _band_indices(padded_width, kernel_shape, out_width, stride, dilation):
-    """(rows, columns) of the band entries in one T[i], each of shape (k_w, C_in, C_out, W_out)."""
+    """(rows, columns) of the band entries in one T[i], each of shape (k_w, C_in, C_out, W_out); read-only, and
+    computed once per geometry (a training step asks for them four times)."""
     _, kernel_width, channels_in, channels_out = kernel_shape
     j, c, f, w = np.ix_(range(kernel_width), range(channels_in), range(channels_out), range(out_width))
     rows = (w * stride + j * dilation) * channels_in + c
     columns = w * channels_out + f
-    return np.broadcast_arrays(rows, columns)
+    indices = tuple(np.ascontiguousarray(a) for a in np.broadcast_arrays(rows, columns))
+    for array in indices:
+        array.flags.writeable = False
+    return indices
 
 
 def _banded(kernel, padded_width, out_width, stride, dilation, dtype):
     """T (k_h * W_pad*C_in, W_out*C_out), zero outside the band."""
     kernel_height, _, channels_in, channels_out = kernel.shape
-    rows, columns = _band_indices(padded_width, kernel.shape, out_width, stride, dilation)
+    rows, columns = _band_indices(padded_width, tuple(kernel.shape), out_width, stride, dilation)
     banded = np.zeros((kernel_height, padded_width * channels_in, out_width * channels_out), dtype=dtype)
     for i in range(kernel_height):
         banded[i][rows, columns] = kernel[i][..., None]
@@ -133,7 +140,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     work = batch * out_height * kernel_height * row_length * out_width * channels_out
     grad_banded = sum(split_batch(kernel_gradient_chunk, chunks, work))
     grad_banded = grad_banded.reshape(kernel_height, row_length, out_width * channels_out)
-    band_rows, band_columns = _band_indices(x.shape[2], kernel_shape, out_width, strides[1], dilation[1])
+    band_rows, band_columns = _band_indices(x.shape[2], tuple(kernel_shape), out_width, strides[1], dilation[1])
     grad = np.stack([grad_banded[i][band_rows, band_columns].sum(axis=-1) for i in range(kernel_height)])
     return grad.astype(dtype, copy=False)
 
