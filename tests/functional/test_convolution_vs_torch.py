@@ -238,6 +238,17 @@ def test_conv_with_fused_activation_matches_torch_activation_of_conv(case, dtype
     check_against_torch(fused, reference, inputs, dtype)
 
 
+@pytest.mark.parametrize("activation", TORCH_ACTIVATIONS)
+def test_conv_bias_and_activation_on_two_workers_in_one_image_chunks_match_torch(activation, monkeypatch):
+    """The fused bias, activation and activation gradient run chunk by chunk on the two workers."""
+    from striate.algorithms import chunking
+
+    monkeypatch.setattr(chunking, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(chunking, "PARALLEL_MIN_WORK", 0)
+    test_conv_with_fused_activation_matches_torch_activation_of_conv(
+        conv_case(2, (6, 7), c_in=2, c_out=5, padding="same", batch=4), np.float64, activation)
+
+
 def test_conv_refuses_an_activation_it_cannot_fuse():
     with pytest.raises(ValueError, match=r"conv2d: activation must be None or one of \['relu', 'sigmoid', 'tanh'\] "
                                          r"\(applied inside the op\); received 'softmax'"):

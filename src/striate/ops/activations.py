@@ -11,18 +11,18 @@ def relu_values(x, out=None):
     return np.fmax(x, 0, out=out)
 
 
-def relu_gradient(grad, y):
+def relu_gradient(grad, y, out=None):
     """dLoss/dx from dLoss/dy and the output y: 1 where x > 0, i.e. where y > 0, else 0."""
-    return grad * (y > 0)
+    return np.multiply(grad, y > 0, out=out)
 
 
 def tanh_values(x, out=None):
     return np.tanh(x, out=out)
 
 
-def tanh_gradient(grad, y):
-    """grad * (1 - y^2), with one temporary."""
-    result = np.multiply(y, y)
+def tanh_gradient(grad, y, out=None):
+    """grad * (1 - y^2), into `out` or one new array."""
+    result = np.multiply(y, y, out=out)
     np.subtract(1, result, out=result)
     return np.multiply(grad, result, out=result)
 
@@ -32,15 +32,16 @@ def sigmoid_values(x, out=None):
     return expit(x, out=out)
 
 
-def sigmoid_gradient(grad, y):
-    """grad * y (1 - y), with one temporary."""
-    result = np.subtract(1, y)
+def sigmoid_gradient(grad, y, out=None):
+    """grad * y (1 - y), into `out` or one new array."""
+    result = np.subtract(1, y, out=out)
     np.multiply(result, y, out=result)
     return np.multiply(grad, result, out=result)
 
 
-# Activations whose gradient is a function of their output: (values(x, out=None), gradient(grad, y)). Another op
-# (the convolution) can apply them in place to its fresh output and keep only that output for its backward.
+# Activations whose gradient is a function of their output: (values(x, out=None), gradient(grad, y, out=None)).
+# Another op (the convolution) can apply them in place to its fresh output and keep only that output for its
+# backward.
 IN_PLACE_ACTIVATIONS = {
     "relu": (relu_values, relu_gradient),
     "tanh": (tanh_values, tanh_gradient),

@@ -25,6 +25,7 @@ the padding cells off the input gradient.
 import numpy as np
 
 from striate.algorithms import Case, algorithm_module
+from striate.algorithms.chunking import batch_chunks, split_batch
 from striate.core.function import Function, sum_leading_axes
 from striate.ops.activations import IN_PLACE_ACTIVATIONS
 
@@ -45,18 +46,14 @@ class Convolution(Function):
                 x = np.pad(x, ((0, 0), *padding, (0, 0)))
         self.x, self.kernel = x, kernel
         y = self.algorithm.conv_forward(x, kernel, **self.arguments)
-        if bias:
-            y = add_bias(y, *bias)
-        self.activation_gradient = None
-        if activation is not None:
-            values, self.activation_gradient = IN_PLACE_ACTIVATIONS[activation]
-            y = values(y, out=y)
-            self.result = y
+        values, self.activation_gradient = IN_PLACE_ACTIVATIONS.get(activation, (None, None))
+        y = _add_bias_and_activate(y, bias[0] if bias else None, values)
+        self.result = y if values is not None else None
         return y
 
     def backward(self, grad):
         if self.activation_gradient is not None:
-            grad = self.activation_gradient(grad, self.result)
+            grad = _activation_gradient(self.activation_gradient, grad, self.result)
         grad_x = grad_kernel = None
         both = getattr(self.algorithm, "conv_gradients", None)
         if self.needs_input_grad[0] and self.needs_input_grad[1] and both is not None:
@@ -72,6 +69,37 @@ class Convolution(Function):
             return grad_x, grad_kernel
         grad_bias = sum_leading_axes(grad, grad.ndim - 1) if self.needs_input_grad[2] else None
         return grad_x, grad_kernel, grad_bias
+
+
+def _add_bias_and_activate(y, bias, values):
+    """values(y + bias) (bias and values each optional), in place in a fresh contiguous y, the batch split over
+    the two workers (`striate.algorithms.chunking`)."""
+    if bias is None and values is None:
+        return y
+    if not y.flags.c_contiguous or (bias is not None and np.result_type(y, bias) != y.dtype):
+        y = y if bias is None else add_bias(y, bias)
+        return y if values is None else values(y, out=y)
+
+    def chunk(images):
+        part = y[images]
+        if bias is not None:
+            add_bias(part, bias)
+        if values is not None:
+            values(part, out=part)
+
+    split_batch(chunk, batch_chunks(y.shape[0], y[:1].nbytes), work=y.size)
+    return y
+
+
+def _activation_gradient(gradient, grad, y):
+    """gradient(grad, y), the activation's gradient as a function of its output, on the two workers."""
+    out = np.empty(y.shape, dtype=np.result_type(grad, y))
+
+    def chunk(images):
+        gradient(grad[images], y[images], out=out[images])
+
+    split_batch(chunk, batch_chunks(y.shape[0], y[:1].nbytes), work=y.size)
+    return out
 
 
 def add_bias(y, bias):
