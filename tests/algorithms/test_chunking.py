@@ -1,4 +1,7 @@
-"""Chunks, workers and the training step's `workers_only` mode: the same numbers, only the threads change."""
+"""Chunks, threads and the training step's `workers_only` mode: the same numbers, only the threads change."""
+
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -56,3 +59,33 @@ def test_dense_gradients_in_workers_only_mode_equal_the_formulas():
     np.testing.assert_allclose(y.data, x @ w, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(inputs.grad, upstream @ w.T, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(weights.grad, x.T @ upstream, rtol=1e-10, atol=1e-12)
+
+
+def test_split_batch_returns_the_results_in_chunk_order_whichever_thread_ran_them():
+    chunks = [slice(start, start + 1) for start in range(9)]
+
+    def slow_on_odd(chunk):
+        time.sleep(0.002 * (chunk.start % 2))
+        return chunk.start, threading.current_thread().name
+
+    results = chunking.split_batch(slow_on_odd, chunks, work=chunking.PARALLEL_MIN_WORK)
+    assert [start for start, _ in results] == list(range(9))
+    assert len({name for _, name in results}) == 2  # the calling thread and the worker both took chunks
+
+
+def test_an_error_in_a_chunk_reaches_the_caller_after_the_other_thread_is_done():
+    done = []
+
+    def fails_on_first(chunk):
+        if chunk.start == 0:
+            raise ValueError("chunk 0")
+        time.sleep(0.01)
+        done.append(chunk.start)
+
+    with pytest.raises(ValueError, match="chunk 0"):
+        chunking.split_batch(fails_on_first, [slice(i, i + 1) for i in range(4)], work=chunking.PARALLEL_MIN_WORK)
+    assert len(done) == len(set(done))  # no chunk ran twice
+    time.sleep(0.05)
+    settled = list(done)
+    time.sleep(0.05)
+    assert done == settled  # nothing still running once split_batch has returned

@@ -1,23 +1,24 @@
-"""Bounded memory and two workers, shared by the fast convolution algorithms.
+"""Bounded memory and two threads, shared by the fast convolution algorithms.
 
 `batch_chunks` cuts the batch into runs of images whose scratch buffers (im2col columns, Winograd tiles)
 fit a fixed budget, so no algorithm ever builds a matrix proportional to the whole batch.
 
-`split_batch` runs a function on every chunk, two chunks at a time in two threads. NumPy releases the GIL
-inside its loops and inside BLAS calls, so the two threads really run at once; while they do, BLAS is held
-to one thread (threadpoolctl), or each worker's matrix product would start its own BLAS threads and the
-two cores would be oversubscribed. Small problems run in the calling thread: starting the workers costs
-more than it saves.
+`split_batch` runs a function on every chunk, two chunks at a time in two threads (the calling thread and one
+worker). NumPy releases the GIL inside its loops and inside BLAS calls, so the two threads really run at
+once; while they do, BLAS is held to one thread (threadpoolctl), or each thread's matrix product would start
+its own BLAS threads and the two cores would be oversubscribed. Small problems run in the calling thread
+alone: waking the worker costs more than it saves.
 
 A training step runs whole in `workers_only` mode: BLAS stays on one thread for the whole step, every chunked
-pass uses both workers (at least one chunk each), and large 2-D matrix products (`matmul`, the dense layers)
-are cut into row blocks for them too. Otherwise OpenBLAS's own threads, woken by a two-thread product, keep
-spinning for a while after it and compete with the workers for the two cores.
+pass is cut into at least one chunk per thread, and large 2-D matrix products (`matmul`, the dense layers)
+are cut into row blocks for the two threads too. Otherwise OpenBLAS's own threads, woken by a two-thread
+product, keep spinning for a while after it and compete with striate's two threads for the two cores.
 
 Nothing here touches an environment variable: the BLAS thread count is set through threadpoolctl's API for
 the duration of the call and given back afterwards.
 """
 
+import itertools
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from contextlib import contextmanager
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-WORKERS = 2
+WORKERS = 2  # threads that share a split: the calling thread and WORKERS - 1 pool threads
 CHUNK_BYTES = 4 * 2**20  # scratch per chunk: a few MiB keeps a chunk's buffers in the L2/L3 caches
 PARALLEL_MIN_WORK = 2_000_000  # multiply-adds below which one thread is faster than two
 MATMUL_SPLIT_MIN_WORK = 20_000_000  # the same for `matmul`'s row blocks (one BLAS call each, no chunk loop)
@@ -52,17 +53,34 @@ def batch_chunks(batch, bytes_per_image, budget=None):
 
 
 def split_batch(function, chunks, work):
-    """[function(chunk) for chunk in chunks], in two threads with single-threaded BLAS when `work` is large.
+    """[function(chunk) for chunk in chunks], on two threads with single-threaded BLAS when `work` is large.
 
-    `work` is the multiply-add count of the whole call, used to skip the threads on small problems.
+    `work` is the multiply-add count of the whole call, used to skip the threads on small problems. The two
+    threads are the calling thread and one worker: both take the next chunk not yet taken until none is left
+    (`itertools.count` hands out each index once; its `next` is atomic in CPython), so a thread slowed by other
+    jobs simply takes fewer chunks, and only one thread has to be woken per call.
     """
     global _pool
     if len(chunks) < 2 or work < PARALLEL_MIN_WORK:
         return [function(chunk) for chunk in chunks]
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="striate-conv")
+        _pool = ThreadPoolExecutor(max_workers=WORKERS - 1, thread_name_prefix="striate-worker")
+    results = [None] * len(chunks)
+    indices = itertools.count()
+
+    def take_chunks():
+        for index in indices:
+            if index >= len(chunks):
+                return
+            results[index] = function(chunks[index])
+
     with _one_blas_thread():
-        return list(_pool.map(function, chunks))
+        worker = _pool.submit(take_chunks)
+        try:
+            take_chunks()
+        finally:
+            worker.result()  # the worker's chunks are done (or its error raised) before anything returns
+    return results
 
 
 def _one_blas_thread():
