@@ -29,7 +29,7 @@ from threadpoolctl import ThreadpoolController
 
 WORKERS = 2  # threads that share a split: the calling thread and WORKERS - 1 pool threads
 CHUNK_BYTES = 4 * 2**20  # scratch per chunk: a few MiB keeps a chunk's buffers in the L2/L3 caches
-PARALLEL_MIN_WORK = 2_000_000  # multiply-adds below which one thread is faster than two
+PARALLEL_MIN_WORK = 500_000  # multiply-adds (or elementwise steps) below which one thread is faster than two
 MATMUL_SPLIT_MIN_WORK = 20_000_000  # the same for `matmul`'s row blocks (one BLAS call each, no chunk loop)
 
 _pool = None
