@@ -89,3 +89,19 @@ def test_an_error_in_a_chunk_reaches_the_caller_after_the_other_thread_is_done()
     settled = list(done)
     time.sleep(0.05)
     assert done == settled  # nothing still running once split_batch has returned
+
+
+def test_a_split_inside_a_chunk_runs_in_that_thread_instead_of_waiting_for_the_busy_worker():
+    chunks = [slice(i, i + 1) for i in range(4)]
+
+    def outer(chunk):
+        inner = chunking.split_batch(lambda c: c.start * 10, chunks, work=chunking.PARALLEL_MIN_WORK)
+        return chunk.start, inner
+
+    returned = {}
+    caller = threading.Thread(target=lambda: returned.update(results=chunking.split_batch(
+        outer, chunks, work=chunking.PARALLEL_MIN_WORK)), daemon=True)
+    caller.start()
+    caller.join(timeout=20)
+    assert not caller.is_alive(), "split_batch inside a chunk deadlocked"
+    assert returned["results"] == [(i, [0, 10, 20, 30]) for i in range(4)]

@@ -35,6 +35,7 @@ MATMUL_SPLIT_MIN_WORK = 20_000_000  # the same for `matmul`'s row blocks (one BL
 _pool = None
 _controller = None
 _workers_only = False
+_splitting = threading.local()  # .active: this thread is running chunks of a split_batch call
 
 
 def batch_chunks(batch, bytes_per_image, budget=None):
@@ -61,7 +62,8 @@ def split_batch(function, chunks, work):
     jobs simply takes fewer chunks, and only one thread has to be woken per call.
     """
     global _pool
-    if len(chunks) < 2 or work < PARALLEL_MIN_WORK:
+    if len(chunks) < 2 or work < PARALLEL_MIN_WORK or getattr(_splitting, "active", False):
+        # a split inside a chunk runs in its thread: the worker it would wait for may be running this very chunk
         return [function(chunk) for chunk in chunks]
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=WORKERS - 1, thread_name_prefix="striate-worker")
@@ -69,10 +71,14 @@ def split_batch(function, chunks, work):
     indices = itertools.count()
 
     def take_chunks():
-        for index in indices:
-            if index >= len(chunks):
-                return
-            results[index] = function(chunks[index])
+        _splitting.active = True
+        try:
+            for index in indices:
+                if index >= len(chunks):
+                    return
+                results[index] = function(chunks[index])
+        finally:
+            _splitting.active = False
 
     with _one_blas_thread():
         worker = _pool.submit(take_chunks)
