@@ -129,6 +129,35 @@ def test_pooling_forward_and_gradients_match_torch(case, dtype):
     check_against_torch(striate_fn, torch_fn, [x], dtype)
 
 
+class _NumpyWithPoisonedEmpty:
+    """NumPy, except that `empty` returns NaNs (-1 for integers): a cell the loops should write and do not shows."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def empty(shape, dtype=float):
+        return np.full(shape, np.nan if np.dtype(dtype).kind == "f" else -1, dtype=dtype)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("spatial,pool_size", [((7, 5), 2), ((6, 8), (3, 2)), ((9,), 4), ((5, 4, 7), (2, 2, 3))])
+def test_tiling_windows_write_every_gradient_cell_once_and_zero_the_cells_past_the_last_window(
+        kind, spatial, pool_size, monkeypatch):
+    """Stride = window: the backward loops write each cell instead of adding into zeros; cells no window reaches
+    (the last row of 7 under 2x2 windows) get zero, as in PyTorch."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("striate.ops.pooling"), "np", _NumpyWithPoisonedEmpty())
+    nd = len(spatial)
+    x = np.random.default_rng(3).standard_normal((2, *spatial, 3))
+
+    def striate_fn(t):
+        return STRIATE_POOL[kind, nd](t, pool_size=pool_size)
+
+    check_against_torch(striate_fn, torch_pool(kind, spatial, pool_size, None, "valid"), [x], np.float64)
+
+
 @pytest.mark.parametrize("pool_size,strides", [((2, 2), None), ((3, 3), (1, 1)), ((3, 2), (2, 1))])
 def test_max_pool_gives_a_tie_to_the_first_maximum_as_torch(pool_size, strides):
     """Integer images tie often; overlapping windows (stride 1) send several gradients to one cell."""

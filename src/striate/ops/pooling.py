@@ -36,9 +36,22 @@ def _three(array):
     return array.reshape(three_spatial_axes(array.shape))
 
 
+def _gradient_buffer(input_shape, out_shape, pool_size, strides, dtype):
+    """(dx, add) for a backward loop: zeros to add into where windows overlap; where they tile the input
+    (stride = window), an uninitialised array whose cells past the last window alone are zeroed, each other cell
+    being written once by the loop (add=False)."""
+    if tuple(strides) != tuple(pool_size):
+        return np.zeros(input_shape, dtype=dtype), True
+    grad_input = np.empty(input_shape, dtype=dtype)
+    for axis, (n, out, step) in enumerate(zip(input_shape[1:-1], out_shape[1:-1], strides), start=1):
+        if out * step < n:
+            grad_input[(slice(None),) * axis + (slice(out * step, None),)] = 0
+    return grad_input, False
+
+
 class MaxPool(Function):
     def forward(self, x, pool_size, strides):
-        self.input_shape, self.dtype = x.shape, x.dtype
+        self.input_shape, self.dtype, self.pool = x.shape, x.dtype, (pool_size, strides)
         self.window, self.strides = three_per_axis(pool_size), three_per_axis(strides)
         x = np.ascontiguousarray(x)
         y = _output(x, pool_size, strides, x.dtype)
@@ -53,11 +66,11 @@ class MaxPool(Function):
 
     def backward(self, grad):
         grad = np.ascontiguousarray(grad, dtype=self.dtype)
-        grad_input = np.zeros(self.input_shape, dtype=self.dtype)
+        grad_input, add = _gradient_buffer(self.input_shape, grad.shape, *self.pool, self.dtype)
         window, step = self.window, self.strides
 
         def loop(grad_chunk, winner_chunk, grad_input_chunk):
-            pooling_loops.max_backward(grad_chunk, winner_chunk, window, step, grad_input_chunk)
+            pooling_loops.max_backward(grad_chunk, winner_chunk, window, step, grad_input_chunk, add)
 
         _run(loop, (_three(grad), _three(self.winner), _three(grad_input)), grad_input[:1].nbytes, grad_input.size)
         return (grad_input,)
@@ -65,7 +78,7 @@ class MaxPool(Function):
 
 class AveragePool(Function):
     def forward(self, x, pool_size, strides, scale):
-        self.input_shape, self.dtype = x.shape, x.dtype
+        self.input_shape, self.dtype, self.pool = x.shape, x.dtype, (pool_size, strides)
         self.window, self.strides = three_per_axis(pool_size), three_per_axis(strides)
         self.scale = np.asarray(scale, dtype=x.dtype).reshape(three_spatial_axes((1, *scale.shape, 1))[1:4])
         x = np.ascontiguousarray(x)
@@ -80,11 +93,11 @@ class AveragePool(Function):
 
     def backward(self, grad):
         grad = np.ascontiguousarray(grad, dtype=self.dtype)
-        grad_input = np.zeros(self.input_shape, dtype=self.dtype)
+        grad_input, add = _gradient_buffer(self.input_shape, grad.shape, *self.pool, self.dtype)
         window, step, factors = self.window, self.strides, self.scale
 
         def loop(grad_chunk, grad_input_chunk):
-            pooling_loops.average_backward(grad_chunk, window, step, factors, grad_input_chunk)
+            pooling_loops.average_backward(grad_chunk, window, step, factors, grad_input_chunk, add)
 
         work = grad.size * math.prod(window)
         _run(loop, (_three(grad), _three(grad_input)), grad_input[:1].nbytes, work)

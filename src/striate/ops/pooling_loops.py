@@ -12,6 +12,10 @@ over a window view, the max pool's backward alone made three input-sized tempora
     average forward:  y[n, p, q, r, c] = scale[p, q, r] * sum over the window cells of x
     average backward: dx[every cell of the window, c] += scale[p, q, r] * dy[n, p, q, r, c]
 
+The backward loops add (`add=True`, dx starting at zero) where windows overlap; where they tile the input
+(stride = window) every window cell belongs to one window only, and `add=False` writes each cell once, so
+dx needs no zeroing pass first (only the cells past the last window, which no window writes).
+
 `scale` is 1 / (the number of real cells in the window): 1 / prod(window) without padding.
 """
 
@@ -45,7 +49,7 @@ def max_forward(x, window, strides, y, winner):
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def max_backward(grad_output, winner, window, strides, grad_input):
+def max_backward(grad_output, winner, window, strides, grad_input, add):
     k_d, k_h, k_w = window
     s_d, s_h, s_w = strides
     channels = grad_output.shape[-1]
@@ -60,7 +64,8 @@ def max_backward(grad_output, winner, window, strides, grad_input):
                             for k in range(k_w):
                                 target = grad_input[n, p * s_d + i, q * s_h + j, r * s_w + k]
                                 for c in range(channels):  # every cell checks every channel: no divisions
-                                    target[c] += grad[c] if cells[c] == cell else 0
+                                    value = grad[c] if cells[c] == cell else 0
+                                    target[c] = target[c] + value if add else value
                                 cell += 1
 
 
@@ -87,7 +92,7 @@ def average_forward(x, window, strides, scale, y):
 
 
 @njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
-def average_backward(grad_output, window, strides, scale, grad_input):
+def average_backward(grad_output, window, strides, scale, grad_input, add):
     k_d, k_h, k_w = window
     s_d, s_h, s_w = strides
     channels = grad_output.shape[-1]
@@ -101,4 +106,5 @@ def average_backward(grad_output, window, strides, scale, grad_input):
                             for k in range(k_w):
                                 cell = grad_input[n, p * s_d + i, q * s_h + j, r * s_w + k]
                                 for c in range(channels):
-                                    cell[c] += factor * grad[c]
+                                    value = factor * grad[c]
+                                    cell[c] = cell[c] + value if add else value
