@@ -98,7 +98,8 @@ def _one_blas_thread():
 
 @contextmanager
 def workers_only():
-    """A context (a training step) in which BLAS runs on one thread and the two workers do all parallel work."""
+    """A context (a training step) in which BLAS runs on one thread and `split_batch`'s two threads do all the
+    parallel work."""
     global _workers_only
     previous = _workers_only
     with _one_blas_thread():
