@@ -194,6 +194,8 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     bytes_per_image = math.prod(out_shape) * kernel.shape[-2] * groups * dtype.itemsize
     if thin:
         bytes_per_image *= math.prod(kernel_size)
+    if self_padded:  # the padded gradient buffer of each image too
+        bytes_per_image += math.prod(padded_input_shape[1:]) * dtype.itemsize
     chunks = batch_chunks(input_shape[0], bytes_per_image)
     work = grad_output.size * math.prod(kernel_size) * per_group_in
     split_batch(input_gradient_chunk, chunks, work)
