@@ -78,13 +78,9 @@ def _is_winograd_3x3(case):
 
 def _is_narrow_few_channels_5x5_or_larger(case):
     # LeNet: im2col's products would have 1 to 6 columns (the input gradient) or 25 rows; the banded products of
-    # `toeplitz` are wide, and multiply at most TOEPLITZ_WASTE times too many zeros
+    # `toeplitz` are wider, and its input gradient's (whole rows) multiply at most TOEPLITZ_WASTE times too many zeros
     return (len(case.kernel_size) == 2 and min(case.kernel_size) >= 5 and case.groups == 1
             and case.per_group_in < 16 and case.input_shape[2] <= TOEPLITZ_WASTE * case.kernel_size[1])
-
-
-def _is_one_or_two_channels(case):
-    return case.per_group_in <= 2
 
 
 def _is_few_channels_5x5_or_larger(case):
@@ -106,11 +102,8 @@ AUTO_TABLE = (
     ("depthwise: one input channel per group", _is_depthwise, "depthwise", "depthwise", "depthwise"),
     ("2-D 3x3, stride 1, dilation 1, >= 16 channels", _is_winograd_3x3, "winograd", "winograd", "winograd"),
     ("2-D kernel >= 9x9 with stride 1", _is_large_kernel_stride_1, "fft", "fft", "fft"),
-    ("2-D kernel >= 5x5, 1 or 2 input channels, width <= 8 kernel widths",
-     lambda case: _is_narrow_few_channels_5x5_or_larger(case) and _is_one_or_two_channels(case),
-     "toeplitz", "toeplitz", "toeplitz"),
     ("2-D kernel >= 5x5, < 16 input channels, width <= 8 kernel widths", _is_narrow_few_channels_5x5_or_larger,
-     "im2col", "toeplitz", "toeplitz"),
+     "toeplitz", "toeplitz", "toeplitz"),
     ("2-D kernel >= 5x5, stride 1, < 16 input channels", _is_few_channels_5x5_or_larger, "im2col", "fft", "im2col"),
     ("everything else", lambda case: True, "im2col", "im2col", "im2col"),
 )
@@ -178,10 +171,10 @@ def multiply_count(name, case):
         frequencies = math.prod(spatial[:-1]) * (spatial[-1] // 2 + 1)
         # one complex multiply is four real ones
         return 4 * frequencies * case.input_shape[0] * case.per_group_in * case.kernel_shape[-1]
-    if name == "toeplitz":  # the band's zeros are multiplied too
-        padded_width, channels_in = case.input_shape[2], case.input_shape[3]
-        return (case.input_shape[0] * out_shape[0] * case.kernel_size[0] * padded_width * channels_in
-                * out_shape[1] * case.kernel_shape[-1])
+    if name == "toeplitz":  # the band's zeros are multiplied too: each output reads a tile's window of V columns
+        tile = toeplitz.tile_width(out_shape[1], case.kernel_shape[-1])
+        window = toeplitz.window_width(tile, case.kernel_size[1], case.strides[1], case.dilation[1])
+        return outputs * case.kernel_size[0] * window * case.per_group_in
     if name == "separable":
         kh, kw = case.kernel_size
         columns = case.input_shape[0] * out_shape[0] * case.input_shape[2] * case.per_group_in * case.kernel_shape[-1]

@@ -1,26 +1,31 @@
-"""2-D convolution as one matrix product per chunk, each kernel row unrolled into a banded (Toeplitz) matrix.
+"""2-D convolution as one matrix product per chunk, the kernel rows unrolled into banded (Toeplitz) matrices.
 
 Same signature and result as `striate.algorithms.direct`, for 2-D kernels with groups = 1, any strides and
 dilation. A 1-D cross-correlation along the width is a product with a banded matrix (Goodfellow et al. 9.1:
-a Toeplitz matrix, each row the kernel shifted by the stride). Unroll every kernel row i that way, over the
-whole padded width and all input channels:
+a Toeplitz matrix, each row the kernel shifted by the stride). Cut each output row into tiles of B output
+columns; a tile reads a window of (B - 1)*s_w + (k_w - 1)*d_w + 1 = V input columns, and the same banded
+matrix serves every tile. Unroll every kernel row i that way, over all input channels:
 
-    T[i, (w*s_w + j*d_w)*C_in + c, w*C_out + f] = kernel[i, j, c, f]      T: (k_h, W_pad*C_in, W_out*C_out)
+    T[i, (u*s_w + j*d_w)*C_in + c, u*C_out + f] = kernel[i, j, c, f]      T: (k_h, V*C_in, B*C_out), u < B
 
-and gather, for every output row h, the k_h input rows it reads, each flattened to W_pad*C_in values:
+and gather, for every output row h and tile t, the k_h input row windows it reads, each V*C_in values:
 
-    R[n, h, i, :] = x[n, h*s_h + i*d_h, :, :]                             R: (N*H_out, k_h*W_pad*C_in)
+    R[n, h, t, i, :] = x[n, h*s_h + i*d_h, t*B*s_w : t*B*s_w + V, :]     R: (N*H_out*W_out/B, k_h*V*C_in)
 
 Then one product gives the output rows already laid out channels-last:
 
-    forward:         y (N*H_out, W_out*C_out) = R @ T
+    forward:         y (N*H_out*W_out/B, B*C_out) = R @ T
     input gradient:  dR = dy @ T^T, each of its k_h row blocks added back into the input row it came from
-    kernel gradient: dT = R^T @ dy, and dkernel[i, j, c, f] = sum over w of dT at the band entries above
+    kernel gradient: dT = R^T @ dy, and dkernel[i, j, c, f] = sum over u of dT at the band entries above
 
-The products multiply W_pad/k_w times more zeros than an im2col product multiplies numbers, but R is k_w
-times smaller than im2col's columns and the products are wide, so for thin layers (LeNet: 1 or 6 input
-channels, widths 32 and 14) this is the fastest way through BLAS. `AUTO_TABLE` picks it for thin layers
-whose padded width is at most 8 kernel widths. The batch runs in chunks on two threads (`striate.algorithms.chunking`).
+The product multiplies V/k_w times more numbers than im2col's (the band's zeros), on a matrix R that holds
+each input value about V/B times. B = 1 is im2col; B = W_out (one tile per row) is the classic Toeplitz
+product, with the widest matrices and the most zeros. For thin layers (LeNet: 1 or 6 input channels, 6 or 16
+filters) im2col's products are too narrow for BLAS, and whole rows waste most multiplies on zeros: `tile_width`
+takes the narrowest tile whose product has TILE_COLUMNS columns (LeNet's first layer: B = 7 of 28, the
+product 42 wide, 2.2 times im2col's multiplies). The input gradient keeps whole rows: its product's inner
+dimension is B*C_out, and BLAS wants that long. `AUTO_TABLE` picks this algorithm for thin layers with 5x5 or
+larger kernels. The batch runs in chunks on two threads (`striate.algorithms.chunking`).
 """
 
 
@@ -40,42 +45,53 @@ def check_case(kernel_shape, groups, name="toeplitz"):
                          f"with groups={groups}")
 
 
+TILE_COLUMNS = 32  # the narrowest tile whose product has this many columns (B*C_out >= TILE_COLUMNS)
+
+
+def tile_width(out_width, channels_out):
+    """B: the smallest divisor of W_out with B*C_out >= TILE_COLUMNS (W_out itself when none has)."""
+    return next(tile for tile in range(1, out_width + 1)
+                if out_width % tile == 0 and (tile * channels_out >= TILE_COLUMNS or tile == out_width))
+
+
+def window_width(tile, kernel_width, stride, dilation):
+    """V: the input columns a tile of B output columns reads."""
+    return (tile - 1) * stride + (kernel_width - 1) * dilation + 1
+
+
 @functools.lru_cache(maxsize=64)
-def _band_indices(padded_width, kernel_shape, out_width, stride, dilation):
-    """(rows, columns) of the band entries in one T[i], each of shape (k_w, C_in, C_out, W_out); read-only, and
-    computed once per geometry (a training step asks for them four times)."""
+def _band_indices(window, kernel_shape, tile, stride, dilation):
+    """(rows, columns) of the band entries in one T[i], each of shape (k_w, C_in, C_out, B); read-only, and
+    computed once per geometry (a training step asks for them several times)."""
     _, kernel_width, channels_in, channels_out = kernel_shape
-    j, c, f, w = np.ix_(range(kernel_width), range(channels_in), range(channels_out), range(out_width))
-    rows = (w * stride + j * dilation) * channels_in + c
-    columns = w * channels_out + f
+    j, c, f, u = np.ix_(range(kernel_width), range(channels_in), range(channels_out), range(tile))
+    rows = (u * stride + j * dilation) * channels_in + c
+    columns = u * channels_out + f
     indices = tuple(np.ascontiguousarray(a) for a in np.broadcast_arrays(rows, columns))
     for array in indices:
         array.flags.writeable = False
     return indices
 
 
-def _banded(kernel, padded_width, out_width, stride, dilation, dtype):
-    """T (k_h * W_pad*C_in, W_out*C_out), zero outside the band."""
+def _banded(kernel, window, tile, stride, dilation, dtype):
+    """T (k_h * V*C_in, B*C_out), zero outside the band."""
     kernel_height, _, channels_in, channels_out = kernel.shape
-    rows, columns = _band_indices(padded_width, tuple(kernel.shape), out_width, stride, dilation)
-    banded = np.zeros((kernel_height, padded_width * channels_in, out_width * channels_out), dtype=dtype)
+    rows, columns = _band_indices(window, tuple(kernel.shape), tile, stride, dilation)
+    banded = np.zeros((kernel_height, window * channels_in, tile * channels_out), dtype=dtype)
     for i in range(kernel_height):
         banded[i][rows, columns] = kernel[i][..., None]
-    return banded.reshape(-1, out_width * channels_out)
+    return banded.reshape(-1, tile * channels_out)
 
 
-def _row_view(x, kernel_height, out_height, stride, dilation):
-    """R as a read-only view (n, H_out, k_h, W_pad*C_in) of x (n, H_pad, W_pad, C_in), no copy."""
+def _fill_rows(x, kernel_height, out_shape, tile, window, strides, dilation, dtype):
+    """R of a chunk x (n, H_pad, W_pad, C_in) copied into this thread's buffer: (n*H_out*W_out/B, k_h*V*C_in)."""
     images, height, width, channels = x.shape
+    out_height, tiles = out_shape[0], out_shape[1] // tile
     x = np.ascontiguousarray(x)
     row = width * channels * x.itemsize
-    return as_strided(x, shape=(images, out_height, kernel_height, width * channels),
-                      strides=(height * row, stride * row, dilation * row, x.itemsize), writeable=False)
-
-
-def _fill_rows(x, kernel_height, out_height, stride, dilation, dtype):
-    """R of a chunk copied into this thread's buffer: (n*H_out, k_h*W_pad*C_in)."""
-    view = _row_view(x, kernel_height, out_height, stride, dilation)
+    view = as_strided(x, shape=(images, out_height, tiles, kernel_height, window * channels),
+                      strides=(height * row, strides[0] * row, tile * strides[1] * channels * x.itemsize,
+                               dilation[0] * row, x.itemsize), writeable=False)
     rows = scratch("toeplitz.rows", view.shape, dtype)
     np.copyto(rows, view)
     return rows.reshape(-1, kernel_height * view.shape[-1])
@@ -86,20 +102,25 @@ def conv_forward(x, kernel, strides, dilation, groups):
     check_case(kernel.shape, groups)
     dtype = np.result_type(x, kernel)
     out_height, out_width = windows_output_shape(x.shape[1:3], kernel.shape[:2], strides, dilation)
-    banded = _banded(kernel, x.shape[2], out_width, strides[1], dilation[1], dtype)
-    y = np.empty((x.shape[0], out_height, out_width * kernel.shape[-1]), dtype=dtype)
+    tile = tile_width(out_width, kernel.shape[-1])
+    window = window_width(tile, kernel.shape[1], strides[1], dilation[1])
+    banded = _banded(kernel, window, tile, strides[1], dilation[1], dtype)
+    rows_per_image = out_height * out_width // tile
+    y = np.empty((x.shape[0], rows_per_image, banded.shape[1]), dtype=dtype)
 
     def forward_chunk(images):
-        rows = _fill_rows(x[images], kernel.shape[0], out_height, strides[0], dilation[0], dtype)
+        rows = _fill_rows(x[images], kernel.shape[0], (out_height, out_width), tile, window, strides, dilation,
+                          dtype)
         matmul_into(rows, banded, y[images].reshape(-1, y.shape[-1]))
 
-    chunks = batch_chunks(x.shape[0], out_height * banded.shape[0] * dtype.itemsize)
-    split_batch(forward_chunk, chunks, work=x.shape[0] * out_height * banded.size)
+    chunks = batch_chunks(x.shape[0], rows_per_image * banded.shape[0] * dtype.itemsize)
+    split_batch(forward_chunk, chunks, work=x.shape[0] * rows_per_image * banded.size)
     return y.reshape(x.shape[0], out_height, out_width, kernel.shape[-1])
 
 
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups):
-    """dLoss/dx (N, H_pad, W_pad, C_in): dR = dy @ T^T, its row blocks added back into the rows they came from."""
+    """dLoss/dx (N, H_pad, W_pad, C_in): dR = dy @ T^T with whole rows (B = W_out, V = W_pad), its row blocks
+    added back into the rows they came from."""
     check_case(kernel.shape, groups)
     dtype = np.result_type(grad_output, kernel)
     batch, out_height, out_width, _ = grad_output.shape
@@ -129,18 +150,21 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     check_case(kernel_shape, groups)
     dtype = np.result_type(x, grad_output)
     batch, out_height, out_width, channels_out = grad_output.shape
-    kernel_height = kernel_shape[0]
+    kernel_height, kernel_width, channels_in, _ = kernel_shape
+    tile = tile_width(out_width, channels_out)
+    window = window_width(tile, kernel_width, strides[1], dilation[1])
+    rows_per_image = out_height * out_width // tile
 
     def kernel_gradient_chunk(images):
-        rows = _fill_rows(x[images], kernel_height, out_height, strides[0], dilation[0], dtype)
+        rows = _fill_rows(x[images], kernel_height, (out_height, out_width), tile, window, strides, dilation,
+                          dtype)
         return rows.T @ grad_output[images].reshape(rows.shape[0], -1)
 
-    row_length = x.shape[2] * x.shape[3]
-    chunks = batch_chunks(batch, out_height * kernel_height * row_length * dtype.itemsize)
-    work = batch * out_height * kernel_height * row_length * out_width * channels_out
+    row_length = kernel_height * window * channels_in
+    chunks = batch_chunks(batch, rows_per_image * row_length * dtype.itemsize)
+    work = batch * rows_per_image * row_length * tile * channels_out
     grad_banded = sum(split_batch(kernel_gradient_chunk, chunks, work))
-    grad_banded = grad_banded.reshape(kernel_height, row_length, out_width * channels_out)
-    band_rows, band_columns = _band_indices(x.shape[2], tuple(kernel_shape), out_width, strides[1], dilation[1])
+    grad_banded = grad_banded.reshape(kernel_height, window * channels_in, tile * channels_out)
+    band_rows, band_columns = _band_indices(window, tuple(kernel_shape), tile, strides[1], dilation[1])
     grad = np.stack([grad_banded[i][band_rows, band_columns].sum(axis=-1) for i in range(kernel_height)])
     return grad.astype(dtype, copy=False)
-
