@@ -261,11 +261,14 @@ def test_malformed_arguments_are_refused_naming_the_argument_and_what_was_receiv
     assert str(caught.value) == message
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "convolution_case does not run check_window_fits: a 5x5 kernel on a 3x3 input fails inside direct.conv_forward "
-    "with numpy's 'negative dimensions are not allowed' (on 4x4: 'zero-size array to reduction operation maximum')"))
 def test_a_kernel_larger_than_the_input_is_refused_with_the_output_size_formula():
     # what conv2d says for the same layer: floor((3 + 0 - 5) / 1) + 1 = -1
     with pytest.raises(ValueError, match=r"a 5x5 kernel does not fit a 3x3 input with padding 0: "
                                          r"floor\(\(3 \+ 0 - 5\) / 1\) \+ 1 = -1"):
         explain_algorithms({"filters": 2, "kernel_size": 5, "padding": "valid"}, (1, 3, 3, 1), repeats=1)
+
+
+def test_groups_that_do_not_divide_the_channels_are_refused_before_any_algorithm_runs():
+    with pytest.raises(ValueError, match=r"explain_algorithms: groups=3 must divide both the input channels C_in=4 "
+                                         r"and the filters C_out=4"):
+        explain_algorithms({"filters": 4, "kernel_size": 3, "groups": 3}, (1, 6, 6, 4), repeats=1)

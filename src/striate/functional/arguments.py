@@ -58,6 +58,15 @@ def padding_pairs(op, padding, spatial, kernel_size, strides, dilation):
     )
 
 
+def check_groups(op, groups, channels_in, channels_out):
+    """groups must be a positive int dividing both the input channels and the filters."""
+    if not is_int(groups) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int; received {groups!r}")
+    if channels_in % groups or channels_out % groups:
+        raise ValueError(f"{op}: groups={groups} must divide both the input channels C_in={channels_in} and "
+                         f"the filters C_out={channels_out}")
+
+
 def check_window_fits(op, spatial, kernel_size, strides, dilation, pads, what="kernel"):
     """Raise, with the lectures' formula, when a window is larger than the padded input on some axis."""
     for n, k, s, d, (before, after) in zip(spatial, kernel_size, strides, dilation, pads):

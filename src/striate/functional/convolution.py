@@ -10,6 +10,7 @@ from striate.core.tensor import as_tensor
 from striate.functional.arguments import (
     KERNEL_LAYOUTS,
     LAYOUTS,
+    check_groups,
     check_input_rank,
     check_numeric,
     check_window_fits,
@@ -116,12 +117,8 @@ def _check_kernel(op, rank, input_shape, kernel_shape, groups):
     if len(kernel_shape) != rank + 2:
         raise ValueError(f"{op}: the kernel must have rank {rank + 2} {KERNEL_LAYOUTS[rank]}; "
                          f"received shape {tuple(kernel_shape)}")
-    if not is_int(groups) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int; received {groups!r}")
-    channels_in, channels_out = input_shape[-1], kernel_shape[-1]
-    if channels_in % groups or channels_out % groups:
-        raise ValueError(f"{op}: groups={groups} must divide both the input channels C_in={channels_in} and "
-                         f"the filters C_out={channels_out}")
+    channels_in = input_shape[-1]
+    check_groups(op, groups, channels_in, kernel_shape[-1])
     if kernel_shape[-2] * groups != channels_in:
         hint = ""
         if input_shape[1] == kernel_shape[-2] * groups:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from striate.algorithms import ALGORITHMS, PASSES, Case, choose, multiply_count
-from striate.functional.arguments import padding_pairs, per_axis
+from striate.functional.arguments import check_groups, check_window_fits, padding_pairs, per_axis
 
 
 @dataclass
@@ -63,10 +63,12 @@ def convolution_case(layer_or_arguments, input_shape):
     kernel_size = per_axis(op, "kernel_size", arguments["kernel_size"], rank)
     strides = per_axis(op, "strides", arguments.get("strides", 1), rank)
     dilation = per_axis(op, "dilation_rate", arguments.get("dilation_rate", 1), rank)
-    groups = int(arguments.get("groups", 1))
+    groups, filters = arguments.get("groups", 1), arguments["filters"]
+    check_groups(op, groups, channels, filters)
     pads = padding_pairs(op, arguments.get("padding", "valid"), tuple(input_shape[1:-1]), kernel_size, strides,
                          dilation)
-    kernel_shape = (*kernel_size, channels // groups, int(arguments["filters"]))
+    check_window_fits(op, tuple(input_shape[1:-1]), kernel_size, strides, dilation, pads)
+    kernel_shape = (*kernel_size, channels // groups, int(filters))
     padded = (input_shape[0], *(n + before + after for n, (before, after) in zip(input_shape[1:-1], pads)),
               channels)
     return Case(padded, kernel_shape, strides, dilation, groups)
