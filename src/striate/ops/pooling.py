@@ -36,6 +36,11 @@ def _three(array):
     return array.reshape(three_spatial_axes(array.shape))
 
 
+def _three_rows(array):
+    """(n, D, H, W*C): `_three` with each row flattened, as the average loops take it."""
+    return array.reshape(*three_spatial_axes(array.shape)[:3], -1)
+
+
 def _gradient_buffer(input_shape, out_shape, pool_size, strides, dtype):
     """(dx, add) for a backward loop: zeros to add into where windows overlap; where they tile the input
     (stride = window), an uninitialised array whose cells past the last window alone are zeroed, each other cell
@@ -83,24 +88,24 @@ class AveragePool(Function):
         self.scale = np.asarray(scale, dtype=x.dtype).reshape(three_spatial_axes((1, *scale.shape, 1))[1:4])
         x = np.ascontiguousarray(x)
         y = _output(x, pool_size, strides, x.dtype)
-        window, step, factors = self.window, self.strides, self.scale
+        window, step, factors, channels = self.window, self.strides, self.scale, x.shape[-1]
 
         def loop(x_chunk, y_chunk):
-            pooling_loops.average_forward(x_chunk, window, step, factors, y_chunk)
+            pooling_loops.average_forward(x_chunk, window, step, channels, factors, y_chunk)
 
-        _run(loop, (_three(x), _three(y)), x[:1].nbytes, x.size)
+        _run(loop, (_three_rows(x), _three_rows(y)), x[:1].nbytes, x.size)
         return y
 
     def backward(self, grad):
         grad = np.ascontiguousarray(grad, dtype=self.dtype)
         grad_input, add = _gradient_buffer(self.input_shape, grad.shape, *self.pool, self.dtype)
-        window, step, factors = self.window, self.strides, self.scale
+        window, step, factors, channels = self.window, self.strides, self.scale, grad.shape[-1]
 
         def loop(grad_chunk, grad_input_chunk):
-            pooling_loops.average_backward(grad_chunk, window, step, factors, grad_input_chunk, add)
+            pooling_loops.average_backward(grad_chunk, window, step, channels, factors, grad_input_chunk, add)
 
         work = grad.size * math.prod(window)
-        _run(loop, (_three(grad), _three(grad_input)), grad_input[:1].nbytes, work)
+        _run(loop, (_three_rows(grad), _three_rows(grad_input)), grad_input[:1].nbytes, work)
         return (grad_input,)
 
 
