@@ -22,7 +22,7 @@ import itertools
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -80,7 +80,7 @@ def split_batch(function, chunks, work):
         finally:
             _splitting.active = False
 
-    with _one_blas_thread():
+    with nullcontext() if _workers_only else _one_blas_thread():  # workers_only holds BLAS at one thread already
         worker = _pool.submit(take_chunks)
         try:
             take_chunks()
