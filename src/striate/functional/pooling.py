@@ -7,6 +7,8 @@ Padding follows Keras: "valid" (no padding) or "same" (out = ceil(n / s)); "same
 The windows are reduced by the pooling primitives of `striate.ops.pooling` (compiled loops).
 """
 
+import functools
+
 import numpy as np
 
 from striate.algorithms.windows import window_view
@@ -72,13 +74,23 @@ def _pool(op, rank, reduction, x, pool_size, strides, padding):
     pads = padding_pairs(op, padding, spatial, pool_size, strides, no_dilation)
     check_window_fits(op, spatial, pool_size, strides, no_dilation, pads, what="pool window")
     pad_width = ((0, 0), *pads, (0, 0))
-    window_axes = tuple(range(1 + rank, 1 + 2 * rank))
 
     if reduction == "max":
         return max_pool(pad(x, pad_width, constant_value=-np.inf), pool_size, strides)
-    real_cells = np.pad(np.ones((1, *spatial, 1), x.dtype), pad_width)
-    counts = window_view(real_cells, pool_size, strides, no_dilation).sum(axis=window_axes)
-    return average_pool(pad(x, pad_width), pool_size, strides, scale=1 / counts[0, ..., 0])
+    scale = _average_scale(spatial, pool_size, strides, pads, np.dtype(x.dtype))
+    return average_pool(pad(x, pad_width), pool_size, strides, scale=scale)
+
+
+@functools.lru_cache(maxsize=64)
+def _average_scale(spatial, pool_size, strides, pads, dtype):
+    """1 / (the real cells in each window), per output position; read-only, computed once per geometry."""
+    rank = len(spatial)
+    real_cells = np.pad(np.ones((1, *spatial, 1), dtype), ((0, 0), *pads, (0, 0)))
+    window_axes = tuple(range(1 + rank, 1 + 2 * rank))
+    counts = window_view(real_cells, pool_size, strides, (1,) * rank).sum(axis=window_axes)
+    scale = 1 / counts[0, ..., 0]
+    scale.flags.writeable = False
+    return scale
 
 
 def global_avg_pool(x):

