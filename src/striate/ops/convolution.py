@@ -27,6 +27,7 @@ import numpy as np
 from striate.algorithms import Case, algorithm_module
 from striate.algorithms.chunking import batch_chunks, split_batch
 from striate.core.function import Function, sum_leading_axes
+from striate.ops import activation_loops
 from striate.ops.activations import IN_PLACE_ACTIVATIONS
 
 
@@ -46,14 +47,16 @@ class Convolution(Function):
                 x = _zero_padded(x, padding, self.inside)
         self.x, self.kernel = x, kernel
         y = self.algorithm.conv_forward(x, kernel, **self.arguments)
-        values, self.activation_gradient = IN_PLACE_ACTIVATIONS.get(activation, (None, None))
-        y = _add_bias_and_activate(y, bias[0] if bias else None, values)
-        self.result = y if values is not None else None
+        y = _add_bias_and_activate(y, bias[0] if bias else None, activation)
+        self.activation, self.result = activation, (y if activation is not None else None)
         return y
 
     def backward(self, grad):
-        if self.activation_gradient is not None:
-            grad = _activation_gradient(self.activation_gradient, grad, self.result)
+        wants_bias_gradient = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
+        if self.activation is not None:
+            grad, grad_bias = _activation_gradient(self.activation, grad, self.result, wants_bias_gradient)
+        else:
+            grad_bias = sum_leading_axes(grad, grad.ndim - 1) if wants_bias_gradient else None
         grad_x = grad_kernel = None
         both = getattr(self.algorithm, "conv_gradients", None)
         if self.needs_input_grad[0] and self.needs_input_grad[1] and both is not None:
@@ -67,7 +70,6 @@ class Convolution(Function):
             grad_x = grad_x[self.inside]
         if len(self.needs_input_grad) == 2:
             return grad_x, grad_kernel
-        grad_bias = sum_leading_axes(grad, grad.ndim - 1) if self.needs_input_grad[2] else None
         return grad_x, grad_kernel, grad_bias
 
 
@@ -80,19 +82,27 @@ def _zero_padded(x, padding, inside):
     return padded
 
 
-def _add_bias_and_activate(y, bias, values):
-    """values(y + bias) (bias and values each optional), in place in a fresh contiguous y, the batch split over
-    the two workers (`striate.algorithms.chunking`)."""
+def _add_bias_and_activate(y, bias, activation):
+    """activation(y + bias) (bias and activation each optional), in place in a fresh contiguous y, the batch split
+    over the two workers (`striate.algorithms.chunking`); bias and relu in one compiled pass
+    (`striate.ops.activation_loops`)."""
+    values = IN_PLACE_ACTIVATIONS[activation][0] if activation is not None else None
     if bias is None and values is None:
         return y
     if not y.flags.c_contiguous or (bias is not None and np.result_type(y, bias) != y.dtype):
         y = y if bias is None else add_bias(y, bias)
         return y if values is None else values(y, out=y)
+    row_length = y.shape[-2] * y.shape[-1]
+    bias_row = None if bias is None else np.tile(bias, y.shape[-2])
 
     def chunk(images):
         part = y[images]
-        if bias is not None:
-            add_bias(part, bias)
+        if bias_row is not None and activation == "relu":
+            activation_loops.add_bias_relu(part.reshape(-1, row_length), bias_row)
+            return
+        if bias_row is not None:
+            rows = part.reshape(-1, row_length)
+            np.add(rows, bias_row, out=rows)
         if values is not None:
             values(part, out=part)
 
@@ -100,15 +110,27 @@ def _add_bias_and_activate(y, bias, values):
     return y
 
 
-def _activation_gradient(gradient, grad, y):
-    """gradient(grad, y), the activation's gradient as a function of its output, on the two workers."""
-    out = np.empty(y.shape, dtype=np.result_type(grad, y))
+def _activation_gradient(activation, grad, y, with_bias_gradient):
+    """(dz, db): dz = dy * act'(y), the activation's gradient from its output y, and db = dz summed over all but
+    the channel axis (None unless asked for), in one compiled pass on the two workers."""
+    dtype = np.result_type(grad, y)
+    if not y.flags.c_contiguous or y.dtype != dtype:
+        out = IN_PLACE_ACTIVATIONS[activation][1](grad, y)
+        return out, (sum_leading_axes(out, out.ndim - 1) if with_bias_gradient else None)
+    grad = np.ascontiguousarray(grad, dtype=dtype)
+    out = np.empty(y.shape, dtype=dtype)
+    row_length = y.shape[-2] * y.shape[-1]
+    kind, one = activation_loops.KINDS[activation], dtype.type(1)
 
     def chunk(images):
-        gradient(grad[images], y[images], out=out[images])
+        row_sums = np.zeros(row_length)
+        activation_loops.gradient_and_row_sums(kind, *(a[images].reshape(-1, row_length) for a in (grad, y, out)),
+                                               row_sums, one)
+        return row_sums
 
-    split_batch(chunk, batch_chunks(y.shape[0], y[:1].nbytes), work=y.size)
-    return out
+    row_sums = sum(split_batch(chunk, batch_chunks(y.shape[0], y[:1].nbytes), work=y.size))
+    bias_gradient = row_sums.reshape(y.shape[-2:]).sum(axis=0).astype(dtype) if with_bias_gradient else None
+    return out, bias_gradient
 
 
 def add_bias(y, bias):

@@ -1,0 +1,34 @@
+"""The compiled activation loops compute what NumPy's activation functions compute, value for value."""
+
+import numpy as np
+import pytest
+
+from striate.ops import activation_loops
+from striate.ops.activations import IN_PLACE_ACTIVATIONS
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_bias_relu_is_fmax_of_the_sum_and_zero_also_for_nan(dtype):
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((5, 12)).astype(dtype)
+    rows[1, 3] = np.nan
+    bias_row = np.tile(rng.standard_normal(4).astype(dtype), 3)
+    expected = np.fmax(rows + bias_row, 0)
+    activation_loops.add_bias_relu(rows, bias_row)
+    np.testing.assert_array_equal(rows, expected)
+    assert rows[1, 3] == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", sorted(activation_loops.KINDS))
+def test_gradient_is_numpys_value_for_value_and_row_sums_are_float64_sums(activation, dtype):
+    rng = np.random.default_rng(1)
+    values, gradient = IN_PLACE_ACTIVATIONS[activation]
+    y = values(rng.standard_normal((6, 10)).astype(dtype))
+    y[0, :3] = 0  # relu's kink: the gradient there is 0, as y > 0 is false
+    grad = rng.standard_normal((6, 10)).astype(dtype)
+    out, row_sums = np.empty_like(y), np.zeros(10)
+    activation_loops.gradient_and_row_sums(activation_loops.KINDS[activation], grad, y, out, row_sums, dtype(1))
+    expected = gradient(grad, y)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_allclose(row_sums, expected.astype(np.float64).sum(axis=0), rtol=1e-12)
