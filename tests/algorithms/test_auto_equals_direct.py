@@ -60,3 +60,10 @@ def test_a_forced_algorithm_that_cannot_serve_the_layer_says_so():
         F.conv2d(x, kernel, algorithm="pointwise")
     with pytest.raises(ValueError, match=r"unknown algorithm 'fastest'; expected 'auto' or one of \['depthwise'"):
         algorithm_module("fastest")
+
+
+def test_the_table_names_toeplitz_for_a_first_layer_on_grey_images_except_its_input_gradient():
+    mnist_cnn_conv1 = Case((128, 28, 28, 1), (3, 3, 1, 32), (1, 1), (1, 1), 1)
+    assert [choose(mnist_cnn_conv1, which) for which in PASSES] == ["toeplitz", "im2col", "toeplitz"]
+    alexnet_conv1 = Case((8, 227, 227, 3), (11, 11, 3, 96), (4, 4), (1, 1), 1)  # three channels: im2col
+    assert [choose(alexnet_conv1, which) for which in PASSES] == ["im2col"] * 3

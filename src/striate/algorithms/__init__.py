@@ -89,6 +89,11 @@ def _is_few_channels_5x5_or_larger(case):
             and case.dilation == (1, 1) and case.groups == 1 and case.per_group_in < 16)
 
 
+def _is_one_channel_2d(case):
+    # im2col's products would have k_h*k_w rows (9 for the MNIST CNN's first layer); toeplitz's tiles widen them
+    return len(case.kernel_size) == 2 and case.groups == 1 and case.per_group_in == 1
+
+
 def _is_large_kernel_stride_1(case):
     return (len(case.kernel_size) == 2 and min(case.kernel_size) >= 9 and all(s == 1 for s in case.strides)
             and case.per_group_in * case.kernel_shape[-1] // case.groups <= 64 * 64)
@@ -105,6 +110,7 @@ AUTO_TABLE = (
     ("2-D kernel >= 5x5, < 16 input channels, width <= 8 kernel widths", _is_narrow_few_channels_5x5_or_larger,
      "toeplitz", "toeplitz", "toeplitz"),
     ("2-D kernel >= 5x5, stride 1, < 16 input channels", _is_few_channels_5x5_or_larger, "im2col", "fft", "im2col"),
+    ("2-D, one input channel (a first layer on grey images)", _is_one_channel_2d, "toeplitz", "im2col", "toeplitz"),
     ("everything else", lambda case: True, "im2col", "im2col", "im2col"),
 )
 PASSES = ("forward", "input gradient", "kernel gradient")
