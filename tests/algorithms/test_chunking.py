@@ -36,7 +36,7 @@ def test_workers_only_holds_blas_to_one_thread_and_gives_the_count_back():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_matmul_in_row_blocks_equals_numpy(dtype):
+def test_matmul_in_blocks_equals_numpy(dtype):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((301, 280)).astype(dtype), rng.standard_normal((280, 257)).astype(dtype)
     assert a.shape[0] * a.shape[1] * b.shape[1] >= chunking.MATMUL_SPLIT_MIN_WORK  # the split really runs
@@ -105,3 +105,16 @@ def test_a_split_inside_a_chunk_runs_in_that_thread_instead_of_waiting_for_the_b
     caller.join(timeout=20)
     assert not caller.is_alive(), "split_batch inside a chunk deadlocked"
     assert returned["results"] == [(i, [0, 10, 20, 30]) for i in range(4)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_of_a_wide_result_in_column_blocks_equals_numpy(dtype):
+    """dy (64, 60) @ W^T (60, 6000): more columns than rows, cut into column blocks (W^T a transposed view)."""
+    rng = np.random.default_rng(2)
+    a, w = rng.standard_normal((64, 60)).astype(dtype), rng.standard_normal((6000, 60)).astype(dtype)
+    assert 64 * 60 * 6000 >= chunking.MATMUL_SPLIT_MIN_WORK
+    with chunking.workers_only():
+        product = chunking.matmul(a, w.T)
+    np.testing.assert_allclose(product, a @ w.T, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-4 if dtype == np.float32 else 1e-12)
+    assert product.dtype == dtype and product.shape == (64, 6000)

@@ -111,16 +111,24 @@ def workers_only():
 
 
 def matmul(a, b):
-    """a @ b for 2-D a (M, K) and b (K, N); in `workers_only` mode a large product is cut into one block of rows
-    per worker."""
-    if not _workers_only or a.shape[0] < WORKERS or a.shape[0] * a.shape[1] * b.shape[1] < MATMUL_SPLIT_MIN_WORK:
+    """a @ b for 2-D a (M, K) and b (K, N); in `workers_only` mode a large product is cut into one block per
+    worker along the longer axis of the result: rows of a, or columns of b (a dense layer's input gradient
+    dy (128, 128) @ W^T (128, 9216): 2.1 ms in column blocks, 2.4 ms in row blocks, where each thread reads all
+    of W)."""
+    rows, columns = a.shape[0], b.shape[1]
+    if not _workers_only or max(rows, columns) < WORKERS or rows * a.shape[1] * columns < MATMUL_SPLIT_MIN_WORK:
         return a @ b
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    out = np.empty((rows, columns), dtype=np.result_type(a, b))
 
-    def rows_product(rows):
-        out[rows] = a[rows] @ b
+    def rows_product(block):
+        out[block] = a[block] @ b
 
-    split_batch(rows_product, batch_chunks(a.shape[0], 0), work=a.shape[0] * a.shape[1] * b.shape[1])
+    def columns_product(block):
+        out[:, block] = a @ b[:, block]
+
+    by_rows = rows >= columns
+    split_batch(rows_product if by_rows else columns_product, batch_chunks(rows if by_rows else columns, 0),
+                work=rows * a.shape[1] * columns)
     return out
 
 
