@@ -552,3 +552,19 @@ def test_separable_conv2d_is_depthwise_then_pointwise_like_torch(case, dtype):
 
     inputs = [x, depthwise, pointwise, b] if case["bias"] else [x, depthwise, pointwise]
     check_against_torch(striate_fn, torch_fn, inputs, dtype)
+
+
+@pytest.mark.parametrize("activation", TORCH_ACTIVATIONS)
+def test_fused_activation_on_an_algorithm_whose_output_is_not_contiguous_matches_torch(activation):
+    """separable's output is a transposed view: the op applies the activation and its gradient with NumPy there
+    instead of the compiled loops, which need contiguous rows."""
+    case = conv_case(2, (6, 7), c_in=4, c_out=6, kernel=1, bias=False)
+
+    def fused(*inputs):
+        return F.conv2d(*inputs[:2], activation=activation, algorithm="separable")
+
+    def reference(*inputs):
+        return TORCH_ACTIVATIONS[activation](torch_conv(case)(*inputs))
+
+    inputs = conv_inputs(case, np.random.default_rng(5))
+    check_against_torch(fused, reference, inputs, np.float64)

@@ -14,6 +14,8 @@ channel, an optional third input) and an activation whose gradient is a function
 sigmoid: `IN_PLACE_ACTIVATIONS`). Both are applied in place to the fresh output, y = act(A x + b), which saves
 two passes and two activation-sized arrays over separate ops; backward first turns dy into
 d(A x + b) = act'(y) dy, then proceeds as above with db = that gradient summed over all but the channels.
+Bias + relu is one compiled pass, and so is act'(y) dy together with db (`striate.ops.activation_loops`); an
+output that is not contiguous (separable's) gets NumPy's functions instead.
 
 And it takes the zero padding (one (before, after) pair per spatial axis; other padding modes are the `pad`
 op). An algorithm that pads with zeros itself (`PADS_WITH_ZEROS`: im2col, winograd, depthwise) is handed the
