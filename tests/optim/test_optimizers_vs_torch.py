@@ -3,6 +3,7 @@ Keras 3's formulas where they do not (epsilon placement, decoupled weight decay 
 
 import io
 import json
+import math
 
 import numpy as np
 import pytest
@@ -325,3 +326,55 @@ def test_parameters_in_another_order_raise():
 def test_config_of_schedule_without_get_config_raises():
     with pytest.raises(TypeError, match="SGD.get_config: the learning-rate schedule needs a get_config"):
         optim.SGD(lambda step: 0.1).get_config()
+
+
+def _adam_in_numpy(parameter, gradient, first_moment, second_moment, step, lr=0.01, beta_1=0.9, beta_2=0.999,
+                   epsilon=1e-7):
+    """Keras 3's Adam step written with NumPy, in the parameter's dtype (the reference for the compiled rule)."""
+    step_size = lr * math.sqrt(1 - beta_2**step) / (1 - beta_1**step)  # a Python float, as the optimizer's
+    first_moment += (gradient - first_moment) * (1 - beta_1)
+    second_moment += (np.square(gradient) - second_moment) * (1 - beta_2)
+    parameter -= first_moment * step_size / (np.sqrt(second_moment) + epsilon)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_steps_equal_the_numpy_formulas_value_for_value(dtype):
+    rng = np.random.default_rng(7)
+    start = rng.standard_normal((30, 7)).astype(dtype)
+    parameter, optimizer = striate.Tensor(start.copy()), optim.Adam(0.01)
+    expected, first, second = start.copy(), np.zeros_like(start), np.zeros_like(start)
+    for step in range(1, 4):
+        gradient = rng.standard_normal(start.shape).astype(dtype)
+        parameter.grad = gradient
+        optimizer.apply_gradients([parameter])
+        _adam_in_numpy(expected, gradient, first, second, step)
+    np.testing.assert_array_equal(parameter.data, expected)
+
+
+def test_adam_updates_a_fortran_ordered_parameter_in_place():
+    rng = np.random.default_rng(8)
+    start = np.asfortranarray(rng.standard_normal((5, 4)).astype(np.float32))
+    parameter = striate.Tensor(start.copy(order="F"))
+    array = parameter.data
+    gradient = rng.standard_normal((5, 4)).astype(np.float32)
+    parameter.grad = gradient
+    optim.Adam(0.01).apply_gradients([parameter])
+    expected = np.ascontiguousarray(start)
+    _adam_in_numpy(expected, gradient, np.zeros_like(expected), np.zeros_like(expected), 1)
+    assert parameter.data is array
+    np.testing.assert_array_equal(array, expected)
+
+
+def test_adam_on_two_threads_equals_adam_on_one():
+    """In a training step (`workers_only`) a large parameter is updated in two halves at once."""
+    from striate.algorithms import chunking
+
+    rng = np.random.default_rng(9)
+    start, gradient = rng.standard_normal(300_001).astype(np.float32), rng.standard_normal(300_001).astype(np.float32)
+    assert start.size >= chunking.PARALLEL_MIN_WORK / 2
+    split, whole = striate.Tensor(start.copy()), striate.Tensor(start.copy())
+    split.grad = whole.grad = gradient
+    with chunking.workers_only():
+        optim.Adam(0.01).apply_gradients([split])
+    optim.Adam(0.01).apply_gradients([whole])
+    np.testing.assert_array_equal(split.data, whole.data)

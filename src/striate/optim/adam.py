@@ -3,7 +3,9 @@
 import math
 
 import numpy as np
+from numba import njit
 
+from striate.algorithms.chunking import batch_chunks, split_batch
 from striate.optim.optimizer import Optimizer, check_in_range
 
 
@@ -41,6 +43,29 @@ class Adam(Optimizer):
         step_size = learning_rate * math.sqrt(1 - self.beta_2**step) / (1 - self.beta_1**step)
         first_moment = self._slot(index, "momentum", parameter)
         second_moment = self._slot(index, "velocity", parameter)
-        first_moment += (gradient - first_moment) * (1 - self.beta_1)
-        second_moment += (np.square(gradient) - second_moment) * (1 - self.beta_2)
-        parameter -= first_moment * step_size / (np.sqrt(second_moment) + self.epsilon)
+        flat = parameter.reshape(-1) if parameter.flags.c_contiguous else np.ascontiguousarray(parameter).reshape(-1)
+        gradient = np.ascontiguousarray(gradient).reshape(-1)
+        scalar = parameter.dtype.type  # the rule's constants in the arrays' dtype: float32 arithmetic stays float32
+        constants = (scalar(1 - self.beta_1), scalar(1 - self.beta_2), scalar(step_size), scalar(self.epsilon))
+
+        def update(part):
+            _adam_rule(flat[part], gradient[part], first_moment.reshape(-1)[part], second_moment.reshape(-1)[part],
+                       *constants)
+
+        split_batch(update, batch_chunks(flat.size, 0), work=flat.size)
+        if not parameter.flags.c_contiguous:  # it was updated in a copy
+            parameter[...] = flat.reshape(parameter.shape)
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _adam_rule(parameter, gradient, first_moment, second_moment, keep_1, keep_2, step_size, epsilon):
+    """The rule of `Adam` over flat arrays in one pass, each value computed as NumPy computes the formulas
+    above (keep_i = 1 - beta_i); NumPy needed nine passes and as many temporaries the size of the parameter
+    (the MNIST CNN's 9216 x 128 weights: 3.4 ms per step)."""
+    for i in range(parameter.shape[0]):
+        g = gradient[i]
+        m = first_moment[i] + (g - first_moment[i]) * keep_1
+        v = second_moment[i] + (g * g - second_moment[i]) * keep_2
+        first_moment[i] = m
+        second_moment[i] = v
+        parameter[i] -= m * step_size / (np.sqrt(v) + epsilon)

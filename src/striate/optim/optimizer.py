@@ -67,14 +67,16 @@ class Optimizer:
         raise NotImplementedError
 
     def _slot(self, index, name, parameter):
-        """The slot `name` of parameter `index`, created as zeros like `parameter` on first use."""
+        """The slot `name` of parameter `index`, created as zeros like `parameter` (in C order) on first use."""
         slots = self._slots.setdefault(index, {})
         if name not in slots:
-            slots[name] = np.zeros_like(parameter)
+            slots[name] = np.zeros(parameter.shape, dtype=parameter.dtype)
         elif slots[name].shape != parameter.shape:
             raise ValueError(f"{self._name()}: parameter {index} has shape {parameter.shape} but its slot "
                              f"'{name}' was made for shape {slots[name].shape}; pass the same parameters in "
                              f"the same order at every step")
+        elif not slots[name].flags.c_contiguous:  # restored from a file in another order: compiled rules need C order
+            slots[name] = np.ascontiguousarray(slots[name])
         return slots[name]
 
     # ---- saving and restoring ---------------------------------------------------------------------
