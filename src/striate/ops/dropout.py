@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from striate.algorithms.chunking import split_batch
 from striate.core.function import Function
 from striate.core.tensor import as_tensor
 
@@ -30,6 +31,27 @@ def dropout(x, rate, training=True, seed=None):
     if not training or rate == 0:
         return x
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    keep = rng.random(x.shape) >= rate
-    keep_scaled = keep.astype(x.dtype) / x.dtype.type(1 - rate)
-    return Dropout.apply(x, keep_scaled=keep_scaled)
+    return Dropout.apply(x, keep_scaled=_keep_scaled(rng, x.shape, rate, x.dtype))
+
+
+def _keep_scaled(rng, shape, rate, dtype):
+    """The mask: 1 / (1 - rate) where a uniform draw in x's dtype is >= rate, else 0.
+
+    Drawing the numbers is most of dropout's time (the MNIST CNN's 1.2 M values: 2.6 ms), so the array is drawn
+    in two halves on the two threads, each from its own generator seeded from `rng`: the same `rng` state gives
+    the same mask whether the halves run at once or one after the other.
+    """
+    keep_scaled = np.empty(shape, dtype=dtype)
+    flat = keep_scaled.reshape(-1)
+    halves = [slice(0, flat.size // 2), slice(flat.size // 2, flat.size)]
+    generators = [np.random.default_rng(seed) for seed in rng.integers(2**63, size=len(halves))]
+    draw_dtype = np.float32 if dtype == np.float32 else np.float64  # the two dtypes a Generator draws
+    scale = dtype.type(1 - rate)
+
+    def draw(index):
+        half = halves[index]
+        uniform = generators[index].random(half.stop - half.start, dtype=draw_dtype)
+        np.divide(uniform >= rate, scale, out=flat[half])
+
+    split_batch(draw, [0, 1], work=flat.size)
+    return keep_scaled
