@@ -272,3 +272,15 @@ def test_groups_that_do_not_divide_the_channels_are_refused_before_any_algorithm
     with pytest.raises(ValueError, match=r"explain_algorithms: groups=3 must divide both the input channels C_in=4 "
                                          r"and the filters C_out=4"):
         explain_algorithms({"filters": 4, "kernel_size": 3, "groups": 3}, (1, 6, 6, 4), repeats=1)
+
+
+def test_a_fault_inside_an_algorithm_is_raised_not_shown_as_a_refusal(monkeypatch):
+    """Only "<name> needs ..." is a refusal; any other ValueError is a bug, and explain_algorithms lets it out."""
+    from striate.algorithms import im2col
+
+    def broken(*arguments, **options):
+        raise ValueError("cannot reshape array of size 36 into shape (9,1,3,1)")
+
+    monkeypatch.setattr(im2col, "conv_forward", broken)
+    with pytest.raises(ValueError, match="cannot reshape array"):
+        explain_algorithms({"filters": 2, "kernel_size": 3}, (1, 6, 6, 1), repeats=1)
