@@ -370,8 +370,8 @@ def test_adam_on_two_threads_equals_adam_on_one():
     from striate.algorithms import chunking
 
     rng = np.random.default_rng(9)
-    start, gradient = rng.standard_normal(300_001).astype(np.float32), rng.standard_normal(300_001).astype(np.float32)
-    assert start.size >= chunking.PARALLEL_MIN_WORK / 2
+    start, gradient = rng.standard_normal(600_001).astype(np.float32), rng.standard_normal(600_001).astype(np.float32)
+    assert start.size >= chunking.PARALLEL_MIN_WORK  # large enough for split_batch to use both threads
     split, whole = striate.Tensor(start.copy()), striate.Tensor(start.copy())
     split.grad = whole.grad = gradient
     with chunking.workers_only():
