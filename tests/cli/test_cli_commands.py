@@ -1,5 +1,6 @@
 """The command line: train, evaluate and predict on real MNIST, and one-line errors without tracebacks."""
 
+import json
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ from striate.cli import main
 def trained_directory(tmp_path_factory):
     pytest.importorskip("PIL")
     directory = tmp_path_factory.mktemp("lenet")
-    status = main(["train", "lenet5", "--epochs", "1", "--limit", "3000", "--batch-size", "32", "--out", str(directory),
+    status = main(["train", "lenet5", "--epochs", "1", "--limit", "3000", "--validation", "500", "--batch-size", "32", "--out", str(directory),
                    "--quiet"])
     assert status == 0
     return directory
@@ -69,3 +70,30 @@ def test_corrupt_model_file_is_a_one_line_error(tmp_path):
     (tmp_path / "run.json").write_text('{"model": "lenet5", "dataset": "mnist"}')
     result = run_command("evaluate", str(tmp_path))
     assert result.returncode == 2 and "not a safetensors file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_validates_on_held_out_training_images_never_on_test_images(tmp_path, monkeypatch):
+    import striate.training.fit
+    from striate.cli import train
+    (x_train, _), (x_test, _) = train.load_dataset("mnist")
+    seen = {}
+    real_fit = striate.training.fit.fit
+
+    def recording_fit(model, x, y, **options):
+        seen["x"], seen["validation"] = x, options["validation_data"]
+        return real_fit(model, x, y, **options)
+
+    monkeypatch.setattr(striate.training.fit, "fit", recording_fit)
+    assert main(["train", "lenet5", "--epochs", "1", "--limit", "600", "--validation", "100", "--out", str(tmp_path),
+                 "--quiet"]) == 0
+    assert np.array_equal(seen["x"], x_train[:500]) and np.array_equal(seen["validation"][0], x_train[500:600])
+    test_set = {image.tobytes() for image in x_test}
+    assert x_test[7].tobytes() in test_set  # the comparison can find a test image
+    assert not any(image.tobytes() in test_set for image in seen["validation"][0])
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["validation_images"] == 100 and "val_accuracy" in record["history"]
+
+
+def test_validation_as_large_as_the_training_set_is_refused(tmp_path, capsys):
+    assert main(["train", "lenet5", "--limit", "300", "--validation", "300", "--out", str(tmp_path)]) == 2
+    assert "--validation 300: must be at least 0 and leave training images (there are 300)" in capsys.readouterr().err

@@ -1,6 +1,9 @@
 """`striate train MODEL --dataset mnist --epochs N --batch-size B --out DIR`: train, checkpoint each epoch,
 then report test accuracy and the confusion matrix.
 
+The last `--validation` training images (5,000 by default) are held out from training and scored after every
+epoch; the test images are used once, after training, so nothing is chosen on them.
+
 DIR receives `model.safetensors` (the trained model), `checkpoint.safetensors` (the last finished epoch;
 `--resume` continues from it bit for bit) and `run.json` (the settings and each epoch's logs).
 """
@@ -33,7 +36,9 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="folder for the model, checkpoint and run record")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
-    parser.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
+    parser.add_argument("--limit", type=int, default=None, help="use the first N training images only")
+    parser.add_argument("--validation", type=int, default=5000, metavar="N",
+                        help="hold out the last N of the training images to score after each epoch (0: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -47,6 +52,13 @@ def run(arguments):
     (x_train, y_train), (x_test, y_test) = load_dataset(arguments.dataset)
     if arguments.limit is not None:
         x_train, y_train = x_train[: arguments.limit], y_train[: arguments.limit]
+    if not 0 <= arguments.validation < len(x_train):
+        raise CommandError(f"--validation {arguments.validation}: must be at least 0 and leave training images "
+                           f"(there are {len(x_train)})")
+    validation_data = None
+    if arguments.validation:
+        split = len(x_train) - arguments.validation
+        x_train, y_train, validation_data = x_train[:split], y_train[:split], (x_train[split:], y_train[split:])
     os.makedirs(arguments.out, exist_ok=True)
     checkpoint = os.path.join(arguments.out, "checkpoint.safetensors")
 
@@ -64,7 +76,7 @@ def run(arguments):
     if arguments.augment_shift:
         augmentation = functools.partial(random_shift, max_shift=arguments.augment_shift)
     history = model.fit(x_train, y_train, batch_size=arguments.batch_size, epochs=arguments.epochs,
-                        initial_epoch=model.epochs_trained, validation_data=(x_test, y_test), augmentation=augmentation,
+                        initial_epoch=model.epochs_trained, validation_data=validation_data, augmentation=augmentation,
                         callbacks=[striate.training.ModelCheckpoint(checkpoint)], verbose=0 if arguments.quiet else 1)
     model.save(os.path.join(arguments.out, "model.safetensors"))
     write_json_atomically(os.path.join(arguments.out, "run.json"), {
@@ -72,7 +84,8 @@ def run(arguments):
         "optimizer": arguments.optimizer, "learning_rate": arguments.learning_rate, "schedule": arguments.schedule,
         "augment_shift": arguments.augment_shift,
         "seed": arguments.seed,
-        "training_images": len(x_train), "epochs_trained": model.epochs_trained, "history": history.history,
+        "training_images": len(x_train), "validation_images": arguments.validation,
+        "epochs_trained": model.epochs_trained, "history": history.history,
     })
     print(f"trained {arguments.model} on {arguments.dataset} for {model.epochs_trained} epochs; saved {arguments.out}")
     print_report(model, x_test, y_test)
