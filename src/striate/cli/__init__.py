@@ -17,6 +17,7 @@ COMMANDS = {
     "train": ("train", "train a model on MNIST, checkpoint every epoch, report test accuracy"),
     "evaluate": ("evaluate", "accuracy, confusion matrix and per-class report of a trained model"),
     "predict": ("predict", "the digit a trained model sees in an image"),
+    "filter": ("filter", "filter an image with a classic kernel (sobel-x, gaussian, gabor, ...) and write a PNG"),
     "example": ("example", "train one of the examples (speech, text, trees, ...) and print its held-out accuracy"),
 }
 

@@ -10,6 +10,7 @@ from striate.layers.convolution import (
 )
 from striate.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, ZeroPadding2D
 from striate.layers.embedding import Embedding, Masking
+from striate.layers.filter_bank import FilterBank
 from striate.layers.initializers import RandomNormal, RandomUniform
 from striate.layers.layer import Layer, SymbolicTensor
 from striate.layers.merge import Add, Concatenate
@@ -30,7 +31,8 @@ from striate.layers.wrappers import Bidirectional, TimeDistributed
 __all__ = [
     "Activation", "Add", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization",
     "Concatenate", "Conv1D", "Conv2D", "Conv2DTranspose", "Conv3D", "Dense", "DepthwiseConv2D", "Dropout",
-    "Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "InputLayer", "Layer", "LocalResponseNormalization",
+    "FilterBank", "Flatten",
+    "GlobalAveragePooling2D", "GlobalMaxPooling2D", "InputLayer", "Layer", "LocalResponseNormalization",
     "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "RandomNormal", "RandomUniform", "SeparableConv2D",
     "SymbolicTensor", "ZeroPadding2D",
     "Bidirectional", "Embedding", "GRU", "LSTM", "Masking", "SimpleRNN", "TimeDistributed", "pad_sequences",
