@@ -14,8 +14,8 @@ from striate.cli import main
 def trained_directory(tmp_path_factory):
     pytest.importorskip("PIL")
     directory = tmp_path_factory.mktemp("lenet")
-    status = main(["train", "lenet5", "--epochs", "1", "--limit", "3000", "--validation", "500", "--batch-size", "32", "--out", str(directory),
-                   "--quiet"])
+    status = main(["train", "lenet5", "--epochs", "1", "--limit", "3000", "--validation", "500", "--batch-size", "32",
+                   "--out", str(directory), "--quiet"])
     assert status == 0
     return directory
 
