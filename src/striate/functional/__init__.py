@@ -36,6 +36,7 @@ from striate.ops import (
     dropout,
     elu,
     exp,
+    gradient_gate,
     gru_sequence,
     leaky_relu,
     log,
@@ -67,7 +68,7 @@ from striate.ops import (
 __all__ = [
     "abs", "add", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "binary_cross_entropy", "clip",
     "concat", "conv1d", "conv2d", "conv3d", "conv_output_length", "conv_transpose1d", "conv_transpose2d",
-    "conv_transpose3d", "conv_transpose_output_length", "convolve", "correlate", "cross_entropy",
+    "conv_transpose3d", "gradient_gate", "conv_transpose_output_length", "convolve", "correlate", "cross_entropy",
     "depthwise_conv2d", "div", "dropout", "elu", "exp", "global_avg_pool", "global_max_pool", "leaky_relu",
     "local_response_norm", "log", "log_softmax", "matmul", "max", "max_pool1d", "max_pool2d", "max_pool3d",
     "maximum", "mean", "minimum", "mse", "mul", "neg", "pad", "pow", "relu", "reshape", "separable_conv2d",

@@ -5,6 +5,7 @@ from striate.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
 from striate.ops.convolution import convolution, transposed_convolution
 from striate.ops.dropout import dropout
 from striate.ops.elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
+from striate.ops.gradient_gate import gradient_gate
 from striate.ops.padding import pad
 from striate.ops.recurrent import gru_sequence, lstm_sequence, simple_rnn_sequence
 from striate.ops.reduction import max, mean, sum
@@ -12,9 +13,9 @@ from striate.ops.shape import concat, getitem, reshape, stack, transpose
 from striate.ops.sliding_window import sliding_window
 
 __all__ = [
-    "abs", "add", "clip", "concat", "convolution", "div", "dropout", "elu", "exp", "getitem", "leaky_relu",
-    "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum", "mul", "neg", "pad", "pow", "relu",
-    "reshape", "sigmoid", "sliding_window", "softmax", "sqrt", "stack", "sub", "sum", "tanh", "transpose",
+    "abs", "add", "clip", "concat", "convolution", "div", "dropout", "elu", "exp", "getitem", "gradient_gate",
+    "leaky_relu", "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum", "mul", "neg", "pad", "pow",
+    "relu", "reshape", "sigmoid", "sliding_window", "softmax", "sqrt", "stack", "sub", "sum", "tanh", "transpose",
     "transposed_convolution", "where",
     "gru_sequence", "lstm_sequence", "simple_rnn_sequence",
 ]

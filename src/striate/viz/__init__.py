@@ -1,0 +1,18 @@
+"""Pictures of what a network computes, drawn with matplotlib (Agg, never a window).
+
+Each picture has a function that computes the array it shows (in striate.inspect or here) and a `plot_*`
+function that draws it; every `plot_*` returns the `matplotlib.figure.Figure` and writes it when given `path=`.
+
+    from striate import viz
+    viz.plot_filters(model)                              # the first convolution layer's kernels
+    viz.plot_feature_maps(model, x_test[0])              # every channel of each layer for one digit
+    viz.plot_saliency(model, x_test[0])                  # d score / d pixel for the predicted class
+"""
+
+from striate.viz.attribution import plot_guided_backprop, plot_occlusion, plot_saliency
+from striate.viz.network import feature_maps, filter_images, plot_feature_maps, plot_filters
+
+__all__ = [
+    "feature_maps", "filter_images", "plot_feature_maps", "plot_filters", "plot_guided_backprop", "plot_occlusion",
+    "plot_saliency",
+]
