@@ -9,10 +9,18 @@ function that draws it; every `plot_*` returns the `matplotlib.figure.Figure` an
     viz.plot_saliency(model, x_test[0])                  # d score / d pixel for the predicted class
 """
 
+from striate.viz.animation import (
+    Animation,
+    animate_arithmetic,
+    animate_convolution,
+    animate_pooling,
+    animate_receptive_field,
+)
 from striate.viz.attribution import plot_guided_backprop, plot_occlusion, plot_saliency
 from striate.viz.network import feature_maps, filter_images, plot_feature_maps, plot_filters
 
 __all__ = [
+    "Animation", "animate_arithmetic", "animate_convolution", "animate_pooling", "animate_receptive_field",
     "feature_maps", "filter_images", "plot_feature_maps", "plot_filters", "plot_guided_backprop", "plot_occlusion",
     "plot_saliency",
 ]
