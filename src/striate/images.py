@@ -4,16 +4,18 @@
 an image of more than `max_pixels` pixels (MAX_PIXELS, 50 megapixels, by default) raises ValueError. `write` is
 atomic: the file is written under a temporary name beside the target and renamed, so nothing half-written is
 ever left. `sample("chelsea")` reads skimage/data/chelsea.png as a file from the installed scikit-image package,
-which is never imported (only its data folder is used).
+which is never imported (only its data folder is used); `sample_file("lfw_subset.npy")` is the path of any other
+file in that folder.
 """
 
 import importlib.util
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from striate.core.files import atomic_write
 
 MAX_PIXELS = 50_000_000
 COLOR_MODES = ("rgb", "grayscale", None)
@@ -103,14 +105,8 @@ def write(path, array):
     pixels = np.round(np.clip(array.astype(np.float64), 0, 1) * 255).astype(np.uint8)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
-    handle, temporary = tempfile.mkstemp(prefix=".striate-", suffix=extension, dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            Image.fromarray(pixels).save(file, format=image_format)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        Image.fromarray(pixels).save(file, format=image_format)
 
 
 def sample_names():
@@ -130,8 +126,24 @@ def sample(name, color_mode=None):
     return read(files[name], color_mode)
 
 
+def sample_file(filename):
+    """The path of `filename` (e.g. "lfw_subset.npy") in the installed scikit-image's data folder, which is read
+    as files (skimage is not imported). Raises FileNotFoundError naming the folder when it is not there."""
+    path = _data_folder() / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"images.sample_file: {filename!r} is not in scikit-image's data folder {path.parent};"
+                                f" reinstall it with: {SKIMAGE_PIP_COMMAND}")
+    return path
+
+
 def _sample_files():
     """name -> path of every .png and .jpg in the installed scikit-image's data folder (skimage is not imported)."""
+    folder = _data_folder()
+    return {path.stem: path for path in sorted(folder.iterdir()) if path.suffix in SAMPLE_SUFFIXES}
+
+
+def _data_folder():
+    """The data folder of the installed scikit-image, found without importing it."""
     spec = importlib.util.find_spec("skimage")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("images.sample: the sample photographs come from the package scikit-image, which "
@@ -140,6 +152,6 @@ def _sample_files():
     for location in locations:
         folder = Path(location) / "data"
         if folder.is_dir():
-            return {path.stem: path for path in sorted(folder.iterdir()) if path.suffix in SAMPLE_SUFFIXES}
+            return folder
     raise FileNotFoundError(f"images.sample: scikit-image has no data folder; reinstall it with: "
                             f"{SKIMAGE_PIP_COMMAND}; searched {locations}")

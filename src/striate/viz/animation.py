@@ -20,7 +20,6 @@ draw functions' docstrings list the axes.
 
 import math
 import os
-import tempfile
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 from PIL import Image
 
+from striate.core.files import atomic_write
 from striate.inspect.frames import arithmetic_frames, convolution_frames, pooling_frames, receptive_field_frames
 from striate.viz import figure
 
@@ -151,15 +151,8 @@ def write_gif(figures, path, durations, count=None, op="write_gif"):
         if images[-1].size != images[0].size:
             raise ValueError(f"{op}: every frame must have the same size; frame {len(images) - 1} is "
                              f"{images[-1].size}, frame 0 {images[0].size}")
-    handle, temporary = tempfile.mkstemp(prefix=".striate-", suffix=".gif", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            images[0].save(file, format="GIF", save_all=True, append_images=images[1:], duration=list(durations),
-                           loop=0)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        images[0].save(file, format="GIF", save_all=True, append_images=images[1:], duration=list(durations), loop=0)
     return path
 
 

@@ -9,10 +9,11 @@ back: `figure.axes[i].images[0].get_array()`.
 """
 
 import os
-import tempfile
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from striate.core.files import atomic_write
 
 DPI = 100
 
@@ -37,14 +38,8 @@ def save(figure, path=None, dpi=DPI):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the folder {directory} of {path!r} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=".striate-", suffix=f".{extension}", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            figure.savefig(file, format=extension, dpi=dpi)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        figure.savefig(file, format=extension, dpi=dpi)
     return figure
 
 
