@@ -14,4 +14,16 @@ cd "$(dirname "$0")"
 # the sample photos of striate.images.sample (chelsea the cat, the astronaut, ...), read as files from
 # skimage/data, never imported
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "scikit-image==0.26.0"
+# the explorer's browser test (tests/explore/test_browser.py) drives Debian's chromium through chromedriver
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+            || echo "!!! test.sh: apt-get could not install chromium and chromium-driver" >&2
+    else
+        echo "!!! test.sh: chromium and chromium-driver are missing and cannot be installed here (needs root and apt-get)" >&2
+    fi
+    if ! command -v chromedriver >/dev/null 2>&1; then
+        echo "!!! test.sh: the browser test of striate explore will be SKIPPED (and FAIL under CI=true)" >&2
+    fi
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -18,6 +18,8 @@ COMMANDS = {
     "evaluate": ("evaluate", "accuracy, confusion matrix and per-class report of a trained model"),
     "predict": ("predict", "the digit a trained model sees in an image"),
     "filter": ("filter", "filter an image with a classic kernel (sobel-x, gaussian, gabor, ...) and write a PNG"),
+    "show": ("show", "draw a trained model: filters, feature maps, saliency, occlusion, history, predictions"),
+    "explore": ("explore", "a local web page that shows a trained model at work: draw, predict, maps, arithmetic"),
     "example": ("example", "train one of the examples (speech, text, trees, ...) and print its held-out accuracy"),
 }
 
