@@ -77,7 +77,8 @@ def test_mistakes_are_one_line_and_write_nothing(run_directory, tmp_path, capsys
     assert main(["show", "maps", str(directory), "--layer", "conv9", "--out", str(out)]) == 2
     assert capsys.readouterr().err.startswith("striate show: the model has no layer 'conv9'; its layers are [")
     assert main(["show", "filters", str(directory), "--out", str(tmp_path / "x.jpg")]) == 2
-    assert capsys.readouterr().err == f"striate show: --out {tmp_path / 'x.jpg'}: expected a .png, .svg or .pdf file name\n"
+    expected = f"striate show: --out {tmp_path / 'x.jpg'}: expected a .png, .svg or .pdf file name\n"
+    assert capsys.readouterr().err == expected
     assert main(["show", "filters", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
     assert "does not exist (train with `striate train MODEL --out DIR` first)" in capsys.readouterr().err
     assert main(["show", "maps", str(directory), "no-such-photo", "--out", str(out)]) == 2
