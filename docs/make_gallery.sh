@@ -42,3 +42,13 @@ vertical_edge = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]])
 viz.animate_convolution(image, vertical_edge, path='$OUT/convolution.gif')
 viz.animate_arithmetic(5, 3, strides=2, padding='same', path='$OUT/arithmetic-same-stride-2.gif')
 viz.animate_arithmetic(3, 3, strides=2, transposed=True, path='$OUT/arithmetic-transposed.gif')"
+
+# an LSTM cell over text (the Shakespeare example's model: 3 epochs, about 4 minutes on 2 quiet cores)
+CELLS=runs/shakespeare-cells
+if [ -f "$CELLS/char_lstm.safetensors" ]; then
+    python -c "from striate.examples.shakespeare import cell_pictures
+print(cell_pictures('$CELLS/char_lstm.safetensors', '$CELLS'))"
+else
+    python -m striate.examples.shakespeare --cells "$CELLS"
+fi
+cp "$CELLS/cell_line_position.png" "$OUT/shakespeare-cell-line-position.png"

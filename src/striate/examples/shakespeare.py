@@ -9,9 +9,15 @@ works (all but Hamlet, The Tempest and the Sonnets) and minimizes the cross-entr
 Validation: bits per character (cross-entropy / ln 2) on windows of the held-out works; a model that knew
 only the character frequencies scores 4.71 (`unigram_bits_per_character`).
 Sampling carries the LSTM's state from one character to the next (initial_state / return_state).
+
+    python -m striate.examples.shakespeare --cells runs/shakespeare-cells
+
+also saves the trained weights there and draws the cells that best follow a simple feature of the text
+(Karpathy et al. 2015; `cell_pictures`, striate.viz.text).
 """
 
 import math
+import os
 import sys
 
 import numpy as np
@@ -35,6 +41,11 @@ class CharLSTM:
         """Logits (N, T, V) of the next character after each position, and the LSTM's final [h, c]."""
         sequence, h, c = self.lstm(self.embedding(tokens), initial_state=states)
         return self.output(sequence), [h, c]
+
+    @property
+    def layers(self):
+        """The layers in the order they are applied."""
+        return [self.embedding, self.lstm, self.output]
 
     @property
     def weights(self):
@@ -72,11 +83,22 @@ def sample(model, characters, prime="ROMEO.\n", length=300, temperature=0.8, see
     return prime + characters.decode(generated)
 
 
-def run(epochs=3, seed=0, quick=False, verbose=1, steps_per_epoch=500, batch_size=64, length=100, units=128):
-    """Train for epochs * steps_per_epoch batches; returns validation bits per character and a sample."""
+def load_texts(quick=False):
+    """(train_text, validation_text); with quick, the first 200,000 and 20,000 characters."""
     train_text, validation_text = shakespeare.load_data()
     if quick:
-        train_text, validation_text = train_text[:200_000], validation_text[:20_000]
+        return train_text[:200_000], validation_text[:20_000]
+    return train_text, validation_text
+
+
+def run(epochs=3, seed=0, quick=False, verbose=1, steps_per_epoch=500, batch_size=64, length=100, units=128,
+        weights_path=None):
+    """Train for epochs * steps_per_epoch batches; returns validation bits per character and a sample.
+
+    weights_path: where to save the trained weights (a safetensors file; `load_trained` reads it back).
+    """
+    train_text, validation_text = load_texts(quick)
+    if quick:
         steps_per_epoch, units, length = 120, 64, 50
     characters = shakespeare.Characters(train_text)
     train, validation = characters.encode(train_text), characters.encode(validation_text)
@@ -112,12 +134,56 @@ def run(epochs=3, seed=0, quick=False, verbose=1, steps_per_epoch=500, batch_siz
     results["validation_bits_per_character"] = bits_per_character(model, validation, length)
     results["seconds"] = round(timer.seconds, 1)
     results["sample"] = "\n" + sample(model, characters, seed=seed)
+    if weights_path is not None:
+        striate.models.saving.save_weights(model, weights_path)
     return results
 
 
+def load_trained(weights_path, units=128, quick=False):
+    """(model, characters) of a run saved with `run(..., weights_path=...)` (quick and units as in that run;
+    quick runs have 64 units)."""
+    characters = shakespeare.Characters(load_texts(quick)[0])
+    model = CharLSTM(len(characters), units=units)
+    model(np.zeros((1, 1), np.int64))  # builds the layers
+    striate.models.saving.load_weights(model, weights_path)
+    return model, characters
+
+
+def cell_pictures(weights_path, folder, units=128, quick=False):
+    """Find the LSTM cells that best follow simple features of the validation text (inside brackets, position
+    in the line, uppercase; `striate.viz.text.most_correlated_cells`) and draw each over a passage of Hamlet
+    (Act I, the end of scene II and the start of scene III; a quick run's text ends before) as
+    `folder/cell_<feature>.png` and `.html`. Returns {feature: (cell, Pearson r)}."""
+    from striate.viz.text import most_correlated_cells, plot_cell_activations
+
+    model, characters = load_trained(weights_path, units, quick)
+    validation_text = load_texts(quick)[1]
+    cells = most_correlated_cells(model, validation_text, characters=characters)
+    text = validation_text[18_500:20_000] if quick else validation_text[19_700:21_200]
+    for feature, (cell, _) in cells.items():
+        for extension in ("png", "html"):
+            plot_cell_activations(model, text, cell=cell, characters=characters,
+                                  path=os.path.join(folder, f"cell_{feature}.{extension}"))
+    return cells
+
+
 def main(argv=None):
-    arguments = standard_parser("shakespeare", epochs=3).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick))
+    parser = standard_parser("shakespeare", epochs=3)
+    parser.add_argument("--cells", metavar="FOLDER", help="save the weights in FOLDER and draw the cells that "
+                        "best follow a feature of the text there (cell_<feature>.png / .html)")
+    arguments = parser.parse_args(argv)
+    weights_path = None
+    if arguments.cells:
+        os.makedirs(arguments.cells, exist_ok=True)
+        weights_path = os.path.join(arguments.cells, "char_lstm.safetensors")
+    results = run(arguments.epochs, arguments.seed, arguments.quick, weights_path=weights_path)
+    if arguments.cells:
+        units = 64 if arguments.quick else 128
+        with Timer() as timer:
+            for feature, (cell, r) in cell_pictures(weights_path, arguments.cells, units, arguments.quick).items():
+                results[f"cell_{feature}"] = f"cell {cell}, r = {r:+.3f}"
+        results["cell_pictures_seconds"] = round(timer.seconds, 1)
+    report(results)
     return 0
 
 

@@ -18,10 +18,12 @@ from striate.viz.animation import (
 )
 from striate.viz.attribution import plot_guided_backprop, plot_occlusion, plot_saliency
 from striate.viz.network import feature_maps, filter_images, plot_feature_maps, plot_filters
+from striate.viz.text import cell_activations, most_correlated_cells, plot_cell_activations
 from striate.viz.training import history_curves, plot_confusion_matrix, plot_history, plot_predictions
 
 __all__ = [
     "Animation", "animate_arithmetic", "animate_convolution", "animate_pooling", "animate_receptive_field",
     "feature_maps", "filter_images", "plot_feature_maps", "plot_filters", "plot_guided_backprop", "plot_occlusion",
     "plot_saliency", "history_curves", "plot_confusion_matrix", "plot_history", "plot_predictions",
+    "cell_activations", "most_correlated_cells", "plot_cell_activations",
 ]
