@@ -9,6 +9,7 @@ function that draws it; every `plot_*` returns the `matplotlib.figure.Figure` an
     viz.plot_saliency(model, x_test[0])                  # d score / d pixel for the predicted class
 """
 
+from striate.inspect.attribution import guided_backprop, occlusion, saliency
 from striate.viz.animation import (
     Animation,
     animate_arithmetic,
@@ -25,5 +26,5 @@ __all__ = [
     "Animation", "animate_arithmetic", "animate_convolution", "animate_pooling", "animate_receptive_field",
     "feature_maps", "filter_images", "plot_feature_maps", "plot_filters", "plot_guided_backprop", "plot_occlusion",
     "plot_saliency", "history_curves", "plot_confusion_matrix", "plot_history", "plot_predictions",
-    "cell_activations", "most_correlated_cells", "plot_cell_activations",
+    "cell_activations", "most_correlated_cells", "plot_cell_activations", "guided_backprop", "occlusion", "saliency",
 ]
