@@ -3,11 +3,16 @@
     striate example NAME [--quick]          # or: python -m striate.examples.NAME [--quick]
 
 Each module has `run(...) -> dict` (held-out accuracies and other numbers) and `main(argv) -> int`;
-`--quick` trains on a small slice for a smoke test. README.md records each full run's results.
+`--quick` trains on a small slice for a smoke test. README.md records each full run's results. The lectures'
+demonstrations (waldo, translation, depth, faces, learn_sobel) also draw their pictures into `--out`
+(default runs/examples/NAME).
 """
 
 import argparse
+import os
 import time
+
+import numpy as np
 
 # example name -> (module in striate.examples, one-line description)
 EXAMPLES = {
@@ -18,6 +23,11 @@ EXAMPLES = {
     "trees": ("trees", "a recursive network (Socher et al.) over binary parse trees"),
     "unsupervised_features": ("unsupervised_features",
                               "k-means, random, Sobel/Gabor and autoencoder filters vs a trained CNN on MNIST"),
+    "waldo": ("waldo", "find a planted patch in a photo by normalized cross-correlation (template matching)"),
+    "translation": ("translation", "a dense net vs CNNs on shifted MNIST digits: accuracy against shift"),
+    "depth": ("depth", "plain vs residual networks of growing depth: final training loss (He et al. 2016)"),
+    "faces": ("faces", "face vs non-face on scikit-image's 200 LFW images with a small CNN"),
+    "learn_sobel": ("learn_sobel", "one 3x3 Conv2D trained to reproduce a Sobel-filtered photo learns the kernel"),
 }
 
 
@@ -35,6 +45,34 @@ def add_standard_arguments(parser, epochs):
     parser.add_argument("--quick", action="store_true", help="train on a small slice (a smoke test)")
 
 
+def demonstration_parser(name, epochs=None):
+    """The options of an example that draws pictures: --seed, --quick, --out and, when it trains, --epochs."""
+    parser = argparse.ArgumentParser(prog=f"python -m striate.examples.{name}", description=EXAMPLES[name][1])
+    if epochs is not None:
+        parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of striate's generator (default 0)")
+    parser.add_argument("--quick", action="store_true", help="a small, fast version (a smoke test)")
+    add_out_argument(parser, name)
+    return parser
+
+
+def add_out_argument(parser, name=None):
+    """--out FOLDER, for the examples that draw pictures (default runs/examples/NAME)."""
+    where = default_out(name if name else "NAME")
+    parser.add_argument("--out", default=None, help=f"folder for the pictures (default {where})")
+
+
+def default_out(name):
+    return os.path.join("runs", "examples", name)
+
+
+def output_folder(name, out=None):
+    """The folder `out` (runs/examples/NAME when None), created if missing."""
+    folder = default_out(name) if out is None else os.fspath(out)
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
 def train_classifier(model, learning_rate, train, test, epochs, verbose, batch_size=32):
     """Compile `model` with Adam and sparse cross-entropy, fit it on train = (x, y) and score it on test.
 
@@ -49,9 +87,13 @@ def train_classifier(model, learning_rate, train, test, epochs, verbose, batch_s
 
 
 def report(results):
-    """Print an example's results as `name: value` lines."""
+    """Print an example's results as `name: value` lines (floats to 4 decimals, or 4 digits when smaller)."""
     for key, value in results.items():
-        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+        if isinstance(value, float):
+            value = f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.3e}"
+        elif isinstance(value, np.ndarray):
+            value = np.array2string(value, precision=4, suppress_small=True, prefix=f"{key}: ")
+        print(f"{key}: {value}")
 
 
 class Timer:

@@ -32,18 +32,23 @@ def conv_bn(x, filters, kernel_size, strides=1, padding=0, relu=True, name="conv
     return L.Activation("relu", name=f"{name}_relu")(x) if relu else x
 
 
-def shortcut(x, filters, strides, name):
+def shortcut_path(x, filters, strides, name):
     """The identity, or a 1x1 projection with batch norm where the block changes the resolution or width."""
     if strides == 1 and x.shape[-1] == filters:
         return x
     return conv_bn(x, filters, 1, strides=strides, relu=False, name=f"{name}_0")
 
 
-def residual_block(x, filters, strides=1, name="block"):
-    """The basic block of ResNet-18/34: relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x))."""
+def residual_block(x, filters, strides=1, name="block", shortcut=True):
+    """The basic block of ResNet-18/34: relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x)).
+
+    shortcut=False drops the shortcut, relu(bn(conv3x3(relu(bn(conv3x3(x)))))): He et al.'s "plain" block,
+    the same layers and parameters without the identity path.
+    """
     y = conv_bn(x, filters, 3, strides=strides, padding=1, name=f"{name}_1")
     y = conv_bn(y, filters, 3, padding=1, relu=False, name=f"{name}_2")
-    y = L.Add(name=f"{name}_add")([shortcut(x, filters, strides, name), y])
+    if shortcut:
+        y = L.Add(name=f"{name}_add")([shortcut_path(x, filters, strides, name), y])
     return L.Activation("relu", name=f"{name}_out")(y)
 
 
@@ -58,7 +63,7 @@ def bottleneck_block(x, filters, strides=1, stride_on="3x3", name="block"):
     y = conv_bn(x, filters, 1, strides=first_stride, name=f"{name}_1")
     y = conv_bn(y, filters, 3, strides=middle_stride, padding=1, name=f"{name}_2")
     y = conv_bn(y, 4 * filters, 1, relu=False, name=f"{name}_3")
-    y = L.Add(name=f"{name}_add")([shortcut(x, 4 * filters, strides, name), y])
+    y = L.Add(name=f"{name}_add")([shortcut_path(x, 4 * filters, strides, name), y])
     return L.Activation("relu", name=f"{name}_out")(y)
 
 
