@@ -14,8 +14,8 @@ interleaved (round after round, each contender once per round) so that all meet 
 rest before each turn (PyTorch's idle OpenMP threads keep spinning for a while) and an untimed run to wake
 the contender's threads (`machine.interleaved_best_ms`). PyTorch runs NCHW and channels_last; the ratio is
 striate over the faster of the two. The C allocator keeps freed memory, as in training (`Model.compile` sets
-it; `striate.core.memory`), for both libraries. fwd+bwd computes the gradients of both the input and the
-kernel. striate runs its public functional API (striate.functional.conv2d with algorithm="auto", float32,
+it; `striate.core.runtime.keep_freed_memory`), for both libraries. fwd+bwd computes the gradients of both the
+input and the kernel. striate runs its public functional API (striate.functional.conv2d with algorithm="auto", float32,
 padding included) on channels-last data.
 """
 
@@ -30,7 +30,7 @@ from machine import interleaved_best_ms, print_machine
 import striate.functional as F
 from striate import Tensor
 from striate.algorithms import PASSES, choose
-from striate.core.memory import keep_freed_memory
+from striate.core.runtime import keep_freed_memory
 from striate.inspect.explain_algorithms import convolution_case
 
 THREADS = 2

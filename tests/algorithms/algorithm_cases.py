@@ -63,11 +63,12 @@ def assert_equals_direct(module, x, kernel, strides, dilation, groups, tolerance
 
 @pytest.fixture
 def tiny_chunks(monkeypatch):
-    """Chunks of one image and two threads even on tiny problems, so the chunked, threaded paths run."""
+    """Chunks of one image and the runtime's threads even on tiny problems, so the chunked, threaded paths run."""
     from striate.algorithms import chunking, depthwise, winograd
+    from striate.core import runtime
 
     monkeypatch.setattr(chunking, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(chunking, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
     monkeypatch.setattr(depthwise, "CHUNK_BYTES", 1)
 

@@ -242,9 +242,10 @@ def test_conv_with_fused_activation_matches_torch_activation_of_conv(case, dtype
 def test_conv_bias_and_activation_on_two_workers_in_one_image_chunks_match_torch(activation, monkeypatch):
     """The fused bias, activation and activation gradient run chunk by chunk on the two workers."""
     from striate.algorithms import chunking
+    from striate.core import runtime
 
     monkeypatch.setattr(chunking, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(chunking, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)
     test_conv_with_fused_activation_matches_torch_activation_of_conv(
         conv_case(2, (6, 7), c_in=2, c_out=5, padding="same", batch=4), np.float64, activation)
 

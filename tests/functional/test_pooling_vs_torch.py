@@ -181,9 +181,10 @@ def test_max_pool_propagates_nan_as_torch():
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pooling_in_one_image_chunks_on_two_threads_matches_torch(kind, monkeypatch):
     from striate.algorithms import chunking
+    from striate.core import runtime
 
     monkeypatch.setattr(chunking, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(chunking, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)
     x = np.random.default_rng(7).standard_normal((5, 6, 6, 2))
 
     def striate_fn(t):

@@ -136,29 +136,34 @@ def test_dropout_same_seed_same_mask_different_seed_different_mask():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dropout_drops_at_the_rate_in_both_halves_of_a_large_array(dtype):
-    """The mask is drawn in two halves (two generators, on two threads in a training step): each half must be
-    a Bernoulli mask of its own, kept values scaled by 1 / (1 - rate) in x's dtype."""
-    rate, x = 0.25, Tensor(np.ones((300, 2000), dtype))
+def test_dropout_drops_at_the_rate_in_every_block_of_a_large_array(dtype):
+    """The mask is drawn in blocks of BLOCK values (a generator each, shared by the threads in a training step):
+    each block must be a Bernoulli mask of its own, kept values scaled by 1 / (1 - rate) in x's dtype."""
+    from striate.ops.dropout import BLOCK
+
+    rate, x = 0.25, Tensor(np.ones((5, BLOCK + 7), dtype))
     y = F.dropout(x, rate, seed=5).numpy()
     assert y.dtype == dtype
-    halves = y.reshape(-1)[: y.size // 2], y.reshape(-1)[y.size // 2 :]
-    for half in halves:
-        kept = half != 0
+    blocks = [y.reshape(-1)[start : start + BLOCK] for start in range(0, y.size, BLOCK)]
+    assert len(blocks) == 6 and blocks[-1].size == 5 * 7
+    for block in blocks[:-1]:
+        kept = block != 0
         assert abs(kept.mean() - (1 - rate)) < 5 * np.sqrt(rate * (1 - rate) / kept.size)
-        np.testing.assert_array_equal(half[kept], dtype(1) / dtype(1 - rate))
-    assert not np.array_equal(halves[0] != 0, halves[1] != 0)
+        np.testing.assert_array_equal(block[kept], dtype(1) / dtype(1 - rate))
+    assert len({(block != 0).tobytes() for block in blocks[:-1]}) == 5  # no two blocks drew the same mask
 
 
-def test_dropout_mask_is_the_same_on_two_threads_as_on_one(monkeypatch):
-    from striate.algorithms import chunking
+@pytest.mark.parametrize("threads", [2, 3])
+def test_dropout_mask_is_the_same_on_several_threads_as_on_one(monkeypatch, threads):
+    from striate.core import runtime
 
     x = Tensor(np.ones((300, 2000), np.float32))
-    assert x.size >= chunking.PARALLEL_MIN_WORK  # the halves run on two threads
-    on_two = F.dropout(x, 0.5, seed=np.random.default_rng(6)).numpy()
-    monkeypatch.setattr(chunking, "PARALLEL_MIN_WORK", x.size + 1)  # now one after the other, on this thread
+    assert x.size >= runtime.PARALLEL_MIN_WORK  # the blocks are shared by the threads
+    monkeypatch.setattr(runtime, "_requested_threads", threads)
+    on_several = F.dropout(x, 0.5, seed=np.random.default_rng(6)).numpy()
+    monkeypatch.setattr(runtime, "_requested_threads", 1)  # now one after the other, on this thread
     on_one = F.dropout(x, 0.5, seed=np.random.default_rng(6)).numpy()
-    np.testing.assert_array_equal(on_two, on_one)
+    np.testing.assert_array_equal(on_several, on_one)
 
 
 def test_dropout_not_training_is_identity_with_identity_gradient():

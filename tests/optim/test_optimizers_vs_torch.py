@@ -365,16 +365,16 @@ def test_adam_updates_a_fortran_ordered_parameter_in_place():
     np.testing.assert_array_equal(array, expected)
 
 
-def test_adam_on_two_threads_equals_adam_on_one():
-    """In a training step (`workers_only`) a large parameter is updated in two halves at once."""
-    from striate.algorithms import chunking
+def test_adam_on_several_threads_equals_adam_on_one():
+    """In a training step (`workers_only`) a large parameter is updated in parts at once."""
+    from striate.core import runtime
 
     rng = np.random.default_rng(9)
     start, gradient = rng.standard_normal(600_001).astype(np.float32), rng.standard_normal(600_001).astype(np.float32)
-    assert start.size >= chunking.PARALLEL_MIN_WORK  # large enough for split_batch to use both threads
+    assert start.size >= runtime.PARALLEL_MIN_WORK  # large enough for split_batch to use the threads
     split, whole = striate.Tensor(start.copy()), striate.Tensor(start.copy())
     split.grad = whole.grad = gradient
-    with chunking.workers_only():
+    with runtime.workers_only():
         optim.Adam(0.01).apply_gradients([split])
     optim.Adam(0.01).apply_gradients([whole])
     np.testing.assert_array_equal(split.data, whole.data)

@@ -1,7 +1,8 @@
-"""The autodiff core: the Tensor, the primitive-op base class and the no_grad switch."""
+"""The autodiff core: the Tensor, the primitive-op base class, and the runtime (threads, BLAS, grad mode, memory)."""
 
+from striate.core import runtime
 from striate.core.function import Function
-from striate.core.grad_mode import is_grad_enabled, no_grad
+from striate.core.runtime import is_grad_enabled, no_grad
 from striate.core.tensor import Tensor, as_tensor
 
-__all__ = ["Function", "Tensor", "as_tensor", "is_grad_enabled", "no_grad"]
+__all__ = ["Function", "Tensor", "as_tensor", "is_grad_enabled", "no_grad", "runtime"]

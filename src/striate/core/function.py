@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from striate.core.grad_mode import is_grad_enabled
+from striate.core.runtime import is_grad_enabled
 
 if TYPE_CHECKING:
     from striate.core.tensor import Tensor

@@ -15,7 +15,7 @@ striate counterpart: compare with scipy's mode="mirror".
 import numpy as np
 
 from striate import functional as F
-from striate.core.grad_mode import no_grad
+from striate.core.runtime import no_grad
 from striate.ops.padding import PAD_MODES
 
 CONV_PADDING_MODES = {"constant": "zeros", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from striate.core.grad_mode import is_grad_enabled
+from striate.core.runtime import is_grad_enabled
 from striate.core.tensor import Tensor
 from striate.inspect.layer_outputs import batch_of_one, model_layers, run_layers
 from striate.layers import activations

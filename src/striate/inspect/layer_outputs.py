@@ -13,7 +13,7 @@ its moving statistics).
 
 import numpy as np
 
-from striate.core.grad_mode import no_grad
+from striate.core.runtime import no_grad
 from striate.core.tensor import Tensor, as_tensor
 from striate.layers.layer import Layer
 from striate.models.model import Model

@@ -24,7 +24,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize, to_hex
 
 from striate.core.files import atomic_write
-from striate.core.grad_mode import no_grad
+from striate.core.runtime import no_grad
 from striate.core.tensor import Tensor
 from striate.layers.embedding import mask_of
 from striate.layers.recurrent import LSTM

@@ -1,0 +1,324 @@
+"""striate's runtime: every piece of state that outlives one op call, in one file, below the ops.
+
+Five things, read top to bottom:
+
+1. How many threads striate uses: `get_num_threads()`, the CPUs this process may run on
+   (`os.sched_getaffinity`), unless `set_num_threads(n)` or the `STRIATE_NUM_THREADS` environment variable
+   (read once, never written) says otherwise. PyTorch's names.
+2. The BLAS thread limit: `single_threaded_blas()` holds every BLAS library (through threadpoolctl) at one
+   thread while any thread needs it, and gives back exactly the counts it found when the last one leaves, so
+   contexts may nest and overlap in any order.
+3. Parallel work: `split_batch(function, parts, work)` runs `function` on every part, on the calling thread
+   and `get_num_threads() - 1` pool threads, with BLAS single-threaded inside each part (N parts each calling
+   an N-thread BLAS would oversubscribe the cores). A product striate does not split runs outside, where BLAS
+   has all N threads. The parts are fixed by the problem, never by the thread count: a kernel gradient
+   summed over its parts, a dropout mask drawn per part, come out bit for bit the same on 1 thread or 16.
+   The pool is forgotten in a child made by `fork` (its threads do not exist there) and rebuilt on first use.
+4. Modes that belong to one thread (`contextvars`, as PyTorch keeps them per thread): `no_grad()`, in which
+   ops record no graph, and `workers_only()`, a training step or an inference pass in which BLAS stays on one
+   thread and every large pass is cut into parts for the workers. A worker running a part sees the caller's
+   modes.
+5. The memory policy: `keep_freed_memory()` asks glibc's malloc to keep freed memory for reuse, and
+   `keep_freed_memory(False)` gives it back. Nothing else here touches process-wide settings, and nothing
+   reads or writes an environment variable except `STRIATE_NUM_THREADS`, read.
+"""
+
+import contextvars
+import ctypes
+import ctypes.util
+import functools
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import numpy as np  # loaded before threadpoolctl looks for BLAS libraries: NumPy's is the one striate calls
+from threadpoolctl import ThreadpoolController
+
+# ---- 1. How many threads ---------------------------------------------------------------------------------------
+
+NUM_THREADS_VARIABLE = "STRIATE_NUM_THREADS"
+
+_requested_threads = None  # set by set_num_threads (or by STRIATE_NUM_THREADS, read at the first question)
+_variable_read = False
+
+
+def get_num_threads():
+    """The number of threads striate splits its work over: the calling thread and this many minus one workers.
+
+    `set_num_threads(n)` if it was called; else `STRIATE_NUM_THREADS` if the variable is set (read at the first
+    call, then treated as `set_num_threads` of its value); else the CPUs this process may run on.
+    """
+    global _variable_read
+    if _requested_threads is None and not _variable_read:
+        value = os.environ.get(NUM_THREADS_VARIABLE)
+        if value is not None:
+            set_num_threads(_parse_threads(value))
+        _variable_read = True
+    if _requested_threads is not None:
+        return _requested_threads
+    return _available_cpus()
+
+
+def set_num_threads(n):
+    """Split striate's work over `n` threads, and run BLAS on `n` threads outside striate's splits.
+
+    As `torch.set_num_threads`: the setting lasts until the next call. BLAS's count is set through threadpoolctl
+    (a C call, not an environment variable); while a `single_threaded_blas` hold is active it is set when the
+    hold ends.
+    """
+    global _requested_threads
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive int; received n={n!r}")
+    _requested_threads = int(n)
+    _set_blas_threads(int(n))
+
+
+def _parse_threads(value):
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"{NUM_THREADS_VARIABLE} must be a positive integer; received {value!r}")
+    return count
+
+
+def _available_cpus():
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # macOS and Windows: no affinity call
+
+
+# ---- 2. The BLAS thread limit ----------------------------------------------------------------------------------
+
+_blas_lock = threading.Lock()
+_blas_libraries = None  # threadpoolctl's controllers of the loaded BLAS libraries, found at first use
+_blas_holders = 0  # contexts (in any thread) inside single_threaded_blas now
+_blas_counts_before = None  # each library's thread count when the first of them entered
+
+
+def _blas():
+    global _blas_libraries
+    if _blas_libraries is None:
+        _blas_libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas_libraries
+
+
+def _set_threads(library, count):
+    """library.set_num_threads(count) from any thread.
+
+    threadpoolctl 3.8 lets only the first thread that set an OpenBLAS count set it again and silently ignores
+    the others; the holds below are counted under their own lock and entered from any thread, so they call
+    OpenBLAS's own setter, as threadpoolctl does for that first thread.
+    """
+    getattr(library, "_real_set_num_threads", library.set_num_threads)(count)
+
+
+def _set_blas_threads(count):
+    """Every BLAS library at `count` threads now, or when the last hold ends."""
+    global _blas_libraries, _blas_counts_before
+    with _blas_lock:
+        if _blas_holders:
+            _blas_counts_before = [count] * len(_blas_counts_before)
+            return
+        _blas_libraries = None  # look again: a library loaded since (SciPy's, PyTorch's) is set too
+        for library in _blas():
+            _set_threads(library, count)
+
+
+@contextmanager
+def single_threaded_blas():
+    """A context in which every BLAS library runs on one thread.
+
+    Holds are counted across threads: the first to enter notes each library's count and sets it to 1, the last to
+    leave sets the noted counts back, whatever order the contexts enter and leave in.
+    """
+    global _blas_holders, _blas_counts_before
+    with _blas_lock:
+        if _blas_holders == 0:
+            _blas_counts_before = [library.num_threads for library in _blas()]
+            for library in _blas():
+                _set_threads(library, 1)
+        _blas_holders += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_holders -= 1
+            if _blas_holders == 0:
+                for library, count in zip(_blas(), _blas_counts_before):
+                    _set_threads(library, count)
+
+
+# ---- 3. Parallel work ------------------------------------------------------------------------------------------
+
+PARALLEL_MIN_WORK = 500_000  # multiply-adds (or elementwise steps) below which one thread is faster than two
+
+_pool = None  # ThreadPoolExecutor with get_num_threads() - 1 threads, made at first use
+_pool_threads = 0  # the thread count it was made for
+_pool_lock = threading.Lock()
+_in_part = threading.local()  # .active: this thread is running a part of a split_batch call
+
+
+def split_batch(function, parts, work):
+    """[function(part) for part in parts], the parts shared by get_num_threads() threads when `work` is large.
+
+    `work` is the multiply-add count of the whole call: below PARALLEL_MIN_WORK, or with one part, or from inside
+    a part (whose workers may be busy with this very split), the parts run in order on the calling thread.
+    Otherwise the calling thread and N - 1 workers each take the next part not yet taken until none is left
+    (`itertools.count` hands out each index once; its `next` is atomic in CPython), so a thread slowed by other
+    jobs simply takes fewer parts; BLAS is single-threaded meanwhile. The results come back in part order, which
+    thread ran a part does not change them, and the workers run in a copy of the caller's context (its grad
+    mode). If parts raise, the others stop taking parts, every running part finishes, and the exception of the
+    first failed part (in part order) is raised here with its traceback.
+    """
+    threads = get_num_threads()
+    if min(threads, len(parts)) < 2 or work < PARALLEL_MIN_WORK or getattr(_in_part, "active", False):
+        return [function(part) for part in parts]
+    results, errors = [None] * len(parts), {}
+    indices = itertools.count()
+
+    def take_parts():
+        _in_part.active = True
+        try:
+            for index in indices:
+                if index >= len(parts) or errors:
+                    return
+                try:
+                    results[index] = function(parts[index])
+                except BaseException as error:  # raised in the caller once every part has stopped
+                    errors[index] = error
+        finally:
+            _in_part.active = False
+
+    with single_threaded_blas():
+        pool = _workers(threads)
+        helper_count = min(threads, len(parts)) - 1
+        helpers = [pool.submit(contextvars.copy_context().run, take_parts) for _ in range(helper_count)]
+        take_parts()
+        for helper in helpers:
+            if not helper.cancel():  # a helper not yet started has nothing left to take
+                helper.result()
+    if errors:
+        raise errors[min(errors)]
+    return results
+
+
+def _workers(threads):
+    """The pool of `threads - 1` workers, made anew when the thread count has changed."""
+    global _pool, _pool_threads
+    with _pool_lock:
+        if _pool is None or _pool_threads != threads:
+            if _pool is not None:
+                _pool.shutdown(wait=False)  # its threads end once their current parts are done
+            _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="striate-worker")
+            _pool_threads = threads
+        return _pool
+
+
+def _forget_threads_in_child():
+    """After `fork`: the parent's pool threads do not exist in the child, so its pool would wait forever."""
+    global _pool, _pool_lock, _blas_lock
+    _pool, _pool_lock, _blas_lock = None, threading.Lock(), threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_threads_in_child)
+
+
+# ---- 4. Modes of one thread: grad mode and workers_only --------------------------------------------------------
+
+_grad_enabled = contextvars.ContextVar("striate_grad_enabled", default=True)
+_workers_only = contextvars.ContextVar("striate_workers_only", default=False)
+
+
+def is_grad_enabled():
+    """True unless this thread is inside a `no_grad()` block."""
+    return _grad_enabled.get()
+
+
+@contextmanager
+def no_grad():
+    """Within this block ops build no graph: results have requires_grad=False. Other threads are unaffected.
+
+    >>> with no_grad():
+    ...     y = x * 2          # y.requires_grad is False even if x.requires_grad
+    """
+    token = _grad_enabled.set(False)
+    try:
+        yield
+    finally:
+        _grad_enabled.reset(token)
+
+
+def in_workers_only():
+    """True inside `workers_only()` in this thread (or in a part that such a thread handed to a worker)."""
+    return _workers_only.get()
+
+
+@contextmanager
+def workers_only():
+    """A training step or an inference pass: BLAS on one thread throughout, striate's workers doing all the
+    parallel work (every large pass cut into parts for them, `striate.algorithms.chunking`).
+
+    Otherwise OpenBLAS's own threads, woken by a multi-threaded product, keep spinning for a while after it and
+    compete with striate's workers for the cores.
+    """
+    token = _workers_only.set(True)
+    try:
+        with single_threaded_blas():
+            yield
+    finally:
+        _workers_only.reset(token)
+
+
+# ---- 5. The memory policy --------------------------------------------------------------------------------------
+
+M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers (malloc.h)
+M_MMAP_THRESHOLD = -3
+KEPT_MMAP_THRESHOLD = 32 * 2**20  # the largest glibc accepts: half of its 64 MiB heap segments
+KEPT_TRIM_THRESHOLD = 2**30
+DEFAULT_THRESHOLD = 128 * 2**10  # glibc's starting value of both
+
+
+def keep_freed_memory(keep=True):
+    """Ask glibc's malloc to keep freed memory for the next allocation (keep=True) or to give it back (False).
+
+    A training step allocates the same activation-sized arrays every time and frees them at the end. glibc
+    serves an allocation above its mmap threshold (128 KiB at start, raised as it goes, at most 32 MiB) with
+    fresh pages from the kernel and unmaps them when freed, and trims the top of its heap once more than the
+    trim threshold is free: the next step's arrays are new pages, and the first write to each 4 KiB page is a
+    page fault (LeNet-5 at batch 128: about 3,400 faults a step). keep=True raises both thresholds (32 MiB and
+    1 GiB) through `mallopt`: the process's resident memory then stays near its peak, as with the caching
+    allocators of other frameworks. keep=False sets both back to 128 KiB (glibc no longer adjusts the mmap
+    threshold by itself after any `mallopt` call) and returns the free memory to the kernel (`malloc_trim`).
+
+    Returns whether freed memory is kept now; False where the C library is not glibc (macOS, Windows, musl),
+    whose allocator has its own policy and nothing is set.
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    if keep:
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, KEPT_MMAP_THRESHOLD)) and bool(
+            libc.mallopt(M_TRIM_THRESHOLD, KEPT_TRIM_THRESHOLD))
+    libc.mallopt(M_MMAP_THRESHOLD, DEFAULT_THRESHOLD)
+    libc.mallopt(M_TRIM_THRESHOLD, DEFAULT_THRESHOLD)
+    libc.malloc_trim(0)
+    return False
+
+
+@functools.cache
+def _glibc():
+    """The C library with glibc's `mallopt` and `malloc_trim`, or None (looked up once: `find_library` runs
+    ldconfig)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt, malloc_trim = libc.mallopt, libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    malloc_trim.argtypes, malloc_trim.restype = (ctypes.c_size_t,), ctypes.c_int
+    return libc

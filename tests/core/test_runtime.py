@@ -1,0 +1,387 @@
+"""The runtime: thread count, the pool and its splits, BLAS limits, per-thread modes, fork safety."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+import numpy as np
+import pytest
+from threadpoolctl import ThreadpoolController, threadpool_info
+
+import striate
+from striate import Tensor
+from striate.core import runtime
+
+
+def blas_threads():
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+@pytest.fixture
+def threads():
+    """set_num_threads for one test: the requested count and every BLAS library's threads restored afterwards."""
+    requested, libraries = runtime._requested_threads, ThreadpoolController().select(user_api="blas")
+    counts = [library.num_threads for library in libraries.lib_controllers]
+    yield runtime.set_num_threads
+    runtime._requested_threads = requested
+    for library, count in zip(libraries.lib_controllers, counts):
+        library.set_num_threads(count)
+
+
+def run_python(code, *arguments, environment=None, timeout=120):
+    """stdout of `python -c code`; fails the test (instead of hanging) when it runs past `timeout` seconds."""
+    try:
+        result = subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True, text=True,
+                                timeout=timeout, env={**os.environ, **(environment or {})})
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the child process ran past {timeout} s (hung)")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+# ---- the thread count ------------------------------------------------------------------------------------------
+
+def test_the_default_thread_count_is_the_cpus_this_process_may_run_on(monkeypatch):
+    monkeypatch.setattr(runtime, "_requested_threads", None)
+    monkeypatch.setattr(runtime, "_variable_read", True)
+    assert runtime.get_num_threads() == len(os.sched_getaffinity(0))
+
+
+def test_set_num_threads_sets_the_count_and_blas_threads_outside_splits(threads):
+    threads(3)
+    assert runtime.get_num_threads() == 3
+    assert set(blas_threads()) == {3}  # a product striate does not split gets all 3
+    inside = runtime.split_batch(lambda part: blas_threads(), range(3), work=runtime.PARALLEL_MIN_WORK)
+    assert all(set(counts) == {1} for counts in inside)  # 3 parts on 3 threads, each BLAS on one
+    assert set(blas_threads()) == {3}
+
+
+@pytest.mark.parametrize("count", [0, -2, 1.5, True, "4"])
+def test_set_num_threads_refuses_anything_but_a_positive_int(count):
+    with pytest.raises(ValueError, match=f"set_num_threads: n must be a positive int; received n={count!r}"):
+        runtime.set_num_threads(count)
+
+
+def test_the_environment_variable_sets_the_count_and_is_left_unchanged():
+    code = ("import os, striate.core.runtime as r; from threadpoolctl import threadpool_info\n"
+            "print(r.get_num_threads(), sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == "
+            "'blas'}), os.environ['STRIATE_NUM_THREADS'])")
+    assert run_python(code, environment={"STRIATE_NUM_THREADS": "3"}).split() == ["3", "[3]", "3"]
+
+
+def test_a_malformed_environment_variable_is_named_in_the_error():
+    code = ("import striate.core.runtime as r\ntry:\n    r.get_num_threads()\nexcept ValueError as error:\n"
+            "    print(error)")
+    output = run_python(code, environment={"STRIATE_NUM_THREADS": "many"})
+    assert output.strip() == "STRIATE_NUM_THREADS must be a positive integer; received 'many'"
+
+
+# ---- split_batch -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("count", [2, 3, 4])
+def test_split_batch_shares_the_parts_among_n_threads_and_returns_them_in_order(threads, count):
+    threads(count)
+    started = threading.Barrier(count, timeout=10)  # passes only once `count` threads run parts at the same time
+
+    def part(index):
+        if index < count:
+            started.wait()
+        return index, threading.current_thread().name
+
+    results = runtime.split_batch(part, range(3 * count), work=runtime.PARALLEL_MIN_WORK)
+    assert [index for index, _ in results] == list(range(3 * count))
+    assert len({name for _, name in results[:count]}) == count
+
+
+def test_small_work_runs_on_the_calling_thread(threads):
+    threads(4)
+    names = runtime.split_batch(lambda part: threading.current_thread().name, range(8),
+                                work=runtime.PARALLEL_MIN_WORK - 1)
+    assert set(names) == {threading.current_thread().name}
+
+
+def raise_in_a_worker(part):
+    if threading.current_thread() is not threading.main_thread():
+        raise ValueError(f"part {part} failed in a worker")
+    time.sleep(0.01)  # the calling thread is slow, so the workers take parts too
+
+
+def test_an_exception_in_a_worker_reaches_the_caller_with_its_traceback(threads):
+    threads(2)
+    assert threading.current_thread() is threading.main_thread()
+    with pytest.raises(ValueError, match="failed in a worker") as caught:
+        runtime.split_batch(raise_in_a_worker, range(6), work=runtime.PARALLEL_MIN_WORK)
+    frames = [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
+    assert frames[-1] == "raise_in_a_worker"  # the frame that raised, in the worker thread
+    assert "take_parts" in frames
+
+
+def test_the_first_failed_part_is_raised_after_every_part_has_stopped(threads):
+    threads(3)
+    running = []
+
+    def part(index):
+        running.append(index)
+        time.sleep(0.02)
+        running.remove(index)
+        if index in (1, 2):
+            raise ValueError(f"part {index}")
+
+    with pytest.raises(ValueError, match="part 1"):
+        runtime.split_batch(part, range(9), work=runtime.PARALLEL_MIN_WORK)
+    assert running == []  # nothing still running once split_batch has returned
+
+
+def test_a_split_inside_a_part_runs_in_that_thread_instead_of_waiting_for_busy_workers(threads):
+    threads(2)
+
+    def outer(part):
+        return part, runtime.split_batch(lambda inner: inner * 10, range(4), work=runtime.PARALLEL_MIN_WORK)
+
+    returned = {}
+    caller = threading.Thread(target=lambda: returned.update(results=runtime.split_batch(
+        outer, range(4), work=runtime.PARALLEL_MIN_WORK)), daemon=True)
+    caller.start()
+    caller.join(timeout=20)
+    assert not caller.is_alive(), "split_batch inside a part deadlocked"
+    assert returned["results"] == [(i, [0, 10, 20, 30]) for i in range(4)]
+
+
+# ---- BLAS limits -----------------------------------------------------------------------------------------------
+
+def test_nested_blas_contexts_give_back_exactly_the_counts_they_found(threads):
+    threads(3)
+    with runtime.workers_only():
+        assert set(blas_threads()) == {1}
+        with runtime.single_threaded_blas(), runtime.workers_only():
+            assert set(blas_threads()) == {1}
+        assert set(blas_threads()) == {1}
+        runtime.split_batch(lambda part: None, range(4), work=runtime.PARALLEL_MIN_WORK)
+        assert set(blas_threads()) == {1}
+    assert set(blas_threads()) == {3}
+
+
+def test_overlapping_contexts_in_two_threads_hold_blas_until_the_last_one_leaves(threads):
+    """A enters, B enters, A leaves (B still needs one thread), B leaves: back to the count before A."""
+    threads(3)
+    b_entered, a_left, counts = threading.Event(), threading.Event(), {}
+
+    def thread_b():
+        with runtime.workers_only():
+            b_entered.set()
+            a_left.wait(10)
+            counts["after A left"] = set(blas_threads())
+
+    with runtime.workers_only():
+        other = threading.Thread(target=thread_b)
+        other.start()
+        b_entered.wait(10)
+    a_left.set()
+    other.join(10)
+    assert counts["after A left"] == {1}
+    assert set(blas_threads()) == {3}
+
+
+def test_set_num_threads_inside_a_hold_takes_effect_when_the_hold_ends(threads):
+    threads(3)
+    with runtime.single_threaded_blas():
+        threads(2)
+        assert set(blas_threads()) == {1}
+    assert set(blas_threads()) == {2}
+
+
+def test_predict_holds_blas_to_one_thread_for_a_batch_and_gives_a_single_image_all_threads(threads):
+    from striate.layers.layer import Layer
+
+    threads(3)
+    seen = []
+
+    class BlasThreads(Layer):  # passes its input on, noting the BLAS threads the model's products would get
+        def call(self, inputs, training=False):
+            seen.append(set(blas_threads()))
+            return inputs
+
+    model = striate.Sequential([BlasThreads(input_shape=(4,)), striate.layers.Dense(2)])
+    model.predict(np.ones((5, 4), np.float32), batch_size=4)  # a batch of 4, then a single image
+    assert seen == [{1}, {3}]
+    assert set(blas_threads()) == {3}
+
+
+# ---- per-thread modes ------------------------------------------------------------------------------------------
+
+def test_no_grad_in_one_thread_does_not_change_another_threads_gradients():
+    inside, computed, recorded = threading.Event(), threading.Event(), {}
+
+    def without_gradients():
+        with striate.no_grad():
+            inside.set()
+            computed.wait(10)
+            x = Tensor([1.0, 2.0], requires_grad=True)
+            recorded["requires_grad"] = (x * x).requires_grad
+
+    other = threading.Thread(target=without_gradients)
+    other.start()
+    inside.wait(10)
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * x).sum().backward()  # while the other thread is inside no_grad()
+    computed.set()
+    other.join(10)
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0, 6.0])  # d(sum x^2)/dx = 2x
+    assert recorded["requires_grad"] is False
+
+
+def test_the_workers_see_the_callers_grad_mode(threads):
+    threads(2)
+
+    def grad_mode(part):
+        time.sleep(0.005)  # slow, so both threads take parts
+        return runtime.is_grad_enabled(), threading.current_thread().name
+
+    with striate.no_grad():
+        inside = runtime.split_batch(grad_mode, range(6), work=runtime.PARALLEL_MIN_WORK)
+    outside = runtime.split_batch(grad_mode, range(6), work=runtime.PARALLEL_MIN_WORK)
+    assert len({name for _, name in inside}) == 2
+    assert {enabled for enabled, _ in inside} == {False}
+    assert {enabled for enabled, _ in outside} == {True}
+
+
+# ---- the same numbers on any number of threads ----------------------------------------------------------------
+
+def training_step_result(count):
+    """Weights and loss after two Adam steps of a small CNN with dropout (batch 64) on `count` threads."""
+    runtime.set_num_threads(count)
+    striate.set_random_seed(7)
+    layers = striate.layers
+    model = striate.Sequential([
+        layers.Conv2D(16, 3, activation="relu", input_shape=(16, 16, 3)),
+        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2), layers.Dropout(0.5),
+        layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dropout(0.25),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 16, 16, 3), dtype=np.float32), rng.integers(0, 10, 64)
+    losses = [model.train_on_batch(x, y)["loss"] for _ in range(2)]
+    return losses, [weight.numpy().copy() for weight in model.weights]
+
+
+def test_a_training_step_with_dropout_is_bitwise_the_same_on_1_2_3_and_4_threads(threads, monkeypatch):
+    from striate.algorithms import chunking
+
+    monkeypatch.setattr(chunking, "CHUNK_BYTES", 2**16)  # several chunks per pass, so the threads share them
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)  # and every pass is split
+    workers, used = runtime._workers, set()
+
+    class RecordingPool:  # notes the name of every worker thread that takes parts
+        def __init__(self, threads):
+            self.pool = workers(threads)
+
+        def submit(self, function, *arguments):
+            return self.pool.submit(lambda: used.add(threading.current_thread().name) or function(*arguments))
+
+    monkeypatch.setattr(runtime, "_workers", RecordingPool)
+    reference_losses, reference_weights = training_step_result(1)
+    assert not used
+    for count in (2, 3, 4):
+        used.clear()
+        losses, weights = training_step_result(count)
+        assert len(used) == count - 1  # the parts really ran on `count` threads: this one and count - 1 workers
+        assert losses == reference_losses
+        for weight, reference in zip(weights, reference_weights):
+            np.testing.assert_array_equal(weight, reference)
+
+
+def test_fft_convolution_is_bitwise_the_same_on_1_and_3_threads(threads):
+    from striate.algorithms import fft
+
+    rng = np.random.default_rng(4)
+    x, kernel = rng.standard_normal((4, 40, 40, 3)), rng.standard_normal((9, 9, 3, 5))
+    grad = rng.standard_normal((4, 32, 32, 5))
+    results = []
+    for count in (1, 3):
+        threads(count)
+        results.append((fft.conv_forward(x, kernel, (1, 1), (1, 1), 1),
+                        fft.conv_kernel_gradient(x, grad, kernel.shape, (1, 1), (1, 1), 1)))
+    for one, three in zip(*results):
+        np.testing.assert_array_equal(one, three)
+
+
+# ---- fork ------------------------------------------------------------------------------------------------------
+
+FORKED_PREDICTS = """
+import multiprocessing
+import threading
+import numpy as np
+import striate
+from striate.core import runtime
+
+runtime.set_num_threads(2)
+model = striate.models.lenet5(input_shape=(28, 28, 1))
+x = np.random.default_rng(0).random((64, 28, 28, 1), dtype=np.float32)
+expected = model.predict(x)  # the pool's worker thread now exists in this process, and not in a forked child
+
+
+def predict(images):
+    both = threading.Barrier(2, timeout=20)  # passes only if a worker thread runs a part beside this one
+    runtime.split_batch(lambda part: both.wait(), range(2), work=runtime.PARALLEL_MIN_WORK)
+    return model.predict(images)
+
+
+with multiprocessing.get_context("fork").Pool(2) as pool:
+    outputs = pool.map(predict, [x, x[:32], x])
+print(np.array_equal(outputs[0], expected), np.array_equal(outputs[1], expected[:32]))
+"""
+
+
+def test_a_forked_pool_finishes_its_predicts_after_the_parent_used_the_threads():
+    assert run_python(FORKED_PREDICTS, timeout=60).split() == ["True", "True"]
+
+
+# ---- memory ----------------------------------------------------------------------------------------------------
+
+# LeNet-5 training steps on random images; prints the page faults of 5 steps after 3 warm-up steps, with
+# compile's keep_freed_memory switch as given, and with the policy then given back.
+STEPS = """
+import resource, sys
+import numpy as np
+import striate
+from striate.core import runtime
+
+model = striate.models.lenet5(input_shape=(28, 28, 1))
+model.compile("adam", "sparse_categorical_crossentropy", keep_freed_memory=sys.argv[1] == "keep")
+rng = np.random.default_rng(0)
+x, y = rng.random((128, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 128)
+
+
+def faults_of_five_steps():
+    for _ in range(3):
+        model.train_on_batch(x, y)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(5):
+        model.train_on_batch(x, y)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+print(faults_of_five_steps())
+runtime.keep_freed_memory(False)
+print(faults_of_five_steps())
+"""
+
+
+@pytest.mark.skipif(runtime._glibc() is None, reason="the C library is not glibc")
+def test_kept_memory_spares_the_page_faults_and_giving_it_back_brings_them_back():
+    default, default_after = map(int, run_python(STEPS, "default").split())
+    kept, given_back = map(int, run_python(STEPS, "keep").split())
+    assert default > 1000 and default_after > 1000  # measured about 3,400 per step: pages given back and faulted in
+    assert kept < default / 20
+    assert given_back > default / 2
+
+
+def test_keep_freed_memory_reports_what_is_in_force():
+    kept = runtime.keep_freed_memory()
+    assert kept == (runtime._glibc() is not None)
+    assert runtime.keep_freed_memory(False) is False
+    runtime.keep_freed_memory(kept)  # as the rest of the suite found it
