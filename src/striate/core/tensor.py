@@ -46,7 +46,11 @@ class Tensor:
     >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     >>> (x * x).sum().backward()
     >>> x.grad                              # d(sum x^2)/dx = 2x
-    array([[2., 4.], [6., 8.]], dtype=float32)
+    array([[2., 4.],
+           [6., 8.]], dtype=float32)
+    >>> x == 2.0                            # comparisons are elementwise, as in PyTorch
+    array([[False,  True],
+           [False, False]])
     """
 
     __array_priority__ = 1000  # array (op) Tensor calls Tensor's reflected operator, not NumPy's
@@ -81,7 +85,16 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        """NumPy's protocol: `np.asarray(t)` shares the data; `np.array(t, copy=True)` is always a new array, so
+        writing into it never changes `t` (copy=False refuses a dtype change, which would need a copy)."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        if dtype is None or np.dtype(dtype) == self.dtype:
+            return self.data
+        if copy is False:
+            raise ValueError(f"Tensor.__array__: copy=False, but converting {self.dtype} to {np.dtype(dtype)} "
+                             "needs a copy")
+        return self.data.astype(dtype)
 
     def item(self) -> float:
         return self.data.item()
@@ -190,7 +203,17 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return ops.getitem(self, index)
 
-    # comparisons give plain boolean arrays: they have no gradient
+    # comparisons give plain boolean arrays, elementwise (they have no gradient). Equality too, as PyTorch's
+    # `==` (which gives a bool Tensor): `t == 0` compares the values. A Tensor is still hashed by identity, as in
+    # PyTorch, so it can key a dict or join a set; `t in list_of_tensors` would compare values: use `is`.
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data == np.asarray(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data != np.asarray(other)
+
+    __hash__ = object.__hash__
+
     def __lt__(self, other: Any) -> np.ndarray:
         return self.data < np.asarray(other)
 

@@ -2,9 +2,17 @@
 
 One file holds everything needed to predict and to resume training:
     tensors   "weight/0000", ... (model.weights in order) and "optimizer/<key>" (the optimizer's state)
-    metadata  "format" = "striate-model", "architecture" (JSON of the layers), "compile" (optimizer, loss,
-              metrics as JSON), "epoch" (epochs trained), "random_state" (striate's generator), and "sha256",
-              a digest of all the rest, so a tampered file is refused.
+    metadata  "format" = "striate-model", "version", "architecture" (JSON of the layers), "compile" (optimizer,
+              loss, metrics as JSON), "epoch" (epochs trained), "random_state" (striate's generator), and
+              "sha256", a digest of all the rest.
+
+The digest detects damage, not tampering: a flipped bit on disk or a cut-short copy no longer matches it.
+It is unkeyed and stored in the file, so whoever edits a file can recompute it. What guards against a
+crafted file is the loader's own checks: it runs no code (no pickle; the architecture can only name layer
+classes of striate.layers, with JSON arguments), reads only a regular file whose header fits its size
+(striate.models.safetensors_file), checks the architecture's structure, and builds it allocating no more
+weight bytes than the file holds; then every count, shape and dtype must match. A malformed file raises
+`striate.FileFormatError`: one line naming the file and the fault.
 
 The file is written to a temporary file and renamed, so an interrupted save never leaves half a file. A
 subclassed model (its architecture is Python code) can save and load its weights only (`save_weights`).
@@ -17,13 +25,19 @@ import numpy as np
 
 from striate import layers as layer_classes
 from striate.core import random as striate_random
-from striate.layers.layer import Layer
-from striate.models import safetensors
+from striate.core.errors import FileFormatError
+from striate.core.errors import excerpt as _short
+from striate.layers.layer import Layer, weight_allowance
+from striate.models import safetensors_file
 from striate.models.model import Input, Model
+from striate.models.safetensors_file import TensorFile
 from striate.models.sequential import Sequential
 
 FORMAT = "striate-model"
 VERSION = "1"
+# what building a file's architecture may raise when the description is wrong (a value a layer refuses, an
+# argument it does not take, a stride of 0, ...): the file's fault, reported as a FileFormatError
+_BUILD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError)
 
 
 def save_model(model, path, epoch=None):
@@ -38,7 +52,7 @@ def save_model(model, path, epoch=None):
                                           "loss": compiled.loss.get_config(), "metrics": list(compiled.metrics)})
         tensors.update({f"optimizer/{key}": value for key, value in compiled.optimizer.get_state().items()})
     metadata["sha256"] = _digest(tensors, metadata)
-    safetensors.write(path, tensors, metadata)
+    safetensors_file.write(path, tensors, metadata)
 
 
 def load_model(path, restore_random_state=True):
@@ -46,24 +60,34 @@ def load_model(path, restore_random_state=True):
 
     With restore_random_state (the default), striate's random generator continues from where the saved run
     was, so `fit(..., initial_epoch=model.epochs_trained)` repeats the uninterrupted run bit for bit.
-    Raises ValueError for a file that is not a striate model, is truncated or was altered.
+    Raises `striate.FileFormatError` (a ValueError) for a file that is not a striate model, is truncated or
+    damaged, or describes a model that does not fit its weights; FileNotFoundError if there is no file.
     """
-    tensors, metadata = _read_checked(path)
-    if "architecture" not in metadata:
-        raise ValueError(f"{path}: a weights-only file; build the model and call load_weights instead")
-    model = model_from_architecture(json.loads(metadata["architecture"]))
-    _assign(model, tensors, path)
-    model.epochs_trained = int(metadata.get("epoch", 0))
-    if "compile" in metadata:
-        from striate import optim
+    with TensorFile(path) as file:
+        if "architecture" not in file.metadata:
+            _check_format(file)
+            raise FileFormatError(path, "a weights-only file; build the model and call load_weights instead")
+        tensors, metadata = _read_checked(file)
+    architecture = _json_field(path, metadata, "architecture", dict)
+    settings = _json_field(path, metadata, "compile", dict) if "compile" in metadata else None
+    epoch = _epoch(path, metadata)
+    random_state = _random_state(path, metadata) if restore_random_state and "random_state" in metadata else None
 
-        settings = json.loads(metadata["compile"])
-        model.compile(optim.get(settings["optimizer"]), settings["loss"], settings["metrics"])
-        state = {key[len("optimizer/"):]: value for key, value in tensors.items() if key.startswith("optimizer/")}
-        if state:
-            model.compiled.optimizer.set_state(state)
-    if restore_random_state and "random_state" in metadata:
-        striate_random.set_state(json.loads(metadata["random_state"]))
+    weights_bytes = sum(value.nbytes for key, value in tensors.items() if key.startswith("weight/"))
+    generator_state = striate_random.get_state()  # building draws initial weights, which the file's replace
+    try:
+        with weight_allowance(weights_bytes):
+            model = model_from_architecture(architecture)
+    except _BUILD_ERRORS as error:
+        raise FileFormatError(path, f"the architecture cannot be built: {_short(error)}") from error
+    finally:
+        striate_random.set_state(generator_state)
+    _assign(model, tensors, path)
+    model.epochs_trained = epoch
+    if settings is not None:
+        _compile(model, settings, tensors, path)
+    if random_state is not None:
+        striate_random.set_state(random_state)
     return model
 
 
@@ -72,12 +96,13 @@ def save_weights(model, path):
     tensors = {f"weight/{index:04d}": w.data for index, w in enumerate(model.weights)}
     metadata = {"format": FORMAT, "version": VERSION}
     metadata["sha256"] = _digest(tensors, metadata)
-    safetensors.write(path, tensors, metadata)
+    safetensors_file.write(path, tensors, metadata)
 
 
 def load_weights(model, path):
     """Set a built model's weights from a file written by save_weights or save_model."""
-    tensors, _ = _read_checked(path)
+    with TensorFile(path) as file:
+        tensors, _ = _read_checked(file)
     _assign(model, tensors, path)
 
 
@@ -101,7 +126,12 @@ def architecture_of(model):
 
 
 def model_from_architecture(architecture):
-    """Rebuild the layers and wiring that architecture_of described (weights freshly initialized)."""
+    """Rebuild the layers and wiring that architecture_of described (weights freshly initialized).
+
+    The description's structure is checked first (ValueError naming the faulty entry); a layer then refuses
+    a value it cannot take with its own error.
+    """
+    _check_architecture(architecture)
     layers = [_layer_from_config(config) for config in architecture["layers"]]
     if architecture["class_name"] == "Sequential":
         model = Sequential(name=architecture["name"])
@@ -118,18 +148,74 @@ def model_from_architecture(architecture):
     return Model(inputs if len(inputs) > 1 else inputs[0], values[kind][index], name=architecture["name"])
 
 
+def _check_architecture(architecture):
+    """Raise ValueError naming the first entry of `architecture` that architecture_of could not have written."""
+    def fail(where, expected, value):
+        raise ValueError(f"architecture{where} must be {expected}; received {_short(repr(value), 80)}")
+
+    def check_shape(where, shape):
+        if not isinstance(shape, list) or not all(d is None or _is_count(d) for d in shape):
+            fail(where, "a list of sizes (integers >= 0, or null)", shape)
+
+    if not isinstance(architecture, dict) or architecture.get("class_name") not in ("Sequential", "Functional"):
+        fail("", "an object with class_name 'Sequential' or 'Functional'", architecture)
+    functional = architecture["class_name"] == "Functional"
+    keys = {"class_name", "name", "layers", *(("inputs", "nodes", "output") if functional else ("input_shape",))}
+    if not keys <= set(architecture):
+        fail("", f"an object with the keys {sorted(keys)}", sorted(architecture))
+    if not isinstance(architecture["name"], str):
+        fail("['name']", "a string", architecture["name"])
+    layers = architecture["layers"]
+    if not isinstance(layers, list):
+        fail("['layers']", "a list", layers)
+    for i, entry in enumerate(layers):
+        if not (isinstance(entry, dict) and {"class_name", "config"} <= set(entry) and
+                isinstance(entry["class_name"], str) and isinstance(entry["config"], dict)):
+            fail(f"['layers'][{i}]", "an object {class_name: string, config: object}", entry)
+    if not functional:
+        check_shape("['input_shape']", architecture["input_shape"])
+        return
+    inputs, nodes = architecture["inputs"], architecture["nodes"]
+    if not isinstance(inputs, list) or not inputs:
+        fail("['inputs']", "a non-empty list of shapes", inputs)
+    for i, shape in enumerate(inputs):
+        check_shape(f"['inputs'][{i}]", shape)
+    if not isinstance(nodes, list):
+        fail("['nodes']", "a list", nodes)
+
+    def check_reference(where, reference, nodes_before):
+        if not (isinstance(reference, list) and len(reference) == 2 and reference[0] in ("input", "node") and
+                _is_count(reference[1]) and reference[1] < (len(inputs) if reference[0] == "input" else nodes_before)):
+            fail(where, f"['input', i < {len(inputs)}] or ['node', j < {nodes_before}]", reference)
+
+    for j, node in enumerate(nodes):
+        where = f"['nodes'][{j}]"
+        if not (isinstance(node, dict) and {"layer", "inputs"} <= set(node) and isinstance(node["inputs"], list) and
+                node["inputs"] and _is_count(node["layer"]) and node["layer"] < len(layers)):
+            fail(where, f"an object {{layer: index < {len(layers)}, inputs: non-empty list}}", node)
+        for k, reference in enumerate(node["inputs"]):
+            check_reference(f"{where}['inputs'][{k}]", reference, j)
+    check_reference("['output']", architecture["output"], len(nodes))
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _layer_config(layer):
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
 def _layer_from_config(entry):
-    cls = getattr(layer_classes, entry["class_name"], None)
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise ValueError(f"load_model: unknown layer class {entry['class_name']!r} in the architecture")
+    name = entry["class_name"]
+    cls = getattr(layer_classes, name, None) if name in layer_classes.__all__ else None
+    if not (isinstance(cls, type) and issubclass(cls, Layer)) or cls is Layer:
+        raise ValueError(f"load_model: unknown layer class {_short(name, 80)!r} in the architecture")
     return cls(**entry["config"])
 
 
 def _digest(tensors, metadata):
+    """SHA-256 of every tensor (name, dtype, shape, bytes) and of the metadata but itself: detects damage."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
         array = np.asarray(tensors[name], order="C")
@@ -139,22 +225,93 @@ def _digest(tensors, metadata):
     return digest.hexdigest()
 
 
-def _read_checked(path):
-    tensors, metadata = safetensors.read(path)
-    if metadata.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a striate model file (format {metadata.get('format')!r})")
-    if _digest(tensors, metadata) != metadata.get("sha256"):
-        raise ValueError(f"{path}: the contents do not match their sha256 digest: the file was altered or damaged")
-    return tensors, metadata
+def _check_format(file):
+    found_format, found_version = (_short(repr(file.metadata.get(key)), 80) for key in ("format", "version"))
+    if file.metadata.get("format") != FORMAT:
+        raise FileFormatError(file.path, f"not a striate model file (format {found_format})")
+    if file.metadata.get("version") != VERSION:
+        raise FileFormatError(file.path, f"a striate model file of version {found_version}; this striate reads "
+                              f"version {VERSION}")
+
+
+def _read_checked(file):
+    """(tensors, metadata) of a striate file whose format, version and digest are right."""
+    _check_format(file)
+    tensors = {name: file.read(name) for name in file.shapes}
+    if _digest(tensors, file.metadata) != file.metadata.get("sha256"):
+        raise FileFormatError(file.path, "the contents do not match their sha256 digest: the file is damaged "
+                              "(or was edited)")
+    return tensors, file.metadata
+
+
+def _json_field(path, metadata, key, kind):
+    try:
+        value = json.loads(metadata[key])
+    except (ValueError, RecursionError) as error:
+        raise FileFormatError(path, f"the metadata {key!r} is not JSON: {_short(error, 120)}") from None
+    if not isinstance(value, kind):
+        raise FileFormatError(path, f"the metadata {key!r} must be a JSON {kind.__name__}; received "
+                              f"{type(value).__name__}")
+    return value
+
+
+def _epoch(path, metadata):
+    text = metadata.get("epoch", "0")
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise FileFormatError(path, f"the metadata 'epoch' must be a whole number >= 0; received {_short(text, 80)!r}")
+    return int(text)
+
+
+def _random_state(path, metadata):
+    """The saved state of striate's generator, checked on a generator of its own so a bad one changes nothing."""
+    state = _json_field(path, metadata, "random_state", dict)
+    try:
+        type(striate_random.generator().bit_generator)().state = state
+    except (TypeError, ValueError, KeyError) as error:
+        raise FileFormatError(path, f"the metadata 'random_state' is not a state of striate's generator: "
+                              f"{_short(error)}") from None
+    return state
+
+
+def _compile(model, settings, tensors, path):
+    """Compile `model` with the saved optimizer, loss and metrics, and give the optimizer its saved state."""
+    from striate import optim
+
+    try:
+        model.compile(optim.get(settings["optimizer"]), settings["loss"], settings["metrics"])
+    except (ValueError, TypeError, KeyError) as error:
+        raise FileFormatError(path, f"the compile settings are not valid: {_short(error)}") from None
+    state = {key[len("optimizer/"):]: value for key, value in tensors.items() if key.startswith("optimizer/")}
+    if not state:
+        return
+    optimizer, weights = model.compiled.optimizer, model.trainable_weights
+    for key, value in state.items():
+        parts = key.split("/")
+        if key == "iterations":
+            valid = value.shape == () and value.dtype.kind in "iu" and value >= 0
+        else:
+            valid = (len(parts) == 3 and parts[0] == "slot" and parts[1].isascii() and parts[1].isdigit() and
+                     int(parts[1]) < len(weights) and parts[2] in optimizer.slot_names and
+                     value.shape == weights[int(parts[1])].shape and value.dtype == weights[int(parts[1])].dtype)
+        if not valid:
+            raise FileFormatError(path, f"the optimizer state 'optimizer/{_short(key, 80)}' ({value.dtype}, shape "
+                                  f"{value.shape}) does not fit {type(optimizer).__name__} and the model's "
+                                  f"{len(weights)} trainable weights")
+    try:
+        optimizer.set_state(state)
+    except ValueError as error:
+        raise FileFormatError(path, f"the optimizer state is not valid: {_short(error)}") from None
 
 
 def _assign(model, tensors, path):
     weights = model.weights
     saved = [tensors[key] for key in sorted(k for k in tensors if k.startswith("weight/"))]
     if len(saved) != len(weights):
-        raise ValueError(f"{path}: holds {len(saved)} weight arrays, the model has {len(weights)}")
+        raise FileFormatError(path, f"holds {len(saved)} weight arrays, the model has {len(weights)}")
     for weight, value in zip(weights, saved):
-        if value.shape != weight.shape:
-            raise ValueError(f"{path}: {weight.name} has shape {weight.shape}, the file {value.shape}")
+        if value.shape != weight.shape or value.dtype != weight.dtype:
+            raise FileFormatError(path, f"{weight.name} is {weight.dtype} of shape {weight.shape}, the file's "
+                                  f"{value.dtype} of shape {value.shape}")
     for weight, value in zip(weights, saved):
         weight.data[...] = value
+
