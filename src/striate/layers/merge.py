@@ -1,4 +1,5 @@
-"""Layers that join several inputs: Add (residual connections) and Concatenate (inception modules)."""
+"""Layers that join several inputs: Add (residual connections) and Concatenate (inception modules), and their
+functional forms `add` and `concatenate`, as keras.layers."""
 
 from striate import functional as F
 from striate.layers.layer import Layer
@@ -37,3 +38,16 @@ class Concatenate(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
+
+
+def add(inputs, **options):
+    """Add(**options)(inputs): the elementwise sum of a list of same-shaped inputs, as keras.layers.add.
+
+    >>> y = add([shortcut, x])                      # SymbolicTensors in a functional model, or Tensors
+    """
+    return Add(**options)(inputs)
+
+
+def concatenate(inputs, axis=-1, **options):
+    """Concatenate(axis, **options)(inputs): the inputs joined along `axis`, as keras.layers.concatenate."""
+    return Concatenate(axis=axis, **options)(inputs)

@@ -8,6 +8,10 @@ class BatchNormalization(Layer):
     """Batch normalization over the last axis, as keras.layers.BatchNormalization (momentum 0.99, epsilon 1e-3).
 
     Weights: gamma, beta (trainable) and moving_mean, moving_variance (non-trainable): 4 * C parameters.
+
+    A frozen layer (trainable=False, set on it or on a model holding it) runs in inference mode even when
+    called with training=True or inside fit: it normalizes with the moving statistics and does not update
+    them, as Keras 3 (fine-tuning a pretrained network relies on it).
     """
 
     def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, **options):
@@ -23,7 +27,7 @@ class BatchNormalization(Layer):
 
     def call(self, inputs, training=False):
         return F.batch_norm(inputs, self.moving_mean.data, self.moving_variance.data, self.gamma, self.beta,
-                            training=training, momentum=self.momentum, epsilon=self.epsilon)
+                            training=training and self.trainable, momentum=self.momentum, epsilon=self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,

@@ -22,6 +22,9 @@ class _Wrapper(Layer):
     def wrapped(self):
         return [self.layer]
 
+    def sublayers(self):
+        return self.wrapped()
+
     @property
     def weights(self):
         return [w for layer in self.wrapped() for w in layer.weights]
@@ -44,7 +47,8 @@ class Bidirectional(_Wrapper):
 
     The backward copy is built from the layer's config with go_backwards flipped (or is `backward_layer`).
     With return_sequences its outputs are put back into forward time order before merging, so step t of
-    the result sees the whole sequence. Masks are honoured by both directions.
+    the result sees the whole sequence. Masks are honoured by both directions; with return_sequences both
+    layers get zero_output_for_mask=True, as Keras sets it, so the result is 0 at every masked step.
 
     Shape: (N, T, F) -> (N, 2H) with merge_mode="concat" ((N, H) for "sum", "mul", "ave"; a list of both
     for None); (N, T, 2H) with return_sequences=True. With return_state=True: [output, *forward_states,
@@ -64,6 +68,8 @@ class Bidirectional(_Wrapper):
             config.update(name=f"backward_{layer.name}", go_backwards=not layer.go_backwards)
             backward_layer = type(layer)(**config)
         self.backward_layer = backward_layer
+        for direction in (self.forward_layer, self.backward_layer):  # Keras forces it on both
+            direction.zero_output_for_mask = direction.return_sequences
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
 

@@ -1,6 +1,7 @@
 """`Sequential`: layers applied one after the other, as keras.Sequential."""
 
 from striate.inspect.shapes import explain_call, trace
+from striate.layers.layer import SymbolicTensor
 from striate.models.model import Model
 
 
@@ -16,11 +17,18 @@ class Sequential(Model):
             self.add(layer)
 
     def add(self, layer):
-        """Append a layer; the model is built as soon as the first layer knows its input shape."""
+        """Append a layer, or first a `striate.Input(shape)` that gives the input shape (as keras.Input; it is
+        not a layer of the model). The model is built as soon as the input shape is known."""
+        if isinstance(layer, SymbolicTensor):
+            if layer.layer is not None or self._layers:
+                raise ValueError(f"Sequential.add: takes layers, and striate.Input(shape) only before the first "
+                                 f"layer; received {layer!r} after {len(self._layers)} layer(s)")
+            self.input_shape = layer.shape
+            return
         self._track(layer)
-        first = self._layers[0]
-        if first.input_shape is not None:
-            self._build_from(first.input_shape)
+        input_shape = self.input_shape if self.input_shape is not None else self._layers[0].input_shape
+        if input_shape is not None:
+            self._build_from(input_shape)
 
     def _build_from(self, input_shape):
         """Build each layer on the shape that reaches it; a layer that does not fit raises a ShapeError showing
