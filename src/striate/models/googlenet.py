@@ -20,10 +20,19 @@ The paper's local response normalizations are left out, as torchvision does.
 more models sharing the trunk's layers, `model.auxiliary_heads`; training them weighs each head's loss by
 0.3 (the paper). The heads add 3,188,968 and 3,191,016 trainable parameters: 13,004,888 in all, as
 torchvision's googlenet(aux_logits=True).
+
+Published weights: `googlenet(weights="googlenet.safetensors")` reads torchvision's state dict (converted to
+safetensors; striate.models.torchvision_weights). torchvision's pretrained GoogLeNet was trained on inputs in
+[-1, 1] (its transform_input): `preprocess_input(x, mode="tf")`. The file's auxiliary classifiers are not
+used (striate's heads pool 5x5 stride 3 where torchvision pools adaptively to 4x4). The max pools equal
+torchvision's ceil_mode pools for even map sizes (224x224 input). include_top=False ends at inception 5b's
+map (or its global average / maximum with pooling="avg" / "max"), as keras.applications.
 """
 
 from striate import layers as L
+from striate.models.heads import feature_pooling
 from striate.models.model import Input, Model
+from striate.models.torchvision_weights import check_weights_file, load_torchvision_weights
 
 
 def basic_conv(x, filters, kernel_size, strides=1, padding="same", name="conv"):
@@ -71,7 +80,11 @@ def auxiliary_head(x, classes, name):
     return L.Dense(classes, activation="softmax", name=f"{name}_fc2")(x)
 
 
-def googlenet(input_shape=(224, 224, 3), classes=1000, auxiliary_heads=False, five_by_five=False, dropout=0.2):
+def googlenet(input_shape=(224, 224, 3), classes=1000, auxiliary_heads=False, five_by_five=False, dropout=0.2,
+              weights=None, include_top=True, pooling=None):
+    pool = feature_pooling(pooling, "googlenet")
+    if weights is not None:
+        check_weights_file(weights)
     inputs = Input(input_shape)
     x = basic_conv(inputs, 64, 7, strides=2, padding=3, name="conv1")
     x = L.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
@@ -87,9 +100,12 @@ def googlenet(input_shape=(224, 224, 3), classes=1000, auxiliary_heads=False, fi
         x = inception_module(x, *widths, five_by_five=five_by_five, name=f"inception_{module}")
         if auxiliary_heads and module in ("4a", "4d"):
             heads.append(auxiliary_head(x, classes, name=f"aux{len(heads) + 1}"))
-    x = L.GlobalAveragePooling2D(name="avg_pool")(x)
-    x = L.Dropout(dropout, name="dropout")(x)
-    outputs = L.Dense(classes, activation="softmax", name="predictions")(x)
-    model = Model(inputs, outputs, name="googlenet")
+    if include_top:
+        x = L.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = L.Dropout(dropout, name="dropout")(x)
+        x = L.Dense(classes, activation="softmax", name="predictions")(x)
+    elif pool is not None:
+        x = pool(x)
+    model = Model(inputs, x, name="googlenet")
     model.auxiliary_heads = [Model(inputs, head, name=f"googlenet_aux{i + 1}") for i, head in enumerate(heads)]
-    return model
+    return model if weights is None else load_torchvision_weights(model, weights, "googlenet")

@@ -17,10 +17,17 @@ that stride on the bottleneck's 3x3 convolution; the paper and keras.application
 convolution. The weights are the same, the arithmetic is not: `stride_on="3x3"` (the default) costs
 4,089,184,256 multiply-accumulates at 224x224 and sees 427 pixels; `stride_on="1x1"` costs 3,857,973,248 and
 sees 483 (docs/networks.md derives both).
+
+Published weights: `resnet18(weights="resnet18.safetensors")` reads torchvision's state dict (converted to
+safetensors; striate.models.torchvision_weights); their inputs are `preprocess_input(x, mode="torch")`.
+include_top=False ends at conv5_x's map (or its global average / maximum with pooling="avg" / "max"), as
+keras.applications. torchvision's ResNet-50 is v1.5: keep stride_on="3x3" with its weights.
 """
 
 from striate import layers as L
+from striate.models.heads import feature_pooling
 from striate.models.model import Input, Model
+from striate.models.torchvision_weights import check_weights_file, load_torchvision_weights
 
 
 def conv_bn(x, filters, kernel_size, strides=1, padding=0, relu=True, name="conv"):
@@ -68,9 +75,13 @@ def bottleneck_block(x, filters, strides=1, stride_on="3x3", name="block"):
 
 
 def resnet(blocks_per_stage, bottleneck=False, input_shape=(224, 224, 3), classes=1000, stride_on="3x3",
-           name="resnet"):
+           name="resnet", weights=None, include_top=True, pooling=None):
     """The stem, four stages of `blocks_per_stage` blocks (64, 128, 256, 512 filters; the first block of
-    stages 2-4 has stride 2), global average pooling and a softmax classifier."""
+    stages 2-4 has stride 2), global average pooling and a softmax classifier (include_top), or `pooling`;
+    `weights`: a torchvision state dict as safetensors, or None (fresh weights)."""
+    pool = feature_pooling(pooling, name)
+    if weights is not None:
+        check_weights_file(weights)
     inputs = Input(input_shape)
     x = conv_bn(inputs, 64, 7, strides=2, padding=3, name="conv1")
     x = L.ZeroPadding2D(1, name="pool1_pad")(x)
@@ -83,21 +94,28 @@ def resnet(blocks_per_stage, bottleneck=False, input_shape=(224, 224, 3), classe
                 x = bottleneck_block(x, filters, strides, stride_on, name=block_name)
             else:
                 x = residual_block(x, filters, strides, name=block_name)
-    x = L.GlobalAveragePooling2D(name="avg_pool")(x)
-    outputs = L.Dense(classes, activation="softmax", name="predictions")(x)
-    return Model(inputs, outputs, name=name)
+    if include_top:
+        x = L.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = L.Dense(classes, activation="softmax", name="predictions")(x)
+    elif pool is not None:
+        x = pool(x)
+    model = Model(inputs, x, name=name)
+    return model if weights is None else load_torchvision_weights(model, weights, "resnet")
 
 
-def resnet18(input_shape=(224, 224, 3), classes=1000):
+def resnet18(input_shape=(224, 224, 3), classes=1000, weights=None, include_top=True, pooling=None):
     """ResNet-18: basic blocks 2, 2, 2, 2; 11,689,512 trainable parameters."""
-    return resnet((2, 2, 2, 2), False, input_shape, classes, name="resnet18")
+    return resnet((2, 2, 2, 2), False, input_shape, classes, name="resnet18", weights=weights,
+                  include_top=include_top, pooling=pooling)
 
 
-def resnet34(input_shape=(224, 224, 3), classes=1000):
+def resnet34(input_shape=(224, 224, 3), classes=1000, weights=None, include_top=True, pooling=None):
     """ResNet-34: basic blocks 3, 4, 6, 3; 21,797,672 trainable parameters."""
-    return resnet((3, 4, 6, 3), False, input_shape, classes, name="resnet34")
+    return resnet((3, 4, 6, 3), False, input_shape, classes, name="resnet34", weights=weights,
+                  include_top=include_top, pooling=pooling)
 
 
-def resnet50(input_shape=(224, 224, 3), classes=1000, stride_on="3x3"):
+def resnet50(input_shape=(224, 224, 3), classes=1000, stride_on="3x3", weights=None, include_top=True, pooling=None):
     """ResNet-50: bottleneck blocks 3, 4, 6, 3; 25,557,032 trainable parameters."""
-    return resnet((3, 4, 6, 3), True, input_shape, classes, stride_on, name="resnet50")
+    return resnet((3, 4, 6, 3), True, input_shape, classes, stride_on, name="resnet50", weights=weights,
+                  include_top=include_top, pooling=pooling)
