@@ -14,6 +14,8 @@ cd "$(dirname "$0")"
 # the sample photos of striate.images.sample (chelsea the cat, the astronaut, ...), read as files from
 # skimage/data, never imported
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "scikit-image==0.26.0"
+# Keras 3 is a second test oracle (tests/keras_oracle.py runs it with KERAS_BACKEND=torch); never a run-time dependency
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "keras==3.15.1" h5py
 # the explorer's browser test (tests/explore/test_browser.py) drives Debian's chromium through chromedriver
 if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -8,9 +8,29 @@
     model = striate.Sequential([striate.layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), ...])
 """
 
-from striate import filters, functional, images, layers, metrics, optim, training
-from striate.core import Tensor, no_grad
+# besides striate's own modules, Keras' layout (`import striate as keras`): activations, callbacks, datasets,
+# initializers, losses, optimizers and utils (and models, below), thin re-exports under Keras' names
+from striate import (
+    activations,
+    applications,
+    callbacks,
+    datasets,
+    filters,
+    functional,
+    images,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optim,
+    optimizers,
+    training,
+    utils,
+)
+from striate.core import Tensor, no_grad, runtime
+from striate.core.errors import FileFormatError
 from striate.core.random import set_random_seed
+from striate.core.runtime import get_num_threads, set_num_threads
 from striate.inspect.explain_algorithms import explain_algorithms
 from striate.inspect.plan import plan
 from striate.models import Input, Model, Sequential
@@ -20,4 +40,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Input", "Model", "Sequential", "Tensor", "explain_algorithms", "filters", "functional", "images", "layers",
     "load_model", "metrics", "no_grad", "optim", "plan", "set_random_seed", "training",
+    "FileFormatError", "get_num_threads", "runtime", "set_num_threads",
+    "activations", "applications", "callbacks", "datasets", "initializers", "losses", "models", "optimizers", "utils",
 ]

@@ -97,3 +97,12 @@ def test_train_validates_on_held_out_training_images_never_on_test_images(tmp_pa
 def test_validation_as_large_as_the_training_set_is_refused(tmp_path, capsys):
     assert main(["train", "lenet5", "--limit", "300", "--validation", "300", "--out", str(tmp_path)]) == 2
     assert "--validation 300: must be at least 0 and leave training images (there are 300)" in capsys.readouterr().err
+
+
+def test_a_huge_image_to_predict_is_refused_in_one_line_before_decoding(trained_directory, tmp_path, capsys):
+    from PIL import Image
+
+    Image.new("1", (20000, 20000)).save(tmp_path / "huge.png")
+    assert main(["predict", str(trained_directory), str(tmp_path / "huge.png")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"striate predict: images.read: {tmp_path / 'huge.png'} is ") and error.count("\n") == 1

@@ -14,7 +14,7 @@ def add_arguments(parser):
 
 
 def run(arguments):
-    from PIL import Image, UnidentifiedImageError
+    from striate import images
 
     model_path = os.path.join(arguments.directory, "model.safetensors")
     if not os.path.exists(model_path):
@@ -23,15 +23,11 @@ def run(arguments):
         raise CommandError(f"{arguments.image} does not exist")
     model = striate.load_model(model_path)
     height, width, channels = model.input_shape[1:]
-    try:
-        with Image.open(arguments.image) as image:
-            pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.float32)
-    except (UnidentifiedImageError, OSError) as error:
-        raise CommandError(f"{arguments.image} is not a readable image: {error}") from None
+    pixels = images.read(arguments.image, color_mode="grayscale" if channels == 1 else "rgb")
     if pixels.shape[:2] != (height, width):
         raise CommandError(f"{arguments.image} is {pixels.shape[1]}x{pixels.shape[0]} pixels; the model expects "
                            f"{width}x{height}")
-    batch = pixels.reshape(1, height, width, channels) / 255
+    batch = pixels.reshape(1, height, width, channels)
     probabilities = model.predict(batch)[0]
     best = int(np.argmax(probabilities))
     print(f"predicted: {best} (probability {probabilities[best]:.4f})")

@@ -7,8 +7,12 @@ its weights with `add_weight`. Calling it on a Tensor runs `call`; calling it on
 Shapes include the batch axis as None: (None, 28, 28, 1).
 """
 
+import math
+import numbers
 import re
+import threading
 from collections import defaultdict
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -16,6 +20,7 @@ from striate.core.tensor import Tensor, as_tensor
 from striate.layers import initializers
 
 _name_counts: dict[str, int] = defaultdict(int)
+_allowance = threading.local()  # .left: bytes add_weight may still allocate (None: no limit)
 
 
 def unique_name(class_name):
@@ -42,7 +47,7 @@ class Layer:
     def __init__(self, name=None, input_shape=None, trainable=True):
         self.name = name or unique_name(type(self).__name__)
         self.input_shape = None if input_shape is None else (None, *input_shape)
-        self.trainable = trainable
+        self._trainable = bool(trainable)
         self.built = False
         self.output_shape = None
         self._weights = []  # (Tensor, trainable) in creation order
@@ -63,6 +68,23 @@ class Layer:
         return {"name": self.name, "trainable": self.trainable}
 
     # ---- shared machinery ------------------------------------------------------------------------
+    @property
+    def trainable(self):
+        """Whether fit updates this layer's weights. A frozen layer keeps them, and a BatchNormalization
+        runs in inference mode even in training, as Keras 3."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """Setting it sets it on every layer inside too (a model's layers, a wrapper's layer), as Keras."""
+        self._trainable = bool(value)
+        for layer in self.sublayers():
+            layer.trainable = value
+
+    def sublayers(self):
+        """The layers this layer is made of (none; a Model and a wrapper have some)."""
+        return []
+
     def __call__(self, inputs, training=False):
         if _is_symbolic(inputs):
             shape = _shapes(inputs)
@@ -84,6 +106,7 @@ class Layer:
             self.built = True
 
     def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True, dtype=np.float32):
+        _spend_allowance(f"{self.name}/{name}", shape, dtype)
         values = initializers.get(initializer)(shape, dtype=dtype)
         weight = Tensor(values, requires_grad=trainable)
         weight.name = f"{self.name}/{name}"
@@ -103,7 +126,8 @@ class Layer:
         return [w for w, trainable in self._weights if not (trainable and self.trainable)]
 
     def get_weights(self):
-        """Copies of the weights as NumPy arrays, in creation order."""
+        """Copies of the weights as NumPy arrays, in the order of `weights`: a layer's in creation order, a
+        model's layer by layer in Keras' order (so `set_weights(keras_model.get_weights())` fits)."""
         return [w.data.copy() for w in self.weights]
 
     def set_weights(self, values):
@@ -124,6 +148,33 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name}>"
+
+
+@contextmanager
+def weight_allowance(nbytes):
+    """Within the block, `add_weight` refuses (ValueError, before allocating) to create more than `nbytes` bytes
+    of weights in all, in this thread. `load_model` builds a file's architecture so: a file cannot make striate
+    allocate more weights than it holds (a Dense of 200,000 units named in a small file is refused)."""
+    previous = getattr(_allowance, "left", None)
+    _allowance.left = nbytes
+    try:
+        yield
+    finally:
+        _allowance.left = previous
+
+
+def _spend_allowance(name, shape, dtype):
+    left = getattr(_allowance, "left", None)
+    if left is None:
+        return
+    dims = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    if not all(isinstance(d, numbers.Integral) and d >= 0 for d in dims):
+        raise ValueError(f"add_weight: {name} would have shape {dims}; a shape is non-negative integers")
+    nbytes = math.prod(int(d) for d in dims) * np.dtype(dtype).itemsize
+    if nbytes > left:
+        raise ValueError(f"add_weight: {name} of shape {dims} ({np.dtype(dtype)}) needs {nbytes:,} bytes, more "
+                         f"than the {left:,} bytes of weights left to allocate")
+    _allowance.left = left - nbytes
 
 
 def _is_symbolic(inputs):

@@ -22,15 +22,16 @@ def Input(shape, name=None):  # noqa: N802 (Keras' name)
 class Model(Layer):
     def __init__(self, inputs=None, outputs=None, name=None):
         object.__setattr__(self, "_layers", [])
+        object.__setattr__(self, "_tracked", set())  # id() of each of _layers: tracking n layers is O(n), not O(n^2)
         super().__init__(name=name)
         self.compiled = None
         self.epochs_trained = 0
         if inputs is not None:
             self._inputs = inputs if isinstance(inputs, list | tuple) else [inputs]
             self._outputs = outputs
-            self._nodes = _topological_nodes(outputs)
-            for node in self._nodes:
-                self._track(node.layer)
+            self._nodes, layers = _graph_order(self._inputs, outputs)
+            for layer in layers:
+                self._track(layer)
             self.ensure_built([i.shape for i in self._inputs] if len(self._inputs) > 1 else self._inputs[0].shape)
 
     def __setattr__(self, name, value):
@@ -39,12 +40,16 @@ class Model(Layer):
         super().__setattr__(name, value)
 
     def _track(self, layer):
-        if layer is not self and all(layer is not known for known in self._layers):
+        if layer is not self and id(layer) not in self._tracked:
+            self._tracked.add(id(layer))
             self._layers.append(layer)
 
     @property
     def layers(self):
         return list(self._layers)
+
+    def sublayers(self):
+        return self.layers
 
     # ---- weights gathered from the layers ----------------------------------------------------------
     @property
@@ -53,10 +58,14 @@ class Model(Layer):
 
     @property
     def trainable_weights(self):
+        if not self.trainable:
+            return []
         return _unique(w for layer in self._layers for w in layer.trainable_weights)
 
     @property
     def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
         return _unique(w for layer in self._layers for w in layer.non_trainable_weights)
 
     # ---- forward ------------------------------------------------------------------------------------
@@ -85,24 +94,28 @@ class Model(Layer):
         return self.call(SymbolicTensor(input_shape)).shape
 
     # ---- training, delegated -------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, keep_freed_memory=True):
         """Set the optimizer, the loss and the metrics for `fit`, `evaluate` and `train_on_batch`.
 
-        Also asks the C allocator to keep freed memory for the next step (`striate.core.memory`): training
-        reallocates the same arrays every step, and fresh pages cost a page fault each.
+        keep_freed_memory: True asks the C allocator to keep freed memory for the next step
+        (`striate.core.runtime.keep_freed_memory`, for the whole process): training reallocates the same arrays
+        every step, and fresh pages cost a page fault each (LeNet-5 steps back to back at batch 128: 26 -> 13 ms,
+        docs/algorithms.md). False leaves the allocator as it is; `striate.core.runtime.keep_freed_memory(False)`
+        gives the memory back later.
         """
-        from striate.core.memory import keep_freed_memory
+        from striate.core import runtime
         from striate.training.compiled import Compiled
 
-        keep_freed_memory()
+        if keep_freed_memory:
+            runtime.keep_freed_memory()
         self.compiled = Compiled(optimizer, loss, metrics)
 
-    def fit(self, x, y, batch_size=32, epochs=1, **options):
+    def fit(self, x, y=None, batch_size=32, epochs=1, **options):
         from striate.training.fit import fit
 
         return fit(self, x, y, batch_size=batch_size, epochs=epochs, **options)
 
-    def evaluate(self, x, y, batch_size=32, verbose=0):
+    def evaluate(self, x, y=None, batch_size=32, verbose=0):
         from striate.training.fit import evaluate
 
         return evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
@@ -133,6 +146,13 @@ class Model(Layer):
 
         load_weights(self, path)
 
+    def to_json(self, **options):
+        """The architecture (layers and wiring, no weights) as JSON, for striate.models.model_from_json;
+        `options` go to json.dumps."""
+        from striate.models.architecture import to_json
+
+        return to_json(self, **options)
+
     def summary(self, print_fn=print, arithmetic=False):
         """Keras' summary table; arithmetic=True prints striate.plan's columns instead (padding, MACs, FLOPs,
         activation memory, receptive field)."""
@@ -155,18 +175,48 @@ def _unique(weights):
     return result
 
 
-def _topological_nodes(outputs):
-    """The SymbolicTensors made by layers between the inputs and `outputs`, each after its inputs."""
-    order, visited = [], set()
-    stack = [(outputs, False)]
+def _graph_order(inputs, outputs):
+    """The nodes (SymbolicTensors made by layers) between `inputs` and `outputs`, and their layers, in Keras 3's
+    order (keras.src.ops.function.map_graph), which `weights`, `get_weights` and `set_weights` follow:
+
+    1. a depth-first walk from the output, taking each node's inputs in the order they were passed, numbers
+       the layers as it first meets them;
+    2. a node's depth is the longest path from it to the output (a layer called several times takes its
+       deepest call's);
+    3. layers come deepest first, ties in the walk's order; nodes likewise, so each comes after its inputs.
+
+    So in a residual block the main branch's first convolution comes first, then the shortcut's and the main
+    branch's convolutions of equal depth in the order given to Add. Returns (nodes, layers).
+    """
+    stops = {id(symbolic) for symbolic in inputs}
+    finished, post_order, first_seen = set(), [], {}
+    stack = [[outputs, 0]]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if id(node) in visited or node.layer is None:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        stack.extend((parent, False) for parent in node.inputs)
-    return order
+        frame = stack[-1]
+        node, next_input = frame
+        if next_input == 0:
+            if id(node) in finished or id(node) in stops or node.layer is None:
+                stack.pop()
+                continue
+            first_seen.setdefault(id(node.layer), len(first_seen))
+        if next_input < len(node.inputs):
+            frame[1] += 1
+            stack.append([node.inputs[next_input], 0])
+        else:
+            finished.add(id(node))
+            post_order.append(node)
+            stack.pop()
+
+    node_depth, layer_depth = {}, {}
+    for node in reversed(post_order):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        node_depth[id(node)] = layer_depth[id(node.layer)] = depth
+        for parent in node.inputs:
+            if id(parent) in finished:
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+
+    position = {id(node): index for index, node in enumerate(post_order)}
+    nodes = sorted(post_order, key=lambda n: (-node_depth[id(n)], first_seen[id(n.layer)], position[id(n)]))
+    layers = sorted(_unique(node.layer for node in post_order),
+                    key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
+    return nodes, layers
