@@ -1,6 +1,18 @@
-"""Class labels as one-hot rows: `to_categorical`, as keras.utils.to_categorical."""
+"""Integer indices (class labels, token ids) checked once, and one-hot rows: `to_categorical`, as Keras'."""
 
 import numpy as np
+
+
+def whole_numbers(op, what, values):
+    """`values` as int64, refusing non-numbers and floats with a fractional part, e.g. whole_numbers("Embedding",
+    "token indices", x): TypeError for a dtype that is not a number, ValueError for 2.5 (its message names `op`,
+    `what` and one offending value)."""
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: {what} must be integers; received dtype {values.dtype}")
+    indices = values.astype(np.int64)
+    if values.dtype.kind == "f" and not np.array_equal(indices, values):
+        raise ValueError(f"{op}: {what} must be whole numbers; received e.g. {values[indices != values].flat[0]}")
+    return indices
 
 
 def to_categorical(x, num_classes=None):
@@ -21,12 +33,7 @@ def to_categorical(x, num_classes=None):
            [0., 1., 0.]], dtype=float32)
     """
     values = np.asarray(x)
-    if values.dtype.kind not in "biuf":
-        raise TypeError(f"to_categorical: class labels must be integers; received dtype {values.dtype}")
-    labels = values.astype(np.int64)
-    if values.dtype.kind == "f" and not np.array_equal(labels, values):
-        raise ValueError(f"to_categorical: class labels must be whole numbers; received e.g. "
-                         f"{values[labels != values].flat[0]}")
+    labels = whole_numbers("to_categorical", "class labels", values)
     if labels.ndim > 1 and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if num_classes is None:

@@ -9,6 +9,7 @@ pass it on when they return sequences. Any other layer drops it, as a Keras laye
 import numpy as np
 
 from striate.core.tensor import Tensor
+from striate.data.labels import whole_numbers
 from striate.layers.layer import Layer, _is_symbolic
 
 MASK_ATTRIBUTE = "_keras_mask"
@@ -76,12 +77,7 @@ class Embedding(Layer):
         if values.dtype == object:
             raise ValueError(f"{self.name}: received sequences of different lengths; pad them to one length "
                              "with striate.layers.pad_sequences and use mask_zero=True")
-        if values.dtype.kind not in "biuf":
-            raise TypeError(f"{self.name}: token indices must be integers; received dtype {values.dtype}")
-        indices = values.astype(np.int64)
-        if values.dtype.kind == "f" and not np.array_equal(indices, values):
-            raise ValueError(f"{self.name}: token indices must be whole numbers; received e.g. "
-                             f"{values[indices != values].flat[0]}")
+        indices = whole_numbers(self.name, "token indices", values)
         if indices.size and (indices.min() < 0 or indices.max() >= self.input_dim):
             bad = indices[(indices < 0) | (indices >= self.input_dim)].flat[0]
             raise IndexError(f"{self.name}: token index {bad} is out of range for input_dim={self.input_dim} "
