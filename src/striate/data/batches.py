@@ -20,8 +20,9 @@ def iterate_batches(x, y, batch_size, shuffle=True, seed=None, drop_last=False):
         drop_last: skip a final batch smaller than ``batch_size``. Default False.
 
     Example:
-        >>> for x_batch, y_batch in iterate_batches(x_train, y_train, 64, seed=epoch):
-        ...     ...
+        >>> x, y = np.arange(10.0).reshape(5, 2), np.arange(5)
+        >>> [y_batch.tolist() for _, y_batch in iterate_batches(x, y, 2, shuffle=False)]
+        [[0, 1], [2, 3], [4]]
     """
     x = np.asarray(x)
     y = np.asarray(y)

@@ -15,8 +15,14 @@ w[:, :, k, q]. MaxPooling2D / AveragePooling2D: the window of channel o, y = its
 win) or the mean of its cells inside the input (Keras' "same"). The padding is striate's (`padding_pairs`:
 TensorFlow's "same" rule), so y equals the layer's own output.
 
-    >>> cell = cell_arithmetic(model.get_layer("conv1"), image, 5, 7, 3)   # image (H, W, C): the layer's input
-    >>> cell.value, cell.channel_sums, cell.products.shape                  # (kh, kw, channels of the group)
+    >>> image = np.arange(64, dtype="float32").reshape(8, 8, 1) / 64       # (H, W, C): the layer's input
+    >>> conv = Conv2D(4, 3)
+    >>> output = conv(image[None]).numpy()
+    >>> cell = cell_arithmetic(conv, image, 5, 5, 3)                        # output (5, 5), channel 3
+    >>> cell.products.shape                                                 # (kh, kw, channels of the group)
+    (3, 3, 1)
+    >>> bool(np.isclose(cell.value, output[0, 5, 5, 3]))
+    True
 """
 
 from dataclasses import dataclass

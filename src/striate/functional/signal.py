@@ -23,7 +23,7 @@ def correlate(x, kernel, mode="valid"):
     """Cross-correlation of an N-d array with an N-d kernel (scipy.signal.correlate's definition).
 
     >>> correlate(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 0.0, -1.0])).numpy()
-    array([-2., -2.], dtype=float32)
+    array([-2., -2.])
     """
     return _sliding_product("correlate", x, kernel, mode, flip=False)
 
@@ -32,7 +32,7 @@ def convolve(x, kernel, mode="valid"):
     """Mathematical convolution of an N-d array with an N-d kernel: the kernel is flipped on every axis.
 
     >>> convolve(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 0.0, -1.0])).numpy()
-    array([2., 2.], dtype=float32)
+    array([2., 2.])
     """
     return _sliding_product("convolve", x, kernel, mode, flip=True)
 

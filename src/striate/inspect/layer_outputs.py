@@ -74,7 +74,10 @@ def layer_outputs(model, x, layers=None):
         dict name -> NumPy array (N, *output_shape), ordered as the model runs the layers. The last layer's
         array equals `model.predict(x)`. Computed without a gradient graph.
 
-    >>> maps = layer_outputs(mnist_cnn(), images[:1], ["conv1", "conv2"])   # (1, 26, 26, 32), (1, 24, 24, 64)
+    >>> from striate.models import mnist_cnn
+    >>> maps = layer_outputs(mnist_cnn(), np.zeros((1, 28, 28, 1)), ["conv1", "conv2"])
+    >>> {name: array.shape for name, array in maps.items()}
+    {'conv1': (1, 26, 26, 32), 'conv2': (1, 24, 24, 64)}
     """
     chosen = choose_layers("layer_outputs", model, layers)
     for layer in chosen:

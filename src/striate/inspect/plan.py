@@ -32,9 +32,8 @@ layer:
   are centred alike (every network in striate.models) that is the largest of them, the max over branches.
 
     >>> p = plan([Conv2D(5, 3)], (6, 6, 3))      # the lectures' MobileNet example
-    >>> p.totals["macs"]
-    2160
-    >>> print(p)                                 # the table; p.records() a list of dicts; p.markdown()
+    >>> p.totals["macs"], p.totals["params"]     # print(p): the table; p.records(): a list of dicts
+    (2160, 140)
 """
 
 import math

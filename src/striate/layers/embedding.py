@@ -39,7 +39,8 @@ class Embedding(Layer):
         mask_zero: if True, index 0 is padding: the output carries the mask `inputs != 0` and index 0 is not
             a word (so input_dim must count it).
 
-    >>> Embedding(1000, 64, mask_zero=True)(np.array([[5, 7, 0, 0]])).shape    # (1, 4, 64)
+    >>> Embedding(1000, 64, mask_zero=True)(np.array([[5, 7, 0, 0]])).shape
+    (1, 4, 64)
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False, dtype=None,

@@ -43,7 +43,8 @@ class Concatenate(Layer):
 def add(inputs, **options):
     """Add(**options)(inputs): the elementwise sum of a list of same-shaped inputs, as keras.layers.add.
 
-    >>> y = add([shortcut, x])                      # SymbolicTensors in a functional model, or Tensors
+    >>> add([Tensor([1.0, 2.0]), Tensor([10.0, 20.0])]).numpy()   # or SymbolicTensors in a functional model
+    array([11., 22.], dtype=float32)
     """
     return Add(**options)(inputs)
 

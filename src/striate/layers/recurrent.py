@@ -253,7 +253,8 @@ class _Recurrent(Layer):
 class SimpleRNN(_Recurrent):
     """Fully connected recurrence (Elman 1990): h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias).
 
-    >>> SimpleRNN(32, return_sequences=True)(np.zeros((8, 20, 13))).shape    # (8, 20, 32)
+    >>> SimpleRNN(32, return_sequences=True)(np.zeros((8, 20, 13))).shape
+    (8, 20, 32)
     """
 
     def can_fuse(self):
@@ -282,8 +283,11 @@ class LSTM(_Recurrent):
         unit_forget_bias: start the forget-gate bias at 1 (Keras' default True).
         See the module docstring for return_sequences, return_state, go_backwards, masking, implementation.
 
-    >>> LSTM(64)(np.zeros((8, 20, 13))).shape                                # (8, 64)
+    >>> LSTM(64)(np.zeros((8, 20, 13))).shape
+    (8, 64)
     >>> output, h, c = LSTM(64, return_state=True)(np.zeros((8, 20, 13)))
+    >>> h.shape, c.shape
+    ((8, 64), (8, 64))
     """
 
     gate_count = 4

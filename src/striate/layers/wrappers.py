@@ -54,7 +54,8 @@ class Bidirectional(_Wrapper):
     for None); (N, T, 2H) with return_sequences=True. With return_state=True: [output, *forward_states,
     *backward_states].
 
-    >>> Bidirectional(LSTM(32, return_sequences=True))(np.zeros((4, 10, 8))).shape    # (4, 10, 64)
+    >>> Bidirectional(LSTM(32, return_sequences=True))(np.zeros((4, 10, 8))).shape
+    (4, 10, 64)
     """
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **options):
@@ -136,7 +137,8 @@ class TimeDistributed(_Wrapper):
 
     The same weights serve every step; a mask on the input is passed on unchanged.
 
-    >>> TimeDistributed(Dense(10))(np.zeros((4, 20, 64))).shape                   # (4, 20, 10)
+    >>> TimeDistributed(Dense(10))(np.zeros((4, 20, 64))).shape
+    (4, 20, 10)
     """
 
     def build(self, input_shape):

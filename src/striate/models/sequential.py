@@ -9,6 +9,8 @@ class Sequential(Model):
     """A plain stack: y = layer_n(... layer_2(layer_1(x))).
 
     >>> model = Sequential([Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)), Flatten(), Dense(10)])
+    >>> model.output_shape, model.count_params()        # 26 * 26 * 32 inputs to Dense: 216,330 + 320
+    ((None, 10), 216650)
     """
 
     def __init__(self, layers=(), name=None):

@@ -20,8 +20,11 @@ class SGD(Optimizer):
         nesterov: use Nesterov momentum (Sutskever et al. 2013). Default False.
         weight_decay: None or a float >= 0.
 
-    >>> optimizer = SGD(learning_rate=0.1, momentum=0.9)
-    >>> optimizer.apply_gradients(model_parameters)      # after loss.backward()
+    >>> w = Tensor([1.0, 2.0], requires_grad=True)
+    >>> (w * w).sum().backward()                        # w.grad = 2 w
+    >>> SGD(learning_rate=0.1, momentum=0.9).apply_gradients([w])
+    >>> w.numpy()                                       # w - 0.1 * 2 w
+    array([0.8, 1.6], dtype=float32)
     """
 
     slot_names = ("momentum",)
