@@ -20,8 +20,8 @@ of striate and of both PyTorch layouts are interleaved (round after round, each 
 so that all meet the same load, with a short rest before each turn (PyTorch's idle OpenMP threads keep
 spinning for a while and would otherwise slow whichever step comes next) and an untimed step (W of them) to
 wake the contender's threads (`machine.interleaved_best_ms`). A training loop runs its steps back to back;
---wake-ups 3 measures that steady state (striate's LeNet-5 step after a 50 ms rest and one step took 11.3 to
-15.2 ms in four processes, after three steps 10.8 to 11.3 ms; docs/algorithms.md). The load average is printed
+--wake-ups 3 measures that steady state (after a rest, the first steps of striate's LeNet-5 can meet a worker
+thread still asleep). The load average is printed
 at start and end; above 1 on 2 cores the ratios flatter striate (PyTorch's threads lose more to other jobs
 than striate's).
 """

@@ -16,7 +16,7 @@ a forward pass too: the output gradient correlated with the flipped kernel, padd
 
 With a depth multiplier m > 1 every input channel is first repeated m times (channel c*m + j reads input
 channel c), which makes the case an m = 1 one; the input gradient of the repeats is summed back. The batch
-runs in chunks on two threads (`striate.algorithms.chunking`); the loops release the GIL.
+runs in chunks on striate's threads (`striate.algorithms.chunking`); the loops release the GIL.
 """
 
 import math
@@ -79,7 +79,7 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
 
 
 def _forward(inputs, weights, y, strides, dilation, offsets):
-    """The forward loop over chunks of images on two threads: y (N, *out, C) is written in place."""
+    """The forward loop over chunks of images on striate's threads: y (N, *out, C) is written in place."""
     inputs_3d, y_3d = inputs.reshape(three_spatial_axes(inputs.shape)), y.reshape(three_spatial_axes(y.shape))
     strides, dilation = three_per_axis(strides), three_per_axis(dilation)
 

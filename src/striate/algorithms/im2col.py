@@ -1,4 +1,4 @@
-"""Convolution as matrix products (im2col + GEMM), on channels-last data, in bounded memory on two threads.
+"""Convolution as matrix products (im2col + GEMM), on channels-last data, in bounded memory on striate's threads.
 
 Same signature and result as `striate.algorithms.direct`. The windows of the (already padded) input are
 copied into a matrix with one row per output position and one column per (kernel cell, input channel)
@@ -20,7 +20,7 @@ With groups G the same products run batched, one per group: (G, M, K*Cg) @ (G, K
 
 Engineering (`striate.algorithms.chunking`): the batch is cut into chunks whose columns fit a few MiB
 (`batch_chunks`), each chunk's columns are written into a per-thread buffer reused from chunk to chunk
-(`scratch`), and the chunks run on two threads with BLAS held to one thread inside them (`split_batch`).
+(`scratch`), and the chunks run on striate's threads with BLAS held to one thread inside them (`split_batch`).
 
 The zero padding is taken here too (`padding`, `PADS_WITH_ZEROS`): each chunk is copied into a zeroed
 per-thread buffer at the padding's offset before its columns are cut, and the input gradient of a chunk is

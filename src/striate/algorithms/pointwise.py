@@ -8,7 +8,7 @@ position, so on channels-last data the input already is the im2col matrix:
     input gradient:  dx[:, ::s, ..., :] = dY @ W^T   (the cells no output reads get zero)
     kernel gradient: dW = X^T @ dY
 
-With stride 1 X is a reshape of x (no copy). Each product runs in chunks of rows on the two workers of
+With stride 1 X is a reshape of x (no copy). Each product runs in chunks of rows on the workers of
 `striate.algorithms.chunking` (single-threaded BLAS in each), as the other algorithms do.
 """
 
@@ -18,7 +18,7 @@ from striate.algorithms.chunking import batch_chunks, split_batch
 
 
 def _rows_product(left, right, transpose_left=False):
-    """left @ right (or left^T @ right) for groups == 1, in chunks of rows on the two workers.
+    """left @ right (or left^T @ right) for groups == 1, in chunks of rows on the workers.
 
     With left^T the row chunks' partial products are summed (the kernel gradient).
     """

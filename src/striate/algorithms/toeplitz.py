@@ -26,7 +26,7 @@ takes the narrowest tile (of at least 2 columns) whose product has TILE_COLUMNS 
 B = 7 of 28, the product 42 wide, 2.2 times im2col's multiplies). The input gradient keeps whole rows: its
 product's inner dimension is B*C_out, and BLAS wants that long. `AUTO_TABLE` picks this algorithm for thin
 layers with 5x5 or larger kernels, and for the forward pass and kernel gradient of layers with one input channel
-(the first layer on grey images). The batch runs in chunks on two threads (`striate.algorithms.chunking`).
+(the first layer on grey images). The batch runs in chunks on striate's threads (`striate.algorithms.chunking`).
 """
 
 

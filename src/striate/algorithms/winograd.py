@@ -27,7 +27,7 @@ padded input never exists as a whole.
 F(4x4) loses more float32 precision than F(2x2) (its transforms hold 4s, 8s and 1/24s): relative errors
 near 1e-5 against 1e-6; `explain_algorithms` reports both.
 
-The batch runs in chunks of a few MiB of tiles, on two threads (`striate.algorithms.chunking`).
+The batch runs in chunks of a few MiB of tiles, on striate's threads (`striate.algorithms.chunking`).
 """
 
 import math

@@ -4,7 +4,7 @@ Views:
     filters      the first convolution layer's kernels (or --layer NAME)
     maps         every channel of each layer's output for one input (--layer NAME for one layer)
     saliency     the gradient of the class score with respect to the input (Simonyan et al. 2014)
-    occlusion    the drop in the class probability as a grey square hides each part (Zeiler & Fergus 2014)
+    occlusion    the drop in the class probability as a square of zeros (black) hides each part (Zeiler & Fergus 2014)
     guided       guided backpropagation (Springenberg et al. 2015)
     history      loss and accuracy per epoch, from run.json
     confusion    the confusion matrix on the test images
@@ -52,7 +52,7 @@ def run(arguments):
     elif arguments.view in ("confusion", "predictions"):
         x_test, y_test = _test_set(arguments.directory)
         if arguments.view == "confusion":
-            predicted = np.argmax(model.predict(x_test, batch_size=500), axis=-1)
+            predicted = np.argmax(model.predict(x_test, batch_size=500, verbose=0), axis=-1)
             viz.plot_confusion_matrix(y_test, predicted, path=arguments.out)
         else:
             viz.plot_predictions(model, x_test, y_test, count=arguments.count, only_errors=arguments.only_errors,

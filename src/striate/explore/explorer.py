@@ -1,8 +1,8 @@
 """`Explorer`: one loaded model and every answer the explorer's page asks of it, as JSON-ready dicts.
 
-The model is shared by all requests and only ever runs inference. striate's gradient switch (`no_grad`) is
-process-wide and the attribution methods turn the weights' `requires_grad` off for their pass, so every
-computation with the model holds one lock: concurrent requests get exactly the answers sequential ones get,
+The model is shared by all requests and only ever runs inference. The attribution methods turn the weights'
+`requires_grad` off for their pass, a change every thread would see, so every computation with the model holds
+one lock: concurrent requests get exactly the answers sequential ones get,
 one after the other.
 
 Arrays of feature maps travel as base64 of little-endian float32 in row-major order (`encode_array`), with
@@ -93,7 +93,7 @@ class Explorer:
         """{"probabilities": model.predict of the pixels, "predicted": the argmax} (POST /api/predict)."""
         batch = check_pixels(pixels, self.shape)[None]
         with self.lock:
-            probabilities = self.model.predict(batch)[0]
+            probabilities = self.model.predict(batch, verbose=0)[0]
         return {"probabilities": probabilities.astype(float).tolist(), "predicted": int(np.argmax(probabilities))}
 
     def maps(self, pixels, layers=None):
@@ -156,7 +156,7 @@ class Explorer:
             raise InputError(f"class must be an int from 0 to {classes - 1}; received {class_index!r}")
         with self.lock:
             if class_index is None:
-                class_index = int(np.argmax(self.model.predict(x[None])[0]))
+                class_index = int(np.argmax(self.model.predict(x[None], verbose=0)[0]))
             if method == "occlusion":
                 patch = patch or max(1, self.shape[0] // 7)
                 stride = stride or max(1, patch // 2)

@@ -91,7 +91,7 @@ class MatMul(Function):
         if a.ndim == 1:
             grad = np.expand_dims(grad, -2)
         grad_a = grad_b = None
-        if a.ndim == b.ndim == 2:  # the dense layers: row blocks on the two workers during a training step
+        if a.ndim == b.ndim == 2:  # the dense layers: row blocks on the workers during a training step
             grad_a = chunking.matmul(grad, b.T) if self.needs_input_grad[0] else None
             grad_b = chunking.matmul(a.T, grad) if self.needs_input_grad[1] else None
             return grad_a, grad_b

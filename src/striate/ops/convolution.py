@@ -86,7 +86,7 @@ def _zero_padded(x, padding, inside):
 
 def _add_bias_and_activate(y, bias, activation):
     """activation(y + bias) (bias and activation each optional), in place in a fresh contiguous y, the batch split
-    over the two workers (`striate.algorithms.chunking`); bias and relu in one compiled pass
+    over the workers (`striate.algorithms.chunking`); bias and relu in one compiled pass
     (`striate.ops.activation_loops`)."""
     values = IN_PLACE_ACTIVATIONS[activation][0] if activation is not None else None
     if bias is None and values is None:
@@ -114,7 +114,7 @@ def _add_bias_and_activate(y, bias, activation):
 
 def _activation_gradient(activation, grad, y, with_bias_gradient):
     """(dz, db): dz = dy * act'(y), the activation's gradient from its output y, and db = dz summed over all but
-    the channel axis (None unless asked for), in one compiled pass on the two workers."""
+    the channel axis (None unless asked for), in one compiled pass on the workers."""
     dtype = np.result_type(grad, y)
     if not y.flags.c_contiguous or y.dtype != dtype:
         out = IN_PLACE_ACTIVATIONS[activation][1](grad, y)

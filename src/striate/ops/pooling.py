@@ -6,7 +6,7 @@
 
 `scale` (one value per output position) is 1 / the number of real cells in the window, so that a "same"
 window hanging over the edge averages its real cells only (Keras). The loops are in
-`striate.ops.pooling_loops`; the batch runs in chunks on two threads.
+`striate.ops.pooling_loops`; the batch runs in chunks on striate's threads.
 """
 
 import math
