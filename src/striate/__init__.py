@@ -36,10 +36,16 @@ from striate.inspect.plan import plan
 from striate.models import Input, Model, Sequential
 from striate.models.saving import load_model
 
+# isort: split
+# after models: striate.models must be imported through striate.inspect, as above, before anything reads it
+from striate import interchange
+from striate.interchange import load_onnx
+
 __version__ = "0.1.0"
 __all__ = [
     "Input", "Model", "Sequential", "Tensor", "explain_algorithms", "filters", "functional", "images", "layers",
     "load_model", "metrics", "no_grad", "optim", "plan", "set_random_seed", "training",
     "FileFormatError", "get_num_threads", "runtime", "set_num_threads",
     "activations", "applications", "callbacks", "datasets", "initializers", "losses", "models", "optimizers", "utils",
+    "interchange", "load_onnx",
 ]

@@ -23,6 +23,7 @@ COMMANDS = {
     "filter": ("filter", "filter an image with a classic kernel (sobel-x, gaussian, gabor, ...) and write a PNG"),
     "show": ("show", "draw a trained model: filters, feature maps, saliency, occlusion, history, predictions"),
     "explore": ("explore", "a local web page that shows a trained model at work: draw, predict, maps, arithmetic"),
+    "export": ("export", "write a trained model as ONNX (opset 17, channels-last input) for ONNX Runtime"),
     "example": ("example", "train one of the examples (speech, text, trees, ...) and print its held-out accuracy"),
 }
 

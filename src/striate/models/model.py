@@ -146,6 +146,16 @@ class Model(Layer):
 
         load_weights(self, path)
 
+    def export(self, filepath, format="onnx"):
+        """Write the model for another runtime, as Keras 3's export; format "onnx" (the one striate writes):
+        opset 17, input and output channels-last as striate's (striate.interchange.export_onnx). Needs the
+        onnx package."""
+        if format != "onnx":
+            raise ValueError(f"{self.name}.export: format must be 'onnx'; received {format!r}")
+        from striate.interchange.onnx_export import export_onnx
+
+        export_onnx(self, filepath)
+
     def to_json(self, **options):
         """The architecture (layers and wiring, no weights) as JSON, for striate.models.model_from_json;
         `options` go to json.dumps."""
