@@ -14,7 +14,9 @@ from striate import (
     activations,
     applications,
     callbacks,
+    constraints,
     datasets,
+    distributed,
     filters,
     functional,
     images,
@@ -24,6 +26,7 @@ from striate import (
     metrics,
     optim,
     optimizers,
+    regularizers,
     training,
     utils,
 )
@@ -47,5 +50,5 @@ __all__ = [
     "load_model", "metrics", "no_grad", "optim", "plan", "set_random_seed", "training",
     "FileFormatError", "get_num_threads", "runtime", "set_num_threads",
     "activations", "applications", "callbacks", "datasets", "initializers", "losses", "models", "optimizers", "utils",
-    "interchange", "load_onnx",
+    "constraints", "distributed", "interchange", "load_onnx", "regularizers",
 ]

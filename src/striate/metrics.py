@@ -1,4 +1,6 @@
-"""Classification metrics: stateless NumPy functions over labels, all read off one confusion matrix.
+"""Keras' `metrics` module: the stateful Metric classes of striate.metric_objects (Precision, Recall, AUC,
+MeanIoU, accuracies, Mean, ..., and `get` for compile's names), and classification metrics as stateless NumPy
+functions over labels, all read off one confusion matrix (below).
 
 Every function takes `y_true` as class indices (N,) or one-hot rows (N, K), and `y_pred` as class indices
 (N,) or scores / probabilities (N, K), of which the argmax is taken. Anything `np.asarray` accepts works,
@@ -34,6 +36,43 @@ A ratio with a zero denominator is 0, as scikit-learn's `zero_division=0`.
 """
 
 import numpy as np
+
+# Keras' stateful metrics (keras.metrics: Precision, AUC, MeanIoU, ..., get), beside the functions below
+from striate.metric_objects import (  # noqa: F401 (re-exported: striate.metrics is Keras' metrics module)
+    AUC,
+    Accuracy,
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    CosineSimilarity,
+    FalseNegatives,
+    FalsePositives,
+    LogCoshError,
+    Mean,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanIoU,
+    MeanMetricWrapper,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    Metric,
+    Precision,
+    Recall,
+    RootMeanSquaredError,
+    SparseCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    Sum,
+    TopKCategoricalAccuracy,
+    TrueNegatives,
+    TruePositives,
+    binary_accuracy,
+    categorical_accuracy,
+    deserialize,
+    get,
+    serialize,
+    sparse_categorical_accuracy,
+    sparse_top_k_categorical_accuracy,
+    top_k_categorical_accuracy,
+)
 
 AVERAGES = (None, "macro", "micro", "weighted")
 

@@ -114,8 +114,8 @@ def test_the_file_is_checked_opset_17_with_inferred_shapes_and_a_free_batch(tmp_
 def test_a_flattened_map_keeps_striates_feature_order(tmp_path):
     # one channel-mixing Dense after a flatten: a flatten in ONNX's (c, h, w) order would permute its inputs
     model = sequential((2, 3, 4), L.Conv2D(4, 1, use_bias=False), L.Flatten(), L.Dense(1, use_bias=False))
-    model.layers[1].kernel.data[...] = np.eye(4).reshape(1, 1, 4, 4)
-    model.layers[3].kernel.data[...] = np.arange(24, dtype=np.float32).reshape(24, 1)
+    model.layers[0].kernel.data[...] = np.eye(4).reshape(1, 1, 4, 4)  # an InputLayer is not one of model.layers
+    model.layers[2].kernel.data[...] = np.arange(24, dtype=np.float32).reshape(24, 1)
     x = np.zeros((1, 2, 3, 4), np.float32)
     x[0, 1, 2, 0] = 1.0                                # h=1, w=2, c=0: feature 1 * 12 + 2 * 4 + 0 = 20
     path = export_onnx(model, tmp_path / "model.onnx")
@@ -125,7 +125,7 @@ def test_a_flattened_map_keeps_striates_feature_order(tmp_path):
 
 def test_layers_onnx_cannot_express_are_refused_by_name_and_nothing_is_written(tmp_path):
     model = striate.Sequential([
-        L.Embedding(10, 4, input_shape=(5,)),
+        L.Embedding(10, 4, input_shape=(5,), name="embedding"),
         L.Conv1D(3, 2, activation=lambda t: t * 2, name="doubling_conv"),
         L.LSTM(3, return_state=True, name="stateful"),
     ])

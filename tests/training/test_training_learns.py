@@ -36,14 +36,14 @@ def test_small_cnn_learns_the_8x8_digits():
     (x_train, y_train), (x_test, y_test) = digits()
     model, history = train_small_cnn(x_train, y_train)
     assert history.history["loss"][-1] < history.history["loss"][0] / 4
-    assert model.evaluate(x_test, y_test)["accuracy"] > 0.93
+    assert model.evaluate(x_test, y_test, return_dict=True)["accuracy"] > 0.93
 
 
 def test_shuffled_labels_do_not_generalize():
     (x_train, y_train), (x_test, y_test) = digits()
     shuffled = np.random.default_rng(0).permutation(y_train)
     model, _ = train_small_cnn(x_train, shuffled, epochs=4)
-    assert model.evaluate(x_test, y_test)["accuracy"] < 0.3
+    assert model.evaluate(x_test, y_test, return_dict=True)["accuracy"] < 0.3
 
 
 def test_same_seed_repeats_training_bit_for_bit():
@@ -66,4 +66,4 @@ def test_the_lectures_network_learns_a_slice_of_mnist():
     model = striate.models.mnist_cnn()
     model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
     model.fit(x_train[:3000, ..., None] * scale, y_train[:3000], batch_size=64, epochs=1, verbose=0)
-    assert model.evaluate(x_test[:1000, ..., None] * scale, y_test[:1000])["accuracy"] > 0.85
+    assert model.evaluate(x_test[:1000, ..., None] * scale, y_test[:1000], return_dict=True)["accuracy"] > 0.85

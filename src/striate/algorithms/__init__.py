@@ -22,14 +22,18 @@ copy is made (the convolution op uses this; for the other modules it pads x itse
 
 `algorithm="auto"` (the default everywhere) picks per layer and per pass from `AUTO_TABLE` below, the one
 place the choice is made: the first row whose condition holds names the algorithm for the forward pass,
-the input gradient and the kernel gradient. The rows follow bench/conv_layers.py (numbers in
-docs/algorithms.md); `explain_algorithms` measures every algorithm on a given layer.
+the input gradient and the kernel gradient, or several candidates, of which the first call on that geometry
+measures each and keeps the fastest (`striate.algorithms.measured`, as cuDNN's benchmark mode): a 3x3 stride-1
+layer goes to Winograd or im2col by their times on it, not by a threshold on its shape. The single-name rows
+follow bench/conv_layers.py (numbers in docs/algorithms.md); `explain_algorithms` measures every algorithm on
+a given layer.
 """
 
+import functools
 import math
 from dataclasses import dataclass
 
-from striate.algorithms import depthwise, direct, fft, im2col, pointwise, separable, toeplitz, winograd
+from striate.algorithms import depthwise, direct, fft, im2col, measured, pointwise, separable, toeplitz, winograd
 
 ALGORITHMS = {
     "direct": direct,
@@ -100,12 +104,15 @@ def _is_large_kernel_stride_1(case):
 
 
 TOEPLITZ_WASTE = 8  # padded width / kernel width: how many times more multiplies the banded product may make
+WINOGRAD_OR_IM2COL = ("winograd", "im2col")  # measured on each layer: the first is the choice until then
 
-# (what the row covers, condition, forward, input gradient, kernel gradient): the first match wins
+# (what the row covers, condition, forward, input gradient, kernel gradient): the first match wins; a tuple of
+# names is measured (see the module's docstring)
 AUTO_TABLE = (
     ("1x1 kernel", _is_pointwise, "pointwise", "pointwise", "pointwise"),
     ("depthwise: one input channel per group", _is_depthwise, "depthwise", "depthwise", "depthwise"),
-    ("2-D 3x3, stride 1, dilation 1, >= 16 channels", _is_winograd_3x3, "winograd", "winograd", "winograd"),
+    ("2-D 3x3, stride 1, dilation 1, >= 16 channels", _is_winograd_3x3, WINOGRAD_OR_IM2COL, WINOGRAD_OR_IM2COL,
+     WINOGRAD_OR_IM2COL),
     ("2-D kernel >= 9x9 with stride 1", _is_large_kernel_stride_1, "fft", "fft", "fft"),
     ("2-D kernel >= 5x5, < 16 input channels, width <= 8 kernel widths", _is_narrow_few_channels_5x5_or_larger,
      "toeplitz", "toeplitz", "toeplitz"),
@@ -116,46 +123,84 @@ AUTO_TABLE = (
 PASSES = ("forward", "input gradient", "kernel gradient")
 
 
-def choose(case, which="forward"):
-    """The algorithm name `AUTO_TABLE` gives `case` (a `Case`) for pass `which` (one of `PASSES`)."""
+@functools.lru_cache(maxsize=4096)
+def candidates(case, which="forward"):
+    """The algorithm names `AUTO_TABLE` gives `case` (a `Case`) for pass `which` (one of `PASSES`), as a tuple
+    (kept per case: a network asks for the same few cases at every step)."""
     for _, condition, *names in AUTO_TABLE:
         if condition(case):
-            return names[PASSES.index(which)]
+            name = names[PASSES.index(which)]
+            return name if isinstance(name, tuple) else (name,)
     raise AssertionError("AUTO_TABLE ends with a row that matches every case")
 
 
+def choose(case, which="forward"):
+    """The algorithm "auto" runs for `case` and pass `which`: the table's one name, or among several the one
+    measured fastest on this case, or the first of them while the case has not run yet."""
+    names = candidates(case, which)
+    if len(names) == 1:
+        return names[0]
+    return measured.chosen(which, case) or names[0]
+
+
+def _padded(shape, padding):
+    if padding is None:
+        return tuple(shape)
+    return (shape[0], *(n + before + after for n, (before, after) in zip(shape[1:-1], padding)), shape[-1])
+
+
+def _run(passes, case, call):
+    """call(module) for the algorithm of `passes` on `case`, measured among the table's candidates when several."""
+    names = candidates(case, passes[0])
+    if len(names) == 1:
+        return call(ALGORITHMS[names[0]])
+    return measured.run(passes, case, names, lambda name: call(ALGORITHMS[name]))
+
+
 class Auto:
-    """The "auto" algorithm: each call looks its case up in `AUTO_TABLE` and runs the algorithm named there."""
+    """The "auto" algorithm: each call looks its case up in `AUTO_TABLE` and runs the algorithm named there (the
+    measured fastest where it names several).
 
-    @staticmethod
-    def conv_forward(x, kernel, strides, dilation, groups):
-        case = Case(x.shape, kernel.shape, tuple(strides), tuple(dilation), groups)
-        return ALGORITHMS[choose(case, "forward")].conv_forward(x, kernel, strides, dilation, groups)
+    pads_with_zeros: every algorithm the table names for the cases this instance serves takes `padding=` itself
+    (`PADS_WITH_ZEROS`), so this instance does too and passes it on.
+    """
 
-    @staticmethod
-    def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups):
-        case = Case(tuple(input_shape), kernel.shape, tuple(strides), tuple(dilation), groups)
-        module = ALGORITHMS[choose(case, "input gradient")]
-        return module.conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups)
+    def __init__(self, pads_with_zeros=False):
+        self.PADS_WITH_ZEROS = pads_with_zeros
 
-    @staticmethod
-    def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups):
-        case = Case(x.shape, tuple(kernel_shape), tuple(strides), tuple(dilation), groups)
-        module = ALGORITHMS[choose(case, "kernel gradient")]
-        return module.conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups)
+    def conv_forward(self, x, kernel, strides, dilation, groups, **padding):
+        case = Case(_padded(x.shape, padding.get("padding")), kernel.shape, tuple(strides), tuple(dilation), groups)
+        return _run(("forward",), case,
+                    lambda module: module.conv_forward(x, kernel, strides, dilation, groups, **padding))
 
+    def conv_input_gradient(self, grad_output, kernel, input_shape, strides, dilation, groups, **padding):
+        case = Case(_padded(input_shape, padding.get("padding")), kernel.shape, tuple(strides), tuple(dilation),
+                    groups)
+        return _run(("input gradient",), case, lambda module: module.conv_input_gradient(
+            grad_output, kernel, input_shape, strides, dilation, groups, **padding))
 
-    @staticmethod
-    def conv_gradients(x, grad_output, kernel, strides, dilation, groups):
-        """Both gradients: one `conv_gradients` call when the table names the same algorithm for both passes and
-        that algorithm shares their work, else the two passes one after the other."""
-        case = Case(x.shape, kernel.shape, tuple(strides), tuple(dilation), groups)
-        name = choose(case, "input gradient")
-        module = ALGORITHMS[name]
-        if name == choose(case, "kernel gradient") and hasattr(module, "conv_gradients"):
-            return module.conv_gradients(x, grad_output, kernel, strides, dilation, groups)
-        return (Auto.conv_input_gradient(grad_output, kernel, x.shape, strides, dilation, groups),
-                Auto.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups))
+    def conv_kernel_gradient(self, x, grad_output, kernel_shape, strides, dilation, groups, **padding):
+        case = Case(_padded(x.shape, padding.get("padding")), tuple(kernel_shape), tuple(strides), tuple(dilation),
+                    groups)
+        return _run(("kernel gradient",), case, lambda module: module.conv_kernel_gradient(
+            x, grad_output, kernel_shape, strides, dilation, groups, **padding))
+
+    def conv_gradients(self, x, grad_output, kernel, strides, dilation, groups, **padding):
+        """Both gradients: one `conv_gradients` call (timed as one where measured) when the table names the same
+        algorithms for both passes and theirs share work, else the two passes one after the other."""
+        case = Case(_padded(x.shape, padding.get("padding")), kernel.shape, tuple(strides), tuple(dilation), groups)
+        names = candidates(case, "input gradient")
+        if names == candidates(case, "kernel gradient"):
+            def both(module):
+                if hasattr(module, "conv_gradients"):
+                    return module.conv_gradients(x, grad_output, kernel, strides, dilation, groups, **padding)
+                return (module.conv_input_gradient(grad_output, kernel, x.shape, strides, dilation, groups, **padding),
+                        module.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups,
+                                                    **padding))
+
+            return _run(("input gradient", "kernel gradient"), case, both)
+        return (self.conv_input_gradient(grad_output, kernel, x.shape, strides, dilation, groups, **padding),
+                self.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups, **padding))
 
 
 auto = Auto()
@@ -192,11 +237,16 @@ def algorithm_module(name, case=None):
     """The module implementing algorithm `name` ("auto" or a key of `ALGORITHMS`).
 
     For "auto" with a `case`, the algorithm `AUTO_TABLE` names for all three passes of that case, when it names
-    one (so that its own abilities, such as `PADS_WITH_ZEROS`, are seen); otherwise the per-pass `auto`.
+    one (so that its own abilities, such as `PADS_WITH_ZEROS`, are seen); otherwise a per-pass `Auto`, which
+    takes the padding itself when every algorithm named for the case does.
     """
     if name == "auto":
-        names = {choose(case, which) for which in PASSES} if case is not None else ()
-        return ALGORITHMS[names.pop()] if len(names) == 1 else auto
+        if case is None:
+            return auto
+        names = {n for which in PASSES for n in candidates(case, which)}
+        if len(names) == 1:
+            return ALGORITHMS[names.pop()]
+        return Auto(pads_with_zeros=all(getattr(ALGORITHMS[n], "PADS_WITH_ZEROS", False) for n in names))
     if name not in ALGORITHMS:
         raise ValueError(f"convolution: unknown algorithm {name!r}; expected 'auto' or one of {sorted(ALGORITHMS)}")
     return ALGORITHMS[name]

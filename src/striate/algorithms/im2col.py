@@ -22,15 +22,18 @@ Engineering (`striate.algorithms.chunking`): the batch is cut into chunks whose 
 (`batch_chunks`), each chunk's columns are written into a per-thread buffer reused from chunk to chunk
 (`scratch`), and the chunks run on striate's threads with BLAS held to one thread inside them (`split_batch`).
 
-The zero padding is taken here too (`padding`, `PADS_WITH_ZEROS`): each chunk is copied into a zeroed
-per-thread buffer at the padding's offset before its columns are cut, and the input gradient of a chunk is
-added up in such a buffer and its inside copied out; the padded input never exists as a whole.
+The zero padding is taken here too (`padding`, `PADS_WITH_ZEROS`): a 2-D chunk of one group and at least three
+channels has its columns filled straight from the unpadded input by a compiled loop (`im2col_loops`, cells
+outside the input written as zeros); any other chunk is copied into a zeroed per-thread buffer at the padding's
+offset before its columns are cut. The input gradient of a chunk is added up in such a buffer and its inside
+copied out; the padded input never exists as a whole.
 """
 
 import math
 
 import numpy as np
 
+from striate.algorithms import im2col_loops
 from striate.algorithms.chunking import batch_chunks, matmul_into, scratch, split_batch
 from striate.algorithms.windows import window_view, windows_output_shape
 
@@ -92,6 +95,21 @@ def _fill_columns(x, kernel_size, strides, dilation, groups, dtype):
     return columns
 
 
+def _columns(x, padding, kernel_size, strides, dilation, groups, dtype):
+    """The columns of a chunk x (n, *spatial, C) zero-padded by `padding`: (G, M, K*Cg), possibly a transposed view.
+    A 2-D chunk of one group and at least OFFSET_COPY_CHANNELS channels is filled by the compiled loop straight
+    from x (`im2col_loops`); any other by `_fill_columns` from a padded copy."""
+    if len(kernel_size) != 2 or groups != 1 or x.shape[-1] < OFFSET_COPY_CHANNELS:
+        return _fill_columns(_padded_chunk(x, padding), kernel_size, strides, dilation, groups, dtype)
+    padding = ((0, 0), (0, 0)) if padding is None else padding
+    out_shape = windows_output_shape(_padded_shape(x.shape, padding)[1:-1], kernel_size, strides, dilation)
+    columns = scratch("im2col.columns", (1, x.shape[0] * math.prod(out_shape), math.prod(kernel_size) * x.shape[-1]),
+                      dtype)
+    im2col_loops.fill(x, tuple(kernel_size), tuple(strides), tuple(dilation),
+                      tuple(before for before, _ in padding), tuple(out_shape), columns[0])
+    return columns
+
+
 def _per_image_bytes(x_shape, kernel_size, strides, dilation, itemsize):
     out_shape = windows_output_shape(x_shape[1:-1], kernel_size, strides, dilation)
     return math.prod(out_shape) * math.prod(kernel_size) * x_shape[-1] * itemsize
@@ -109,7 +127,7 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
     y = np.empty((x.shape[0], rows_per_image, groups, kernel.shape[-1] // groups), dtype=dtype)
 
     def forward_chunk(images):
-        columns = _fill_columns(_padded_chunk(x[images], padding), kernel_size, strides, dilation, groups, dtype)
+        columns = _columns(x[images], padding, kernel_size, strides, dilation, groups, dtype)
         out = y[images].reshape(-1, groups, y.shape[-1]).transpose(1, 0, 2)  # (G, M, Cog) view into y
         matmul_into(columns, weights, out)
 
@@ -210,7 +228,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     per_group_in, per_group_out = kernel_shape[-2], kernel_shape[-1] // groups
 
     def kernel_gradient_chunk(images):
-        columns = _fill_columns(_padded_chunk(x[images], padding), kernel_size, strides, dilation, groups, dtype)
+        columns = _columns(x[images], padding, kernel_size, strides, dilation, groups, dtype)
         grad = grad_output[images].reshape(-1, groups, per_group_out).transpose(1, 0, 2)  # (G, M, Cog)
         return columns.transpose(0, 2, 1) @ grad  # (G, K*Cg, Cog)
 

@@ -28,7 +28,10 @@ def run(arguments):
         raise CommandError(f"{arguments.image} is {pixels.shape[1]}x{pixels.shape[0]} pixels; the model expects "
                            f"{width}x{height}")
     batch = pixels.reshape(1, height, width, channels)
-    probabilities = model.predict(batch)[0]
+    probabilities = model.predict(batch, verbose=0)[0]
+    if not np.isfinite(probabilities).all():
+        raise CommandError(f"the model in {model_path} outputs NaN or infinity for {arguments.image}: its weights "
+                           f"are broken; train it again. Received outputs {np.round(probabilities, 3).tolist()}")
     best = int(np.argmax(probabilities))
     print(f"predicted: {best} (probability {probabilities[best]:.4f})")
     print("probabilities: " + " ".join(f"{digit}:{p:.3f}" for digit, p in enumerate(probabilities)))

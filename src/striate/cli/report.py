@@ -11,11 +11,11 @@ def print_report(model, x_test, y_test=None, batch_size=500, class_names=None):
     if y_test is None:
         outputs, labels = [], []
         for x_batch, y_batch in x_test:
-            outputs.append(model.predict(x_batch, batch_size=batch_size))
+            outputs.append(model.predict(x_batch, batch_size=batch_size, verbose=0))
             labels.append(np.asarray(y_batch))
         probabilities, y_test = np.concatenate(outputs), np.concatenate(labels)
     else:
-        probabilities = model.predict(x_test, batch_size=batch_size)
+        probabilities = model.predict(x_test, batch_size=batch_size, verbose=0)
     predictions = np.argmax(probabilities, axis=-1)
     print(f"test accuracy: {metrics.accuracy(y_test, predictions):.4f}   "
           f"misclassification rate: {metrics.misclassification_rate(y_test, predictions):.4f}   "

@@ -11,12 +11,22 @@ and scored after every epoch; the folder TEST, with the same class subfolders, i
 network (any of striate.models.NETWORKS) is built for the images' size and channels and the number of
 classes. A file that cannot be read is skipped with a warning naming it.
 
-DIR receives `model.safetensors` (the trained model), `checkpoint.safetensors` (the last finished epoch;
-`--resume` continues from it bit for bit) and `run.json` (the settings and each epoch's logs).
+DIR receives `model.safetensors` (the trained model), `checkpoint.safetensors` and `run.json` (the settings
+and every epoch's logs, rewritten after each epoch). The checkpoint is saved after every epoch and, with
+`--checkpoint-every STEPS`, every STEPS batches too (striate.training.checkpoint), atomically, so a kill loses
+at most that much work; `--resume` continues from it bit for bit, mid-epoch included, refuses a checkpoint
+of another model or a run.json of other settings (naming both values), and keeps the earlier epochs'
+history. (A mid-epoch resume's epoch logs average the batches trained since the resume.)
+
+One run at a time: DIR is locked while it trains (striate.training.run_directory), a second run on it is
+refused with the first one's pid, and temporary files that killed writes left are removed at the start.
+
+Training stops at the first NaN or infinite loss (TerminateOnNaN); a batch holding NaN or infinity is
+refused before its step. Either way the checkpoint stays the last one with finite weights, model.safetensors
+is not written, and the command says where it stopped, with exit status 2.
 """
 
 import functools
-import json
 import os
 
 import numpy as np
@@ -24,10 +34,12 @@ import numpy as np
 import striate
 from striate.cli import CommandError
 from striate.cli.report import print_report
-from striate.core.files import atomic_write
 from striate.data.augmentation import random_shift
 from striate.data.image_folder import image_dataset_from_directory
 from striate.models import NETWORKS, build_network
+from striate.training import run_directory
+from striate.training.callbacks import TerminateOnNaN
+from striate.training.checkpoint import RunCheckpoint
 
 DATASETS = ("mnist",)
 MNIST_VALIDATION = 5000
@@ -56,19 +68,70 @@ def add_arguments(parser):
                         help="shift each training image by up to PIXELS in each direction, anew every epoch")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="folder for the model, checkpoint and run record")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUT/checkpoint.safetensors, with the model and settings it was started "
+                             "with (--epochs may grow)")
+    parser.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS",
+                        help="also save the checkpoint every STEPS batches, so that a kill loses at most STEPS steps "
+                             "(default: after every epoch only)")
     parser.add_argument("--limit", type=int, default=None, help="use the first N training images only")
     parser.add_argument("--validation", type=int, default=None, metavar="N",
                         help=f"hold out the last N of the MNIST training images to score after each epoch (default "
                              f"{MNIST_VALIDATION}; 0: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel over the processes of an MPI job (`mpiexec -n 4 striate train ...`): "
+                             "each trains its shard of every batch of --batch-size; rank 0 alone prints and writes "
+                             "(docs/distributed.md)")
 
 
 def run(arguments):
+    if not arguments.distributed:
+        return run_here(arguments)
+    from striate import distributed
+
+    distributed.init()
+    if not distributed.is_main():
+        arguments.quiet = True
+    with distributed.abort_on_error(expected=(CommandError, ValueError, OSError)):
+        return run_here(arguments)
+
+
+def is_main_rank(arguments):
+    """Whether this process prints and writes: always, unless --distributed and not rank 0."""
+    from striate.distributed import is_main
+
+    return not arguments.distributed or is_main()
+
+
+def run_here(arguments):
     if arguments.model.replace("-", "_") not in NETWORKS:
         raise CommandError(f"unknown model {arguments.model!r}; expected one of {', '.join(NETWORKS)}")
     if arguments.epochs < 1 or arguments.batch_size < 1:
         raise CommandError("--epochs and --batch-size must be positive")
+    if arguments.checkpoint_every is not None and arguments.checkpoint_every < 1:
+        raise CommandError(f"--checkpoint-every must be a positive number of steps; received "
+                           f"{arguments.checkpoint_every}")
+    if arguments.checkpoint_every is not None and arguments.data is not None:
+        raise CommandError("--checkpoint-every works with --dataset mnist: a folder dataset draws its own order, "
+                           "which a checkpoint cannot replay mid-epoch")
+    os.makedirs(arguments.out, exist_ok=True)
+    if not is_main_rank(arguments):
+        return train(arguments)  # rank 0 holds the lock of OUT for the job
+    try:
+        lock = run_directory.lock(arguments.out)
+    except run_directory.RunLocked as error:
+        raise CommandError(str(error)) from None
+    try:
+        for name in run_directory.remove_stale_temporary_files(arguments.out):
+            print(f"removed {os.path.join(arguments.out, name)}, left by an interrupted write")
+        return train(arguments)
+    finally:
+        lock.close()
+
+
+def train(arguments):
+    """Train into arguments.out, which this process has locked; the exit status."""
     if arguments.data is None:
         (x_train, y_train), validation_data, (x_test, y_test) = mnist_splits(arguments)
         class_names = None
@@ -82,13 +145,22 @@ def run(arguments):
         input_shape = (*arguments.image_size, 3 if arguments.color_mode == "rgb" else 1)
         training_images, steps_per_epoch = len(x_train.file_paths), len(x_train)
         validation_images = 0 if validation_data is None else len(validation_data.file_paths)
-    os.makedirs(arguments.out, exist_ok=True)
-    checkpoint = os.path.join(arguments.out, "checkpoint.safetensors")
+    checkpoint_path = os.path.join(arguments.out, "checkpoint.safetensors")
+    data = {"dataset": arguments.dataset, "limit": arguments.limit, "validation": arguments.validation} if (
+        arguments.data is None) else {
+        "dataset": "folder", "data": os.path.abspath(arguments.data), "class_names": class_names,
+        "image_size": list(arguments.image_size), "color_mode": arguments.color_mode,
+        "validation_split": arguments.validation_split,
+    }
+    settings = {"model": arguments.model, **data, "batch_size": arguments.batch_size,
+                "optimizer": arguments.optimizer, "learning_rate": arguments.learning_rate,
+                "schedule": arguments.schedule, "augment_shift": arguments.augment_shift, "seed": arguments.seed,
+                "training_images": training_images, "validation_images": validation_images}
 
+    previous, resumes = None, []
     if arguments.resume:
-        if not os.path.exists(checkpoint):
-            raise CommandError(f"--resume: there is no {checkpoint}")
-        model = striate.load_model(checkpoint)
+        model, epochs_done, step, checkpoint, previous = resume(arguments, checkpoint_path, settings)
+        resumes = [*previous.get("resumes", []), {"epoch": epochs_done, "step": step}] if previous else []
     else:
         striate.set_random_seed(arguments.seed)
         options = {} if class_names is None else {"classes": len(class_names)}
@@ -96,36 +168,79 @@ def run(arguments):
         steps = arguments.epochs * steps_per_epoch
         optimizer = make_optimizer(arguments.optimizer, arguments.learning_rate, arguments.schedule, steps)
         model.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])
+        epochs_done, step = 0, 0
+        checkpoint = RunCheckpoint(checkpoint_path, arguments.checkpoint_every)
     augmentation = None
     if arguments.augment_shift:
         augmentation = functools.partial(random_shift, max_shift=arguments.augment_shift)
-    history = model.fit(x_train, y_train, batch_size=arguments.batch_size, epochs=arguments.epochs,
-                        initial_epoch=model.epochs_trained, validation_data=validation_data, augmentation=augmentation,
-                        callbacks=[striate.training.ModelCheckpoint(checkpoint)], verbose=0 if arguments.quiet else 1)
+    record = run_directory.RunRecord(arguments.out, {
+        **settings, "test_data": arguments.test_data and os.path.abspath(arguments.test_data),
+        "epochs_trained": epochs_done, **({"resumes": resumes} if resumes else {}),
+    }, previous, epochs_done)
+    terminate = TerminateOnNaN()
+    model.fit(x_train, y_train, batch_size=arguments.batch_size, epochs=arguments.epochs, initial_epoch=epochs_done,
+              initial_step=step, validation_data=validation_data, augmentation=augmentation,
+              callbacks=[checkpoint, terminate, record] if is_main_rank(arguments) else [
+                  checkpoint.restoring_only(), terminate],
+              verbose=0 if arguments.quiet else 1, distributed=arguments.distributed)
+    if terminate.stopped_epoch is not None or checkpoint.refused is not None:
+        raise CommandError(stopped_message(arguments.out, checkpoint_path, terminate, checkpoint,
+                                           record if is_main_rank(arguments) else None))
+    if not is_main_rank(arguments):
+        return 0
     model.save(os.path.join(arguments.out, "model.safetensors"))
-    data = {"dataset": arguments.dataset} if arguments.data is None else {
-        "dataset": "folder", "data": os.path.abspath(arguments.data), "class_names": class_names,
-        "image_size": list(arguments.image_size), "color_mode": arguments.color_mode,
-        "validation_split": arguments.validation_split,
-        "test_data": arguments.test_data and os.path.abspath(arguments.test_data),
-        "skipped_files": sorted(x_train.skipped) + sorted(getattr(validation_data, "skipped", {})),
-    }
-    write_json_atomically(os.path.join(arguments.out, "run.json"), {
-        "model": arguments.model, **data, "batch_size": arguments.batch_size,
-        "optimizer": arguments.optimizer, "learning_rate": arguments.learning_rate, "schedule": arguments.schedule,
-        "augment_shift": arguments.augment_shift,
-        "seed": arguments.seed,
-        "training_images": training_images, "validation_images": validation_images,
-        "epochs_trained": model.epochs_trained, "history": history.history,
-    })
+    skipped = [] if arguments.data is None else (  # found while reading the files, epoch after epoch
+        sorted(x_train.skipped) + sorted(getattr(validation_data, "skipped", {})))
+    record.write(epochs_trained=model.epochs_trained, skipped_files=skipped)
     print(f"trained {arguments.model} on {arguments.data or arguments.dataset} for {model.epochs_trained} epochs; "
           f"saved {arguments.out}")
+    history = record.history
     if x_test is not None:
         print_report(model, x_test, y_test, class_names=class_names)
-    elif "val_accuracy" in history.history:
-        print(f"validation accuracy: {history.history['val_accuracy'][-1]:.4f} ({validation_images} held-out "
+    elif history.get("val_accuracy"):
+        print(f"validation accuracy: {history['val_accuracy'][-1]:.4f} ({validation_images} held-out "
               "images; no --test-data)")
     return 0
+
+
+def resume(arguments, checkpoint_path, settings):
+    """(model, epochs finished, steps into the next epoch, RunCheckpoint, previous run.json or None) of the
+    run in arguments.out, refused unless it was started with this model and these settings."""
+    if not os.path.exists(checkpoint_path):
+        raise CommandError(f"--resume: there is no {checkpoint_path}")
+    previous = run_directory.read_record(arguments.out)
+    record_path = os.path.join(arguments.out, run_directory.RECORD_NAME)
+    if previous is not None:
+        run_directory.check_settings(previous, settings, record_path)
+    model, epochs_done, step, checkpoint = RunCheckpoint.resume(checkpoint_path, arguments.checkpoint_every)
+    wanted = arguments.model.replace("-", "_")
+    if model.name != wanted:
+        raise CommandError(f"--resume: {checkpoint_path} holds a {model.name} model, not {wanted}; resume with "
+                           f"`striate train {model.name.replace('_', '-')}`, or train into another --out")
+    return model, epochs_done, step, checkpoint, previous
+
+
+def stopped_message(out, checkpoint_path, terminate, checkpoint, record):
+    """What stopped training early (a NaN or infinite loss or weight) and which checkpoint is good; noted in
+    run.json through `record` (None: not by this process)."""
+    if terminate.stopped_epoch is not None:
+        where = (f"the loss became NaN or infinite in epoch {terminate.stopped_epoch + 1}, batch "
+                 f"{terminate.stopped_batch + 1} (counting from 1)")
+    else:
+        epochs, step = checkpoint.refused
+        where = (f"a weight became NaN or infinite by epoch {epochs + (1 if step else 0)}"
+                 + (f", batch {step}" if step else ""))
+    if record is not None:
+        record.write(stopped=where)
+    if checkpoint.saved is None:
+        kept = "no checkpoint was saved before it"
+    else:
+        epochs, step = checkpoint.saved
+        kept = (f"{checkpoint_path} keeps the last good checkpoint ({epochs} epochs"
+                + (f" and {step} steps" if step else "") + "; --resume continues from it)")
+    model_path = os.path.join(out, "model.safetensors")
+    return (f"training stopped: {where}; {kept}; {model_path} is not written. A new run with a smaller "
+            "--learning-rate usually helps")
 
 
 def mnist_splits(arguments):
@@ -193,13 +308,7 @@ def make_optimizer(name, learning_rate, schedule, total_steps):
     """The named optimizer with its default learning rate unless one is given, decayed if asked."""
     config = striate.optim.get(name).get_config()
     if learning_rate is not None:
-        config["config"]["learning_rate"] = learning_rate
+        config["learning_rate"] = learning_rate
     if schedule == "cosine":
-        initial = config["config"]["learning_rate"]
-        config["config"]["learning_rate"] = striate.optim.schedules.CosineDecay(initial, total_steps).get_config()
-    return striate.optim.get(config)
-
-
-def write_json_atomically(path, content):
-    with atomic_write(path, "w") as file:
-        json.dump(content, file, indent=2)
+        config["learning_rate"] = striate.optim.schedules.CosineDecay(config["learning_rate"], total_steps)
+    return type(striate.optim.get(name)).from_config(config)

@@ -273,6 +273,8 @@ def as_tensor(value: Any, dtype: Any = None) -> Tensor:
 def operands_as_tensors(values: Sequence[Any]) -> tuple[Tensor, ...]:
     """Wrap an op's operands. A Python number or an integer array takes the dtype of the Tensor operands,
     so `x64 * 0.1` stays float64 and `x32 * 0.1` stays float32; a float array keeps its own dtype."""
+    if all(type(value) is Tensor for value in values):  # the common case, with nothing to wrap
+        return tuple(values)
     tensor_dtypes = [v.dtype for v in values if isinstance(v, Tensor)]
     common = np.result_type(*tensor_dtypes) if tensor_dtypes else DEFAULT_DTYPE
     wrapped = []

@@ -224,6 +224,25 @@ class ImageDataset:
         order = self._rng.permutation(len(self.file_paths)) if self.shuffle else range(len(self.file_paths))
         return self._batches(order)
 
+    def shard_batches(self, count, index):
+        """One pass of part `index` of every batch, for data-parallel training over `count` ranks
+        (striate.distributed, which calls it): the pass's order is drawn as `iter` draws it (the same on every
+        rank, given the same seed), cut into batches of batch_size files, and each batch into `count` contiguous
+        parts (`striate.distributed.shard_bounds`); only part `index`'s files are read. Every rank gets one
+        element per batch of the pass, possibly with no images: a file that cannot be read is dropped, not
+        replaced, so that the ranks stay in step.
+        """
+        from striate.distributed.sharding import shard
+
+        if self.batch_size is None:
+            raise ValueError(f"{NAME}: shard_batches needs batches; this dataset has batch_size=None")
+        if not 0 <= index < count:
+            raise ValueError(f"{NAME}: shard_batches needs 0 <= index < count; received index={index}, count={count}")
+        order = self._rng.permutation(len(self.file_paths)) if self.shuffle else np.arange(len(self.file_paths))
+        for start in range(0, len(order), self.batch_size):
+            part = list(self._batches(shard(order[start:start + self.batch_size], index, count)))
+            yield part[0] if part else self._element([], [])
+
     def map(self, function):
         """A dataset giving function(images, labels) (function(images) without labels) for each batch, as
         tf.data's `map`; it shares this one's files, order and skipped files."""
@@ -253,7 +272,11 @@ class ImageDataset:
 
     def _element(self, pixels, kept):
         """One batch (or, with batch_size None, one image) with its labels, after the mapped functions."""
-        images = np.stack(pixels) if self.batch_size is not None else pixels[0]
+        if not pixels:  # a part of a batch whose files could not be read (shard_batches)
+            channels = COLOR_CHANNELS[self._loader.color_mode]
+            images = np.zeros((0, *self._loader.image_size, channels), dtype=np.float32)
+        else:
+            images = np.stack(pixels) if self.batch_size is not None else pixels[0]
         element = (images,) if self.labels is None else (images, self.labels[kept if self.batch_size else kept[0]])
         for function in self._functions:
             element = function(*element)

@@ -84,7 +84,7 @@ def train_classifier(model, learning_rate, train, test, epochs, verbose, batch_s
     model.compile(striate.optim.Adam(learning_rate), "sparse_categorical_crossentropy", ["accuracy"])
     with Timer() as timer:
         model.fit(*train, batch_size=batch_size, epochs=epochs, verbose=verbose)
-    return model.evaluate(*test)["accuracy"], round(timer.seconds, 1)
+    return model.evaluate(*test, verbose=0, return_dict=True)["accuracy"], round(timer.seconds, 1)
 
 
 def report(results):

@@ -39,7 +39,7 @@ def run(epochs=10, seed=0, quick=False, verbose=1):
     with Timer() as timer:
         model.fit(x_train.astype("float32"), y_train, batch_size=64, epochs=epochs, verbose=verbose)
     return {"train_images": len(x_train), "test_images": len(x_test),
-            "test_accuracy": model.evaluate(x_test.astype("float32"), y_test)["accuracy"],
+            "test_accuracy": model.evaluate(x_test.astype("float32"), y_test, verbose=0, return_dict=True)["accuracy"],
             "seconds": round(timer.seconds, 1)}
 
 

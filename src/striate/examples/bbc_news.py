@@ -21,7 +21,7 @@ def kim_cnn(vocabulary_size, length, embedding_size=64, filters=64, widths=(3, 4
     """Kim (2014): parallel 1D convolutions of several widths over the word vectors, max over time."""
     words = striate.Input((length,))
     vectors = L.Embedding(vocabulary_size, embedding_size)(words)
-    pooled = [L.GlobalMaxPooling2D()(L.Conv1D(filters, width, activation="relu")(vectors)) for width in widths]
+    pooled = [L.GlobalMaxPooling1D()(L.Conv1D(filters, width, activation="relu")(vectors)) for width in widths]
     features = L.Dropout(0.5)(L.Concatenate()(pooled))
     return striate.Model(words, L.Dense(len(bbc_news.TOPICS), activation="softmax")(features))
 

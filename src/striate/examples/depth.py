@@ -105,7 +105,7 @@ def run(epochs=5, seed=0, quick=False, out=None, verbose=0, depths=DEPTHS):
                 history = model.fit(x_train, y_train, batch_size=32, epochs=epochs, verbose=verbose)
                 curves[kind, blocks] = history.history["loss"]
                 final_loss[kind].append(curves[kind, blocks][-1])
-                test_accuracy[kind].append(model.evaluate(x_test, y_test)["accuracy"])
+                test_accuracy[kind].append(model.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"])
                 name = f"{kind}_{weight_layers(blocks)}_layers"
                 results[f"{name}_train_loss"] = float(final_loss[kind][-1])
                 results[f"{name}_test_accuracy"] = float(test_accuracy[kind][-1])

@@ -87,7 +87,7 @@ def run(epochs=40, seed=0, quick=False, out=None, verbose=0):
     model.compile(striate.optim.Adam(0.001), "sparse_categorical_crossentropy", ["accuracy"])
     with Timer() as timer:
         model.fit(x[train], labels[train], batch_size=16, epochs=epochs, verbose=verbose)
-    face_probability = model.predict(x[held_out])[:, 1]
+    face_probability = model.predict(x[held_out], verbose=0)[:, 1]
     accuracy = float(((face_probability > 0.5) == labels[held_out]).mean())
     path = f"{output_folder('faces', out)}/faces.png"
     plot(pixels[held_out], labels[held_out], face_probability, path)

@@ -30,7 +30,7 @@ def cnn(frames=FRAMES):
         L.Conv1D(32, 5, padding="same", activation="relu", input_shape=(frames, 13)),
         L.MaxPooling1D(2),
         L.Conv1D(64, 3, padding="same", activation="relu"),
-        L.GlobalMaxPooling2D(),  # max over the time axis: (N, T, C) -> (N, C)
+        L.GlobalMaxPooling1D(),  # max over the time axis: (N, T, C) -> (N, C)
         L.Dropout(0.3),
         L.Dense(10, activation="softmax"),
     ])

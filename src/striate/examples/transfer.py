@@ -124,7 +124,7 @@ def fit(model, learning_rate, train, epochs, verbose, batch_size=TARGET_BATCH):
 
 
 def accuracy(model, held_out):
-    return float(model.evaluate(*held_out)["accuracy"])
+    return float(model.evaluate(*held_out, verbose=0, return_dict=True)["accuracy"])
 
 
 def run(epochs=15, seed=0, quick=False, verbose=0):
@@ -156,7 +156,7 @@ def run(epochs=15, seed=0, quick=False, verbose=0):
         fit(scratch, 1e-3, train, 2 * epochs, verbose)
         scratch_accuracy = accuracy(scratch, held_out)
     return {"pretraining_crops": len(source[1]), "training_crops": len(train[1]), "held_out_crops": len(held_out[1]),
-            "pretraining_accuracy": float(pretrained.evaluate(*source)["accuracy"]),
+            "pretraining_accuracy": float(pretrained.evaluate(*source, verbose=0, return_dict=True)["accuracy"]),
             "held_out_accuracy_frozen_base_new_head": frozen_accuracy,
             "held_out_accuracy_last_block_fine_tuned": fine_tuned_accuracy,
             "held_out_accuracy_from_scratch": scratch_accuracy,

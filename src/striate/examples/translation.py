@@ -82,8 +82,10 @@ def shift(images, rows, columns):
 
 def accuracy_by_shift(model, x, y, shifts=SHIFTS):
     """(len(shifts), len(DIRECTIONS)): the model's accuracy on x moved by each shift in each direction."""
-    return np.array([[model.evaluate(shift(x, s * down, s * right), y)["accuracy"] for down, right in DIRECTIONS]
-                     for s in shifts])
+    def accuracy(images):
+        return model.evaluate(images, y, verbose=0, return_dict=True)["accuracy"]
+
+    return np.array([[accuracy(shift(x, s * down, s * right)) for down, right in DIRECTIONS] for s in shifts])
 
 
 def plot(shifts, accuracies, digit, path=None):

@@ -127,7 +127,7 @@ def linear_accuracy(train, y_train, test, y_test, epochs, seed):
     model = striate.Sequential([L.Dense(10, activation="softmax", input_shape=(train.shape[1],))])
     model.compile(striate.optim.Adam(0.001), "sparse_categorical_crossentropy", ["accuracy"])
     model.fit(((train - mean) / std).astype(np.float32), y_train, batch_size=128, epochs=epochs, verbose=0)
-    return model.evaluate(((test - mean) / std).astype(np.float32), y_test)["accuracy"]
+    return model.evaluate(((test - mean) / std).astype(np.float32), y_test, verbose=0, return_dict=True)["accuracy"]
 
 
 def run(epochs=10, seed=0, quick=False, verbose=1, train_size=10000, linear_epochs=15):
@@ -159,7 +159,7 @@ def run(epochs=10, seed=0, quick=False, verbose=1, train_size=10000, linear_epoc
             test_features = features(x_test, kernel, bias)
             results[f"{name}_linear"] = linear_accuracy(train_features, y_train, test_features, y_test,
                                                         linear_epochs, seed)
-        results["trained_cnn_end_to_end"] = cnn.evaluate(x_test, y_test)["accuracy"]
+        results["trained_cnn_end_to_end"] = cnn.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"]
     results["seconds"] = round(timer.seconds, 1)
     return results
 

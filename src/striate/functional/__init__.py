@@ -3,6 +3,7 @@
 Each function accepts Tensors or NumPy arrays and returns a Tensor; gradients flow through all of them.
 """
 
+from striate.functional.affine import affine_transform
 from striate.functional.convolution import (
     conv1d,
     conv2d,
@@ -26,6 +27,8 @@ from striate.functional.pooling import (
     max_pool2d,
     max_pool3d,
 )
+from striate.functional.resizing import resize
+from striate.functional.sample_normalization import group_norm, layer_norm
 from striate.functional.signal import convolve, correlate
 from striate.ops import (
     abs,
@@ -36,8 +39,10 @@ from striate.ops import (
     dropout,
     elu,
     exp,
+    gelu,
     gradient_gate,
     gru_sequence,
+    hard_sigmoid,
     leaky_relu,
     log,
     log_softmax,
@@ -47,19 +52,24 @@ from striate.ops import (
     maximum,
     mean,
     minimum,
+    mish,
     mul,
     neg,
     pad,
     pow,
     relu,
     reshape,
+    selu,
     sigmoid,
+    silu,
     simple_rnn_sequence,
     softmax,
+    softplus,
     sqrt,
     stack,
     sub,
     sum,
+    swish,
     tanh,
     transpose,
     where,
@@ -74,4 +84,6 @@ __all__ = [
     "maximum", "mean", "minimum", "mse", "mul", "neg", "pad", "pow", "relu", "reshape", "separable_conv2d",
     "sigmoid", "softmax", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where",
     "gru_sequence", "lstm_sequence", "simple_rnn_sequence",
+    "affine_transform", "group_norm", "layer_norm", "resize",
+    "gelu", "hard_sigmoid", "mish", "selu", "silu", "softplus", "swish",
 ]

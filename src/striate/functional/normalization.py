@@ -5,10 +5,12 @@ import numpy as np
 from striate.core.tensor import Tensor, as_tensor
 from striate.functional.arguments import check_numeric
 from striate.ops import pad, sliding_window, sqrt
+from striate.ops.normalization import batch_moments
+from striate.ops.normalization import batch_norm as normalization_op
 
 
 def batch_norm(x, moving_mean, moving_variance, gamma=None, beta=None, training=False, momentum=0.99,
-               epsilon=1e-3):
+               epsilon=1e-3, synchronized=False):
     """Normalize each channel (the last axis) to zero mean and unit variance, then scale and shift:
 
         y = gamma * (x - mean) / sqrt(var + epsilon) + beta
@@ -17,6 +19,12 @@ def batch_norm(x, moving_mean, moving_variance, gamma=None, beta=None, training=
     and the moving statistics are updated IN PLACE, as Keras:
         moving_mean = momentum * moving_mean + (1 - momentum) * mean     (same for the variance)
     In inference (training=False), mean and var are the moving statistics.
+
+    synchronized=True (SyncBatchNorm, Keras' `synchronized`): in training, mean and var are those of the
+    global batch, every rank's x together, in a data-parallel MPI job (striate.distributed): each is a sum
+    over the ranks (`allreduce_sum`, an op whose backward allreduces the gradients too) divided by the total
+    count, so forward and gradients equal one process's batch norm over the global batch. Every rank must
+    call it in the same order; in a single process it is plain batch norm.
 
     Args:
         x: (N, ..., C).
@@ -34,25 +42,49 @@ def batch_norm(x, moving_mean, moving_variance, gamma=None, beta=None, training=
                              f"axis {x.shape}; received {np.shape(value)}")
     if not 0 <= momentum <= 1:
         raise ValueError(f"{op}: momentum must be in [0, 1]; received {momentum}")
+    if not (synchronized and training):
+        return _fused_batch_norm(x, moving_mean, moving_variance, gamma, beta, training, momentum, epsilon)
 
-    if training:
-        axes = tuple(range(x.ndim - 1))
-        mean = x.mean(axis=axes)
-        centered = x - mean
-        variance = (centered * centered).mean(axis=axes)
-        _update_in_place(moving_mean, momentum, mean.data)
-        _update_in_place(moving_variance, momentum, variance.data)
-    else:
-        mean = np.asarray(moving_mean.data if isinstance(moving_mean, Tensor) else moving_mean, x.dtype)
-        variance = np.asarray(moving_variance.data if isinstance(moving_variance, Tensor) else moving_variance,
-                              x.dtype)
-        centered = x - mean
+    # synchronized, in training: a composition of ops, whose allreduces autodiff differentiates
+    mean, centered, variance = _synchronized_moments(x, tuple(range(x.ndim - 1)))
+    _update_in_place(moving_mean, momentum, mean.data)
+    _update_in_place(moving_variance, momentum, variance.data)
     y = centered / sqrt(variance + epsilon)
     if gamma is not None:
         y = y * gamma
     if beta is not None:
         y = y + beta
     return y
+
+
+def _synchronized_moments(x, axes):
+    """(mean, x - mean, biased variance) over `axes` of every rank's x together: the same two passes as one
+    process, mean = allreduce(sum x) / n, then var = allreduce(sum (x - mean)^2) / n, n the global count."""
+    from striate.distributed.allreduce_op import allreduce_sum
+    from striate.distributed.collectives import allreduce
+
+    local_count = int(np.prod([x.shape[axis] for axis in axes]))
+    count = x.dtype.type(allreduce(np.array([local_count], np.int64), what="batch_norm's sample count")[0])
+    mean = allreduce_sum(x.sum(axis=axes), what="batch_norm's sum") / count
+    centered = x - mean
+    variance = allreduce_sum((centered * centered).sum(axis=axes), what="batch_norm's sum of squares") / count
+    return mean, centered, variance
+
+
+def _fused_batch_norm(x, moving_mean, moving_variance, gamma, beta, training, momentum, epsilon):
+    """The same formula as one op (`striate.ops.normalization`): in training the batch's moments in one pass (no
+    graph: the op's gradient goes through them itself), then one pass that normalizes, scales and shifts."""
+    if training:
+        mean, variance = batch_moments(x.data)
+        _update_in_place(moving_mean, momentum, mean)
+        _update_in_place(moving_variance, momentum, variance)
+    else:
+        mean, variance = (np.asarray(v.data if isinstance(v, Tensor) else v, x.dtype)
+                          for v in (moving_mean, moving_variance))
+    channels = x.shape[-1]
+    gamma = as_tensor(gamma) if gamma is not None else Tensor(np.ones(channels, x.dtype))
+    beta = as_tensor(beta) if beta is not None else Tensor(np.zeros(channels, x.dtype))
+    return normalization_op(x, gamma, beta, mean, variance, epsilon, batch_statistics=training)
 
 
 def _update_in_place(moving, momentum, batch_statistic):

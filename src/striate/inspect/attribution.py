@@ -86,14 +86,15 @@ def occlusion(model, x, class_index, patch, stride, fill=0.0, batch_size=64):
         raise ValueError(f"occlusion: stride must be a positive int; received stride={stride!r}")
     corners = [(top, left) for top in window_starts(height, patch, stride)
                for left in window_starts(width, patch, stride)]
-    original = model.predict(batch)[0, class_index]
+    original = model.predict(batch, verbose=0)[0, class_index]
     drops = np.empty(len(corners))
     for start in range(0, len(corners), batch_size):
         chunk = corners[start : start + batch_size]
         covered = np.repeat(batch, len(chunk), axis=0)
         for copy, (top, left) in zip(covered, chunk):
             copy[top : top + patch, left : left + patch, :] = fill
-        drops[start : start + len(chunk)] = original - model.predict(covered, batch_size=len(chunk))[:, class_index]
+        scores = model.predict(covered, batch_size=len(chunk), verbose=0)
+        drops[start : start + len(chunk)] = original - scores[:, class_index]
     total, count = np.zeros((height, width)), np.zeros((height, width))
     for drop, (top, left) in zip(drops, corners):
         total[top : top + patch, left : left + patch] += drop

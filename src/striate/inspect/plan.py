@@ -1,25 +1,35 @@
 """`plan(model, input_shape)`: the arithmetic of a network, without running it.
 
 Shapes are propagated layer by layer with `compute_output_shape` (see striate.inspect.shapes); no activation
-is allocated and no weight is created (an unbuilt layer's parameters are counted from its arguments). Per
-layer:
+is allocated and no weight is created. Each layer answers for its own arithmetic (methods of
+striate.layers.Layer, written next to each layer's compute_output_shape; a model used as a layer answers with
+its own plan); this module puts the answers in a table. Per layer:
 
-- output shape, and the padding on each side of every spatial axis: ((top, bottom), (left, right));
-- parameters (the layer's weights; `trainable_params` apart);
-- MACs, multiply-accumulates: the products summed by convolutions and dense layers, the figure papers call
-  "mult-adds". Convolution: H_out * W_out * C_out * kh * kw * C_in / groups. Depthwise: H_out * W_out * C *
-  kh * kw. Separable: depthwise + H_out * W_out * C * C_out. Dense: features_in * units. Transposed
-  convolution: H_in * W_in * C_in * kh * kw * C_out (every input value is scattered through the kernel);
-- FLOPs, floating-point operations of inference: 2 per MAC (a multiply and an add), 1 per output for a
-  bias, 1 per element for an activation (3 for softmax: exp, sum, divide), 2 per element for batch
-  normalization (its statistics folded into a scale and a shift), max pooling k - 1 comparisons and average
+- output shape, and the padding on each side of every spatial axis: ((top, bottom), (left, right))
+  (`layer.sliding_window`);
+- parameters (`layer.parameter_count`: the layer's weights; an unbuilt layer's are counted from its arguments
+  by `layer.weight_shapes`; `trainable_params` apart);
+- MACs, multiply-accumulates (`layer.multiply_accumulates`): the products summed by convolutions and dense
+  layers, the figure papers call "mult-adds". Convolution: H_out * W_out * C_out * kh * kw * C_in / groups.
+  Depthwise: H_out * W_out * C * kh * kw. Separable: depthwise + H_out * W_out * C * C_out. Dense:
+  features_in * units. Transposed convolution: H_in * W_in * C_in * kh * kw * C_out / groups (every input
+  value is scattered through the kernel). Dot: K per output. Recurrent: T * gates * units * (features +
+  units). (C counts C_in * depth_multiplier.)
+- FLOPs, floating-point operations of inference (`layer.floating_point_operations`): 2 per MAC (a multiply
+  and an add), 1 per output for a bias, 1 per element for an activation (3 for softmax: exp, sum, divide),
+  2 per element for batch normalization (its statistics folded into a scale and a shift), 5 per element for
+  layer and group normalization plus 1 each for gamma and beta, max pooling k - 1 comparisons and average
   pooling k additions-or-divisions per output for a window of k cells, local response normalization 2r + 5
-  per element, Add n - 1 per element for n inputs; Concatenate, Flatten, Dropout and padding move data only;
+  per element, Add, Multiply, Subtract, Maximum, Minimum n - 1 per output for n inputs (Average n),
+  Rescaling and Normalization 2 per element, bilinear resizing 7 per output, a recurrent layer a bias and an
+  activation per gate value and step (Dot with normalize=True 3 per input element); Concatenate, Flatten,
+  reshaping, cropping, padding, nearest upsampling, and the layers that act only in training (dropout, noise,
+  augmentation) move data only;
 - activation memory: the bytes of the layer's output for `batch_size` samples of `dtype`;
 - the receptive field of one output on each spatial axis, in input pixels (Araujo et al. 2019, "Computing
   receptive fields of convolutional neural networks"; Dang Ha The Hien's "guide to receptive field
-  arithmetic"). For a window layer with kernel k, dilation d (k_eff = d(k - 1) + 1), stride s and p_before
-  cells of padding before the input:
+  arithmetic"), by `layer.receptive_field`. For a window layer with kernel k, dilation d (k_eff = d(k - 1) +
+  1), stride s and p_before cells of padding before the input:
 
       size_out  = size_in + (k_eff - 1) * jump_in
       jump_out  = jump_in * s
@@ -28,8 +38,13 @@ layer:
   `jump` is the distance in input pixels between neighbouring outputs, `start` the input coordinate of the
   centre of the first output's field (pixel i is centred at i; the input starts at size 1, jump 1, start 0).
   Araujo et al.'s "effective padding" is (size - 1) / 2 - start. A global pooling or a Flatten is a window
-  over the whole map. A merge (Add, Concatenate) sees the union of its branches' fields: where the branches
-  are centred alike (every network in striate.models) that is the largest of them, the max over branches.
+  over the whole map; padding is a 1-cell window; cropping `before` cells moves the start by before * jump_in.
+  A layer acting at each position keeps the field (normalization statistics shared by the whole map are not
+  counted). A merge (Add, Concatenate) sees the union of its branches' fields: where the branches are centred
+  alike (every network in striate.models) that is the largest of them, the max over branches. A model used as
+  a layer composes its own output's field with the one before it. The field ends (None) at layers whose
+  neighbouring outputs do not step through the input by one jump: transposed convolutions, upsampling and
+  resizing; and at recurrent layers, Lambda, and layers that reshape space.
 
     >>> p = plan([Conv2D(5, 3)], (6, 6, 3))      # the lectures' MobileNet example
     >>> p.totals["macs"], p.totals["params"]     # print(p): the table; p.records(): a list of dicts
@@ -42,25 +57,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from striate.functional.arguments import padding_pairs
-from striate.functional.output_size import effective_kernel_size
 from striate.inspect.shapes import trace
-from striate.layers import activations
-from striate.layers.convolution import Conv, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
-from striate.layers.core import Activation, Dense, Flatten, InputLayer, ZeroPadding2D
-from striate.layers.merge import Add
-from striate.layers.normalization import BatchNormalization, LocalResponseNormalization
-from striate.layers.pooling import (
-    GlobalAveragePooling2D,
-    GlobalMaxPooling2D,
-    MaxPooling1D,
-    MaxPooling2D,
-    MaxPooling3D,
-    Pooling,
-)
-
-ACTIVATION_FLOPS = {"linear": 0, "softmax": 3}  # per element; any other activation counts 1
-MAX_POOLING = (MaxPooling1D, MaxPooling2D, MaxPooling3D)
+from striate.layers.core import InputLayer
 
 
 @dataclass
@@ -178,7 +176,8 @@ def plan(model_or_layers, input_shape=None, batch_size=1, dtype="float32"):
         if step.layer is None:
             field = tuple((1, 1, 0.0) for _ in step.output_shape[1:-1])
         else:
-            field = _receptive_field(step.layer, step.input_shape, [fields[i] for i in step.sources])
+            reaching = [fields[i] for i in step.sources]
+            field = _receptive_field(step.layer, step.input_shape, step.output_shape, reaching)
         fields.append(field)
         if isinstance(step.layer, InputLayer):
             continue
@@ -192,18 +191,18 @@ def depthwise_separable_ratio(filters, kernel_size):
     return Fraction(1, filters) + Fraction(1, kernel_size * kernel_size)
 
 
-# ---- per-layer arithmetic ---------------------------------------------------------------------------------
+# ---- each row from its layer's own arithmetic -------------------------------------------------------------------
 def _row(step, field, batch_size, itemsize, counted):
     layer, received, output_shape = step.layer, step.input_shape, step.output_shape
     if layer is None:
-        name, kind, params, trainable = "input", "Input", 0, 0
+        name, kind, params, trainable, macs, flops, window = "input", "Input", 0, 0, 0, 0, None
     else:
         name, kind = layer.name, type(layer).__name__
-        params, trainable = (0, 0) if id(layer) in counted else parameter_count(layer, received)
+        params, trainable = (0, 0) if id(layer) in counted else layer.parameter_count(received)
         counted.add(id(layer))
-    macs = 0 if layer is None else multiply_accumulates(layer, received, output_shape)
-    flops = 0 if layer is None else floating_point_operations(layer, received, output_shape, macs)
-    window = None if layer is None else _window(layer, received)
+        macs = layer.multiply_accumulates(received, output_shape)
+        flops = layer.floating_point_operations(received, output_shape)
+        window = None if isinstance(received, list) else layer.sliding_window(received)
     known = field is not None and len(field) > 0
     return LayerPlan(
         name=name, type=kind, output_shape=output_shape, padding=None if window is None else window[3],
@@ -216,120 +215,17 @@ def _row(step, field, batch_size, itemsize, counted):
 
 
 def parameter_count(layer, input_shape):
-    """(all, trainable) parameters of `layer` for inputs of `input_shape`: its weights if built, else counted
-    from its arguments (no weight is created)."""
-    if layer.built:
-        return layer.count_params(), int(sum(w.size for w in layer.trainable_weights))
-    if isinstance(input_shape, list):
-        return 0, 0
-    channels = input_shape[-1]
-    trainable = 0
-    frozen = 0
-    if isinstance(layer, Conv2DTranspose):
-        trainable = math.prod(layer.kernel_size) * layer.filters * channels + layer.filters * layer.use_bias
-    elif isinstance(layer, Conv):
-        trainable = (math.prod(layer.kernel_size) * (channels // layer.groups) * layer.filters
-                     + layer.filters * layer.use_bias)
-    elif isinstance(layer, SeparableConv2D):
-        depth = channels * layer.depth_multiplier
-        trainable = math.prod(layer.kernel_size) * depth + depth * layer.filters + layer.filters * layer.use_bias
-    elif isinstance(layer, DepthwiseConv2D):
-        depth = channels * layer.depth_multiplier
-        trainable = math.prod(layer.kernel_size) * depth + depth * layer.use_bias
-    elif isinstance(layer, Dense):
-        trainable = channels * layer.units + layer.units * layer.use_bias
-    elif isinstance(layer, BatchNormalization):
-        trainable, frozen = channels * (int(layer.scale) + int(layer.center)), 2 * channels
-    if not layer.trainable:
-        trainable, frozen = 0, trainable + frozen
-    return trainable + frozen, trainable
+    """(all, trainable) parameters of `layer` for inputs of `input_shape`: `layer.parameter_count`."""
+    return layer.parameter_count(input_shape)
 
 
-def multiply_accumulates(layer, input_shape, output_shape):
-    """Multiply-accumulates of one sample through `layer` (the formulas in this module's docstring)."""
-    if isinstance(input_shape, list):
-        return 0
-    positions = math.prod(output_shape[1:-1])
-    channels = input_shape[-1]
-    if isinstance(layer, Conv2DTranspose):
-        return math.prod(input_shape[1:-1]) * channels * math.prod(layer.kernel_size) * layer.filters
-    if isinstance(layer, Conv):
-        return positions * layer.filters * math.prod(layer.kernel_size) * (channels // layer.groups)
-    if isinstance(layer, DepthwiseConv2D):
-        depth = channels * layer.depth_multiplier
-        depthwise = positions * depth * math.prod(layer.kernel_size)
-        if isinstance(layer, SeparableConv2D):
-            return depthwise + positions * depth * layer.filters
-        return depthwise
-    if isinstance(layer, Dense):
-        return math.prod(input_shape[1:]) * layer.units
-    if hasattr(layer, "_layers"):  # a model used as a layer
-        return plan(layer, input_shape[1:]).totals["macs"]
-    return 0
-
-
-def floating_point_operations(layer, input_shape, output_shape, macs):
-    """FLOPs of one sample through `layer` (the rules in this module's docstring)."""
-    outputs = math.prod(output_shape[1:])
-    flops = 2 * macs
-    if getattr(layer, "use_bias", False):
-        flops += outputs
-    if isinstance(layer, Conv | DepthwiseConv2D | Dense | Activation):
-        flops += outputs * ACTIVATION_FLOPS.get(activations.name_of(layer.activation), 1)
-    elif isinstance(layer, Pooling):
-        window = math.prod(layer.pool_size)
-        flops += outputs * (window - 1 if isinstance(layer, MAX_POOLING) else window)
-    elif isinstance(layer, GlobalMaxPooling2D | GlobalAveragePooling2D):
-        cells = math.prod(input_shape[1:-1])
-        flops += outputs * (cells - 1 if isinstance(layer, GlobalMaxPooling2D) else cells)
-    elif isinstance(layer, BatchNormalization):
-        flops += 2 * outputs
-    elif isinstance(layer, LocalResponseNormalization):
-        flops += outputs * (2 * layer.depth_radius + 5)
-    elif isinstance(layer, Add):
-        flops += outputs * (len(input_shape) - 1)
-    elif hasattr(layer, "_layers"):
-        flops = plan(layer, input_shape[1:]).totals["flops"]
-    return flops
-
-
-def _window(layer, input_shape):
-    """(kernel_size, strides, dilation, ((before, after), ...)) of a layer that slides a window, else None."""
-    if isinstance(input_shape, list) or len(input_shape) < 3:
-        return None
-    spatial = input_shape[1:-1]
-    ones = (1,) * len(spatial)
-    if isinstance(layer, Conv2DTranspose):
-        return None
-    if isinstance(layer, Conv | DepthwiseConv2D):
-        kernel, strides, dilation, padding = layer.kernel_size, layer.strides, layer.dilation_rate, layer.padding
-    elif isinstance(layer, Pooling):
-        kernel, strides, dilation, padding = layer.pool_size, layer.strides, ones, layer.padding
-    elif isinstance(layer, GlobalAveragePooling2D | GlobalMaxPooling2D | Flatten):
-        return tuple(spatial), tuple(spatial), ones, tuple((0, 0) for _ in spatial)
-    elif isinstance(layer, ZeroPadding2D):
-        return ones, ones, ones, tuple(layer.padding)
-    else:
-        return None
-    return kernel, strides, dilation, padding_pairs(layer.name, padding, spatial, kernel, strides, dilation)
-
-
-def _receptive_field(layer, input_shape, fields):
-    """((size, jump, start), ...) per spatial axis after `layer`, from the fields of what reaches it."""
+def _receptive_field(layer, input_shape, output_shape, fields):
+    """((size, jump, start), ...) per spatial axis after `layer`, from the fields of what reaches it: the union of
+    several branches' fields, then the layer's own rule (Layer.receptive_field); None once a field has ended."""
     if any(f is None for f in fields):
         return None
-    if len(fields) > 1:
-        return _union(fields)
-    field = fields[0]
-    window = _window(layer, input_shape)
-    if window is None:
-        changes_space = isinstance(layer, Conv2DTranspose) or hasattr(layer, "_layers")
-        return None if changes_space else field
-    result = []
-    for (size, jump, start), k, s, d, (before, _) in zip(field, *window[:3], window[3]):
-        span = effective_kernel_size(k, d) - 1
-        result.append((size + span * jump, jump * s, start + (span / 2 - before) * jump))
-    return tuple(result)
+    field = _union(fields) if len(fields) > 1 else fields[0]
+    return layer.receptive_field(field, input_shape, output_shape)
 
 
 def _union(fields):

@@ -2,16 +2,24 @@
 
     ONNX                           striate
     Conv (1-, 2-, 3-D, groups)     Conv1D / Conv2D / Conv3D: W (C_out, C_in/g, *k) -> kernel (*k, C_in/g, C_out)
-    ConvTranspose (2-D)            Conv2DTranspose: W (C_in, C_out/g, kh, kw) -> kernel (kh, kw, C_out/g, C_in)
+    ConvTranspose (1-, 2-, 3-D)    ConvNDTranspose: W (C_in, C_out/g, *k) -> kernel (*k, C_out/g, C_in)
     MaxPool, AveragePool           MaxPooling / AveragePooling 1-3D (ZeroPadding2D first for padding that is
                                    neither "valid" nor "same": exact for a max pool of a relu's output and an
                                    average pool that counts the padding)
     GlobalAveragePool / MaxPool    GlobalAveragePooling / GlobalMaxPooling
     BatchNormalization, LRN        BatchNormalization, LocalResponseNormalization (alpha / size)
     Gemm, MatMul (+ Add)           Dense (rows permuted after a channels-first flatten)
-    Add, Sum, Concat, Pad          Add, Concatenate, ZeroPadding2D
+    Add, Sum, Concat               Add, Concatenate
+    Pad, Slice                     ZeroPadding1D/2D/3D, Cropping1D/2D/3D (striate.interchange.onnx_window_readers)
     Relu, Sigmoid, Tanh, ...       the layer's activation when the node reads a fresh Conv / Dense alone, else
                                    an Activation layer
+    LeakyRelu, Elu, Softmax        the activation for striate's fixed alpha (0.2, 1) and last axis, else the
+                                   LeakyReLU / ELU / Softmax layer
+    Reshape                        no layer for a flatten or unit axes, else Permute (to ONNX's axis order) and
+                                   Reshape (striate.interchange.onnx_operators)
+    Mul, Sub, Div, Max, Min, Mean, striate.interchange.onnx_elementwise_readers
+    PRelu, LayerNormalization,
+    Resize, Upsample
     RNN, LSTM, GRU                 SimpleRNN, LSTM (gates i, o, f, c -> i, f, c, o), GRU (linear_before_reset=1
                                    is reset_after=True)
 """
@@ -21,13 +29,16 @@ import numpy as np
 from striate import layers
 from striate.functional.arguments import padding_pairs
 from striate.functional.output_size import conv_transpose_output_length, effective_kernel_size, padding_pair
+from striate.interchange import onnx_elementwise_readers as elementwise
 from striate.interchange import onnx_operators as ops
+from striate.interchange import onnx_window_readers as windows
 from striate.interchange.onnx_operators import NotExpressible, Value, Zeros, channels_first_axes
 from striate.layers import activations
 from striate.models.mobilenet import relu6
 from striate.ops.smooth_activations import SELU_ALPHA, SELU_SCALE
 
 CONV_LAYERS = {1: layers.Conv1D, 2: layers.Conv2D, 3: layers.Conv3D}
+TRANSPOSE_LAYERS = {1: layers.Conv1DTranspose, 2: layers.Conv2DTranspose, 3: layers.Conv3DTranspose}
 POOL_LAYERS = {("max", 1): layers.MaxPooling1D, ("max", 2): layers.MaxPooling2D, ("max", 3): layers.MaxPooling3D,
                ("avg", 1): layers.AveragePooling1D, ("avg", 2): layers.AveragePooling2D,
                ("avg", 3): layers.AveragePooling3D}
@@ -88,23 +99,26 @@ def conv(context, node):
 def conv_transpose(context, node):
     value, weight, bias = context.value(node), context.constant(node, 1), context.constant(node, 2)
     attributes = context.attributes(node)
-    if weight.ndim != 4:
-        raise NotExpressible(f"a {weight.ndim - 2}-D transposed convolution (striate has 2-D)")
+    rank = weight.ndim - 2
+    if rank not in TRANSPOSE_LAYERS:
+        raise NotExpressible(f"a {rank}-D transposed convolution (striate has 1-, 2- and 3-D)")
     if "output_shape" in attributes or attributes.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
         raise NotExpressible("output_shape / auto_pad SAME: give explicit pads and output_padding")
-    _channels_first(value, 4, "ConvTranspose")
-    pads = list(attributes.get("pads", [0] * 4)) if attributes.get("auto_pad", "NOTSET") == "NOTSET" else [0] * 4
-    extra = tuple(attributes.get("output_padding", (0, 0)))
+    _channels_first(value, rank + 2, "ConvTranspose")
+    no_pads = [0] * (2 * rank)
+    pads = list(attributes.get("pads", no_pads)) if attributes.get("auto_pad", "NOTSET") == "NOTSET" else no_pads
+    extra = tuple(attributes.get("output_padding", (0,) * rank))
     group = int(attributes.get("group", 1))
     kernel_size = tuple(attributes.get("kernel_shape", weight.shape[2:]))
-    strides = tuple(attributes.get("strides", (1, 1)))
-    dilations = tuple(attributes.get("dilations", (1, 1)))
-    padding, output_padding = _transpose_padding(value.tensor.shape[1:3], kernel_size, strides, dilations, pads, extra)
-    layer = layers.Conv2DTranspose(weight.shape[1] * group, kernel_size, strides=strides, padding=padding,
+    strides = tuple(attributes.get("strides", (1,) * rank))
+    dilations = tuple(attributes.get("dilations", (1,) * rank))
+    padding, output_padding = _transpose_padding(value.tensor.shape[1:-1], kernel_size, strides, dilations, pads,
+                                                 extra)
+    layer = TRANSPOSE_LAYERS[rank](weight.shape[1] * group, kernel_size, strides=strides, padding=padding,
                                    output_padding=output_padding, dilation_rate=dilations, groups=group,
                                    use_bias=bias is not None, name=context.layer_name(node))
     tensor = layer(value.tensor)
-    layer.kernel.data[...] = weight.transpose(2, 3, 1, 0)
+    layer.kernel.data[...] = weight.transpose(*range(2, rank + 2), 1, 0)
     if bias is not None:
         layer.bias.data[...] = bias
     return Value(tensor, value.axes, layer=context.takes_over(node, layer))
@@ -113,13 +127,15 @@ def conv_transpose(context, node):
 def _transpose_padding(spatial, kernel_size, strides, dilations, pads, extra):
     """striate's (padding, output_padding) that crops and extends as ONNX's pads and output_padding: on each
     axis ONNX keeps cells [pads_begin, pads_begin + length) of the full result, length = (n - 1) s + k_eff +
-    output_padding - pads_begin - pads_end. striate's Conv2DTranspose takes one padding for both axes."""
+    output_padding - pads_begin - pads_end. striate's layers take one padding for every axis."""
+    rank = len(spatial)
+    begins, ends = pads[:rank], pads[rank:]
     wanted = [((n - 1) * s + effective_kernel_size(k, d) + q - b - e, b)
-              for n, k, s, d, q, b, e in zip(spatial, kernel_size, strides, dilations, extra, pads[:2], pads[2:])]
-    paddings = ["valid", "same", *sorted({b for b, e in zip(pads[:2], pads[2:]) if b == e})]
+              for n, k, s, d, q, b, e in zip(spatial, kernel_size, strides, dilations, extra, begins, ends)]
+    paddings = ["valid", "same", *sorted({b for b, e in zip(begins, ends) if b == e})]
     for padding in paddings:
         for output_padding in (None, extra):
-            quantities = output_padding or (None, None)
+            quantities = output_padding or (None,) * rank
             try:
                 made = []
                 for n, k, s, d, q in zip(spatial, kernel_size, strides, dilations, quantities):
@@ -129,8 +145,8 @@ def _transpose_padding(spatial, kernel_size, strides, dilations, pads, extra):
                 continue
             if made == wanted:
                 return padding, output_padding
-    raise NotExpressible(f"pads {list(pads)} with output_padding {list(extra)}: striate's Conv2DTranspose crops "
-                         "'valid', 'same' or p cells on each side, the same on both axes")
+    raise NotExpressible(f"pads {list(pads)} with output_padding {list(extra)}: striate's transposed convolutions "
+                         "crop 'valid', 'same' or p cells on each side, the same on every axis")
 
 
 # ---- pooling, normalization ------------------------------------------------------------------------------
@@ -260,10 +276,14 @@ def gemm(context, node):
 
 
 def matmul(context, node):
-    """x @ W on the last axis; a bias Add that alone reads it becomes the Dense's bias."""
+    """x @ W on the last axis (striate's tensor permuted to ONNX's axis order first if that axis is another
+    of striate's, e.g. after a transpose of a sequence); a bias Add that alone reads it becomes the Dense's
+    bias."""
     value, weight = context.value(node), context.constant(node, 1)
     if weight.ndim != 2:
         raise NotExpressible(f"MatMul with a weight of shape {weight.shape} (striate's Dense takes (in, out))")
+    if value.axes[-1] not in (None, value.rank - 1) and value.order is None:
+        value = ops.in_onnx_order(context, node, value)
     reader = context.sole_reader(node.output[0])
     with_bias = False
     if reader is not None and reader.op_type == "Add":
@@ -292,8 +312,11 @@ def add(context, node):
     if constants:
         layer = values[0].layer if len(values) == 1 else None
         bias = getattr(layer, "bias", None)
-        if len(constants) != 1 or bias is None or not _per_channel(values[0], constants[0], bias.shape[0]):
-            raise NotExpressible("adding a constant tensor other than a bias to the Conv / MatMul before it")
+        if len(constants) == 1 and len(values) == 1 and (
+                bias is None or not _per_channel(values[0], constants[0], bias.shape[0])):
+            return elementwise.plus_constant(context, node, values[0], constants[0])  # a Rescaling's offset
+        if len(constants) != 1 or bias is None:
+            raise NotExpressible("adding constants to several tensors, or several constants")
         bias.data[...] += np.broadcast_to(np.asarray(constants[0], np.float32).reshape(-1), bias.shape)
         return values[0].but(layer=context.takes_over(node, layer))
     first = values[0]
@@ -324,26 +347,6 @@ def concat(context, node):
     return Value(tensor, first.axes, nonnegative=all(item.nonnegative for item in items))
 
 
-def pad(context, node):
-    value, attributes = context.value(node), context.attributes(node)
-    if attributes.get("mode", "constant") != "constant":
-        raise NotExpressible(f"mode {attributes['mode']!r} (striate reads zero padding)")
-    pads = context.constant(node, 1) if context.opset >= 11 else np.asarray(attributes["pads"])
-    fill = context.constant(node, 2) if context.opset >= 11 else attributes.get("value", 0.0)
-    if (fill is not None and np.any(np.asarray(fill) != 0)) or (len(node.input) > 3 and node.input[3]):
-        raise NotExpressible("padding with a value other than 0, or on chosen axes")
-    rank = len(value.axes)
-    by_axis = {}
-    for onnx_axis, striate_axis in enumerate(value.axes):
-        pair = (int(pads[onnx_axis]), int(pads[onnx_axis + rank]))
-        if pair != (0, 0):
-            by_axis[striate_axis] = pair
-    if value.rank != 4 or set(by_axis) - {1, 2} or any(b < 0 or e < 0 for b, e in by_axis.values()):
-        raise NotExpressible(f"pads {list(pads)}: striate pads the height and width of an image (ZeroPadding2D)")
-    layer = layers.ZeroPadding2D((by_axis.get(1, (0, 0)), by_axis.get(2, (0, 0))), name=context.layer_name(node))
-    return value.but(tensor=layer(value.tensor))
-
-
 # ---- activations -----------------------------------------------------------------------------------------
 def activation(context, node, function, nonnegative=False):
     """`function` as the activation of the Conv / Dense the input came fresh from, else an Activation layer."""
@@ -357,12 +360,31 @@ def activation(context, node, function, nonnegative=False):
 
 
 def softmax(context, node):
+    """The activation over striate's last axis; a Softmax layer over another (opset 13 on: one axis)."""
     value = context.value(node)
     default = -1 if context.opset >= 13 else 1
     axis = int(context.attributes(node).get("axis", default)) % len(value.axes)
-    if value.axes[axis] != value.rank - 1 or (context.opset < 13 and len(value.axes) != 2):
-        raise NotExpressible("a softmax over an axis other than striate's last")
-    return activation(context, node, "softmax", nonnegative=True)
+    if context.opset < 13 and len(value.axes) != 2:
+        raise NotExpressible("a softmax of opset < 13 over a tensor of rank > 2 (it flattens the axes from `axis`)")
+    if value.axes[axis] == value.rank - 1:
+        return activation(context, node, "softmax", nonnegative=True)
+    if value.axes[axis] in (None, 0):
+        raise NotExpressible("a softmax over the batch or a unit axis")
+    tensor = layers.Softmax(axis=value.axes[axis], name=context.layer_name(node))(value.tensor)
+    return value.but(tensor=tensor, nonnegative=True)
+
+
+def parameterized(name, layer_class, attribute, striate_value, onnx_default, argument):
+    """A reader for LeakyRelu / Elu: striate's activation when the node's `attribute` is its fixed value, else
+    the layer taking it as `argument` (LeakyReLU's negative_slope, ELU's alpha)."""
+    def read(context, node):
+        given = float(context.attributes(node).get(attribute, onnx_default))
+        if np.isclose(given, striate_value, rtol=1e-6):
+            return activation(context, node, name)
+        value = context.value(node)
+        layer = layer_class(**{argument: given}, name=context.layer_name(node))
+        return value.but(tensor=layer(value.tensor), nonnegative=False)
+    return read
 
 
 def clip(context, node):
@@ -469,18 +491,22 @@ OPERATORS = {
     "GlobalAveragePool": lambda c, n: global_pool(c, n, "Average"),
     "GlobalMaxPool": lambda c, n: global_pool(c, n, "Max"),
     "BatchNormalization": batch_normalization, "LRN": lrn,
-    "Gemm": gemm, "MatMul": matmul, "Add": add, "Sum": add, "Concat": concat, "Pad": pad,
+    "Gemm": gemm, "MatMul": matmul, "Add": add, "Sum": add, "Concat": concat, "Pad": windows.pad,
+    "Slice": windows.slice_, "PRelu": elementwise.prelu,
     "Relu": lambda c, n: activation(c, n, "relu", nonnegative=True),
     "Sigmoid": lambda c, n: activation(c, n, "sigmoid", nonnegative=True),
     "Tanh": lambda c, n: activation(c, n, "tanh"),
     "Softplus": lambda c, n: activation(c, n, "softplus", nonnegative=True),
     "Softmax": softmax, "Clip": clip,
-    "Elu": with_parameters("elu", alpha=(1.0, 1.0)),
-    "LeakyRelu": with_parameters("leaky_relu", alpha=(0.2, 0.01)),
+    "Elu": parameterized("elu", layers.ELU, "alpha", 1.0, 1.0, "alpha"),
+    "LeakyRelu": parameterized("leaky_relu", layers.LeakyReLU, "alpha", 0.2, 0.01, "negative_slope"),
     "Selu": with_parameters("selu", alpha=(SELU_ALPHA, 1.67326319217681884765625),
                             gamma=(SELU_SCALE, 1.05070102214813232421875)),
     "HardSigmoid": with_parameters("hard_sigmoid", alpha=(1 / 6, 0.2), beta=(0.5, 0.5)),
     "RNN": recurrent, "LSTM": recurrent, "GRU": recurrent,
+    **{op: elementwise.elementwise for op in ("Mul", "Sub", "Div", "Max", "Min", "Mean")},
+    "LayerNormalization": elementwise.layer_normalization, "Resize": elementwise.resize,
+    "Upsample": elementwise.upsample,
     "Identity": ops.pass_through, "Dropout": ops.pass_through, "Transpose": ops.transpose, "Flatten": ops.flatten,
     "Reshape": ops.reshape, "Squeeze": ops.squeeze, "Unsqueeze": ops.unsqueeze, "Constant": ops.constant,
     "Shape": ops.shape, "Gather": ops.gather, "ConstantOfShape": ops.constant_of_shape, "Cast": ops.cast,

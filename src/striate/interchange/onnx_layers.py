@@ -6,8 +6,8 @@ when this layer's settings have no ONNX form. Weights change layout on the way (
 
     striate                                              ONNX
     Conv kernel (*k, C_in/g, C_out)                      Conv W (C_out, C_in/g, *k)        axes (r+1, r, 0..r-1)
-    Conv2DTranspose kernel (kh, kw, C_out/g, C_in)       ConvTranspose W (C_in, C_out/g, kh, kw)   (3, 2, 0, 1)
-    DepthwiseConv2D kernel (kh, kw, C, M)                Conv W (C*M, 1, kh, kw), group C  (channel c*M + m)
+    ConvNDTranspose kernel (*k, C_out/g, C_in)           ConvTranspose W (C_in, C_out/g, *k)  axes (r+1, r, 0..r-1)
+    DepthwiseConvND kernel (*k, C, M)                    Conv W (C*M, 1, *k), group C  (channel c*M + m)
     Dense kernel (in, out)                               Gemm / MatMul B (in, out)         as is
     LSTM kernel (F, 4H), gates (i, f, c, o)              LSTM W (1, 4H, F), gates (i, o, f, c)
     GRU kernel (F, 3H), gates (z, r, h)                  GRU W (1, 3H, F), gates (z, r, h); reset_after=True is
@@ -20,30 +20,33 @@ of the mean (count_include_pad=0); max pooling's padding never wins.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from striate.functional.arguments import padding_pairs
 from striate.functional.output_size import conv_transpose_output_length, effective_kernel_size, is_int, padding_pair
-from striate.layers import activations, core, merge, normalization, pooling, recurrent
+from striate.interchange import onnx_arithmetic as arithmetic
+from striate.interchange import onnx_reshaping as reshaping
+from striate.interchange.onnx_values import Refused, Value, scalar
+from striate.layers import (
+    activation_layers,
+    activations,
+    augmentation,
+    core,
+    function_layers,
+    group_normalization,
+    merge,
+    merging,
+    noise,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+)
 from striate.layers import convolution as conv_layers
+from striate.layers import reshaping as reshaping_layers
 from striate.models.mobilenet import relu6
 from striate.ops.smooth_activations import SELU_ALPHA, SELU_SCALE
-
-
-class Refused(Exception):
-    """This layer, with these settings, has no ONNX form; the message says why."""
-
-
-@dataclass(frozen=True)
-class Value:
-    """A tensor of the ONNX graph: its name, striate's shape of it (channels-last, batch None) and whether the
-    graph holds it channels-first (N, C, *spatial)."""
-
-    name: str
-    shape: tuple
-    channels_first: bool
 
 
 # ---- activations -----------------------------------------------------------------------------------------
@@ -70,10 +73,6 @@ def emit_activation(builder, function, value, name):
     return Value(output, value.shape, value.channels_first)
 
 
-def _scalar(builder, name, number):
-    return builder.constant(name, np.float32(number))
-
-
 def _swish(builder, value, name):
     return builder.node("Mul", [value.name, builder.node("Sigmoid", [value.name], f"{name}/sigmoid")], name)
 
@@ -85,10 +84,10 @@ def _mish(builder, value, name):
 
 def _gelu(builder, value, name):
     """The exact form x * (1 + erf(x / sqrt(2))) / 2 (ONNX's Gelu op comes with opset 20)."""
-    scaled = builder.node("Mul", [value.name, _scalar(builder, f"{name}/inverse_sqrt2", 2**-0.5)], f"{name}/scaled")
-    one_plus = builder.node("Add", [builder.node("Erf", [scaled], f"{name}/erf"), _scalar(builder, f"{name}/one", 1)],
+    scaled = builder.node("Mul", [value.name, scalar(builder, f"{name}/inverse_sqrt2", 2**-0.5)], f"{name}/scaled")
+    one_plus = builder.node("Add", [builder.node("Erf", [scaled], f"{name}/erf"), scalar(builder, f"{name}/one", 1)],
                             f"{name}/one_plus")
-    half = builder.node("Mul", [one_plus, _scalar(builder, f"{name}/half", 0.5)], f"{name}/half_of")
+    half = builder.node("Mul", [one_plus, scalar(builder, f"{name}/half", 0.5)], f"{name}/half_of")
     return builder.node("Mul", [value.name, half], name)
 
 
@@ -100,7 +99,7 @@ ACTIVATION_NODES = {  # striate's activation name -> (builder, Value, node name)
     "softmax": lambda b, v, n: b.node("Softmax", [v.name], n, axis=1 if v.channels_first else -1),
     "elu": lambda b, v, n: b.node("Elu", [v.name], n, alpha=1.0),
     "leaky_relu": lambda b, v, n: b.node("LeakyRelu", [v.name], n, alpha=0.2),  # striate's negative_slope
-    "relu6": lambda b, v, n: b.node("Clip", [v.name, _scalar(b, f"{n}/min", 0), _scalar(b, f"{n}/max", 6)], n),
+    "relu6": lambda b, v, n: b.node("Clip", [v.name, scalar(b, f"{n}/min", 0), scalar(b, f"{n}/max", 6)], n),
     "selu": lambda b, v, n: b.node("Selu", [v.name], n, alpha=SELU_ALPHA, gamma=SELU_SCALE),
     "softplus": lambda b, v, n: b.node("Softplus", [v.name], n),
     "hard_sigmoid": lambda b, v, n: b.node("HardSigmoid", [v.name], n, alpha=1 / 6, beta=0.5),
@@ -114,7 +113,17 @@ def activation_layer(builder, layer, inputs, shape):
 
 
 def identity(builder, layer, inputs, shape):
-    """Dropout (inference) and InputLayer: no node."""
+    """InputLayer, Identity, and the layers that only act in training (Dropout, the noise layers, the random
+    augmentations): no node."""
+    return inputs[0]
+
+
+def random_crop(builder, layer, inputs, shape):
+    """RandomCrop passes the images unchanged in inference, which ONNX can only say when its declared output
+    size is the input's."""
+    if tuple(shape) != tuple(inputs[0].shape):
+        raise Refused(f"in inference it returns its input {inputs[0].shape} unchanged, while its output shape is "
+                      f"declared {shape}; the graph's shapes would disagree (use CenterCrop for inference)")
     return inputs[0]
 
 
@@ -125,11 +134,12 @@ def onnx_pads(pairs):
 
 
 def convolution(builder, layer, inputs, shape):
-    """Conv1D, Conv2D, Conv3D: Conv with explicit pads, groups and dilations, then the activation."""
+    """Conv1D, Conv2D, Conv3D: Conv with explicit pads, groups and dilations, then the activation; Conv1D's
+    padding="causal" is its explicit padding (d (k - 1) before, none after)."""
     check_activation(layer.activation)
     x = builder.channels_first(inputs[0])
     rank = len(layer.kernel_size)
-    pads = padding_pairs(layer.name, layer.padding, x.shape[1:-1], layer.kernel_size, layer.strides,
+    pads = padding_pairs(layer.name, layer.explicit_padding(), x.shape[1:-1], layer.kernel_size, layer.strides,
                          layer.dilation_rate)
     weight = layer.kernel.data.transpose(rank + 1, rank, *range(rank))
     output = _conv_node(builder, "Conv", layer.name, x, weight, layer.bias, kernel_shape=list(layer.kernel_size),
@@ -139,18 +149,19 @@ def convolution(builder, layer, inputs, shape):
 
 
 def convolution_transpose(builder, layer, inputs, shape):
-    """Conv2DTranspose: ConvTranspose whose pads crop what striate crops (the matching convolution's padding)
-    and whose output_padding adds the cells striate adds at the end."""
+    """Conv1DTranspose, Conv2DTranspose, Conv3DTranspose: ConvTranspose whose pads crop what striate crops
+    (the matching convolution's padding) and whose output_padding adds the cells striate adds at the end."""
     check_activation(layer.activation)
     x = builder.channels_first(inputs[0])
     spatial = x.shape[1:-1]
+    rank = len(spatial)
     if isinstance(layer.padding, str) or is_int(layer.padding):
-        axis_paddings = [layer.padding] * 2
+        axis_paddings = [layer.padding] * rank
     else:
         axis_paddings = padding_pairs(layer.name, layer.padding, spatial, layer.kernel_size, layer.strides,
                                       layer.dilation_rate)
     extra = layer.output_padding
-    extras = (extra, extra) if extra is None or is_int(extra) else tuple(extra)
+    extras = (extra,) * rank if extra is None or is_int(extra) else tuple(extra)
     begins, ends, output_padding = [], [], []
     for n, k, s, d, padding, q in zip(spatial, layer.kernel_size, layer.strides, layer.dilation_rate, axis_paddings,
                                       extras):
@@ -160,7 +171,8 @@ def convolution_transpose(builder, layer, inputs, shape):
         begins.append(before)
         ends.append(max(end, 0))
         output_padding.append(max(-end, 0))
-    output = _conv_node(builder, "ConvTranspose", layer.name, x, layer.kernel.data.transpose(3, 2, 0, 1), layer.bias,
+    weight = layer.kernel.data.transpose(rank + 1, rank, *range(rank))
+    output = _conv_node(builder, "ConvTranspose", layer.name, x, weight, layer.bias,
                         kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
                         dilations=list(layer.dilation_rate), group=int(layer.groups), pads=begins + ends,
                         output_padding=output_padding)
@@ -168,13 +180,14 @@ def convolution_transpose(builder, layer, inputs, shape):
 
 
 def depthwise_weight(kernel):
-    """(kh, kw, C, M) -> ONNX's grouped Conv weight (C * M, 1, kh, kw), output channel c * M + m."""
-    height, width, channels, multiplier = kernel.shape
-    return kernel.reshape(height, width, channels * multiplier).transpose(2, 0, 1)[:, None]
+    """(*k, C, M) -> ONNX's grouped Conv weight (C * M, 1, *k), output channel c * M + m."""
+    *window, channels, multiplier = kernel.shape
+    rank = len(window)
+    return kernel.reshape(*window, channels * multiplier).transpose(rank, *range(rank))[:, None]
 
 
 def depthwise_convolution(builder, layer, inputs, shape):
-    """DepthwiseConv2D (and SeparableConv2D's first half): a Conv with one group per input channel."""
+    """DepthwiseConv1D/2D (and SeparableConv1D/2D's first half): a Conv with one group per input channel."""
     check_activation(layer.activation)
     x = builder.channels_first(inputs[0])
     pads = padding_pairs(layer.name, layer.padding, x.shape[1:-1], layer.kernel_size, layer.strides,
@@ -188,9 +201,10 @@ def depthwise_convolution(builder, layer, inputs, shape):
                         pads=onnx_pads(pads))
     value = Value(output, depthwise_shape, True)
     if separable:
-        pointwise = layer.pointwise_kernel.data.transpose(3, 2, 0, 1)
+        rank = len(layer.kernel_size)
+        pointwise = layer.pointwise_kernel.data.transpose(rank + 1, rank, *range(rank))
         output = _conv_node(builder, "Conv", f"{layer.name}/pointwise", value, pointwise, layer.bias,
-                            kernel_shape=[1, 1])
+                            kernel_shape=[1] * rank)
         value = Value(output, shape, True)
     return emit_activation(builder, layer.activation, value, layer.name)
 
@@ -274,17 +288,6 @@ def flatten(builder, layer, inputs, shape):
     if len(x.shape) == 2:
         return x
     return Value(builder.node("Flatten", [x.name], layer.name, axis=1), shape, False)
-
-
-def zero_padding(builder, layer, inputs, shape):
-    x = inputs[0]
-    (top, bottom), (left, right) = layer.padding
-    if x.channels_first:
-        pads = [0, 0, top, left, 0, 0, bottom, right]
-    else:
-        pads = [0, top, left, 0, 0, bottom, right, 0]
-    output = builder.node("Pad", [x.name, builder.constant(f"{layer.name}/pads", pads)], layer.name)
-    return Value(output, shape, x.channels_first)
 
 
 def add(builder, layer, inputs, shape):
@@ -372,18 +375,42 @@ def _recurrent_weights(layer):
 
 MAX_POOLS = (pooling.MaxPooling1D, pooling.MaxPooling2D, pooling.MaxPooling3D)
 GLOBAL_MAX_POOLS = (pooling.GlobalMaxPooling1D, pooling.GlobalMaxPooling2D, pooling.GlobalMaxPooling3D)
+INFERENCE_IDENTITIES = (  # random or noisy in training only
+    noise.GaussianNoise, noise.GaussianDropout, noise.SpatialDropout1D, noise.SpatialDropout2D,
+    noise.SpatialDropout3D, augmentation.RandomFlip, augmentation.RandomRotation, augmentation.RandomTranslation,
+    augmentation.RandomZoom, augmentation.RandomContrast)
 EMITTERS: dict[type, Callable] = {
     core.InputLayer: identity, core.Dropout: identity, core.Activation: activation_layer,
-    core.Dense: dense, core.Flatten: flatten, core.ZeroPadding2D: zero_padding,
+    function_layers.Identity: identity, **{cls: identity for cls in INFERENCE_IDENTITIES},
+    augmentation.RandomCrop: random_crop,
+    core.Dense: dense, core.Flatten: flatten,
     conv_layers.Conv1D: convolution, conv_layers.Conv2D: convolution, conv_layers.Conv3D: convolution,
-    conv_layers.Conv2DTranspose: convolution_transpose, conv_layers.DepthwiseConv2D: depthwise_convolution,
-    conv_layers.SeparableConv2D: depthwise_convolution,
+    conv_layers.Conv1DTranspose: convolution_transpose, conv_layers.Conv2DTranspose: convolution_transpose,
+    conv_layers.Conv3DTranspose: convolution_transpose,
+    conv_layers.DepthwiseConv1D: depthwise_convolution, conv_layers.DepthwiseConv2D: depthwise_convolution,
+    conv_layers.SeparableConv1D: depthwise_convolution, conv_layers.SeparableConv2D: depthwise_convolution,
     **{cls: pool for cls in (*MAX_POOLS, pooling.AveragePooling1D, pooling.AveragePooling2D,
                              pooling.AveragePooling3D)},
     **{cls: global_pool for cls in (*GLOBAL_MAX_POOLS, pooling.GlobalAveragePooling1D, pooling.GlobalAveragePooling2D,
                                     pooling.GlobalAveragePooling3D)},
     normalization.BatchNormalization: batch_normalization,
     normalization.LocalResponseNormalization: local_response_normalization,
+    group_normalization.LayerNormalization: arithmetic.layer_normalization,
+    group_normalization.GroupNormalization: arithmetic.group_normalization,
+    preprocessing.Rescaling: arithmetic.rescaling, preprocessing.Normalization: arithmetic.normalization,
+    preprocessing.Resizing: reshaping.resizing, preprocessing.CenterCrop: reshaping.center_crop,
+    activation_layers.ReLU: arithmetic.relu, activation_layers.LeakyReLU: arithmetic.leaky_relu,
+    activation_layers.PReLU: arithmetic.prelu, activation_layers.ELU: arithmetic.elu,
+    activation_layers.Softmax: arithmetic.softmax,
     merge.Add: add, merge.Concatenate: concatenate,
+    **{cls: arithmetic.elementwise_merge for cls in arithmetic.MERGE_OPS}, merging.Dot: arithmetic.dot,
+    reshaping_layers.Reshape: reshaping.reshape, reshaping_layers.Permute: reshaping.permute,
+    reshaping_layers.RepeatVector: reshaping.repeat_vector,
+    **{cls: reshaping.upsampling for cls in (reshaping_layers.UpSampling1D, reshaping_layers.UpSampling2D,
+                                             reshaping_layers.UpSampling3D)},
+    **{cls: reshaping.cropping for cls in (reshaping_layers.Cropping1D, reshaping_layers.Cropping2D,
+                                           reshaping_layers.Cropping3D)},
+    **{cls: reshaping.zero_padding for cls in (reshaping_layers.ZeroPadding1D, core.ZeroPadding2D,
+                                               reshaping_layers.ZeroPadding3D)},
     recurrent.SimpleRNN: recurrent_layer, recurrent.LSTM: recurrent_layer, recurrent.GRU: recurrent_layer,
 }

@@ -186,35 +186,59 @@ def _flatten(context, node, value, layers):
 
 
 def reshape(context, node):
-    """A reshape that flattens (N, ...) to (N, features), or only adds / removes unit axes."""
+    """A reshape that flattens (N, ...) to (N, features) (no permutation: the feature order is remembered),
+    only adds / removes unit axes (no layer), or anything else of a batch-first tensor: striate's Permute to
+    ONNX's order of the axes if they differ, then striate's Reshape."""
     from striate import layers
 
-    value = context.value(node)
     target = context.values.get(node.input[1])
     if not isinstance(target, np.ndarray | Dims):
         raise NotExpressible("the target shape is computed from data, not from shapes")
     target = list(target)
+    item = context.values.get(node.input[0])
+    if isinstance(item, np.ndarray):  # constant arithmetic (a PyTorch export's pads, ...)
+        copied = not context.attributes(node).get("allowzero", 0)
+        return item.reshape([item.shape[i] if size == 0 and copied else int(size) for i, size in enumerate(target)])
+    value = context.value(node)
     source = [None, *value.onnx_shape()[1:]]
     allow_zero = context.attributes(node).get("allowzero", 0)
     resolved = [source[i] if (size == 0 and not allow_zero) else size for i, size in enumerate(target)]
     resolved = [None if size is None else int(size) for size in resolved]
+    if resolved[0] not in (None, -1):
+        raise NotExpressible(f"reshape of {source} to {target}: striate keeps the batch axis")
+    units_only = -1 not in resolved[1:] and [s for s in resolved[1:] if s != 1] == [s for s in source[1:] if s != 1]
+    if units_only and not any(axis is not None and value.tensor.shape[axis] == 1 for axis in value.axes):
+        return _reunit(value, resolved)
+    if value.axes[0] != 0:
+        raise NotExpressible(f"reshape of {source} to {target}: the tensor's first axis is not the batch")
     features = int(np.prod(source[1:]))
-    if len(resolved) == 2 and resolved[0] in (None, -1) and resolved[1] in (-1, features):
-        if value.axes[0] != 0:
-            raise NotExpressible("a reshape of a tensor whose first axis is not the batch")
+    if len(resolved) == 2 and resolved[1] in (-1, features):
         return _flatten(context, node, value, layers)
-    if resolved[0] not in (None, -1) or -1 in resolved[1:] or [s for s in resolved[1:] if s != 1] != [
-            s for s in source[1:] if s != 1]:
-        raise NotExpressible(f"reshape of {source} to {target}: striate reads reshapes that flatten (N, ...) to "
-                             "(N, features) or add / remove axes of size 1")
-    return _reunit(value, resolved)
+    if value.order is not None:
+        raise NotExpressible("a reshape of a flattened channels-first map other than to (N, features)")
+    ordered = in_onnx_order(context, node, value)
+    tensor = layers.Reshape(resolved[1:], name=context.layer_name(node))(ordered.tensor)
+    return Value(tensor, tuple(range(len(resolved))), nonnegative=value.nonnegative)
+
+
+def in_onnx_order(context, node, value):
+    """`value` with striate's tensor holding its axes in ONNX's order (a Permute layer when they differ), unit
+    axes kept as they are."""
+    from striate import layers
+
+    kept = [axis for axis in value.axes if axis is not None]
+    if kept == sorted(kept):
+        return value
+    if kept[0] != 0:
+        raise NotExpressible(f"a tensor whose first axis is not the batch (axes {value.axes})")
+    tensor = layers.Permute(tuple(kept[1:]), name=context.layer_name(node) + "_permute")(value.tensor)
+    renumbered = iter(range(len(kept)))
+    return value.but(tensor=tensor, axes=tuple(None if axis is None else next(renumbered) for axis in value.axes))
 
 
 def _reunit(value, sizes):
-    """The same striate tensor under ONNX sizes `sizes` that differ from its own only in unit axes."""
-    if any(axis is not None and value.tensor.shape[axis] == 1 for axis in value.axes):
-        raise NotExpressible("a reshape around an axis of size 1 that striate's tensor has (striate has no "
-                             "reshape layer here)")
+    """The same striate tensor under ONNX sizes `sizes` that differ from its own only in unit axes (none of
+    striate's axes having size 1)."""
     kept = iter(axis for axis in value.axes if axis is not None)
     return value.but(axes=tuple(None if size == 1 else next(kept) for size in sizes))
 

@@ -1,6 +1,10 @@
-"""Activation functions by Keras name: "relu", "sigmoid", "tanh", "elu", "softmax", "linear" (or None)."""
+"""Activation functions by Keras name: "relu", "sigmoid", "tanh", "elu", "softmax", "linear" (or None), "gelu",
+"swish" / "silu", "softplus", "selu", "mish", "hard_sigmoid"."""
+
+import math
 
 from striate import ops
+from striate.ops import smooth_activations
 from striate.ops.activations import IN_PLACE_ACTIVATIONS
 
 
@@ -10,7 +14,9 @@ def linear(x):
 
 BY_NAME = {
     "relu": ops.relu, "sigmoid": ops.sigmoid, "tanh": ops.tanh, "elu": ops.elu, "softmax": ops.softmax,
-    "leaky_relu": ops.leaky_relu, "linear": linear,
+    "leaky_relu": ops.leaky_relu, "linear": linear, "gelu": smooth_activations.gelu,
+    "swish": smooth_activations.swish, "silu": smooth_activations.silu, "softplus": smooth_activations.softplus,
+    "selu": smooth_activations.selu, "mish": smooth_activations.mish, "hard_sigmoid": smooth_activations.hard_sigmoid,
 }
 
 
@@ -31,6 +37,18 @@ def name_of(function):
         if candidate is function:
             return name
     return getattr(function, "__name__", repr(function))
+
+
+def flops_per_element(function):
+    """FLOPs per element counted for an activation: 0 for linear, 3 for softmax (exp, sum, divide), 1 for any
+    other (striate.inspect.plan's rule)."""
+    return {"linear": 0, "softmax": 3}.get(name_of(function), 1)
+
+
+def bias_and_activation_flops(layer, output_shape):
+    """FLOPs of a weighted layer beyond its products: 1 per output for a bias (layer.use_bias), and the activation's
+    per output (`flops_per_element`)."""
+    return math.prod(output_shape[1:]) * (int(layer.use_bias) + flops_per_element(layer.activation))
 
 
 def fusable(function):

@@ -2,10 +2,12 @@
 
 import math
 
+from striate import constraints, regularizers
 from striate import functional as F
-from striate.core.random import generator
 from striate.layers import activations
+from striate.layers.data_format import check_data_format
 from striate.layers.layer import Layer
+from striate.layers.noise import RandomSource, dropout_mask
 
 
 class InputLayer(Layer):
@@ -25,19 +27,27 @@ class InputLayer(Layer):
 class Dense(Layer):
     """Fully connected layer: y = activation(x @ kernel + bias), kernel (C_in, units).
 
-    Acts on the last axis; parameters C_in * units + units.
+    Acts on the last axis; parameters C_in * units + units. `*_regularizer` add penalties to `losses`
+    (striate.regularizers), `*_constraint` project the weights after each step (striate.constraints).
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **options):
-        super().__init__(**options)
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **options):
+        super().__init__(activity_regularizer=activity_regularizer, **options)
         self.units, self.use_bias = int(units), use_bias
         self.activation = activations.get(activation)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
 
     def call(self, inputs, training=False):
         if inputs.shape[-1] != self.kernel.shape[0]:
@@ -49,9 +59,22 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
 
+    def weight_shapes(self, input_shape):
+        kernel = ((input_shape[-1], self.units), True)
+        return [kernel, ((self.units,), True)] if self.use_bias else [kernel]
+
+    def multiply_accumulates(self, input_shape, output_shape):
+        """features_in * units at each position of the input (Dense acts on the last axis)."""
+        return math.prod(input_shape[1:]) * self.units
+
+    def floating_point_operations(self, input_shape, output_shape):
+        return super().floating_point_operations(input_shape, output_shape) + activations.bias_and_activation_flops(
+            self, output_shape)
+
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.name_of(self.activation),
-                "use_bias": self.use_bias}
+                "use_bias": self.use_bias, **regularizers.config_of(self, "kernel", "bias"),
+                **constraints.config_of(self, "kernel", "bias")}
 
 
 class Flatten(Layer):
@@ -63,20 +86,42 @@ class Flatten(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], math.prod(input_shape[1:]))
 
+    def sliding_window(self, input_shape):
+        """One window over the whole map (each output sees all of it); None for an input without spatial axes."""
+        spatial = tuple(input_shape[1:-1])
+        return (spatial, spatial, (1,) * len(spatial), ((0, 0),) * len(spatial)) if spatial else None
+
 
 class Dropout(Layer):
     """Inverted dropout while training (fraction `rate` zeroed, the rest scaled by 1 / (1 - rate)); identity
-    in inference."""
+    in inference.
 
-    def __init__(self, rate, **options):
+    noise_shape: the shape of the keep/drop mask, broadcast over the input, None entries taken from the input
+        (Keras': (None, 1, C) for (N, W, C) drops whole channels of each sample).
+    seed: None draws from striate's generator (set_random_seed); an int gives the layer its own generator,
+        seeded once (each call a new mask, the same sequence on every run).
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **options):
         super().__init__(**options)
         self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.random = RandomSource(seed)
 
     def call(self, inputs, training=False):
-        return F.dropout(inputs, self.rate, training=training, seed=generator())
+        if self.noise_shape is None:
+            return F.dropout(inputs, self.rate, training=training, seed=self.random.generator())
+        if not training or self.rate == 0:
+            return inputs
+        if len(self.noise_shape) != inputs.ndim:
+            raise ValueError(f"{self.name}: noise_shape {self.noise_shape} must have one entry per axis of the input "
+                             f"{inputs.shape}")
+        shape = tuple(n if m is None else int(m) for m, n in zip(self.noise_shape, inputs.shape))
+        return inputs * dropout_mask(self.random.generator(), shape, self.rate, inputs.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        noise_shape = None if self.noise_shape is None else list(self.noise_shape)
+        return {**super().get_config(), "rate": self.rate, "noise_shape": noise_shape, "seed": self.random.seed}
 
 
 class Activation(Layer):
@@ -89,6 +134,9 @@ class Activation(Layer):
     def call(self, inputs, training=False):
         return self.activation(inputs)
 
+    def floating_point_operations(self, input_shape, output_shape):
+        return math.prod(output_shape[1:]) * activations.flops_per_element(self.activation)
+
     def get_config(self):
         return {**super().get_config(), "activation": activations.name_of(self.activation)}
 
@@ -96,8 +144,9 @@ class Activation(Layer):
 class ZeroPadding2D(Layer):
     """Rings of zeros around (N, H, W, C): padding an int, (ph, pw), or ((top, bottom), (left, right))."""
 
-    def __init__(self, padding=1, **options):
+    def __init__(self, padding=(1, 1), data_format=None, **options):
         super().__init__(**options)
+        self.data_format = check_data_format(self.name, data_format)
         if isinstance(padding, int):
             padding = ((padding, padding), (padding, padding))
         elif all(isinstance(p, int) for p in padding):
@@ -112,5 +161,9 @@ class ZeroPadding2D(Layer):
         batch, height, width, channels = input_shape
         return (batch, height + top + bottom, width + left + right, channels)
 
+    def sliding_window(self, input_shape):
+        """A 1 x 1 window over the padded map: the padding moves the field's start."""
+        return (1, 1), (1, 1), (1, 1), self.padding
+
     def get_config(self):
-        return {**super().get_config(), "padding": self.padding}
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}

@@ -8,9 +8,10 @@ pass it on when they return sequences. Any other layer drops it, as a Keras laye
 
 import numpy as np
 
+from striate import constraints, regularizers
 from striate.core.tensor import Tensor
 from striate.data.labels import whole_numbers
-from striate.layers.layer import Layer, _is_symbolic
+from striate.layers.layer import Layer, _is_symbolic, call_scope
 
 MASK_ATTRIBUTE = "_keras_mask"
 
@@ -43,14 +44,16 @@ class Embedding(Layer):
     (1, 4, 64)
     """
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False, dtype=None,
-                 **options):
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, dtype=None, **options):
         super().__init__(**options)
         if int(input_dim) < 1 or int(output_dim) < 1:
             raise ValueError(f"{self.name}: input_dim and output_dim must be positive; received "
                              f"input_dim={input_dim}, output_dim={output_dim}")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = embeddings_initializer
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.dtype = np.dtype(dtype or np.float32)
 
@@ -60,14 +63,16 @@ class Embedding(Layer):
         initializer = RandomUniform(-0.05, 0.05) if self.embeddings_initializer == "uniform" \
             else self.embeddings_initializer
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim), initializer,
-                                          dtype=self.dtype)
+                                          dtype=self.dtype, regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
 
     def __call__(self, inputs, training=False):
         if _is_symbolic(inputs):
             return super().__call__(inputs, training=training)
         indices = self._check_indices(inputs)  # before Layer.__call__ would turn them into float32
         self.ensure_built((None, *indices.shape[1:]))
-        return self.call(indices, training=training)
+        with call_scope(self):
+            return self.record_activity(self.call(indices, training=training))
 
     def call(self, inputs, training=False):
         indices = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs).astype(np.int64)
@@ -89,9 +94,13 @@ class Embedding(Layer):
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.output_dim)
 
+    def weight_shapes(self, input_shape):
+        return [((self.input_dim, self.output_dim), True)]
+
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-                "mask_zero": self.mask_zero}
+                "mask_zero": self.mask_zero, **regularizers.config_of(self, "embeddings"),
+                **constraints.config_of(self, "embeddings")}
 
 
 class Masking(Layer):

@@ -42,8 +42,9 @@ class FilterBank(Conv2D):
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"FilterBank: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}; "
                              f"received {padding_mode!r}")
-        super().__init__(kernels.shape[3], kernels.shape[:2], strides, padding, dilation_rate, use_bias=False,
-                         kernel_initializer="zeros", name=name, input_shape=input_shape, trainable=False)
+        super().__init__(kernels.shape[3], kernels.shape[:2], strides, padding, dilation_rate=dilation_rate,
+                         use_bias=False, kernel_initializer="zeros", name=name, input_shape=input_shape,
+                         trainable=False)
         self.kernels = kernels
         self.padding_mode = padding_mode
 

@@ -1,6 +1,8 @@
 """Layers that join several inputs: Add (residual connections) and Concatenate (inception modules), and their
 functional forms `add` and `concatenate`, as keras.layers."""
 
+import math
+
 from striate import functional as F
 from striate.layers.layer import Layer
 
@@ -19,6 +21,10 @@ class Add(Layer):
         if len(shapes) != 1:
             raise ValueError(f"{self.name}: inputs must have the same shape; received {list(input_shape)}")
         return input_shape[0]
+
+    def floating_point_operations(self, input_shape, output_shape):
+        """n - 1 additions per element for n inputs."""
+        return math.prod(output_shape[1:]) * (len(input_shape) - 1)
 
 
 class Concatenate(Layer):

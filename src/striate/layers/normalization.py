@@ -1,5 +1,8 @@
 """BatchNormalization and LocalResponseNormalization layers."""
 
+import math
+
+from striate import constraints, regularizers
 from striate import functional as F
 from striate.layers.layer import Layer
 
@@ -12,26 +15,64 @@ class BatchNormalization(Layer):
     A frozen layer (trainable=False, set on it or on a model holding it) runs in inference mode even when
     called with training=True or inside fit: it normalizes with the moving statistics and does not update
     them, as Keras 3 (fine-tuning a pretrained network relies on it).
+
+    synchronized=True (Keras' argument; SyncBatchNorm): in a data-parallel job (striate.distributed) the
+    training statistics are those of the global batch, all ranks' shards together, forward and backward.
     """
 
-    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, **options):
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 synchronized=False, **options):
         super().__init__(**options)
+        if not isinstance(axis, int):
+            raise ValueError(f"{self.name}: axis must be an int, the channel axis (-1); received {axis!r}")
+        self.axis = axis
         self.momentum, self.epsilon, self.center, self.scale = momentum, epsilon, center, scale
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+        self.synchronized = synchronized
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape):
+        if self.axis % len(input_shape) != len(input_shape) - 1:
+            raise ValueError(f"{self.name}: striate normalizes the channels, the last axis (channels-last), so axis "
+                             f"must be -1 (or {len(input_shape) - 1} for inputs of rank {len(input_shape)}); received "
+                             f"axis={self.axis} for input shape {input_shape}")
         channels = (input_shape[-1],)
-        self.gamma = self.add_weight("gamma", channels, "ones") if self.scale else None
-        self.beta = self.add_weight("beta", channels, "zeros") if self.center else None
-        self.moving_mean = self.add_weight("moving_mean", channels, "zeros", trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", channels, "ones", trainable=False)
+        self.gamma = self.add_weight("gamma", channels, self.gamma_initializer, regularizer=self.gamma_regularizer,
+                                     constraint=self.gamma_constraint) if self.scale else None
+        self.beta = self.add_weight("beta", channels, self.beta_initializer, regularizer=self.beta_regularizer,
+                                    constraint=self.beta_constraint) if self.center else None
+        self.moving_mean = self.add_weight("moving_mean", channels, self.moving_mean_initializer, trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", channels, self.moving_variance_initializer,
+                                               trainable=False)
 
     def call(self, inputs, training=False):
         return F.batch_norm(inputs, self.moving_mean.data, self.moving_variance.data, self.gamma, self.beta,
-                            training=training and self.trainable, momentum=self.momentum, epsilon=self.epsilon)
+                            training=training and self.trainable, momentum=self.momentum, epsilon=self.epsilon,
+                            synchronized=self.synchronized)
+
+    def weight_shapes(self, input_shape):
+        channels = (input_shape[-1],)
+        learned = [(channels, True)] * (int(self.scale) + int(self.center))
+        return [*learned, (channels, False), (channels, False)]
+
+    def floating_point_operations(self, input_shape, output_shape):
+        """2 per element: the statistics (and gamma, beta) fold into one scale and one shift per channel."""
+        return 2 * math.prod(output_shape[1:])
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale}
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale, "beta_initializer": self.beta_initializer,
+                "gamma_initializer": self.gamma_initializer, "moving_mean_initializer": self.moving_mean_initializer,
+                "moving_variance_initializer": self.moving_variance_initializer, "synchronized": self.synchronized,
+                **regularizers.config_of(self, "beta", "gamma"),
+                **constraints.config_of(self, "beta", "gamma")}
 
 
 class LocalResponseNormalization(Layer):
@@ -43,6 +84,11 @@ class LocalResponseNormalization(Layer):
 
     def call(self, inputs, training=False):
         return F.local_response_norm(inputs, self.depth_radius, self.bias, self.alpha, self.beta)
+
+    def floating_point_operations(self, input_shape, output_shape):
+        """2r + 5 per element: its square (1), summed over 2r + 1 neighbouring channels (2r), then times alpha,
+        plus bias, to the power beta, and the divide (4)."""
+        return math.prod(output_shape[1:]) * (2 * self.depth_radius + 5)
 
     def get_config(self):
         return {**super().get_config(), "depth_radius": self.depth_radius, "bias": self.bias, "alpha": self.alpha,

@@ -26,11 +26,12 @@ How the steps are computed, one visible table (`IMPLEMENTATIONS`):
 
 import numpy as np
 
-from striate import ops
+from striate import constraints, ops, regularizers
 from striate.core.tensor import Tensor, as_tensor
 from striate.layers import activations, initializers
 from striate.layers.embedding import attach_mask, mask_of
-from striate.layers.layer import Layer, _is_symbolic
+from striate.layers.layer import Layer, _is_symbolic, call_scope
+from striate.layers.noise import RandomSource, dropout_mask
 from striate.ops.recurrent import gru_sequence, lstm_sequence, simple_rnn_sequence
 
 IMPLEMENTATIONS = ("auto", "fused", "autodiff")
@@ -98,17 +99,31 @@ class _Recurrent(Layer):
     """What SimpleRNN, LSTM and GRU share: weights, argument checks, masking, direction, output form.
 
     A subclass sets `gate_count` and `state_count`, and writes `_fused(z, states, mask)` and
-    `_step(z_t, states)`, both returning the states after the step(s).
+    `_step(z_t, states, masks)`, both returning the states after the step(s); `_step` takes h @ recurrent_kernel
+    from `recurrent_projection(h, masks)`.
+
+    Dropout, as Keras (Gal & Ghahramani 2016), only with training=True: `dropout` zeroes input features,
+    `recurrent_dropout` features of the previous state h before its product with the recurrent kernel. The
+    masks are drawn once per call and kept across all time steps. With recurrent_dropout = 0, one input mask
+    serves every gate; with recurrent_dropout > 0 each gate draws its own input and recurrent masks (Keras'
+    implementation 1) and the steps run through "autodiff".
     """
 
     gate_count = 1
     state_count = 1
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", return_sequences=False,
-                 return_state=False, go_backwards=False, zero_output_for_mask=False, implementation="auto", dtype=None,
-                 **options):
-        super().__init__(**options)
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
+                 return_sequences=False, return_state=False, go_backwards=False, zero_output_for_mask=False,
+                 implementation="auto", dtype=None, seed=None, **options):
+        super().__init__(activity_regularizer=activity_regularizer, **options)
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0 <= rate < 1:
+                raise ValueError(f"{self.name}: {name} must satisfy 0 <= rate < 1; received {rate}")
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.random = RandomSource(seed)
         if int(units) < 1:
             raise ValueError(f"{self.name}: units must be a positive integer; received {units}")
         if implementation not in IMPLEMENTATIONS:
@@ -120,6 +135,12 @@ class _Recurrent(Layer):
         self.kernel_initializer = kernel_initializer
         self.recurrent_initializer = recurrent_initializer
         self.bias_initializer = bias_initializer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.zero_output_for_mask = bool(zero_output_for_mask)
@@ -132,10 +153,14 @@ class _Recurrent(Layer):
 
     def build(self, input_shape):
         width = self.gate_count * self.units
-        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer, dtype=self.dtype)
+        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer, dtype=self.dtype,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
-                                                _initializer(self.recurrent_initializer), dtype=self.dtype)
-        self.bias = self.add_weight("bias", self.bias_shape(), self.bias_initializer, dtype=self.dtype) \
+                                                _initializer(self.recurrent_initializer), dtype=self.dtype,
+                                                regularizer=self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
+        self.bias = self.add_weight("bias", self.bias_shape(), self.bias_initializer, dtype=self.dtype,
+                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint) \
             if self.use_bias else None
 
     def input_projection(self, inputs):
@@ -154,7 +179,8 @@ class _Recurrent(Layer):
         if inputs.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"{self.name}: built for {self.kernel.shape[0]} features per step; received an input "
                              f"of shape {inputs.shape}")
-        return self.call(inputs, training=training, mask=mask, initial_state=initial_state)
+        with call_scope(self):
+            return self.record_activity(self.call(inputs, training=training, mask=mask, initial_state=initial_state))
 
     def check_inputs(self, inputs):
         """A Tensor (N, T, F) with T >= 1; ragged sequences are refused with the way to pad them."""
@@ -203,16 +229,56 @@ class _Recurrent(Layer):
             raise ValueError(f"{self.name}: implementation='fused' needs the default activations; use 'autodiff'")
         return can if self.implementation == "auto" else self.implementation == "fused"
 
+    def dropout_masks(self, inputs, training):
+        """(input masks, recurrent masks): lists of constant keep / (1 - rate) Tensors, (N, 1, F) for the inputs
+        (one for all gates, or one per gate) and (N, H) per gate for the state; None where no dropout applies."""
+        if not training:
+            return None, None
+        n, gates, rng = inputs.shape[0], self.gate_count, self.random.generator()
+        per_gate = self.recurrent_dropout > 0
+        input_masks = None
+        if self.dropout > 0:
+            input_masks = [dropout_mask(rng, (n, 1, inputs.shape[-1]), self.dropout, inputs.dtype)
+                           for _ in range(gates if per_gate else 1)]
+        recurrent_masks = None
+        if per_gate:
+            recurrent_masks = [dropout_mask(rng, (n, self.units), self.recurrent_dropout, inputs.dtype)
+                               for _ in range(gates)]
+        return input_masks, recurrent_masks
+
+    def projection_with_dropout(self, inputs, input_masks):
+        """input_projection of the inputs, each gate's block from the inputs times its own mask."""
+        if input_masks is None:
+            return self.input_projection(inputs)
+        if len(input_masks) == 1:
+            return self.input_projection(inputs * input_masks[0])
+        units = self.units
+        blocks = [self.input_projection(inputs * m)[:, :, g * units : (g + 1) * units] for g, m in
+                  enumerate(input_masks)]
+        return ops.concat(blocks, axis=2)
+
+    def recurrent_projection(self, h, masks, gates=None):
+        """h @ recurrent_kernel over the blocks of `gates` (default all); with recurrent-dropout masks, gate g's
+        block is (h * masks[g]) @ its columns."""
+        gates = range(self.gate_count) if gates is None else gates
+        units, kernel = self.units, self.recurrent_kernel
+        if masks is None:
+            if len(gates) == self.gate_count:
+                return h @ kernel
+            return h @ kernel[:, gates[0] * units : (gates[-1] + 1) * units]
+        return ops.concat([(h * masks[g]) @ kernel[:, g * units : (g + 1) * units] for g in gates], axis=1)
+
     def call(self, inputs, training=False, mask=None, initial_state=None):
         states = self.initial_states(inputs, initial_state)
-        z = self.input_projection(inputs)
+        input_masks, recurrent_masks = self.dropout_masks(inputs, training)
+        z = self.projection_with_dropout(inputs, input_masks)
         if self.go_backwards:
             z = z[:, ::-1]
             mask = None if mask is None else mask[:, ::-1]
-        if self.uses_fused():
+        if recurrent_masks is None and self.uses_fused():
             sequence, final_states = self._fused(z, states, mask)
         else:
-            sequence, final_states = self._autodiff(z, states, mask)
+            sequence, final_states = self._autodiff(z, states, mask, recurrent_masks)
         if mask is not None and self.zero_output_for_mask:
             sequence = sequence * mask[:, :, None].astype(sequence.dtype)
         if self.return_sequences:
@@ -221,11 +287,11 @@ class _Recurrent(Layer):
             output = final_states[0]
         return [output, *final_states] if self.return_state else output
 
-    def _autodiff(self, z, states, mask):
+    def _autodiff(self, z, states, mask, recurrent_masks=None):
         """Step by step from primitive ops: returns (outputs (N, T, H), final states)."""
         outputs = []
         for t in range(z.shape[1]):
-            new_states = self._step(z[:, t], states)
+            new_states = self._step(z[:, t], states, recurrent_masks)
             if mask is not None:
                 keep = mask[:, t, None]
                 new_states = [ops.where(keep, new, old) for new, old in zip(new_states, states)]
@@ -241,13 +307,37 @@ class _Recurrent(Layer):
             return [output, *[(batch, self.units)] * self.state_count]
         return output
 
+    def weight_shapes(self, input_shape):
+        width = self.gate_count * self.units
+        shapes = [((input_shape[-1], width), True), ((self.units, width), True)]
+        return [*shapes, (self.bias_shape(), True)] if self.use_bias else shapes
+
+    def multiply_accumulates(self, input_shape, output_shape):
+        """T * G * H * (F + H): each step multiplies x_t (F) by the kernel and h (H) by the recurrent kernel, for G
+        gates of H units."""
+        steps, features = input_shape[1], input_shape[-1]
+        return steps * self.gate_count * self.units * (features + self.units)
+
+    def floating_point_operations(self, input_shape, output_shape):
+        """2 per multiply-accumulate, and per step and gate value a bias (use_bias) and an activation; the few
+        elementwise products of the state update (LSTM, GRU) are not counted."""
+        gate_values = input_shape[1] * self.gate_count * self.units
+        return super().floating_point_operations(input_shape, output_shape) + gate_values * (1 + int(self.use_bias))
+
+    def receptive_field(self, field, input_shape, output_shape):
+        """None: step t sees every earlier step (and, backwards, every later one), not a window."""
+        return None
+
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.name_of(self.activation),
                 "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer,
                 "recurrent_initializer": self.recurrent_initializer, "bias_initializer": self.bias_initializer,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "zero_output_for_mask": self.zero_output_for_mask,
-                "implementation": self.implementation, "dtype": self.dtype.name}
+                "implementation": self.implementation, "dtype": self.dtype.name, "dropout": self.dropout,
+                "recurrent_dropout": self.recurrent_dropout, "seed": self.random.seed,
+                **regularizers.config_of(self, "kernel", "recurrent", "bias"),
+                **constraints.config_of(self, "kernel", "recurrent", "bias")}
 
 
 class SimpleRNN(_Recurrent):
@@ -264,8 +354,8 @@ class SimpleRNN(_Recurrent):
         sequence = simple_rnn_sequence(z, states[0], self.recurrent_kernel, mask=mask)
         return sequence, [sequence[:, -1]]
 
-    def _step(self, z_t, states):
-        return [self.activation(z_t + states[0] @ self.recurrent_kernel)]
+    def _step(self, z_t, states, masks=None):
+        return [self.activation(z_t + self.recurrent_projection(states[0], masks))]
 
 
 class LSTM(_Recurrent):
@@ -309,9 +399,9 @@ class LSTM(_Recurrent):
         sequence = both[:, :, : self.units]
         return sequence, [sequence[:, -1], both[:, -1, self.units :]]
 
-    def _step(self, z_t, states):
+    def _step(self, z_t, states, masks=None):
         h, c = states
-        pre = z_t + h @ self.recurrent_kernel
+        pre = z_t + self.recurrent_projection(h, masks)
         units = self.units
         i = self.recurrent_activation(pre[:, :units])
         f = self.recurrent_activation(pre[:, units : 2 * units])
@@ -368,20 +458,21 @@ class GRU(_Recurrent):
         sequence = gru_sequence(z, states[0], self.recurrent_kernel, self.recurrent_bias(), mask=mask)
         return sequence, [sequence[:, -1]]
 
-    def _step(self, z_t, states):
+    def _step(self, z_t, states, masks=None):
         (h,) = states
         units = self.units
         kernel = self.recurrent_kernel
         if self.reset_after:
-            recurrent = h @ kernel + self.recurrent_bias()
+            recurrent = self.recurrent_projection(h, masks) + self.recurrent_bias()
             u = self.recurrent_activation(z_t[:, :units] + recurrent[:, :units])
             r = self.recurrent_activation(z_t[:, units : 2 * units] + recurrent[:, units : 2 * units])
             n = self.activation(z_t[:, 2 * units :] + r * recurrent[:, 2 * units :])
         else:
-            gates = z_t[:, : 2 * units] + h @ kernel[:, : 2 * units]
+            gates = z_t[:, : 2 * units] + self.recurrent_projection(h, masks, gates=(0, 1))
             u = self.recurrent_activation(gates[:, :units])
             r = self.recurrent_activation(gates[:, units:])
-            n = self.activation(z_t[:, 2 * units :] + (r * h) @ kernel[:, 2 * units :])
+            h_candidate = h if masks is None else h * masks[2]
+            n = self.activation(z_t[:, 2 * units :] + (r * h_candidate) @ kernel[:, 2 * units :])
         return [u * h + (1 - u) * n]
 
     def get_config(self):

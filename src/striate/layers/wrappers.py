@@ -128,6 +128,23 @@ class Bidirectional(_Wrapper):
             output = [output, output]
         return [output, *states, *states] if self.return_state else output
 
+    def weight_shapes(self, input_shape):
+        return [*self.forward_layer.weight_shapes(input_shape), *self.backward_layer.weight_shapes(input_shape)]
+
+    def multiply_accumulates(self, input_shape, output_shape):
+        """Both directions' (each on its own output shape)."""
+        return sum(layer.multiply_accumulates(input_shape, layer.compute_output_shape(input_shape))
+                   for layer in self.wrapped())
+
+    def floating_point_operations(self, input_shape, output_shape):
+        """Both directions' (the merge of their outputs is not counted)."""
+        return sum(layer.floating_point_operations(input_shape, layer.compute_output_shape(input_shape))
+                   for layer in self.wrapped())
+
+    def receptive_field(self, field, input_shape, output_shape):
+        """None, as a recurrent layer's: each step sees the whole sequence."""
+        return None
+
     def get_config(self):
         return {**super().get_config(), "merge_mode": self.merge_mode, "layer": self.forward_layer.get_config()}
 
@@ -156,6 +173,25 @@ class TimeDistributed(_Wrapper):
     def compute_output_shape(self, input_shape):
         inner = self.layer.compute_output_shape((None, *input_shape[2:]))
         return (input_shape[0], input_shape[1], *inner[1:])
+
+    def weight_shapes(self, input_shape):
+        return self.layer.weight_shapes((None, *input_shape[2:]))
+
+    def multiply_accumulates(self, input_shape, output_shape):
+        """T times the layer's on one step."""
+        return input_shape[1] * self.layer.multiply_accumulates((None, *input_shape[2:]), (None, *output_shape[2:]))
+
+    def floating_point_operations(self, input_shape, output_shape):
+        """T times the layer's on one step."""
+        return input_shape[1] * self.layer.floating_point_operations((None, *input_shape[2:]),
+                                                                     (None, *output_shape[2:]))
+
+    def receptive_field(self, field, input_shape, output_shape):
+        """The time axis's field unchanged (steps are apart), the others' as the layer's on one step."""
+        if not field:
+            return field
+        inner = self.layer.receptive_field(field[1:], (None, *input_shape[2:]), (None, *output_shape[2:]))
+        return None if inner is None else (field[0], *inner)
 
     def get_config(self):
         return {**super().get_config(), "layer": self.layer.get_config()}

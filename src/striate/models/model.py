@@ -14,9 +14,17 @@ from striate.inspect.shapes import explain_call
 from striate.layers.layer import Layer, SymbolicTensor
 
 
-def Input(shape, name=None):  # noqa: N802 (Keras' name)
-    """A symbolic input of `shape` (without the batch axis) to start a functional model."""
-    return SymbolicTensor((None, *tuple(shape)))
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):  # noqa: N802 (Keras' name)
+    """A symbolic input of `shape` (without the batch axis; None for a size that varies, e.g. (None, None, 3)
+    for images of any size) to start a functional model, as keras.Input. `dtype` is the inputs' type
+    ("float32" by default; "int32" for token ids); `batch_shape` gives the batch axis too."""
+    if (shape is None) == (batch_shape is None):
+        raise ValueError(f"Input: give shape or batch_shape, one of them; received shape={shape}, "
+                         f"batch_shape={batch_shape}")
+    shape = tuple(batch_shape) if batch_shape is not None else (batch_size, *tuple(shape))
+    symbolic = SymbolicTensor((None, *shape[1:]))
+    symbolic.dtype, symbolic.name = dtype or "float32", name
+    return symbolic
 
 
 class Model(Layer):
@@ -46,7 +54,40 @@ class Model(Layer):
 
     @property
     def layers(self):
+        """The model's layers in Keras' order (an Input is not a layer of it)."""
         return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        """The layer called `name`, or the one at `index` of `layers` (keras.Model.get_layer)."""
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer: give name or index, one of them; received name={name!r}, index={index!r}")
+        if index is not None:
+            if not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"get_layer: the model has {len(self._layers)} layers; received index={index}")
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {[la.name for la in self._layers]}")
+
+    @property
+    def inputs(self):
+        """The functional model's symbolic inputs, as a list; for a built Sequential one input of its shape."""
+        if hasattr(self, "_inputs"):
+            return list(self._inputs)
+        return None if self.input_shape is None else [SymbolicTensor(self.input_shape)]
+
+    @property
+    def outputs(self):
+        """The symbolic outputs, as a list (one: striate's models have one output)."""
+        if hasattr(self, "_outputs"):
+            return [self._outputs]
+        return None if self.output_shape is None else [SymbolicTensor(self.output_shape)]
+
+    @property
+    def optimizer(self):
+        """The optimizer given to compile (None before), as keras.Model.optimizer."""
+        return None if self.compiled is None else self.compiled.optimizer
 
     def sublayers(self):
         return self.layers
@@ -93,6 +134,37 @@ class Model(Layer):
             return self._outputs.shape
         return self.call(SymbolicTensor(input_shape)).shape
 
+    # ---- arithmetic by shapes alone: a model used as a layer answers with the plan of its layers -------------
+    def _plan(self, input_shape):
+        from striate.inspect.plan import plan
+
+        shapes = [s[1:] for s in input_shape] if isinstance(input_shape, list) else input_shape[1:]
+        return plan(self, shapes)
+
+    def parameter_count(self, input_shape):
+        if self.built:
+            return super().parameter_count(input_shape)
+        totals = self._plan(input_shape).totals
+        return totals["params"], totals["trainable_params"] if self.trainable else 0
+
+    def multiply_accumulates(self, input_shape, output_shape):
+        return self._plan(input_shape).totals["macs"]
+
+    def floating_point_operations(self, input_shape, output_shape):
+        return self._plan(input_shape).totals["flops"]
+
+    def receptive_field(self, field, input_shape, output_shape):
+        """The field of the model's output (size S, jump J, start s0 in its input's pixels) composed with the
+        field before it: size + (S - 1) * jump, jump * J, start + s0 * jump; None for several inputs or outputs."""
+        if isinstance(input_shape, list) or isinstance(output_shape, list):
+            return None
+        last = self._plan(input_shape).rows[-1]
+        if last.receptive_field is None or len(last.receptive_field) != len(field):
+            return None
+        return tuple((size + (inner - 1) * jump, jump * inner_jump, start + inner_start * jump)
+                     for (size, jump, start), inner, inner_jump, inner_start
+                     in zip(field, last.receptive_field, last.jump, last.start))
+
     # ---- training, delegated -------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, keep_freed_memory=True):
         """Set the optimizer, the loss and the metrics for `fit`, `evaluate` and `train_on_batch`.
@@ -110,38 +182,74 @@ class Model(Layer):
             runtime.keep_freed_memory()
         self.compiled = Compiled(optimizer, loss, metrics)
 
-    def fit(self, x, y=None, batch_size=32, epochs=1, **options):
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, **options):
+        """See striate.training.fit.fit (keras.Model.fit's arguments)."""
         from striate.training.fit import fit
 
-        return fit(self, x, y, batch_size=batch_size, epochs=epochs, **options)
+        return fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **options)
 
-    def evaluate(self, x, y=None, batch_size=32, verbose=0):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """The loss alone, [loss, metric, ...], or with return_dict=True {"loss": ..., metric: ...}."""
         from striate.training.fit import evaluate
 
-        return evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+        return evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+                        steps=steps, callbacks=callbacks, return_dict=return_dict)
 
-    def predict(self, x, batch_size=32, verbose=0):
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         from striate.training.fit import predict
 
-        return predict(self, x, batch_size=batch_size, verbose=verbose)
+        return predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
-    def train_on_batch(self, x, y):
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step; the loss (and metrics) before it, as evaluate returns them."""
         from striate.training.fit import train_on_batch
 
-        return train_on_batch(self, x, y)
+        return train_on_batch(self, x, y, sample_weight=sample_weight, class_weight=class_weight,
+                              return_dict=return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        from striate.training.fit import test_on_batch
+
+        return test_on_batch(self, x, y, sample_weight=sample_weight, return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        from striate.training.fit import predict_on_batch
+
+        return predict_on_batch(self, x)
 
     def save(self, path):
-        """Architecture, weights, compile settings, optimizer state and epoch in one safetensors file."""
+        """The whole model in one file, chosen by the extension: ".keras" a Keras 3 archive (architecture and
+        weights, which keras.saving.load_model reads); otherwise striate's safetensors file (architecture,
+        weights, compile settings, optimizer state, epoch and random state, for resuming)."""
+        if str(path).endswith(".keras"):
+            from striate.models.keras_archive import save_keras
+
+            save_keras(self, path)
+            return
         from striate.models.saving import save_model
 
         save_model(self, path)
 
     def save_weights(self, path):
+        """The weights alone: a Keras weights file for a path ending in ".weights.h5", else striate's."""
+        if str(path).endswith(".weights.h5"):
+            from striate.models.keras_archive import save_keras_weights
+
+            save_keras_weights(self, path)
+            return
         from striate.models.saving import save_weights
 
         save_weights(self, path)
 
     def load_weights(self, path):
+        """Set the weights from a file of save_weights or save: ".weights.h5" or ".keras" (Keras'), or
+        striate's."""
+        if str(path).endswith((".weights.h5", ".keras")):
+            from striate.models.keras_archive import load_keras_weights
+
+            load_keras_weights(self, path)
+            return
         from striate.models.saving import load_weights
 
         load_weights(self, path)
@@ -155,6 +263,19 @@ class Model(Layer):
         from striate.interchange.onnx_export import export_onnx
 
         export_onnx(self, filepath)
+
+    def get_config(self):
+        """A Sequential or functional model's architecture as a dict (the layers' configs and their wiring);
+        `type(model).from_config(config)` rebuilds it with fresh weights."""
+        from striate.models.saving import architecture_of
+
+        return architecture_of(self)
+
+    @classmethod
+    def from_config(cls, config):
+        from striate.models.saving import model_from_architecture
+
+        return model_from_architecture(config)
 
     def to_json(self, **options):
         """The architecture (layers and wiring, no weights) as JSON, for striate.models.model_from_json;

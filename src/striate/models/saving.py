@@ -32,6 +32,7 @@ from striate.models import safetensors_file
 from striate.models.model import Input, Model
 from striate.models.safetensors_file import TensorFile
 from striate.models.sequential import Sequential
+from striate.training.finite import non_finite_weights
 
 FORMAT = "striate-model"
 VERSION = "1"
@@ -40,16 +41,28 @@ VERSION = "1"
 _BUILD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError)
 
 
-def save_model(model, path, epoch=None):
-    """Write `model` (architecture, weights, compile settings, optimizer state, epoch) to `path`."""
+def save_model(model, path, epoch=None, allow_non_finite=False, extra_metadata=None):
+    """Write `model` (architecture, weights, compile settings, optimizer state, epoch) to `path`.
+
+    A model with a NaN or infinite weight predicts NaN: it is refused (ValueError naming the weight) unless
+    allow_non_finite. extra_metadata: {key: string} kept in the file beside the format's own keys (a training
+    run's position inside an epoch, striate.training.checkpoint); `load_metadata(path)` reads it back.
+    """
+    _refuse_non_finite(model, path, allow_non_finite, "save_model")
     tensors = {f"weight/{index:04d}": w.data for index, w in enumerate(model.weights)}
     metadata = {"format": FORMAT, "version": VERSION, "architecture": json.dumps(architecture_of(model)),
                 "epoch": str(getattr(model, "epochs_trained", 0) if epoch is None else epoch),
                 "random_state": json.dumps(striate_random.get_state())}
+    clashes = sorted(set(extra_metadata or {}) & {*metadata, "compile", "sha256"})
+    if clashes:
+        raise ValueError(f"save_model: extra_metadata may not replace the format's own keys; received {clashes}")
+    metadata.update(extra_metadata or {})
     if model.compiled is not None:
+        from striate import losses, optim
+
         compiled = model.compiled
-        metadata["compile"] = json.dumps({"optimizer": compiled.optimizer.get_config(),
-                                          "loss": compiled.loss.get_config(), "metrics": list(compiled.metrics)})
+        metadata["compile"] = json.dumps({"optimizer": optim.serialize(compiled.optimizer),
+                                          "loss": losses.serialize(compiled.loss), "metrics": list(compiled.metrics)})
         tensors.update({f"optimizer/{key}": value for key, value in compiled.optimizer.get_state().items()})
     metadata["sha256"] = _digest(tensors, metadata)
     safetensors_file.write(path, tensors, metadata)
@@ -62,7 +75,12 @@ def load_model(path, restore_random_state=True):
     was, so `fit(..., initial_epoch=model.epochs_trained)` repeats the uninterrupted run bit for bit.
     Raises `striate.FileFormatError` (a ValueError) for a file that is not a striate model, is truncated or
     damaged, or describes a model that does not fit its weights; FileNotFoundError if there is no file.
+    A path ending in ".keras" is read as a Keras 3 archive (striate.models.keras_archive; not compiled).
     """
+    if str(path).endswith(".keras"):
+        from striate.models.keras_archive import load_keras
+
+        return load_keras(path)
     with TensorFile(path) as file:
         if "architecture" not in file.metadata:
             _check_format(file)
@@ -91,8 +109,9 @@ def load_model(path, restore_random_state=True):
     return model
 
 
-def save_weights(model, path):
-    """Write only the weights (any model, subclassed ones included)."""
+def save_weights(model, path, allow_non_finite=False):
+    """Write only the weights (any model, subclassed ones included); NaN or infinity refused as in save_model."""
+    _refuse_non_finite(model, path, allow_non_finite, "save_weights")
     tensors = {f"weight/{index:04d}": w.data for index, w in enumerate(model.weights)}
     metadata = {"format": FORMAT, "version": VERSION}
     metadata["sha256"] = _digest(tensors, metadata)
@@ -104,6 +123,24 @@ def load_weights(model, path):
     with TensorFile(path) as file:
         tensors, _ = _read_checked(file)
     _assign(model, tensors, path)
+
+
+def load_metadata(path):
+    """The metadata of a striate model file ({key: string}, extra_metadata included), checked for format only:
+    `load_model` checks the digest."""
+    with TensorFile(path) as file:
+        _check_format(file)
+        return dict(file.metadata)
+
+
+def _refuse_non_finite(model, path, allow_non_finite, what):
+    if allow_non_finite:
+        return
+    bad = non_finite_weights(model)
+    if bad:
+        listed = ", ".join(f"{name} ({count} values)" for name, count in bad[:3]) + (", ..." if len(bad) > 3 else "")
+        raise ValueError(f"{what}: {len(bad)} weights hold NaN or infinity: {listed}; a model with them predicts NaN, "
+                         f"so {path} is not written (allow_non_finite=True writes it anyway)")
 
 
 def architecture_of(model):

@@ -1,6 +1,7 @@
 """`Sequential`: layers applied one after the other, as keras.Sequential."""
 
 from striate.inspect.shapes import explain_call, trace
+from striate.layers.core import InputLayer
 from striate.layers.layer import SymbolicTensor
 from striate.models.model import Model
 
@@ -19,13 +20,16 @@ class Sequential(Model):
             self.add(layer)
 
     def add(self, layer):
-        """Append a layer, or first a `striate.Input(shape)` that gives the input shape (as keras.Input; it is
-        not a layer of the model). The model is built as soon as the input shape is known."""
+        """Append a layer, or first a `striate.Input(shape)` or `InputLayer(shape)` that gives the input shape
+        (as Keras; it is not one of `model.layers`). The model is built as soon as the input shape is known."""
         if isinstance(layer, SymbolicTensor):
             if layer.layer is not None or self._layers:
                 raise ValueError(f"Sequential.add: takes layers, and striate.Input(shape) only before the first "
                                  f"layer; received {layer!r} after {len(self._layers)} layer(s)")
             self.input_shape = layer.shape
+            return
+        if isinstance(layer, InputLayer) and not self._layers:  # as keras.Sequential: it gives the input shape,
+            self.input_shape = layer.input_shape                 # and model.layers leaves it out
             return
         self._track(layer)
         input_shape = self.input_shape if self.input_shape is not None else self._layers[0].input_shape

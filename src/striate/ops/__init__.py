@@ -11,6 +11,7 @@ from striate.ops.recurrent import gru_sequence, lstm_sequence, simple_rnn_sequen
 from striate.ops.reduction import max, mean, sum
 from striate.ops.shape import concat, getitem, reshape, stack, transpose
 from striate.ops.sliding_window import sliding_window
+from striate.ops.smooth_activations import gelu, hard_sigmoid, mish, selu, softplus, swish
 
 __all__ = [
     "abs", "add", "clip", "concat", "convolution", "div", "dropout", "elu", "exp", "getitem", "gradient_gate",
@@ -18,4 +19,6 @@ __all__ = [
     "relu", "reshape", "sigmoid", "sliding_window", "softmax", "sqrt", "stack", "sub", "sum", "tanh", "transpose",
     "transposed_convolution", "where",
     "gru_sequence", "lstm_sequence", "simple_rnn_sequence",
+    "gelu", "hard_sigmoid", "mish", "selu", "silu", "softplus", "swish",
 ]
+silu = swish  # Keras' other name

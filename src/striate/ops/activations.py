@@ -4,6 +4,7 @@ import numpy as np
 from scipy.special import expit
 
 from striate.core.function import Function
+from striate.ops.chunked import each_chunk, rows
 
 
 def relu_values(x, out=None):
@@ -50,14 +51,27 @@ IN_PLACE_ACTIVATIONS = {
 
 
 class ReLU(Function):
-    """max(x, 0); gradient 1 where x > 0, else 0."""
+    """max(x, 0); gradient 1 where x > 0, else 0. Each pass cut into chunks of images for striate's threads."""
 
     def forward(self, x):
-        self.result = relu_values(x)
+        self.result = _chunked(relu_values, x)
         return self.result
 
     def backward(self, grad):
-        return (relu_gradient(grad, self.result),)
+        return (_chunked(relu_gradient, grad, self.result),)
+
+
+def _chunked(function, *arrays):
+    """function(*arrays, out=new array) over the rows of each chunk of the batch (`striate.ops.chunked`), when the
+    arrays are contiguous batches of one shape and dtype; else one call."""
+    first = arrays[0]
+    if first.ndim < 2 or any(a.shape != first.shape or a.dtype != first.dtype or not a.flags.c_contiguous
+                             for a in arrays):
+        return function(*arrays)
+    out = np.empty_like(first)
+    inputs, out_rows = [rows(a) for a in arrays], rows(out)
+    each_chunk(first, lambda part: function(*(a[part] for a in inputs), out=out_rows[part]))
+    return out
 
 
 class LeakyReLU(Function):

@@ -15,34 +15,46 @@ class Adam(Optimizer):
         m <- m + (1 - beta_1) * (g - m)
         v <- v + (1 - beta_2) * (g^2 - v)
         lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        amsgrad=True:  v_hat <- max(v_hat, v), used in place of v below (Reddi et al. 2018)
         p <- p - lr_t * m / (sqrt(v) + epsilon)
 
     epsilon is the paper's "epsilon hat" (Kingma & Ba 2015, just before section 2.1): it is added to the
     uncorrected sqrt(v). PyTorch adds it to sqrt(v / (1 - beta_2^t)) instead; with epsilon = 0 the two are
     the same. With `weight_decay`, p <- p - lr * weight_decay * p first: AdamW (Loshchilov & Hutter 2019).
+    PyTorch's amsgrad keeps the maximum of the bias-corrected v instead: the same as Keras with epsilon = 0.
 
     Args:
         learning_rate: a float >= 0 or a schedule. Default 0.001.
         beta_1: decay of the first-moment average m, in [0, 1). Default 0.9.
         beta_2: decay of the second-moment average v, in [0, 1). Default 0.999.
         epsilon: >= 0. Default 1e-7.
-        weight_decay: None or a float >= 0.
+        amsgrad: divide by the largest v so far. Default False.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
     """
 
-    slot_names = ("momentum", "velocity")
-    config_names = ("beta_1", "beta_2", "epsilon", "weight_decay")
+    slot_names = ("momentum", "velocity", "velocity_hat")
+    config_names = ("beta_1", "beta_2", "epsilon", "amsgrad")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None):
-        super().__init__(learning_rate, weight_decay)
-        self.beta_1 = check_in_range("Adam", "beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = check_in_range("Adam", "beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = check_in_range("Adam", "epsilon", epsilon)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, weight_decay=None,
+                 **options):
+        super().__init__(learning_rate, weight_decay, **options)
+        self.beta_1 = check_in_range(self._name(), "beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = check_in_range(self._name(), "beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = check_in_range(self._name(), "epsilon", epsilon)
+        self.amsgrad = bool(amsgrad)
 
     def _update(self, index, parameter, gradient, learning_rate):
         step = self.iterations + 1
         step_size = learning_rate * math.sqrt(1 - self.beta_2**step) / (1 - self.beta_1**step)
         first_moment = self._slot(index, "momentum", parameter)
         second_moment = self._slot(index, "velocity", parameter)
+        if self.amsgrad:
+            first_moment += (gradient - first_moment) * (1 - self.beta_1)
+            second_moment += (np.square(gradient) - second_moment) * (1 - self.beta_2)
+            largest = self._slot(index, "velocity_hat", parameter)
+            np.maximum(largest, second_moment, out=largest)
+            parameter -= first_moment * step_size / (np.sqrt(largest) + self.epsilon)
+            return
         flat = parameter.reshape(-1) if parameter.flags.c_contiguous else np.ascontiguousarray(parameter).reshape(-1)
         gradient = np.ascontiguousarray(gradient).reshape(-1)
         scalar = parameter.dtype.type  # the rule's constants in the arrays' dtype: float32 arithmetic stays float32

@@ -25,13 +25,15 @@ class RMSprop(Optimizer):
         momentum: in [0, 1). Default 0.
         epsilon: >= 0. Default 1e-7.
         centered: normalize by the estimated variance rather than the second moment. Default False.
+        weight_decay, clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
     """
 
     slot_names = ("velocity", "momentum", "average_gradient")
     config_names = ("rho", "momentum", "epsilon", "centered")
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, weight_decay=None,
+                 **options):
+        super().__init__(learning_rate, weight_decay, **options)
         self.rho = check_in_range("RMSprop", "rho", rho, 0.0, 1.0)
         self.momentum = check_in_range("RMSprop", "momentum", momentum, 0.0, 1.0)
         self.epsilon = check_in_range("RMSprop", "epsilon", epsilon)

@@ -19,6 +19,7 @@ class SGD(Optimizer):
         momentum: in [0, 1). Default 0.
         nesterov: use Nesterov momentum (Sutskever et al. 2013). Default False.
         weight_decay: None or a float >= 0.
+        clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
 
     >>> w = Tensor([1.0, 2.0], requires_grad=True)
     >>> (w * w).sum().backward()                        # w.grad = 2 w
@@ -28,10 +29,10 @@ class SGD(Optimizer):
     """
 
     slot_names = ("momentum",)
-    config_names = ("momentum", "nesterov", "weight_decay")
+    config_names = ("momentum", "nesterov")
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None):
-        super().__init__(learning_rate, weight_decay)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, **options):
+        super().__init__(learning_rate, weight_decay, **options)
         self.momentum = check_in_range("SGD", "momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)
 

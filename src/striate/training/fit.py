@@ -1,9 +1,24 @@
-"""The training loop behind Model.fit / evaluate / predict / train_on_batch, as Keras runs it.
+"""The training loop behind Model.fit / evaluate / predict / train_on_batch / test_on_batch / predict_on_batch,
+as Keras 3 runs it.
 
-One step: forward in training mode, loss, backward (autodiff fills each weight's .grad), optimizer update.
+One step: forward in training mode, the loss (weighted by sample weights when given), backward (autodiff fills
+each weight's .grad), optimizer update. Callbacks are called in Keras' order (training/callbacks.py):
+
+    on_train_begin
+      for each epoch: on_epoch_begin(epoch)
+        for each batch: on_train_batch_begin(b), step, on_train_batch_end(b, running logs)
+                        (stops early when a callback sets model.stop_training)
+        validation, every validation_freq epochs: evaluate's on_test_* hooks on the same callbacks
+        on_epoch_end(epoch, {"loss", metrics..., "val_loss", "val_<metric>"...})
+    on_train_end(last epoch's logs)
+
+Data (x, y) may be arrays (a list of arrays for a model of several inputs), or x alone a dataset: an
+iterable of batches (x_b, y_b) or (x_b, y_b, sample_weight_b) such as `striate.utils.image_dataset_from_directory`'s,
+a generator, or a `striate.utils.PyDataset` (`__len__` batches, `__getitem__(i)` the i-th).
 """
 
 import time
+import warnings
 from contextlib import nullcontext
 
 import numpy as np
@@ -11,8 +26,10 @@ import numpy as np
 from striate.core.random import generator
 from striate.core.runtime import no_grad, workers_only
 from striate.core.tensor import Tensor
-from striate.data.batches import iterate_batches
-from striate.training.callbacks import History
+from striate.distributed.data_parallel import data_parallel
+from striate.training.callbacks import CallbackList, History
+from striate.training.compiled import Running
+from striate.training.finite import check_finite_batch
 from striate.training.progress import Progress
 
 
@@ -22,140 +39,360 @@ def _require_compiled(model, what):
     return model.compiled
 
 
-def _check_lengths(what, x, y):
-    if y is None:
-        raise ValueError(f"{what}: y is None, so x must be a dataset yielding (x_batch, y_batch) batches; received "
-                         f"{type(x).__name__} of shape {np.shape(x)}")
-    if len(x) != len(y):
-        raise ValueError(f"{what}: x has {len(x)} samples but y has {len(y)}")
-
-
-def train_on_batch(model, x, y):
-    """One optimizer step on one batch; returns {"loss": ..., metric: ...} measured before the update.
+# ---- one batch ------------------------------------------------------------------------------------------------
+def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+    """One optimizer step on one batch; returns the loss (and metrics) measured before the update: the loss
+    alone, [loss, metric, ...] with metrics, or the dict with return_dict=True (keras.Model.train_on_batch).
 
     The step runs in `workers_only` mode (`striate.core.runtime`): BLAS on one thread, striate's workers
     splitting every large pass.
     """
     compiled = _require_compiled(model, "train_on_batch")
+    sample_weight = _sample_weights("train_on_batch", y, sample_weight, class_weight, _count(x))
+    running = Running(compiled)
+    _train_step(model, x, y, sample_weight, running)
+    logs = running.result()
+    return logs if return_dict else compiled.flatten(logs)
+
+
+def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
+    """The loss (and metrics) of one batch in inference mode, as train_on_batch returns them
+    (keras.Model.test_on_batch)."""
+    compiled = _require_compiled(model, "test_on_batch")
+    running = Running(compiled)
+    _test_step(model, x, y, _sample_weights("test_on_batch", y, sample_weight, None, _count(x)), running)
+    logs = running.result()
+    return logs if return_dict else compiled.flatten(logs)
+
+
+def predict_on_batch(model, x):
+    """The model's outputs for one batch, in inference mode, as a NumPy array."""
+    with no_grad():
+        return model(_as_input(x), training=False).data
+
+
+def _train_step(model, x, y, sample_weight, running, parallel=None):
+    """Forward, weighted loss, backward and update on one batch; adds the batch to `running`. With `parallel`
+    (a striate.distributed.DataParallel) the batch is this rank's shard: backward starts from the shard's loss
+    sum (mean x samples) and the gradients are summed over the ranks and divided by the global batch size."""
+    compiled = model.compiled
     weights = model.trainable_weights
+    if parallel is not None and _count(x) == 0:
+        parallel.step_without_samples(weights, compiled.optimizer)
+        return
     for weight in weights:
         weight.grad = None
     with workers_only():
-        predictions = model(Tensor(x), training=True)
-        loss = compiled.loss(y, predictions)
-        loss.backward()
+        predictions = model(_as_input(x), training=True)
+        y = compiled.labels_for(y, predictions)
+        loss = compiled.compute_loss(y, predictions, sample_weight) + regularization(model)
+        if parallel is None:
+            loss.backward()
+        else:
+            (loss * _count(x)).backward()
+            parallel.average_gradients(weights, _count(x))
         compiled.optimizer.apply_gradients(weights)
-    logs = {"loss": float(loss.item())}
-    for name, metric in compiled.metrics.items():
-        logs[name] = metric(y, predictions.data)
-    return logs
+    running.update(float(loss.item()), y, predictions.data)
 
 
-def fit(model, x, y=None, batch_size=32, epochs=1, validation_data=None, validation_split=0.0, shuffle=True,
-        callbacks=None, verbose=1, initial_epoch=0, augmentation=None):
-    """Train for `epochs` passes over (x, y); returns a History. See keras.Model.fit.
+def _test_step(model, x, y, sample_weight, running):
+    compiled = model.compiled
+    with no_grad(), workers_only() if _count(x) > 1 else nullcontext():
+        predictions = model(_as_input(x), training=False)
+        y = compiled.labels_for(y, predictions)
+        loss = compiled.compute_loss(y, predictions, sample_weight) + regularization(model)
+    running.update(float(loss.item()), y, predictions.data)
 
-    x, y: arrays; or x a dataset (`is_dataset`), such as `striate.utils.image_dataset_from_directory`'s, and y
-    None: each pass over it gives the epoch's batches, so batch_size and shuffle do not apply to it.
-    validation_data: (x_val, y_val), or a dataset.
+
+def regularization(model):
+    """The sum of `model.losses` (the penalties of striate.regularizers), which Keras adds to the loss; 0 without."""
+    return sum(model.losses, 0.0)
+
+
+# ---- fit ------------------------------------------------------------------------------------------------------
+def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+        validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+        augmentation=None, initial_step=0, distributed=False):
+    """Train for `epochs` passes over (x, y); returns a History (keras.Model.fit).
+
+    x, y: arrays; or x a dataset and y None (see the module's docstring; batch_size and shuffle do not
+        apply to a dataset, which gives its own batches).
+    batch_size: samples per batch; default 32.
+    verbose: "auto" or 1 (a progress bar), 2 (one line per epoch), 0 (silent).
+    validation_split: the fraction of (x, y) held out, taken from the end before shuffling, as Keras.
+    validation_data: (x_val, y_val), (x_val, y_val, sample_weight_val), or a dataset.
+    class_weight: {class: weight}: each sample's loss weighted by its class's weight (1 for a class not
+        named). sample_weight: (N,) weights of the samples' losses. The loss is sum_i w_i l_i / batch size.
+    steps_per_epoch: batches per epoch; the data is then drawn on across epochs (a generator's included).
+    validation_steps, validation_batch_size: the batches and batch size of validation.
+    validation_freq: validate every that many epochs (an int), or after the epochs listed (1-based).
     augmentation: None, or a callable `augmentation(x_batch, rng=generator) -> x_batch` (e.g. a
-    `striate.data.Augmentation`) applied to every training batch with striate's generator.
+        `striate.data.Augmentation`) applied to every training batch with striate's generator.
+    initial_step: batches of initial_epoch trained before (resuming a checkpoint saved mid-epoch,
+        striate.training.checkpoint): the epoch draws its order as usual and skips them.
+    distributed: True (or a `striate.distributed.DataParallel`) in an MPI job: each rank trains on its shard
+        of every global batch of batch_size samples, gradients and epoch logs are reduced over the ranks, and
+        only rank 0 draws the progress bar (striate.distributed.data_parallel).
+    Every training batch is checked for NaN and infinity first (striate.training.finite; a ValueError
+    names the batch).
     """
-    _require_compiled(model, "fit")
-    dataset = is_dataset(x)
-    if dataset and (y is not None or validation_split):
-        raise ValueError(f"fit: x is a dataset of (x_batch, y_batch), so y must be None and validation_split 0 (hold "
-                         f"images out as a validation dataset); received y={type(y).__name__}, validation_split="
-                         f"{validation_split}")
-    if not dataset:
-        _check_lengths("fit", x, y)
+    compiled = _require_compiled(model, "fit")
+    batch_size = 32 if batch_size is None else batch_size
+    if is_dataset(x) and (y is not None or validation_split or sample_weight is not None):
+        raise ValueError(f"fit: x is a dataset of (x_batch, y_batch), so y must be None and validation_split 0 "
+                         f"(hold images out as a validation dataset), and sample_weight None (the dataset's batches "
+                         f"may carry weights); received y={type(y).__name__}, validation_split={validation_split}")
     if not 0 <= validation_split < 1:
         raise ValueError(f"fit: validation_split must be in [0, 1); received {validation_split}")
     if validation_split and validation_data is None:
-        split = int(len(x) * (1 - validation_split))
-        x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
+        _check_lengths("fit", x, y)
+        split = int(_count(x) * (1 - validation_split))
+        x, validation_x = _take(x, slice(None, split)), _take(x, slice(split, None))
+        y, validation_data = y[:split], (validation_x, y[split:])
+        if sample_weight is not None:
+            validation_data += (np.asarray(sample_weight)[split:],)
+            sample_weight = np.asarray(sample_weight)[:split]
+    data = Batches("fit", x, y, sample_weight, batch_size, shuffle, steps_per_epoch, class_weight)
+    parallel = data_parallel(model, distributed)
+    verbose = 1 if verbose == "auto" else verbose
     history = History()
-    callbacks = [history, *(callbacks or [])]
+    callbacks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": epochs, "steps": data.steps},
+                             history=history)
     model.stop_training = False
-    for callback in callbacks:
-        callback.model = model
-        callback.on_train_begin()
-
+    model._initial_epoch = None
+    running = Running(compiled)
+    callbacks.call("on_train_begin", None)
+    initial_epoch = model._initial_epoch or initial_epoch
+    epoch_logs = {}
     for epoch in range(initial_epoch, epochs):
-        progress = Progress(f"Epoch {epoch + 1}/{epochs}", None if dataset else len(x), verbose)
-        totals, seen, started = {}, 0, time.perf_counter()
-        batches = x if dataset else iterate_batches(x, y, batch_size, shuffle=shuffle, seed=generator())
-        for x_batch, y_batch in batches:
+        running.reset()
+        callbacks.call("on_epoch_begin", epoch, None)
+        progress = Progress(f"Epoch {epoch + 1}/{epochs}", data.samples,
+                            verbose if parallel is None or parallel.is_main else 0)
+        started, batch = time.perf_counter(), -1
+        for batch, (x_batch, y_batch, weights) in enumerate(data.epoch() if parallel is None else parallel.epoch(data)):
+            if epoch == initial_epoch and batch < initial_step:
+                continue
+            check_finite_batch(x_batch, y_batch, epoch, batch)
+            callbacks.call("on_train_batch_begin", batch, None)
             if augmentation is not None:
                 x_batch = augmentation(x_batch, rng=generator())
-            logs = train_on_batch(model, x_batch, y_batch)
-            count = len(x_batch)
-            for key, value in logs.items():
-                totals[key] = totals.get(key, 0.0) + value * count
-            seen += count
-            progress.update(count, {k: v / seen for k, v in totals.items()}, seen / (time.perf_counter() - started))
-        if seen == 0:
+            _train_step(model, x_batch, y_batch, weights, running, parallel)
+            logs = running.result()
+            images, seen = (_count(x_batch), running.seen) if parallel is None else parallel.global_counts()
+            progress.update(images, logs, seen / (time.perf_counter() - started))
+            callbacks.call("on_train_batch_end", batch, logs)
+            if model.stop_training:
+                break
+        if batch < 0:
             raise ValueError(f"fit: the dataset gave no batch in epoch {epoch + 1} (a generator is used up after one "
-                             f"pass; give an object that can be iterated again); received {type(x).__name__}")
-        epoch_logs = {k: v / seen for k, v in totals.items()}
-        if validation_data is not None:
-            validation = (evaluate(model, validation_data, batch_size=batch_size) if is_dataset(validation_data)
-                          else evaluate(model, *validation_data, batch_size=batch_size))
-            epoch_logs.update({f"val_{k}": v for k, v in validation.items()})
-        epoch_logs["seconds"] = time.perf_counter() - started
+                             f"pass; give an object that can be iterated again, or steps_per_epoch); received "
+                             f"{type(x).__name__}")
+        epoch_logs = running.result() if parallel is None else parallel.epoch_logs(running)
+        if validation_data is not None and _should_validate(epoch, validation_freq) and parallel is not None:
+            validation = parallel.evaluate(model, validation_data, validation_batch_size or batch_size)
+            epoch_logs.update({f"val_{key}": value for key, value in validation.items()})
+        elif validation_data is not None and _should_validate(epoch, validation_freq):
+            x_val, y_val, weights_val = _unpack(validation_data)
+            validation = evaluate(model, x_val, y_val, batch_size=validation_batch_size or batch_size, verbose=0,
+                                  sample_weight=weights_val, steps=validation_steps, callbacks=callbacks,
+                                  return_dict=True)
+            epoch_logs.update({f"val_{key}": value for key, value in validation.items()})
         model.epochs_trained = epoch + 1
         progress.close(epoch_logs)
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, epoch_logs)
+        callbacks.call("on_epoch_end", epoch, epoch_logs)
         if model.stop_training:
             break
+    callbacks.call("on_train_end", epoch_logs)
     return history
 
 
-def predict(model, x, batch_size=32, verbose=0):
-    """Model outputs for x (an array, or a dataset whose labels are ignored), batch by batch, in inference mode,
-    as one NumPy array.
+def _should_validate(epoch, validation_freq):
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    return epoch + 1 in validation_freq
+
+
+# ---- evaluate and predict -------------------------------------------------------------------------------------
+def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None, callbacks=None,
+             return_dict=False):
+    """The loss and metrics over all of (x, y), or over a dataset and y None, in inference mode: the loss
+    alone, [loss, metric, ...] with metrics, or the dict with return_dict=True (keras.Model.evaluate).
+
+    callbacks: a list, or the CallbackList of a running fit (its validation).
+    """
+    compiled = _require_compiled(model, "evaluate")
+    data = Batches("evaluate", x, y, sample_weight, 32 if batch_size is None else batch_size, False, steps)
+    verbose = 1 if verbose == "auto" else verbose
+    if not isinstance(callbacks, CallbackList):
+        callbacks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": data.steps})
+    running = Running(compiled)
+    progress = Progress("evaluate", data.samples, verbose)
+    callbacks.call("on_test_begin", None)
+    started = time.perf_counter()
+    for batch, (x_batch, y_batch, weights) in enumerate(data.epoch()):
+        callbacks.call("on_test_batch_begin", batch, None)
+        _test_step(model, x_batch, y_batch, weights, running)
+        logs = running.result()
+        progress.update(_count(x_batch), logs, running.seen / (time.perf_counter() - started))
+        callbacks.call("on_test_batch_end", batch, logs)
+    logs = running.result()
+    progress.close(logs)
+    callbacks.call("on_test_end", logs)
+    return logs if return_dict else compiled.flatten(logs)
+
+
+def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    """Model outputs for x (an array, a list of arrays, or a dataset whose labels are ignored), batch by batch,
+    in inference mode, as one NumPy array (keras.Model.predict).
 
     A batch of several images runs in `workers_only` mode, as a training step; a single image, which striate
     cannot cut into parts, runs outside it, where its large products get all of BLAS's threads.
     """
-    batches = ((b[0] if isinstance(b, tuple) else b) for b in x) if is_dataset(x) else (
-        x[start : start + batch_size] for start in range(0, len(x), batch_size))
-    outputs = []
+    data = Batches("predict", x, None, None, 32 if batch_size is None else batch_size, False, steps)
+    verbose = 1 if verbose == "auto" else verbose
+    callbacks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": data.steps})
+    progress = Progress("predict", data.samples, verbose)
+    callbacks.call("on_predict_begin", None)
+    outputs, started, seen = [], time.perf_counter(), 0
     with no_grad():
-        for x_batch in batches:
-            with workers_only() if len(x_batch) > 1 else nullcontext():
-                outputs.append(model(Tensor(x_batch), training=False).data)
+        for batch, (x_batch, _, _) in enumerate(data.epoch()):
+            callbacks.call("on_predict_batch_begin", batch, None)
+            with workers_only() if _count(x_batch) > 1 else nullcontext():
+                outputs.append(model(_as_input(x_batch), training=False).data)
+            seen += _count(x_batch)
+            progress.update(_count(x_batch), {}, seen / (time.perf_counter() - started))
+            callbacks.call("on_predict_batch_end", batch, {"outputs": outputs[-1]})
+    progress.close({})
+    callbacks.call("on_predict_end", None)
+    if not outputs:
+        raise ValueError(f"predict: x gave no batch; received {type(x).__name__}")
     return np.concatenate(outputs)
 
 
-def evaluate(model, x, y=None, batch_size=32, verbose=0):
-    """{"loss": ..., metric: ...} over all of (x, y), or over a dataset of (x_batch, y_batch) and y None, in
-    inference mode."""
-    compiled = _require_compiled(model, "evaluate")
-    if is_dataset(x):
-        predictions, y = _predict_dataset(model, x)
-    else:
-        _check_lengths("evaluate", x, y)
-        predictions = predict(model, x, batch_size)
-    with no_grad():
-        loss = float(compiled.loss(y, Tensor(predictions, dtype=predictions.dtype)).item())
-    logs = {"loss": loss}
-    for name, metric in compiled.metrics.items():
-        logs[name] = metric(y, predictions)
-    return logs
+# ---- data -----------------------------------------------------------------------------------------------------
+class Batches:
+    """The batches (x_batch, y_batch, sample_weight_batch or None) of one source, epoch after epoch, as Keras'
+    EpochIterator: arrays cut into `batch_size` slices (in a new random order each epoch with shuffle, drawn
+    from striate's generator when the epoch's first batch is taken), or a dataset's own batches.
+
+    With `steps`, each epoch takes that many batches, drawing on where the previous epoch stopped; a source
+    that runs out ends the epoch early (with a warning) and starts over in the next one.
+    """
+
+    def __init__(self, what, x, y, sample_weight, batch_size, shuffle, steps=None, class_weight=None):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
+            raise ValueError(f"{what}: batch_size must be a positive integer; received {batch_size!r}")
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+            raise ValueError(f"{what}: steps must be a positive integer or None; received {steps!r}")
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError(f"{what}: give class_weight or sample_weight, not both")
+        self.what, self.x, self.y, self.batch_size, self.shuffle = what, x, y, int(batch_size), shuffle
+        self.class_weight, self.dataset = class_weight, is_dataset(x)
+        if not self.dataset:
+            if what != "predict":
+                _check_lengths(what, x, y)
+            self.sample_weight = _sample_weights(what, y, sample_weight, class_weight, _count(x))
+            self.samples = _count(x)
+            per_pass = -(-self.samples // self.batch_size)
+        else:
+            self.sample_weight, self.samples = None, None
+            per_pass = len(x) if hasattr(x, "__len__") else None
+        self.steps = steps if steps is not None else per_pass
+        self.limit, self._current = steps, None
+
+    def epoch(self):
+        """The batches of the next epoch."""
+        if self.limit is None:
+            yield from self._pass()
+            return
+        for step in range(self.limit):
+            if self._current is None:
+                self._current = self._pass()
+            try:
+                yield next(self._current)
+            except StopIteration:
+                self._current = None
+                warnings.warn(f"{self.what}: the data ran out after {step} of steps={self.limit} batches in this "
+                              "epoch; the next epoch starts it over", stacklevel=2)
+                return
+
+    def _pass(self):
+        """One pass over the source."""
+        if not self.dataset:
+            count = self.samples
+            order = generator().permutation(count) if self.shuffle else np.arange(count)
+            for start in range(0, count, self.batch_size):
+                indices = order[start:start + self.batch_size]
+                y = None if self.y is None else np.asarray(self.y)[indices]
+                weights = None if self.sample_weight is None else self.sample_weight[indices]
+                yield _take(self.x, indices), y, weights
+            return
+        source = self.x
+        if hasattr(source, "__getitem__") and hasattr(source, "__len__"):
+            batches = (source[index] for index in range(len(source)))
+        else:
+            batches = iter(source)
+        for element in batches:
+            x, y, weights = _unpack(element)
+            if self.class_weight is not None:
+                weights = _sample_weights(self.what, y, None, self.class_weight, _count(x))
+            yield x, y, weights
+        if hasattr(source, "on_epoch_end"):
+            source.on_epoch_end()
+
+
+def _unpack(element):
+    """(x, y, sample_weight) of a batch or of validation_data given as x, (x,), (x, y) or (x, y, w)."""
+    if isinstance(element, tuple):
+        if not 1 <= len(element) <= 3:
+            raise ValueError(f"a batch is (x,), (x, y) or (x, y, sample_weight); received a tuple of {len(element)}")
+        return (*element, *(None,) * (3 - len(element)))
+    return element, None, None
+
+
+def _sample_weights(what, y, sample_weight, class_weight, count):
+    """(N,) weights from sample_weight, or from class_weight and the labels y (integers (N,) or (N, 1), or
+    one-hot rows); None when neither is given."""
+    if class_weight is not None:
+        if sample_weight is not None:
+            raise ValueError(f"{what}: give class_weight or sample_weight, not both")
+        labels = np.asarray(y)
+        labels = labels.argmax(axis=-1) if labels.ndim > 1 and labels.shape[-1] > 1 else labels.reshape(len(labels))
+        return np.array([class_weight.get(int(label), 1.0) for label in labels], dtype=np.float32)
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float32)
+    if weights.shape != (count,):
+        raise ValueError(f"{what}: sample_weight must hold one weight per sample, shape ({count},); received shape "
+                         f"{weights.shape}")
+    return weights
+
+
+def _check_lengths(what, x, y):
+    if y is None:
+        raise ValueError(f"{what}: y is None, so x must be a dataset yielding (x_batch, y_batch) batches; received "
+                         f"{type(x).__name__} of shape {np.shape(x)}")
+    if _count(x) != len(y):
+        raise ValueError(f"{what}: x has {_count(x)} samples but y has {len(y)}")
+
+
+def _count(x):
+    """Samples in x: an array, or a list of arrays (a model of several inputs)."""
+    return len(x[0]) if isinstance(x, list | tuple) else len(x)
+
+
+def _take(x, index):
+    return [np.asarray(part)[index] for part in x] if isinstance(x, list | tuple) else np.asarray(x)[index]
+
+
+def _as_input(x):
+    return [Tensor(part) for part in x] if isinstance(x, list | tuple) else Tensor(x)
 
 
 def is_dataset(x):
-    """Whether x is a dataset (an object iterated for batches, such as an ImageDataset) rather than an array."""
-    return hasattr(x, "__iter__") and not hasattr(x, "shape") and not isinstance(x, list | tuple | dict | str)
-
-
-def _predict_dataset(model, dataset):
-    """(model outputs, labels) over one pass of a dataset of (x_batch, y_batch), both concatenated."""
-    outputs, labels = [], []
-    with no_grad(), workers_only():
-        for x_batch, y_batch in dataset:
-            outputs.append(model(Tensor(x_batch), training=False).data)
-            labels.append(np.asarray(y_batch))
-    return np.concatenate(outputs), np.concatenate(labels)
+    """Whether x is a dataset (an object giving batches: an iterable, a generator, a PyDataset) rather than an
+    array or a list of arrays."""
+    return ((hasattr(x, "__iter__") or hasattr(x, "__getitem__")) and not hasattr(x, "shape")
+            and not isinstance(x, list | tuple | dict | str))

@@ -46,7 +46,7 @@ def plot_occlusion(model, x, class_index=None, patch=4, stride=2, fill=0.0, path
 def _explained(what, model, x, class_index):
     """(image (H, W, C), the class to explain, the model's outputs for the image)."""
     batch = batch_of_one(what, model, x)
-    output = model.predict(batch)[0]
+    output = model.predict(batch, verbose=0)[0]
     return batch[0], int(np.argmax(output)) if class_index is None else class_index, output
 
 

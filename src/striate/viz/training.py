@@ -17,7 +17,7 @@ from striate import metrics
 from striate.viz import figure
 
 NORMALIZATIONS = (None, "true", "pred", "all")
-NOT_METRICS = ("seconds",)
+NOT_METRICS = ("seconds", "learning_rate")
 ERROR_COLOUR = "red"
 
 
@@ -177,7 +177,7 @@ def prediction_panels(model, x, y, count=25, only_errors=False):
         raise ValueError(f"plot_predictions: count must be a positive integer; received {count}")
     true = y.argmax(axis=1) if y.ndim == 2 else y.astype(np.int64)
     considered = len(x) if only_errors else min(int(count), len(x))
-    scores = np.asarray(model.predict(x[:considered]))
+    scores = np.asarray(model.predict(x[:considered], verbose=0))
     if scores.ndim != 2 or len(scores) != considered:
         raise ValueError(f"plot_predictions: model.predict must give class scores (N, K); received shape "
                          f"{scores.shape} for {considered} images")

@@ -1,0 +1,57 @@
+"""The measured choice between candidate algorithms (as cuDNN's benchmark mode): timed once per case and pass.
+
+Where `AUTO_TABLE` names several candidates for a pass (a 3x3 stride-1 layer: Winograd saves multiplies, but on
+small maps with many channels its per-call work on the kernel, (m + 2)^2 C_in C_out values, and its thin
+per-cell products cost more than they save; im2col's one wide product then wins), the first call of that pass
+on that geometry runs every candidate on the call's own data, twice each (the first run pays for compiling and
+for first-touch pages), keeps the result of the fastest second run and records its name. Every later call of the
+same case and pass runs the recorded algorithm alone.
+
+The record is per process and shared by its threads (`measured_choices()` shows it, `forget_measured()` empties
+it). Within a process the choice is fixed, so results stay the same from call to call and at any thread count;
+two processes may choose differently where two candidates take about the same time, and their results then
+differ in the last bits (each candidate equals the direct definition to float rounding).
+"""
+
+import threading
+import time
+
+_choices = {}  # (pass, Case) -> the name of the fastest candidate
+_lock = threading.Lock()
+
+
+def run(passes, case, candidates, call):
+    """call(name) of the recorded fastest candidate for `case` and `passes` (a tuple of pass names timed together,
+    such as both gradients), measuring them all first if none is recorded."""
+    name = _choices.get((passes[0], case))
+    if name is not None:
+        return call(name)
+    best_time, best_result = None, None
+    for candidate in candidates:
+        call(candidate)  # compiles, touches the pages
+        start = time.perf_counter()
+        result = call(candidate)
+        elapsed = time.perf_counter() - start
+        if best_time is None or elapsed < best_time:
+            best_time, best_result, name = elapsed, result, candidate
+    with _lock:
+        for which in passes:
+            _choices.setdefault((which, case), name)
+    return best_result
+
+
+def chosen(which, case):
+    """The recorded choice for (which, case), or None if that pass has not run on that case yet."""
+    return _choices.get((which, case))
+
+
+def measured_choices():
+    """A copy of the record: {(pass, Case): algorithm name}."""
+    with _lock:
+        return dict(_choices)
+
+
+def forget_measured():
+    """Empty the record: the next call of each case measures again."""
+    with _lock:
+        _choices.clear()

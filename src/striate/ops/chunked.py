@@ -1,0 +1,26 @@
+"""Elementwise passes over a batch, cut into chunks of images for striate's threads.
+
+An op whose work is one pass over an activation (batch norm, relu, the sum of a residual connection) sees its
+arrays as rows (M, C), M every position of every image and C the last axis, and runs its pass on the rows of
+each chunk of images (`batch_chunks`: fixed by the problem, so sums added chunk by chunk come out the same on
+1 thread or 16; `split_batch` runs a pass below PARALLEL_MIN_WORK on the calling thread alone).
+"""
+
+import numpy as np
+
+from striate.algorithms.chunking import batch_chunks, split_batch
+
+
+def rows(array):
+    """The array as (M, C): every axis but the last flattened (a view of a contiguous array)."""
+    return array.reshape(-1, array.shape[-1])
+
+
+def each_chunk(x, function):
+    """[function(slice of rows(x) for chunk) for each chunk of x's batch], shared by striate's threads, in chunk
+    order. An x of fewer than two axes is one chunk."""
+    if x.ndim < 2:
+        return [function(slice(None))]
+    per_image = int(np.prod(x.shape[1:-1], dtype=np.int64))
+    parts = [slice(c.start * per_image, c.stop * per_image) for c in batch_chunks(x.shape[0], x[:1].nbytes)]
+    return split_batch(function, parts, work=x.size)

@@ -1,0 +1,147 @@
+"""Batch normalization as one primitive op (Ioffe & Szegedy 2015), optionally with the relu after it.
+
+On x seen as rows (M, C), M = every position of every image, C the channels (the last axis):
+
+    forward     y = act(x * scale + shift),   scale = gamma / sqrt(var + eps),   shift = beta - mean * scale
+    backward    dz = dy * act'(y)                                  (relu: 1 where y > 0, else 0)
+                dgamma = sum_M dz * xhat,   dbeta = sum_M dz,        xhat = (x - mean) / sqrt(var + eps)
+                dx = scale * (dz - dbeta / M - xhat * dgamma / M)    with the batch's own statistics (training)
+                dx = scale * dz                                      with fixed statistics (inference)
+
+The first dx is the derivative through the batch mean and variance as well (they are functions of x); the
+second treats them as constants. `batch_moments` computes the batch's mean and (biased) variance in one pass,
+the sums shifted by the first row (so that a channel with a large mean loses no precision) and added in float64.
+
+Each pass reads x once: forward one pass, backward two (the sums, then dx), where the composition of NumPy ops
+(subtract, square, mean, divide, multiply, add and their gradients) takes about twenty. The passes run over
+chunks of images on striate's threads (`striate.ops.chunked`: the sums are added chunk by chunk in the same order
+on 1 thread or 16).
+"""
+
+import numpy as np
+from numba import njit
+
+from striate.core.function import Function
+from striate.ops.chunked import each_chunk, rows
+
+ACTIVATIONS = (None, "relu")
+
+
+class BatchNorm(Function):
+    """y = act(gamma * (x - mean) / sqrt(variance + epsilon) + beta) over the last axis of x.
+
+    batch_statistics: mean and variance are x's own (training), so the gradient flows through them too; else
+    they are constants (the moving statistics).
+    """
+
+    def forward(self, x, gamma, beta, *, mean, variance, epsilon, batch_statistics, activation):
+        x = np.ascontiguousarray(x)
+        inverse_std = 1.0 / np.sqrt(variance.astype(np.float64) + epsilon)
+        scale64 = gamma.astype(np.float64) * inverse_std
+        self.scale = scale64.astype(x.dtype)
+        shift = (beta - mean.astype(np.float64) * scale64).astype(x.dtype)
+        self.x, self.gamma, self.activation, self.batch_statistics = x, gamma, activation, batch_statistics
+        self.mean, self.inverse_std = mean.astype(x.dtype), inverse_std.astype(x.dtype)
+        y = np.empty(x.shape, dtype=x.dtype)
+        rows_x, rows_y = rows(x), rows(y)
+        relu = activation == "relu"
+        each_chunk(x, lambda part: _scale_shift(rows_x[part], self.scale, shift, relu, rows_y[part]))
+        self.y = y if relu else None
+        return y
+
+    def backward(self, grad):
+        grad = np.ascontiguousarray(grad, dtype=self.x.dtype)
+        rows_x, rows_grad = rows(self.x), rows(grad)
+        rows_y = rows(self.y) if self.y is not None else rows_grad
+        relu = self.activation == "relu"
+        sums = each_chunk(self.x, lambda part: _gradient_sums(rows_x[part], rows_grad[part], rows_y[part], relu,
+                                                                self.mean, self.inverse_std))
+        sum_dz = sum(s[0] for s in sums)
+        sum_dz_xhat = sum(s[1] for s in sums)
+        grad_x = None
+        if self.needs_input_grad[0]:
+            grad_x = np.empty(self.x.shape, dtype=self.x.dtype)
+            rows_out = rows(grad_x)
+            count = rows_x.shape[0]
+            dtype = self.x.dtype
+            if self.batch_statistics:
+                mean_dz, mean_dz_xhat = (sum_dz / count).astype(dtype), (sum_dz_xhat / count).astype(dtype)
+            else:
+                mean_dz = mean_dz_xhat = np.zeros_like(self.scale)
+            each_chunk(self.x, lambda part: _input_gradient(rows_x[part], rows_grad[part], rows_y[part], relu,
+                                                             self.mean, self.inverse_std, self.scale, mean_dz,
+                                                             mean_dz_xhat, rows_out[part]))
+        dtype = self.gamma.dtype
+        return grad_x, sum_dz_xhat.astype(dtype), sum_dz.astype(dtype)
+
+
+def batch_norm(x, gamma, beta, mean, variance, epsilon, batch_statistics, activation=None):
+    """The op on Tensors: gamma, beta Tensors (C,) (constants of ones and zeros where the layer has none), mean and
+    variance NumPy arrays (C,); see BatchNorm."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"batch_norm: activation must be one of {ACTIVATIONS}; received {activation!r}")
+    return BatchNorm.apply(x, gamma, beta, mean=np.asarray(mean), variance=np.asarray(variance), epsilon=epsilon,
+                           batch_statistics=batch_statistics, activation=activation)
+
+
+def batch_moments(x):
+    """(mean, variance) of x (N, ..., C) over every axis but the last, in x's dtype: the biased variance, as
+    batch normalization uses. One pass, the sums shifted by x's first row and added in float64."""
+    x = np.ascontiguousarray(x)
+    rows_x = rows(x)
+    reference = rows_x[0].astype(np.float64)
+    sums = each_chunk(x, lambda part: _shifted_sums(rows_x[part], reference))
+    total = sum(s[0] for s in sums)
+    squares = sum(s[1] for s in sums)
+    count = rows_x.shape[0]
+    shifted_mean = total / count
+    variance = np.maximum(squares / count - shifted_mean * shifted_mean, 0.0)
+    return (reference + shifted_mean).astype(x.dtype), variance.astype(x.dtype)
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _scale_shift(x, scale, shift, relu, out):
+    """out = x * scale + shift per channel (rows (R, C)), then max(., 0) if relu (NaN giving 0)."""
+    zero = scale.dtype.type(0)
+    for r in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            value = x[r, c] * scale[c] + shift[c]
+            out[r, c] = value if (not relu or value > zero) else zero
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _shifted_sums(x, reference):
+    """(sum of x - reference, sum of (x - reference)^2) per channel, in float64."""
+    total = np.zeros(x.shape[1])
+    squares = np.zeros(x.shape[1])
+    for r in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            value = x[r, c] - reference[c]
+            total[c] += value
+            squares[c] += value * value
+    return total, squares
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _gradient_sums(x, grad, y, relu, mean, inverse_std):
+    """(sum dz, sum dz * xhat) per channel in float64, dz = grad masked where y <= 0 if relu."""
+    sum_dz = np.zeros(x.shape[1])
+    sum_dz_xhat = np.zeros(x.shape[1])
+    zero = mean.dtype.type(0)
+    for r in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            dz = grad[r, c] if (not relu or y[r, c] > zero) else zero
+            sum_dz[c] += dz
+            sum_dz_xhat[c] += dz * ((x[r, c] - mean[c]) * inverse_std[c])
+    return sum_dz, sum_dz_xhat
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _input_gradient(x, grad, y, relu, mean, inverse_std, scale, mean_dz, mean_dz_xhat, out):
+    """out = scale * (dz - mean_dz - xhat * mean_dz_xhat) per channel."""
+    zero = mean.dtype.type(0)
+    for r in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            dz = grad[r, c] if (not relu or y[r, c] > zero) else zero
+            xhat = (x[r, c] - mean[c]) * inverse_std[c]
+            out[r, c] = scale[c] * (dz - mean_dz[c] - xhat * mean_dz_xhat[c])

@@ -1,0 +1,80 @@
+"""algorithm="auto" where the table names several candidates: each is timed once on the case, the fastest is kept,
+and its result is the direct definition's."""
+
+import numpy as np
+import pytest
+
+from striate.algorithms import ALGORITHMS, WINOGRAD_OR_IM2COL, Case, algorithm_module, auto, choose, measured
+from striate.algorithms.direct import conv_forward as direct_forward
+
+
+@pytest.fixture(autouse=True)
+def empty_record():
+    measured.forget_measured()
+    yield
+    measured.forget_measured()
+
+
+class FakeClock:
+    """perf_counter for measured.run: each candidate's call advances it by that candidate's cost."""
+
+    def __init__(self, costs):
+        self.now, self.costs, self.calls = 0.0, costs, []
+
+    def perf_counter(self):
+        return self.now
+
+    def call(self, name):
+        self.calls.append(name)
+        self.now += self.costs[name]
+        return f"result of {name}"
+
+
+def test_the_fastest_candidate_is_kept_and_later_calls_run_it_alone(monkeypatch):
+    clock = FakeClock({"winograd": 3.0, "im2col": 1.0})
+    monkeypatch.setattr(measured.time, "perf_counter", clock.perf_counter)
+    case = Case((2, 10, 10, 16), (3, 3, 16, 16), (1, 1), (1, 1), 1)
+    assert choose(case, "forward") == "winograd"  # the first candidate until measured
+    assert measured.run(("forward",), case, WINOGRAD_OR_IM2COL, clock.call) == "result of im2col"
+    assert clock.calls == ["winograd", "winograd", "im2col", "im2col"]  # each twice: a warm-up, then timed
+    assert choose(case, "forward") == "im2col"
+    assert measured.run(("forward",), case, WINOGRAD_OR_IM2COL, clock.call) == "result of im2col"
+    assert clock.calls[4:] == ["im2col"]
+
+
+def test_both_gradients_timed_together_are_recorded_for_both_passes(monkeypatch):
+    clock = FakeClock({"winograd": 1.0, "im2col": 2.0})
+    monkeypatch.setattr(measured.time, "perf_counter", clock.perf_counter)
+    case = Case((2, 10, 10, 16), (3, 3, 16, 16), (1, 1), (1, 1), 1)
+    measured.run(("input gradient", "kernel gradient"), case, WINOGRAD_OR_IM2COL, clock.call)
+    assert measured.measured_choices() == {("input gradient", case): "winograd", ("kernel gradient", case): "winograd"}
+    measured.forget_measured()
+    assert measured.measured_choices() == {}
+
+
+def test_a_measured_layer_through_auto_equals_direct_and_records_one_of_the_candidates():
+    rng = np.random.default_rng(0)
+    x, kernel = rng.standard_normal((2, 9, 11, 16)), rng.standard_normal((3, 3, 16, 16))
+    padding = ((1, 1), (1, 1))
+    case = Case((2, 11, 13, 16), kernel.shape, (1, 1), (1, 1), 1)
+    module = algorithm_module("auto", case)
+    assert module.PADS_WITH_ZEROS  # winograd and im2col both take the padding themselves
+    y = module.conv_forward(x, kernel, (1, 1), (1, 1), 1, padding=padding)
+    expected = direct_forward(np.pad(x, ((0, 0), *padding, (0, 0))), kernel, (1, 1), (1, 1), 1)
+    np.testing.assert_allclose(y, expected, rtol=1e-9, atol=1e-9)
+    assert measured.chosen("forward", case) in WINOGRAD_OR_IM2COL
+    again = module.conv_forward(x, kernel, (1, 1), (1, 1), 1, padding=padding)
+    np.testing.assert_array_equal(again, y)  # the recorded algorithm, the same values
+
+
+def test_gradients_through_auto_match_the_chosen_algorithm_run_alone():
+    rng = np.random.default_rng(1)
+    x, kernel = rng.standard_normal((2, 10, 10, 16)), rng.standard_normal((3, 3, 16, 24))
+    grad_output = rng.standard_normal((2, 8, 8, 24))
+    grad_x, grad_kernel = auto.conv_gradients(x, grad_output, kernel, (1, 1), (1, 1), 1)
+    case = Case(x.shape, kernel.shape, (1, 1), (1, 1), 1)
+    chosen = ALGORITHMS[measured.chosen("input gradient", case)]
+    assert measured.chosen("kernel gradient", case) == measured.chosen("input gradient", case)
+    np.testing.assert_array_equal(grad_x, chosen.conv_input_gradient(grad_output, kernel, x.shape, (1, 1), (1, 1), 1))
+    np.testing.assert_allclose(grad_kernel, chosen.conv_kernel_gradient(x, grad_output, kernel.shape, (1, 1), (1, 1),
+                                                                        1), rtol=1e-12)
