@@ -1,10 +1,11 @@
 """Activation functions by Keras name: "relu", "sigmoid", "tanh", "elu", "softmax", "linear" (or None), "gelu",
-"swish" / "silu", "softplus", "selu", "mish", "hard_sigmoid"."""
+"swish" / "silu", "softplus", "selu", "mish", "hard_sigmoid", and the rest of keras.activations but threshold
+(which needs arguments): see striate.ops.keras_activations."""
 
 import math
 
 from striate import ops
-from striate.ops import smooth_activations
+from striate.ops import keras_activations, smooth_activations
 from striate.ops.activations import IN_PLACE_ACTIVATIONS
 
 
@@ -17,6 +18,10 @@ BY_NAME = {
     "leaky_relu": ops.leaky_relu, "linear": linear, "gelu": smooth_activations.gelu,
     "swish": smooth_activations.swish, "silu": smooth_activations.silu, "softplus": smooth_activations.softplus,
     "selu": smooth_activations.selu, "mish": smooth_activations.mish, "hard_sigmoid": smooth_activations.hard_sigmoid,
+    **{name: getattr(keras_activations, name) for name in (
+        "celu", "exponential", "glu", "hard_shrink", "hard_silu", "hard_swish", "hard_tanh", "log_sigmoid", "relu6",
+        "soft_shrink", "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink")},
+    "log_softmax": ops.log_softmax,
 }
 
 
