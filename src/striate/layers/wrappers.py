@@ -14,6 +14,7 @@ MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 class _Wrapper(Layer):
     def __init__(self, layer, **options):
+        layer = layer_of_entry(type(self).__name__, layer)
         if not isinstance(layer, Layer):
             raise TypeError(f"{type(self).__name__}: wraps a Layer; received {type(layer).__name__}")
         super().__init__(**options)
@@ -63,7 +64,8 @@ class Bidirectional(_Wrapper):
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"{self.name}: merge_mode must be one of {MERGE_MODES}; received {merge_mode!r}")
         self.merge_mode = merge_mode
-        self.forward_layer = layer
+        self.forward_layer = layer = self.layer
+        backward_layer = layer_of_entry(self.name, backward_layer)
         if backward_layer is None:
             config = layer.get_config()
             config.update(name=f"backward_{layer.name}", go_backwards=not layer.go_backwards)
@@ -146,7 +148,8 @@ class Bidirectional(_Wrapper):
         return None
 
     def get_config(self):
-        return {**super().get_config(), "merge_mode": self.merge_mode, "layer": self.forward_layer.get_config()}
+        return {**super().get_config(), "merge_mode": self.merge_mode, "layer": layer_entry(self.forward_layer),
+                "backward_layer": layer_entry(self.backward_layer)}
 
 
 class TimeDistributed(_Wrapper):
@@ -194,4 +197,24 @@ class TimeDistributed(_Wrapper):
         return None if inner is None else (field[0], *inner)
 
     def get_config(self):
-        return {**super().get_config(), "layer": self.layer.get_config()}
+        return {**super().get_config(), "layer": layer_entry(self.layer)}
+
+
+def layer_entry(layer):
+    """A wrapped layer in a wrapper's config, as Keras nests it: {"class_name": ..., "config": ...}."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def layer_of_entry(wrapper, entry):
+    """The layer of a `layer_entry` dict (built from striate.layers' public classes only), or `entry` itself when
+    it is not a dict (a Layer, or None)."""
+    if not isinstance(entry, dict):
+        return entry
+    from striate import layers  # the package that imports this module
+
+    name = entry.get("class_name")
+    cls = getattr(layers, name, None) if name in layers.__all__ else None
+    if not (isinstance(cls, type) and issubclass(cls, Layer)) or not isinstance(entry.get("config"), dict):
+        raise ValueError(f"{wrapper}: the wrapped layer must be a Layer or {{'class_name': one of striate.layers, "
+                         f"'config': {{...}}}}; received {str(entry)[:120]}")
+    return cls(**entry["config"])
