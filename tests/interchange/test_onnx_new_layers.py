@@ -135,7 +135,8 @@ READ_BACK = ["ReLU default", "ReLU6 and leaky", "LeakyReLU ELU", "PReLU per chan
              "random augmentations", "Subtract channels-first", "Maximum Minimum Average Multiply",
              "LayerNormalization", "Rescaling", "Normalization adapted", "Normalization given invert",
              "Resizing bilinear and nearest", "Resizing nearest up", "CenterCrop", "Conv1D causal",
-             "Conv1DTranspose", "Conv3DTranspose", "DepthwiseConv1D SeparableConv1D"]
+             "Conv1DTranspose", "Conv3DTranspose", "DepthwiseConv1D SeparableConv1D",
+             "activations"]
 
 
 def inputs_for(model, seed=0):
@@ -172,6 +173,19 @@ def test_load_onnx_reads_back_what_export_wrote(tmp_path, name):
     loaded = load_onnx(export_onnx(model, tmp_path / "model.onnx"))
     expected = predict(model, xs)
     np.testing.assert_allclose(predict(loaded, xs), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_a_lambda_and_a_resizing_random_crop_are_refused_by_name_and_nothing_is_written(tmp_path):
+    model = sequential((6, 6, 3), L.Lambda(lambda t: t * 2, name="doubling"), L.RandomCrop(4, 4, name="crop"),
+                       L.Conv2D(2, 1))
+    path = tmp_path / "model.onnx"
+    with pytest.raises(ValueError) as refusal:
+        export_onnx(model, path)
+    message = str(refusal.value)
+    assert "2 layer(s) ONNX cannot express" in message
+    assert "doubling (Lambda): no ONNX form" in message
+    assert "crop (RandomCrop): in inference it returns its input (None, 6, 6, 3) unchanged" in message
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---- ONNX from PyTorch (torch.onnx.export, channels-first) read by the new readers ---------------------------
@@ -241,7 +255,19 @@ class Windows(nn.Module):
         return nn.functional.pad(y, (1, 2))
 
 
-@pytest.mark.parametrize("module", [Activations, SequenceOfPixels, Resampled, Arithmetic, Windows])
+class SmoothActivations(nn.Module):
+    """gelu (exported as Div, Erf, Add, Mul, Mul), silu (Sigmoid, Mul) and mish (Softplus, Tanh, Mul)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        return nn.functional.mish(nn.functional.silu(nn.functional.gelu(self.conv(x) * 2)))
+
+
+@pytest.mark.parametrize("module", [Activations, SequenceOfPixels, Resampled, Arithmetic, Windows,
+                                    SmoothActivations])
 def test_load_onnx_reads_what_pytorch_exports(tmp_path, module):
     torch.manual_seed(0)
     net = module().eval()

@@ -4,6 +4,7 @@ striate.interchange.onnx_operators):
     ONNX                                     striate
     Mul, Sub, Max, Min, Mean of tensors      Multiply, Subtract, Maximum, Minimum, Average (one layout)
     PRelu                                    PReLU (alpha in striate's axis order, shared where the slope is 1)
+    Erf in Div, Erf, Add, Mul, Mul           Activation("gelu"): PyTorch's exact x (1 + erf(x / sqrt 2)) / 2
     Mul, Div, Sub, Add with a constant       Rescaling (a number, or one per channel; an Add not taken as the
                                              bias of the Conv / Dense before it)
     LayerNormalization                       LayerNormalization over the striate axes of ONNX's trailing axes
@@ -12,6 +13,9 @@ striate.interchange.onnx_operators):
                                              is 1); "nearest" with nearest_mode round_prefer_ceil: Resizing
                                              "nearest" (striate's floor((i + 1/2) in / out))
 """
+
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,8 +29,11 @@ NUMPY_OPERATIONS = {"Mul": np.multiply, "Sub": np.subtract, "Div": np.divide, "M
 
 
 def elementwise(context, node):
-    """Mul, Sub, Div, Max, Min, Mean: of constants, a constant (Rescaling), or computed tensors (a merge layer)."""
+    """Mul, Sub, Div, Max, Min, Mean: of constants, a constant (Rescaling), or computed tensors (a merge layer);
+    a Mul of PyTorch's exact gelu continues it (see GeluPart)."""
     items = [context.values.get(name) for name in node.input]
+    if any(isinstance(item, GeluPart) for item in items):
+        return gelu_step(context, node, items)
     if all(isinstance(item, np.ndarray) for item in items):
         if node.op_type == "Mean":
             return np.mean(np.broadcast_arrays(*items), axis=0)
@@ -138,6 +145,53 @@ def layer_normalization(context, node):
     if bias is not None:
         layer.beta.data[...] = np.broadcast_to(bias, sizes).transpose(in_striate_order)
     return value.but(tensor=tensor, nonnegative=False)
+
+
+# ---- PyTorch's exact gelu -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GeluPart:
+    """A part of x (1 + erf(x / sqrt 2)) / 2 read so far (PyTorch's exact gelu, in any order of its products):
+    erf(x / sqrt 2), plus 1 if `one_plus`, times x if `times_x`, times 1/2 if `halved`."""
+
+    x: Value
+    one_plus: bool = False
+    times_x: bool = False
+    halved: bool = False
+
+
+def erf(context, node):
+    """Erf of x / sqrt 2 (a Div by sqrt 2 or a Mul by 1 / sqrt 2 made it) starts a gelu; no other Erf is read."""
+    producer = next((other for other in context.graph.node if node.input[0] in other.output), None)
+    expected = {"Div": math.sqrt(2), "Mul": 1 / math.sqrt(2)}
+    if producer is not None and producer.op_type in expected and len(producer.input) == 2:
+        x, c = (context.values.get(name) for name in producer.input)
+        if isinstance(c, Value) and isinstance(x, np.ndarray) and producer.op_type == "Mul":
+            x, c = c, x
+        if isinstance(x, Value) and isinstance(c, np.ndarray) and c.size == 1 and np.isclose(
+                float(c.reshape(-1)[0]), expected[producer.op_type], rtol=1e-6):
+            return GeluPart(x)
+    raise NotExpressible("an Erf other than of x / sqrt 2 in PyTorch's exact gelu x (1 + erf(x / sqrt 2)) / 2")
+
+
+def gelu_step(context, node, items):
+    """Add 1, Mul x or Mul 1/2 applied to a GeluPart: the next part, or the gelu of x once all three are done."""
+    part = next(item for item in items if isinstance(item, GeluPart))
+    others = [item for item in items if item is not part]
+    other = others[0] if len(others) == 1 else None
+    number = float(other.reshape(-1)[0]) if isinstance(other, np.ndarray) and other.size == 1 else None
+    if node.op_type == "Add" and number == 1.0 and not part.one_plus:
+        part = replace(part, one_plus=True)
+    elif node.op_type == "Mul" and isinstance(other, Value) and other.tensor is part.x.tensor and other.axes == \
+            part.x.axes and not part.times_x:
+        part = replace(part, times_x=True)
+    elif node.op_type == "Mul" and number == 0.5 and not part.halved:
+        part = replace(part, halved=True)
+    else:
+        raise NotExpressible("a use of erf other than PyTorch's exact gelu x (1 + erf(x / sqrt 2)) / 2")
+    if not (part.one_plus and part.times_x and part.halved):
+        return part
+    x = part.x
+    return x.but(tensor=layers.Activation("gelu", name=context.layer_name(node))(x.tensor), nonnegative=False)
 
 
 # ---- resizing --------------------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ Embedding, a Bidirectional wrapper, an activation ONNX does not have, ...) is re
 one ValueError, and no file appears. The model is checked by `onnx.checker` (full check) and its shapes are
 inferred (stored in the file) before it is written atomically (striate.core.files.atomic_write).
 
-Layers in inference form: Dropout is the identity, BatchNormalization uses its moving statistics.
+Layers in inference form: Dropout, the noise layers (GaussianNoise, GaussianDropout, SpatialDropout1D/2D/3D)
+and the random augmentations are the identity, BatchNormalization uses its moving statistics. The opset is 17,
+so GroupNormalization is written as a composition (reshape, LayerNormalization, reshape, scale and shift).
 """
 
 import os
@@ -25,8 +27,8 @@ import numpy as np
 
 from striate.core.files import atomic_write
 from striate.interchange import onnx_layers
-from striate.interchange.onnx_layers import Refused, Value
 from striate.interchange.onnx_package import OPSET, require_onnx
+from striate.interchange.onnx_values import Refused, Value
 
 IR_VERSION = 8  # ONNX's file version for opset 17: what every runtime reading opset 17 reads
 INPUT_LAYOUT_KEY = "striate.input_layout"  # metadata telling striate.load_onnx the input is channels-last

@@ -19,7 +19,7 @@
                                    Reshape (striate.interchange.onnx_operators)
     Mul, Sub, Div, Max, Min, Mean, striate.interchange.onnx_elementwise_readers
     PRelu, LayerNormalization,
-    Resize, Upsample
+    Resize, Upsample, Erf (gelu)
     RNN, LSTM, GRU                 SimpleRNN, LSTM (gates i, o, f, c -> i, f, c, o), GRU (linear_before_reset=1
                                    is reset_after=True)
 """
@@ -305,6 +305,8 @@ def _per_channel(value, constant, channels):
 
 def add(context, node):
     items = [context.values.get(name) for name in node.input]
+    if any(isinstance(item, elementwise.GeluPart) for item in items):
+        return elementwise.gelu_step(context, node, items)
     constants = [item for item in items if isinstance(item, np.ndarray)]
     values = [item for item in items if isinstance(item, Value)]
     if len(constants) == len(items):
@@ -505,7 +507,7 @@ OPERATORS = {
     "HardSigmoid": with_parameters("hard_sigmoid", alpha=(1 / 6, 0.2), beta=(0.5, 0.5)),
     "RNN": recurrent, "LSTM": recurrent, "GRU": recurrent,
     **{op: elementwise.elementwise for op in ("Mul", "Sub", "Div", "Max", "Min", "Mean")},
-    "LayerNormalization": elementwise.layer_normalization, "Resize": elementwise.resize,
+    "LayerNormalization": elementwise.layer_normalization, "Resize": elementwise.resize, "Erf": elementwise.erf,
     "Upsample": elementwise.upsample,
     "Identity": ops.pass_through, "Dropout": ops.pass_through, "Transpose": ops.transpose, "Flatten": ops.flatten,
     "Reshape": ops.reshape, "Squeeze": ops.squeeze, "Unsqueeze": ops.unsqueeze, "Constant": ops.constant,
