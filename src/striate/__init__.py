@@ -31,6 +31,7 @@ from striate import (
     utils,
 )
 from striate.core import Tensor, no_grad, runtime
+from striate.core.autograd import grad
 from striate.core.errors import FileFormatError
 from striate.core.random import set_random_seed
 from striate.core.runtime import get_num_threads, set_num_threads
@@ -48,7 +49,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Input", "Model", "Sequential", "Tensor", "explain_algorithms", "filters", "functional", "images", "layers",
     "load_model", "metrics", "no_grad", "optim", "plan", "set_random_seed", "training",
-    "FileFormatError", "get_num_threads", "runtime", "set_num_threads",
+    "FileFormatError", "get_num_threads", "grad", "runtime", "set_num_threads",
     "activations", "applications", "callbacks", "datasets", "initializers", "losses", "models", "optimizers", "utils",
     "constraints", "distributed", "interchange", "load_onnx", "regularizers",
 ]

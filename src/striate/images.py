@@ -8,14 +8,21 @@ which is never imported (only its data folder is used); `sample_file("lfw_subset
 file in that folder.
 """
 
-import importlib.util
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from striate.core.files import atomic_write
+from striate.datasets.package_data import package_file
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PillowImage
+
+ColorMode = Literal["rgb", "grayscale"] | None
 
 MAX_PIXELS = 50_000_000
 COLOR_MODES = ("rgb", "grayscale", None)
@@ -27,7 +34,8 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 KEPT_MODES = {"1": "L", "L": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA", "PA": "RGBA", "La": "LA", "RGBa": "RGBA"}
 
 
-def read(path, color_mode="rgb", max_pixels=MAX_PIXELS):
+def read(path: str | os.PathLike[str], color_mode: ColorMode = "rgb",
+         max_pixels: int = MAX_PIXELS) -> NDArray[np.float32]:
     """The image at `path` as float32 (H, W, C) in [0, 1] (8-bit values / 255, 16-bit values / 65535).
 
     color_mode: "rgb" (C = 3; alpha dropped, grey repeated), "grayscale" (C = 1, Pillow's luma
@@ -60,10 +68,10 @@ def read(path, color_mode="rgb", max_pixels=MAX_PIXELS):
         raise ValueError(f"images.read: {path} is damaged and cannot be decoded: {error}") from None
 
 
-def _pixels(image, color_mode):
+def _pixels(image: "PillowImage", color_mode: ColorMode) -> NDArray[np.float32]:
     """float32 (H, W, C) in [0, 1] of an open Pillow image."""
     if image.mode in SIXTEEN_BIT_MODES:
-        grey = np.clip(np.asarray(image, dtype=np.float32) / 65535, 0, 1)[:, :, None]
+        grey = np.clip(np.asarray(image, dtype=np.float32) / np.float32(65535), 0, 1)[:, :, None]
         return np.repeat(grey, 3, axis=2) if color_mode == "rgb" else grey
     if color_mode == "rgb":
         image = image.convert("RGB")
@@ -72,11 +80,11 @@ def _pixels(image, color_mode):
     else:
         has_alpha = image.mode in ("P", "PA") and ("transparency" in image.info or image.mode == "PA")
         image = image.convert(KEPT_MODES.get(image.mode, "RGBA" if has_alpha else "RGB"))
-    pixels = np.asarray(image, dtype=np.float32) / 255
+    pixels = np.asarray(image, dtype=np.float32) / np.float32(255)
     return pixels[:, :, None] if pixels.ndim == 2 else pixels
 
 
-def write(path, array):
+def write(path: str | os.PathLike[str], array: ArrayLike) -> None:
     """Write `array` (H, W), (H, W, 1) or (H, W, 3) of floats in [0, 1] (clipped) as an 8-bit image.
 
     The format follows the extension (.png, .jpg, ...). Values are rounded: round(255 clip(x, 0, 1)). The file
@@ -109,12 +117,12 @@ def write(path, array):
         Image.fromarray(pixels).save(file, format=image_format)
 
 
-def sample_names():
+def sample_names() -> list[str]:
     """The sample photographs of the installed scikit-image ("astronaut", "camera", "chelsea", ...), sorted."""
     return sorted(_sample_files())
 
 
-def sample(name, color_mode=None):
+def sample(name: str, color_mode: ColorMode = None) -> NDArray[np.float32]:
     """scikit-image's sample photograph `name` (skimage/data/<name>.png or .jpg) as float32 (H, W, C) in [0, 1].
 
     color_mode as `read`; None keeps the file's channels: sample("chelsea") is (300, 451, 3), sample("camera")
@@ -126,7 +134,7 @@ def sample(name, color_mode=None):
     return read(files[name], color_mode)
 
 
-def sample_file(filename):
+def sample_file(filename: str) -> Path:
     """The path of `filename` (e.g. "lfw_subset.npy") in the installed scikit-image's data folder, which is read
     as files (skimage is not imported). Raises FileNotFoundError naming the folder when it is not there."""
     path = _data_folder() / filename
@@ -136,22 +144,13 @@ def sample_file(filename):
     return path
 
 
-def _sample_files():
+def _sample_files() -> dict[str, Path]:
     """name -> path of every .png and .jpg in the installed scikit-image's data folder (skimage is not imported)."""
     folder = _data_folder()
     return {path.stem: path for path in sorted(folder.iterdir()) if path.suffix in SAMPLE_SUFFIXES}
 
 
-def _data_folder():
+def _data_folder() -> Path:
     """The data folder of the installed scikit-image, found without importing it."""
-    spec = importlib.util.find_spec("skimage")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("images.sample: the sample photographs come from the package scikit-image, which "
-                                  f"is not installed; install it with: {SKIMAGE_PIP_COMMAND}")
-    locations = list(spec.submodule_search_locations)
-    for location in locations:
-        folder = Path(location) / "data"
-        if folder.is_dir():
-            return folder
-    raise FileNotFoundError(f"images.sample: scikit-image has no data folder; reinstall it with: "
-                            f"{SKIMAGE_PIP_COMMAND}; searched {locations}")
+    return package_file("skimage", "data", what="images.sample", package="scikit-image",
+                        install=SKIMAGE_PIP_COMMAND)

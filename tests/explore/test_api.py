@@ -300,8 +300,8 @@ def test_a_body_over_the_limit_is_refused(client):
 
 # ---- many requests at once -----------------------------------------------------------------------------------
 def test_50_concurrent_predicts_equal_sequential_ones(client, explorer, mnist_test_images):
-    """50 predicts (and 10 saliency maps, whose gradients need striate's process-wide gradient switch on while
-    predict turns it off) at once, through the ASGI app: each answer equals the one given alone."""
+    """50 predicts (and 10 saliency maps, which take gradients while predicts run without) at once, through
+    the ASGI app: each answer equals the one given alone."""
     from striate.explore import create_app
 
     images = mnist_test_images[0][:50]

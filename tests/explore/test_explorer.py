@@ -3,6 +3,8 @@ sample photos, models it cannot show; and the `striate explore` command's one-li
 
 import argparse
 import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -98,3 +100,36 @@ def test_the_command_serves_until_ctrl_c(server_url):
     with urllib.request.urlopen(server_url + "api/model") as response:    # nothing outside this machine
         assert response.status == 200 and b'"tiny_cnn"' in response.read()
     assert server_url.startswith("http://127.0.0.1:")                      # 127.0.0.1 unless told otherwise
+
+
+def test_concurrent_saliency_requests_give_the_sequential_answers_and_leave_the_weights_alone(
+        explorer, mnist_test_images):
+    """8 threads ask for saliency and guided maps at once (the Explorer holds no lock around them): each answer
+    equals the one given alone, and no weight's requires_grad or .grad changes even for a moment (a watcher
+    thread polls them all along)."""
+    images = mnist_test_images[0][:8]
+    requests = [(image[..., 0].tolist(), method) for image, method in zip(images, ["saliency", "guided"] * 4)]
+    sequential = [explorer.attribution(pixels, method) for pixels, method in requests]
+    weights = explorer.model.weights
+    changes, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            changes.extend(w.name for w in weights if w.grad is not None or not w.requires_grad)
+
+    start = threading.Barrier(len(requests))
+
+    def ask(request):
+        start.wait()
+        return explorer.attribution(*request)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(len(requests)) as pool:
+            concurrent = list(pool.map(ask, requests))
+    finally:
+        done.set()
+        watcher.join()
+    assert concurrent == sequential
+    assert changes == []

@@ -111,6 +111,12 @@ class Tensor:
         return Tensor(self.data, _keep_dtype=True)
 
     # ---- backpropagation --------------------------------------------------------------------------
+    @property
+    def grad_fn(self) -> Function | None:
+        """The op that made this Tensor (PyTorch's name): a `Function` whose `inputs` are its operands; None for a
+        leaf and for a result computed without a graph (no input required grad, or inside `no_grad()`)."""
+        return self._creator
+
     def backward(self, grad: Any = None) -> None:
         """Compute dself/dleaf for every leaf that requires a gradient, adding it into `leaf.grad`.
 
@@ -133,32 +139,12 @@ class Tensor:
 
         grads: dict[int, np.ndarray] = {id(self): grad}
         del grad  # from here on `grads` holds the only reference of this pass
-        for node in reversed(self._topological_order()):
+        for node in reversed(_topological_order([self])):
             node_grad = grads.pop(id(node))
             if node._creator is None:
                 node.grad = _kept_or_copied(node_grad) if node.grad is None else node.grad + node_grad
             else:
                 _add_input_grads(node._creator, node._creator.backward(node_grad), grads)
-
-    def _topological_order(self) -> list[Tensor]:
-        """Nodes that require grad, each after all of its inputs (iterative, so deep graphs are fine)."""
-        order: list[Tensor] = []
-        visited: set[int] = set()
-        stack: list[tuple[Tensor, bool]] = [(self, False)]
-        while stack:
-            node, inputs_done = stack.pop()
-            if inputs_done:
-                order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            if node._creator is not None:
-                for parent in node._creator.inputs:
-                    if parent.requires_grad and id(parent) not in visited:
-                        stack.append((parent, False))
-        return order
 
     # ---- operators and methods (each calls one op of striate.ops) ---------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -286,6 +272,28 @@ def operands_as_tensors(values: Sequence[Any]) -> tuple[Tensor, ...]:
         else:
             wrapped.append(Tensor(value, dtype=common))
     return tuple(wrapped)
+
+
+def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+    """The nodes that require grad and lead to `roots`, each after all of its inputs (iterative, so deep graphs
+    are fine). Used by `Tensor.backward` (one root) and `striate.grad` (several outputs)."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False) for root in reversed(roots)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._creator is not None:
+            for parent in node._creator.inputs:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
 
 
 def _add_input_grads(op: Any, input_grads: Sequence[Any], grads: dict[int, np.ndarray]) -> None:

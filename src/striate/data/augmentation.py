@@ -12,8 +12,15 @@ transform for each image, so a seeded generator makes the whole pipeline repeata
     x_batch = augment(x_batch, rng)
 """
 
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
+
+Batch = NDArray[Any]
+"""Images (N, H, W, C)."""
 
 
 class Augmentation:
@@ -22,16 +29,16 @@ class Augmentation:
     Shape: (N, H, W, C) in; out as the last step leaves it ((N, h, w, C) after a crop).
     """
 
-    def __init__(self, steps):
+    def __init__(self, steps: Sequence[Callable[..., ArrayLike]]) -> None:
         self.steps = list(steps)
 
-    def __call__(self, batch, rng):
+    def __call__(self, batch: ArrayLike, rng: np.random.Generator) -> ArrayLike:
         for step in self.steps:
             batch = step(batch, rng=rng)
         return batch
 
 
-def shift(batch, offsets):
+def shift(batch: ArrayLike, offsets: ArrayLike) -> Batch:
     """Move image ``i`` down by ``offsets[i, 0]`` and right by ``offsets[i, 1]`` pixels, filling with zeros.
 
     Shape: batch (N, H, W, C), offsets (N, 2) integers (negative moves up / left); output (N, H, W, C).
@@ -52,7 +59,7 @@ def shift(batch, offsets):
     return out
 
 
-def random_shift(batch, max_shift, rng):
+def random_shift(batch: ArrayLike, max_shift: int, rng: np.random.Generator) -> Batch:
     """Shift each image by whole pixels drawn uniformly from ``[-max_shift, max_shift]`` on each axis.
 
     Shape: (N, H, W, C) -> (N, H, W, C); vacated pixels are zero.
@@ -62,7 +69,7 @@ def random_shift(batch, max_shift, rng):
     return shift(batch, offsets)
 
 
-def rotate(batch, degrees):
+def rotate(batch: ArrayLike, degrees: ArrayLike) -> Batch:
     """Rotate image ``i`` counterclockwise by ``degrees[i]`` about its centre (bilinear, zero fill).
 
     Uses ``scipy.ndimage.rotate(..., reshape=False, order=1)``, so the frame keeps its size and corners
@@ -81,7 +88,7 @@ def rotate(batch, degrees):
     return out
 
 
-def random_rotation(batch, max_degrees, rng):
+def random_rotation(batch: ArrayLike, max_degrees: float, rng: np.random.Generator) -> Batch:
     """Rotate each image by an angle drawn uniformly from ``[-max_degrees, max_degrees]``.
 
     Shape: (N, H, W, C) -> (N, H, W, C); see :func:`rotate`.
@@ -90,7 +97,7 @@ def random_rotation(batch, max_degrees, rng):
     return rotate(batch, rng.uniform(-max_degrees, max_degrees, size=len(batch)))
 
 
-def random_flip(batch, rng, horizontal=True, vertical=False):
+def random_flip(batch: ArrayLike, rng: np.random.Generator, horizontal: bool = True, vertical: bool = False) -> Batch:
     """Mirror each image left-right (if ``horizontal``) and top-bottom (if ``vertical``), each with
     probability 1/2, drawn independently per image and per axis.
 
@@ -104,7 +111,7 @@ def random_flip(batch, rng, horizontal=True, vertical=False):
     return batch
 
 
-def random_crop(batch, size, rng, padding=0):
+def random_crop(batch: ArrayLike, size: int | tuple[int, int], rng: np.random.Generator, padding: int = 0) -> Batch:
     """Cut a ``size`` window at a random position from each image, after zero-padding every side.
 
     AlexNet's training crops are ``random_crop(images_256, 227, rng)``; CIFAR's are
@@ -114,7 +121,8 @@ def random_crop(batch, size, rng, padding=0):
     needs ``h <= H + 2 * padding`` and ``w <= W + 2 * padding``.
     """
     batch = _check_batch(batch)
-    crop_h, crop_w = (size, size) if np.isscalar(size) else size
+    # np.isscalar does not narrow the type for mypy: size is an int here or a pair
+    crop_h, crop_w = cast(tuple[int, int], (size, size) if np.isscalar(size) else size)
     if padding:
         batch = np.pad(batch, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     height, width = batch.shape[1:3]
@@ -127,7 +135,7 @@ def random_crop(batch, size, rng, padding=0):
                      for image, top, left in zip(batch, tops, lefts, strict=True)])
 
 
-def _check_batch(batch):
+def _check_batch(batch: ArrayLike) -> Batch:
     batch = np.asarray(batch)
     if batch.ndim != 4:
         raise ValueError(f"expected a channels-last batch (N, H, W, C); received shape {batch.shape}")

@@ -1,9 +1,16 @@
 """Mini-batches over a data set held in NumPy arrays."""
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Batch = tuple[NDArray[Any], NDArray[Any]]
 
 
-def iterate_batches(x, y, batch_size, shuffle=True, seed=None, drop_last=False):
+def iterate_batches(x: ArrayLike, y: ArrayLike, batch_size: int, shuffle: bool = True,
+                    seed: int | np.random.Generator | None = None, drop_last: bool = False) -> Iterator[Batch]:
     """Yield ``(x_batch, y_batch)`` pairs covering every sample exactly once (one epoch).
 
     Shape:
@@ -35,7 +42,8 @@ def iterate_batches(x, y, batch_size, shuffle=True, seed=None, drop_last=False):
     return _batches(x, y, order, batch_size, drop_last)
 
 
-def _batches(x, y, order, batch_size, drop_last):
+def _batches(x: NDArray[Any], y: NDArray[Any], order: NDArray[np.integer[Any]], batch_size: int,
+             drop_last: bool) -> Iterator[Batch]:
     # a separate generator so that iterate_batches validates its arguments when called, not at first next()
     stop = len(order) - len(order) % batch_size if drop_last else len(order)
     for start in range(0, stop, batch_size):

@@ -29,11 +29,15 @@ reason. Batches stay full: the next readable file takes the skipped one's place.
 import copy
 import os
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from striate import images as image_files
 from striate.core.random import generator
+from striate.core.types import Path
 from striate.data.resizing import INTERPOLATIONS, resize
 
 ALLOWED_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -43,10 +47,15 @@ SUBSETS = ("training", "validation", "both")
 NAME = "image_dataset_from_directory"
 
 
-def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None, color_mode="rgb",
-                                 batch_size=32, image_size=(256, 256), shuffle=True, seed=None, validation_split=None,
-                                 subset=None, interpolation="bilinear", follow_links=False, crop_to_aspect_ratio=False,
-                                 pad_to_aspect_ratio=False, verbose=True):
+def image_dataset_from_directory(
+        directory: Path, labels: Literal["inferred"] | Sequence[int] | None = "inferred",
+        label_mode: Literal["int", "categorical", "binary"] | None = "int", class_names: Sequence[str] | None = None,
+        color_mode: Literal["rgb", "grayscale", "rgba"] = "rgb", batch_size: int | None = 32,
+        image_size: tuple[int, int] = (256, 256), shuffle: bool = True, seed: int | None = None,
+        validation_split: float | None = None, subset: Literal["training", "validation", "both"] | None = None,
+        interpolation: Literal["bilinear", "nearest"] = "bilinear", follow_links: bool = False,
+        crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False,
+        verbose: bool = True) -> "ImageDataset | list[ImageDataset]":
     """An `ImageDataset` of (images, labels) batches from `directory`, or [training, validation] for subset="both".
 
     Args (Keras 3's):
@@ -88,7 +97,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         label_values = None if label_values is None else label_values[order]
     encoded = _encode_labels(label_values, label_mode, len(class_names))
 
-    def dataset(indices, shuffles):
+    def dataset(indices: NDArray[np.integer[Any]], shuffles: bool) -> ImageDataset:
         return ImageDataset([file_paths[i] for i in indices], None if encoded is None else encoded[indices],
                             class_names if labels == "inferred" else None,
                             Loader(color_mode, tuple(int(n) for n in image_size), interpolation,
@@ -114,7 +123,9 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     return [dataset(training, shuffle), dataset(validation, False)]
 
 
-def index_directory(directory, labels="inferred", class_names=None, follow_links=False):
+def index_directory(directory: Path, labels: Literal["inferred"] | Sequence[int] | None = "inferred",
+                    class_names: Sequence[str] | None = None,
+                    follow_links: bool = False) -> tuple[list[str], NDArray[np.int64] | None, list[str]]:
     """(file paths, integer labels (N,) or None, class names) of the image files under `directory`, sorted.
 
     With labels="inferred" a file's label is the index of its subfolder in class_names; files directly in
@@ -133,12 +144,13 @@ def index_directory(directory, labels="inferred", class_names=None, follow_links
             raise ValueError(f"{NAME}: class_names must name subfolders of {directory} ({folders}); "
                              f"received {list(class_names)}")
         class_names = list(class_names)
-        file_paths, label_values = [], []
+        file_paths: list[str] = []
+        indices: list[int] = []
         for index, name in enumerate(class_names):
             found = _image_files(os.path.join(directory, name), follow_links)
             file_paths += found
-            label_values += [index] * len(found)
-        label_values = np.array(label_values, dtype=np.int64)
+            indices += [index] * len(found)
+        label_values: NDArray[np.int64] | None = np.array(indices, dtype=np.int64)
     else:
         file_paths, class_names = _image_files(directory, follow_links), []
         label_values = None if labels is None else np.asarray(labels, dtype=np.int64)
@@ -150,15 +162,16 @@ def index_directory(directory, labels="inferred", class_names=None, follow_links
     return file_paths, label_values, class_names
 
 
-def _image_files(folder, follow_links):
+def _image_files(folder: str, follow_links: bool) -> list[str]:
     """The image files under `folder`, recursively, in sorted order (folders by path, files by name)."""
-    found = []
+    found: list[str] = []
     for root, _, files in sorted(os.walk(folder, followlinks=follow_links), key=lambda entry: entry[0]):
         found += [os.path.join(root, name) for name in sorted(files) if name.lower().endswith(ALLOWED_FORMATS)]
     return found
 
 
-def _encode_labels(label_values, label_mode, num_classes):
+def _encode_labels(label_values: NDArray[np.int64] | None, label_mode: str | None,
+                   num_classes: int) -> NDArray[Any] | None:
     """int -> int32 (N,); categorical -> float32 one-hot (N, K); binary -> float32 (N, 1); None -> None."""
     if label_values is None or label_mode is None:
         return None
@@ -173,14 +186,16 @@ def _encode_labels(label_values, label_mode, num_classes):
 class Loader:
     """Reads one image file as float32 (height, width, C) in [0, 255]: decode, convert, resize."""
 
-    def __init__(self, color_mode, image_size, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio):
+    def __init__(self, color_mode: Literal["rgb", "grayscale", "rgba"], image_size: tuple[int, ...],
+                 interpolation: Literal["bilinear", "nearest"], crop_to_aspect_ratio: bool,
+                 pad_to_aspect_ratio: bool) -> None:
         self.color_mode = color_mode
         self.image_size = image_size
         self.interpolation = interpolation
         self.crop_to_aspect_ratio = crop_to_aspect_ratio
         self.pad_to_aspect_ratio = pad_to_aspect_ratio
 
-    def __call__(self, path):
+    def __call__(self, path: str) -> NDArray[np.float32]:
         """Raises ValueError or OSError for a file that cannot be read (see striate.images.read)."""
         if self.color_mode == "rgba":
             pixels = _as_rgba(image_files.read(path, color_mode=None))
@@ -190,7 +205,7 @@ class Loader:
                       self.pad_to_aspect_ratio)
 
 
-def _as_rgba(pixels):
+def _as_rgba(pixels: NDArray[np.float32]) -> NDArray[np.float32]:
     """(H, W, C) with C = 1 (grey), 2 (grey, alpha), 3 (RGB) or 4 (RGBA) -> (H, W, 4); opaque when no alpha."""
     channels = pixels.shape[-1]
     colour = pixels[..., :1].repeat(3, axis=-1) if channels <= 2 else pixels[..., :3]
@@ -205,26 +220,28 @@ class ImageDataset:
     reason for each file that could not be read). len(dataset) is the number of batches per pass.
     """
 
-    def __init__(self, file_paths, labels, class_names, loader, batch_size, shuffle, seed, functions=()):
+    def __init__(self, file_paths: Iterable[str], labels: NDArray[Any] | None, class_names: list[str] | None,
+                 loader: Loader, batch_size: int | None, shuffle: bool, seed: int | None,
+                 functions: Iterable[Callable[..., Any]] = ()) -> None:
         self.file_paths = list(file_paths)
         self.labels = labels
         self.class_names = class_names
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.skipped = {}
+        self.skipped: dict[str, str] = {}
         self._loader = loader
         self._rng = np.random.default_rng(seed)
         self._functions = tuple(functions)
 
-    def __len__(self):
+    def __len__(self) -> int:
         readable = len(self.file_paths) - len(self.skipped)
         return readable if self.batch_size is None else -(-readable // self.batch_size)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         order = self._rng.permutation(len(self.file_paths)) if self.shuffle else range(len(self.file_paths))
         return self._batches(order)
 
-    def shard_batches(self, count, index):
+    def shard_batches(self, count: int, index: int) -> Iterator[Any]:
         """One pass of part `index` of every batch, for data-parallel training over `count` ranks
         (striate.distributed, which calls it): the pass's order is drawn as `iter` draws it (the same on every
         rank, given the same seed), cut into batches of batch_size files, and each batch into `count` contiguous
@@ -243,15 +260,16 @@ class ImageDataset:
             part = list(self._batches(shard(order[start:start + self.batch_size], index, count)))
             yield part[0] if part else self._element([], [])
 
-    def map(self, function):
+    def map(self, function: Callable[..., Any]) -> "ImageDataset":
         """A dataset giving function(images, labels) (function(images) without labels) for each batch, as
         tf.data's `map`; it shares this one's files, order and skipped files."""
         mapped = copy.copy(self)
         mapped._functions = (*self._functions, function)
         return mapped
 
-    def _batches(self, order):
-        pixels, kept = [], []
+    def _batches(self, order: Iterable[int]) -> Iterator[Any]:
+        pixels: list[NDArray[np.float32]] = []
+        kept: list[int] = []
         for index in order:
             path = self.file_paths[index]
             if path in self.skipped:
@@ -270,7 +288,7 @@ class ImageDataset:
         if pixels:
             yield self._element(pixels, kept)
 
-    def _element(self, pixels, kept):
+    def _element(self, pixels: list[NDArray[np.float32]], kept: list[int]) -> Any:
         """One batch (or, with batch_size None, one image) with its labels, after the mapped functions."""
         if not pixels:  # a part of a batch whose files could not be read (shard_batches)
             channels = COLOR_CHANNELS[self._loader.color_mode]
@@ -283,14 +301,14 @@ class ImageDataset:
             element = element if isinstance(element, tuple) else (element,)
         return element if len(element) > 1 else element[0]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"ImageDataset({len(self.file_paths)} files, {len(self)} batches of {self.batch_size}, "
                 f"class_names={self.class_names})")
 
 
-def _check_arguments(labels, label_mode, class_names, color_mode, batch_size, image_size,
-                     validation_split, subset, shuffle, seed, interpolation, crop_to_aspect_ratio,
-                     pad_to_aspect_ratio):
+def _check_arguments(labels: Any, label_mode: Any, class_names: Any, color_mode: Any, batch_size: Any,
+                     image_size: Any, validation_split: Any, subset: Any, shuffle: bool, seed: Any, interpolation: Any,
+                     crop_to_aspect_ratio: bool, pad_to_aspect_ratio: bool) -> None:
     """Refuse a bad argument before any file is read, as Keras does, naming what was received."""
     if not (labels in ("inferred", None) or isinstance(labels, list | tuple | np.ndarray)):
         raise ValueError(f"{NAME}: labels must be 'inferred', None or a list of integer labels; received {labels!r}")

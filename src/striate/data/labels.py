@@ -1,9 +1,12 @@
 """Integer indices (class labels, token ids) checked once, and one-hot rows: `to_categorical`, as Keras'."""
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 
-def whole_numbers(op, what, values):
+def whole_numbers(op: str, what: str, values: NDArray[Any]) -> NDArray[np.int64]:
     """`values` as int64, refusing non-numbers and floats with a fractional part, e.g. whole_numbers("Embedding",
     "token indices", x): TypeError for a dtype that is not a number, ValueError for 2.5 (its message names `op`,
     `what` and one offending value)."""
@@ -15,7 +18,7 @@ def whole_numbers(op, what, values):
     return indices
 
 
-def to_categorical(x, num_classes=None):
+def to_categorical(x: ArrayLike, num_classes: int | None = None) -> NDArray[np.float32]:
     """One-hot rows for integer class labels: result[..., c] = 1 where x == c, else 0.
 
     Shape:

@@ -17,23 +17,26 @@ reshuffle).
 """
 
 
+from typing import Any
+
+
 class PyDataset:
     """Base class of data sets indexed by batch. workers, use_multiprocessing and max_queue_size are taken
     for Keras' signature; striate reads the batches in the training thread."""
 
-    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10) -> None:
         self.workers, self.use_multiprocessing, self.max_queue_size = workers, use_multiprocessing, max_queue_size
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__}: a PyDataset defines __getitem__(index) -> batch")
 
-    def __len__(self):
+    def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__}: a PyDataset defines __len__() -> number of batches")
 
     @property
-    def num_batches(self):
+    def num_batches(self) -> int:
         """The number of batches of an epoch (len), as Keras 3."""
         return len(self)
 
-    def on_epoch_end(self):
+    def on_epoch_end(self) -> None:
         """Called by fit after each epoch; does nothing unless a subclass says otherwise."""

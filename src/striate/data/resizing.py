@@ -14,12 +14,17 @@ crop_to_aspect_ratio first cuts the largest centred window with the target's asp
 `smart_resize`); pad_to_aspect_ratio first adds zeros equally on both sides of the short dimension.
 """
 
+from collections.abc import Sequence
+from typing import Any, Literal
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 INTERPOLATIONS = ("bilinear", "nearest")
 
 
-def resize(images, size, interpolation="bilinear", crop_to_aspect_ratio=False, pad_to_aspect_ratio=False):
+def resize(images: ArrayLike, size: Sequence[int], interpolation: Literal["bilinear", "nearest"] = "bilinear",
+           crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False) -> NDArray[np.float32]:
     """`images` (H, W, C) or (N, H, W, C) resized to size = (height, width); float32 out.
 
     Shape: (..., H, W, C) -> (..., height, width, C).
@@ -43,7 +48,7 @@ def resize(images, size, interpolation="bilinear", crop_to_aspect_ratio=False, p
     return along(along(images, height, axis=-3), width, axis=-2)
 
 
-def _bilinear(images, length, axis):
+def _bilinear(images: NDArray[np.float32], length: int, axis: int) -> NDArray[np.float32]:
     """Linear interpolation along `axis` to `length` samples at half-pixel centres."""
     size = images.shape[axis]
     position = np.clip((np.arange(length) + 0.5) * (size / length) - 0.5, 0, size - 1)
@@ -55,14 +60,14 @@ def _bilinear(images, length, axis):
     return (1 - fraction) * np.take(images, lower, axis=axis) + fraction * np.take(images, upper, axis=axis)
 
 
-def _nearest(images, length, axis):
+def _nearest(images: NDArray[np.float32], length: int, axis: int) -> NDArray[np.float32]:
     """The input sample whose cell holds each output centre, along `axis`."""
     size = images.shape[axis]
     index = np.minimum(np.floor((np.arange(length) + 0.5) * (size / length)).astype(np.int64), size - 1)
     return np.take(images, index, axis=axis)
 
 
-def _crop_to_aspect_ratio(images, height, width):
+def _crop_to_aspect_ratio(images: NDArray[Any], height: int, width: int) -> NDArray[Any]:
     """The largest centred window with aspect ratio height:width (Keras' smart_resize)."""
     h, w = images.shape[-3], images.shape[-2]
     crop_height = min(h, int(w * height / width))
@@ -71,7 +76,7 @@ def _crop_to_aspect_ratio(images, height, width):
     return images[..., top : top + crop_height, left : left + crop_width, :]
 
 
-def _pad_to_aspect_ratio(images, height, width):
+def _pad_to_aspect_ratio(images: NDArray[Any], height: int, width: int) -> NDArray[Any]:
     """Zeros added equally before and after the short dimension, as keras.ops.image.resize(pad_to_aspect_ratio=True)."""
     h, w = images.shape[-3], images.shape[-2]
     pad_rows = (max(h, int(w * height / width)) - h) // 2

@@ -14,14 +14,13 @@ Horse, Sheep and Zebra but does not say which label number is which, so labels s
 """
 
 import gzip
-import importlib.util
 import io
 import pickle
-from pathlib import Path
 
 import numpy as np
 
 from striate.datasets.mnist import ArrayUnpickler
+from striate.datasets.package_data import package_file
 
 PIP_COMMAND = "pip install --no-deps animal-mnist==0.4"
 
@@ -58,14 +57,6 @@ def load_data(test_fraction=0.2, seed=0):
 
 
 def _source_path():
-    spec = importlib.util.find_spec("animal_mnist")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"Animal-MNIST is read from the package animal-mnist, which is not installed; "
-                                  f"install it with: {PIP_COMMAND}")
-    locations = list(spec.submodule_search_locations)
-    for location in locations:
-        candidate = Path(location) / "data" / "Animal_MNIST"
-        if (candidate / "animal_data_version_3.gz").is_file():
-            return candidate
-    raise FileNotFoundError(f"animal-mnist has no data/Animal_MNIST/animal_data_version_3.gz; reinstall it with: "
-                            f"{PIP_COMMAND}; searched {locations}")
+    """The folder ``animal_mnist/data/Animal_MNIST`` that holds animal_data_version_3.gz (not imported)."""
+    return package_file("animal_mnist", "data", "Animal_MNIST", "animal_data_version_3.gz", what="Animal-MNIST",
+                        package="animal-mnist", install=PIP_COMMAND).parent

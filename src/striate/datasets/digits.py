@@ -10,10 +10,10 @@ scikit-learn, without importing it; nothing is downloaded.
     y_train.shape, y_train.dtype        # (1438,) int64, values 0..9
 """
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
+
+from striate.datasets.package_data import package_file
 
 PIP_COMMAND = "pip install scikit-learn"
 
@@ -52,19 +52,6 @@ def load_data(test_fraction=0.2, seed=0):
 
 
 def _source_path():
-    """Locate ``sklearn/datasets/data/digits.csv.gz`` without importing scikit-learn."""
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            f"the digits data set is read from scikit-learn, which is not installed; install it with: "
-            f"{PIP_COMMAND}"
-        )
-    locations = list(spec.submodule_search_locations)
-    for location in locations:
-        candidate = Path(location) / "datasets" / "data" / "digits.csv.gz"
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"scikit-learn has no datasets/data/digits.csv.gz; reinstall it with: {PIP_COMMAND}; "
-        f"searched {locations}"
-    )
+    """scikit-learn's ``sklearn/datasets/data/digits.csv.gz``, found without importing scikit-learn."""
+    return package_file("sklearn", "datasets", "data", "digits.csv.gz", what="the digits data set",
+                        package="scikit-learn", install=PIP_COMMAND)

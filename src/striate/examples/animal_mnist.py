@@ -12,7 +12,7 @@ import sys
 import striate
 from striate import layers as L
 from striate.datasets import animal_mnist
-from striate.examples import Timer, report, standard_parser
+from striate.examples import Timer, run_main, standard_parser
 
 
 def cnn():
@@ -44,9 +44,7 @@ def run(epochs=10, seed=0, quick=False, verbose=1):
 
 
 def main(argv=None):
-    arguments = standard_parser("animal_mnist", epochs=10).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick))
-    return 0
+    return run_main(standard_parser("animal_mnist", epochs=10), run, argv)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import sys
 import striate
 from striate import layers as L
 from striate.datasets import bbc_news
-from striate.examples import report, standard_parser, train_classifier
+from striate.examples import run_main, standard_parser, train_classifier
 
 
 def kim_cnn(vocabulary_size, length, embedding_size=64, filters=64, widths=(3, 4, 5)):
@@ -56,9 +56,7 @@ def run(epochs=6, seed=0, quick=False, verbose=1):
 
 
 def main(argv=None):
-    arguments = standard_parser("bbc_news", epochs=6).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick))
-    return 0
+    return run_main(standard_parser("bbc_news", epochs=6), run, argv)
 
 
 if __name__ == "__main__":

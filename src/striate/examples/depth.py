@@ -22,7 +22,7 @@ import numpy as np
 import striate
 from striate import layers as L
 from striate.datasets import digits
-from striate.examples import Timer, demonstration_parser, output_folder, report
+from striate.examples import Timer, demonstration_parser, output_folder, run_main
 from striate.models import residual_block
 from striate.models.model import Input, Model
 from striate.models.resnet import conv_bn
@@ -116,9 +116,7 @@ def run(epochs=5, seed=0, quick=False, out=None, verbose=0, depths=DEPTHS):
 
 
 def main(argv=None):
-    arguments = demonstration_parser("depth", epochs=5).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick, arguments.out))
-    return 0
+    return run_main(demonstration_parser("depth", epochs=5), run, argv)
 
 
 if __name__ == "__main__":

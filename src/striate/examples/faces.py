@@ -20,7 +20,7 @@ import numpy as np
 import striate
 from striate import images
 from striate import layers as L
-from striate.examples import Timer, demonstration_parser, output_folder, report
+from striate.examples import Timer, demonstration_parser, output_folder, run_main
 from striate.viz import figure
 
 FILE, FACES, SIZE = "lfw_subset.npy", 100, 25
@@ -96,9 +96,7 @@ def run(epochs=40, seed=0, quick=False, out=None, verbose=0):
 
 
 def main(argv=None):
-    arguments = demonstration_parser("faces", epochs=40).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick, arguments.out))
-    return 0
+    return run_main(demonstration_parser("faces", epochs=40), run, argv)
 
 
 if __name__ == "__main__":

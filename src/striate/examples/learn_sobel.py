@@ -19,7 +19,7 @@ import numpy as np
 import striate
 from striate import filters, images
 from striate import layers as L
-from striate.examples import Timer, demonstration_parser, output_folder, report
+from striate.examples import Timer, demonstration_parser, output_folder, run_main
 from striate.viz import figure
 
 PHOTO, HELD_OUT_PHOTO = "camera", "astronaut"
@@ -93,9 +93,7 @@ def run(epochs=40, seed=0, quick=False, out=None, verbose=0):
 
 
 def main(argv=None):
-    arguments = demonstration_parser("learn_sobel", epochs=40).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick, arguments.out))
-    return 0
+    return run_main(demonstration_parser("learn_sobel", epochs=40), run, argv)
 
 
 if __name__ == "__main__":

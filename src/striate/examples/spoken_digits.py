@@ -14,7 +14,7 @@ import numpy as np
 import striate
 from striate import layers as L
 from striate.datasets import spoken_digits
-from striate.examples import report, standard_parser, train_classifier
+from striate.examples import run_main, standard_parser, train_classifier
 
 FRAMES = 48  # 96% of the recordings are shorter; longer ones are cut at the end
 
@@ -61,9 +61,7 @@ def run(epochs=15, seed=0, quick=False, verbose=1):
 
 
 def main(argv=None):
-    arguments = standard_parser("spoken_digits", epochs=15).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick))
-    return 0
+    return run_main(standard_parser("spoken_digits", epochs=15), run, argv)
 
 
 if __name__ == "__main__":

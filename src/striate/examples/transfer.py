@@ -50,7 +50,7 @@ import numpy as np
 import striate
 from striate import images
 from striate import layers as L
-from striate.examples import Timer, report, standard_parser
+from striate.examples import Timer, run_main, standard_parser
 from striate.layers.normalization import BatchNormalization
 from striate.models.resnet import conv_bn, residual_block
 
@@ -164,9 +164,7 @@ def run(epochs=15, seed=0, quick=False, verbose=0):
 
 
 def main(argv=None):
-    arguments = standard_parser("transfer", epochs=15).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick, verbose=1))
-    return 0
+    return run_main(standard_parser("transfer", epochs=15), run, argv, verbose=1)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import numpy as np
 import striate
 from striate import layers as L
 from striate.datasets import mnist
-from striate.examples import Timer, demonstration_parser, output_folder, report
+from striate.examples import Timer, demonstration_parser, output_folder, run_main
 from striate.viz import figure
 
 SHIFTS = tuple(range(7))
@@ -134,9 +134,7 @@ def run(epochs=2, seed=0, quick=False, out=None, verbose=1, train_size=20000, te
 
 
 def main(argv=None):
-    arguments = demonstration_parser("translation", epochs=2).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick, arguments.out))
-    return 0
+    return run_main(demonstration_parser("translation", epochs=2), run, argv)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import numpy as np
 
 import striate
 import striate.functional as F
-from striate.examples import Timer, report, standard_parser
+from striate.examples import Timer, run_main, standard_parser
 from striate.models.recursive import RecursiveNet, TreeBatch
 
 PACKAGES = ("asyncio", "email", "http", "multiprocessing", "unittest", "xml")
@@ -140,9 +140,7 @@ def run(epochs=3, seed=0, quick=False, verbose=1, dim=48, batch_size=32):
 
 
 def main(argv=None):
-    arguments = standard_parser("trees", epochs=3).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick))
-    return 0
+    return run_main(standard_parser("trees", epochs=3), run, argv)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import striate
 import striate.functional as F
 from striate import layers as L
 from striate.datasets import mnist
-from striate.examples import Timer, report, standard_parser
+from striate.examples import Timer, run_main, standard_parser
 
 FILTERS, SIZE, POOL = 32, 5, 4
 
@@ -165,9 +165,7 @@ def run(epochs=10, seed=0, quick=False, verbose=1, train_size=10000, linear_epoc
 
 
 def main(argv=None):
-    arguments = standard_parser("unsupervised_features", epochs=10).parse_args(argv)
-    report(run(arguments.epochs, arguments.seed, arguments.quick))
-    return 0
+    return run_main(standard_parser("unsupervised_features", epochs=10), run, argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from matplotlib.patches import Rectangle
 
 import striate.functional as F
 from striate import images, no_grad
-from striate.examples import Timer, demonstration_parser, output_folder, report
+from striate.examples import Timer, demonstration_parser, output_folder, run_main
 from striate.viz import figure
 
 PHOTO, TEMPLATE_SOURCE = "astronaut", "chelsea"
@@ -134,9 +134,7 @@ def run(seed=0, quick=False, out=None, planted_at=PLANTED_AT):
 
 
 def main(argv=None):
-    arguments = demonstration_parser("waldo").parse_args(argv)
-    report(run(arguments.seed, arguments.quick, arguments.out))
-    return 0
+    return run_main(demonstration_parser("waldo"), run, argv)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@
 
 Every error is answered as JSON {"error": message} with a 4xx status: 400 for a bad request (malformed JSON,
 wrong pixels, a file that is not an image), 404 for an unknown layer, sample or path, 405 for a wrong method,
-413 for a body over the limit. The models' computations run in worker threads (the Explorer's lock makes them
-take turns), so the server keeps answering.
+413 for a body over the limit. The models' computations run in worker threads, at the same time (the Explorer
+never changes its model), so the server keeps answering.
 """
 
 import json

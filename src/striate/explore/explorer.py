@@ -1,9 +1,9 @@
 """`Explorer`: one loaded model and every answer the explorer's page asks of it, as JSON-ready dicts.
 
-The model is shared by all requests and only ever runs inference. The attribution methods turn the weights'
-`requires_grad` off for their pass, a change every thread would see, so every computation with the model holds
-one lock: concurrent requests get exactly the answers sequential ones get,
-one after the other.
+The model is shared by all requests and is never changed: they only run inference, and the attribution methods
+take gradients with respect to the image alone (`striate.grad`, which writes no weight's `.grad` and leaves
+`requires_grad` as it is). So requests run at the same time, without a lock, and get exactly the answers
+sequential ones get. The one lock guards the MNIST test set, loaded once on the first request for a sample.
 
 Arrays of feature maps travel as base64 of little-endian float32 in row-major order (`encode_array`), with
 their shape: in Python, `np.frombuffer(base64.b64decode(data), "<f4").reshape(shape)`.
@@ -48,7 +48,7 @@ class Explorer:
         self.plan_rows = {}
         for row in striate.plan(model).rows[1:]:
             self.plan_rows.setdefault(row.name, row)
-        self.lock = threading.Lock()
+        self._mnist_lock = threading.Lock()
         self._mnist_test = None
 
     @classmethod
@@ -92,8 +92,7 @@ class Explorer:
     def predict(self, pixels):
         """{"probabilities": model.predict of the pixels, "predicted": the argmax} (POST /api/predict)."""
         batch = check_pixels(pixels, self.shape)[None]
-        with self.lock:
-            probabilities = self.model.predict(batch, verbose=0)[0]
+        probabilities = self.model.predict(batch, verbose=0)[0]
         return {"probabilities": probabilities.astype(float).tolist(), "predicted": int(np.argmax(probabilities))}
 
     def maps(self, pixels, layers=None):
@@ -154,16 +153,15 @@ class Explorer:
         if class_index is not None and not (isinstance(class_index, int) and not isinstance(class_index, bool)
                                             and 0 <= class_index < classes):
             raise InputError(f"class must be an int from 0 to {classes - 1}; received {class_index!r}")
-        with self.lock:
-            if class_index is None:
-                class_index = int(np.argmax(self.model.predict(x[None], verbose=0)[0]))
-            if method == "occlusion":
-                patch = patch or max(1, self.shape[0] // 7)
-                stride = stride or max(1, patch // 2)
-                values = occlusion(self.model, x, class_index, patch, stride)
-            else:
-                gradient = (saliency if method == "saliency" else guided_backprop)(self.model, x, class_index)
-                values = saliency_map(gradient)
+        if class_index is None:
+            class_index = int(np.argmax(self.model.predict(x[None], verbose=0)[0]))
+        if method == "occlusion":
+            patch = patch or max(1, self.shape[0] // 7)
+            stride = stride or max(1, patch // 2)
+            values = occlusion(self.model, x, class_index, patch, stride)
+        else:
+            gradient = (saliency if method == "saliency" else guided_backprop)(self.model, x, class_index)
+            values = saliency_map(gradient)
         low, high = float(values.min()), float(values.max())
         scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
         return {"method": method, "class": class_index, "map": values.astype(float).tolist(),
@@ -207,8 +205,8 @@ class Explorer:
 
     # ---- helpers ------------------------------------------------------------------------------------------
     def _run(self, batch):
-        """[(layer, output array (1, ...)), ...] in running order, under the lock, without a gradient graph."""
-        with self.lock, striate.no_grad():
+        """[(layer, output array (1, ...)), ...] in running order, without a gradient graph."""
+        with striate.no_grad():
             return [(layer, value.numpy()) for layer, value in run_layers(self.model, batch)]
 
     def _inputs_of(self, steps, index, batch):
@@ -234,7 +232,7 @@ class Explorer:
         return [low[0], low[1], low[0] + row.receptive_field[0] - 1, low[1] + row.receptive_field[1] - 1]
 
     def _load_mnist_test(self):
-        with self.lock:
+        with self._mnist_lock:
             if self._mnist_test is None:
                 from striate.datasets import mnist
 

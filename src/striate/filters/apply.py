@@ -12,19 +12,27 @@ scipy.ndimage's own default "reflect" (NumPy "symmetric", 2 1 [1 2 3] 3 2, the e
 striate counterpart: compare with scipy's mode="mirror".
 """
 
+from typing import Any, Literal
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from striate import functional as F
 from striate.core.runtime import no_grad
+from striate.functional.convolution import PaddingMode
 from striate.ops.padding import PAD_MODES
 
-CONV_PADDING_MODES = {"constant": "zeros", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+CONV_PADDING_MODES: dict[str, PaddingMode] = {"constant": "zeros", "reflect": "reflect", "replicate": "replicate",
+                                              "circular": "circular"}
 MODES = ("correlate", "convolve")
 PADDINGS = ("same", "valid")
 CHANNELS = ("each", "sum")
 
 
-def apply(image, kernel, mode="correlate", padding="same", padding_mode="reflect", channels="each"):
+def apply(image: ArrayLike, kernel: ArrayLike, mode: Literal["correlate", "convolve"] = "correlate",
+          padding: Literal["same", "valid"] = "same",
+          padding_mode: Literal["constant", "reflect", "replicate", "circular"] = "reflect",
+          channels: Literal["each", "sum"] = "each") -> NDArray[np.floating[Any]]:
     """Filter one image: (H, W) greyscale or (H, W, C), with a kernel in any of these layouts:
 
         (kh, kw)                 one 2-D filter
@@ -72,7 +80,8 @@ def apply(image, kernel, mode="correlate", padding="same", padding_mode="reflect
     return filtered[:, :, 0] if greyscale and filtered.shape[2] == 1 else filtered
 
 
-def _checked(image, kernel, mode, padding, padding_mode, channels):
+def _checked(image: ArrayLike, kernel: ArrayLike, mode: str, padding: str, padding_mode: str,
+             channels: str) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]]]:
     """(image, kernel as (kh, kw, C_in, C_out)) in the image's float dtype, or one ValueError naming what is wrong."""
     for argument, value, choices in (("mode", mode, MODES), ("padding", padding, PADDINGS),
                                      ("padding_mode", padding_mode, PAD_MODES), ("channels", channels, CHANNELS)):

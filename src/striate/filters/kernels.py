@@ -14,8 +14,14 @@ left, brighter below / right). sobel("x") = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
 
 import math
 import numbers
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Kernel = NDArray[np.float32]
+Axis = Literal[0, 1, -2, -1, "y", "x"]
 
 # skimage's gabor_kernel half-width: n_stds standard deviations of the envelope
 GABOR_STDS = 3
@@ -23,13 +29,13 @@ GABOR_STDS = 3
 GABOR_SIGMA_PER_WAVELENGTH = math.sqrt(math.log(2) / 2) / math.pi * 3
 
 
-def as_layer_kernel(kernel):
+def as_layer_kernel(kernel: ArrayLike) -> Kernel:
     """A 2-D kernel (kh, kw) as float32 (kh, kw, 1, 1)."""
     kernel = np.asarray(kernel, dtype=np.float32)
     return kernel.reshape(*kernel.shape, 1, 1)
 
 
-def tile(kernel, channels):
+def tile(kernel: ArrayLike, channels: int) -> Kernel:
     """A kernel (kh, kw, 1, C_out) repeated for `channels` input channels: (kh, kw, channels, C_out)."""
     kernel = np.asarray(kernel, dtype=np.float32)
     if kernel.ndim != 4 or kernel.shape[2] != 1:
@@ -37,52 +43,52 @@ def tile(kernel, channels):
     return np.repeat(kernel, channels, axis=2)
 
 
-def derivative_axis(function, axis):
+def derivative_axis(function: str, axis: Axis) -> int:
     """0 for 0 / "y" (down the rows), 1 for 1 / "x" (across the columns); raises for anything else."""
-    axes = {0: 0, 1: 1, "y": 0, "x": 1, -2: 0, -1: 1}
+    axes: dict[int | str, int] = {0: 0, 1: 1, "y": 0, "x": 1, -2: 0, -1: 1}
     if isinstance(axis, bool) or axis not in axes:
         raise ValueError(f"{function}: axis must be 0 or 'y' (along the rows), 1 or 'x' (along the columns); "
                          f"received {axis!r}")
     return axes[axis]
 
 
-def _derivative(function, axis, smoothing):
+def _derivative(function: str, axis: Axis, smoothing: list[int]) -> Kernel:
     """outer(smoothing, [-1, 0, 1]) for axis x, its transpose for axis y: a central difference along `axis`,
     smoothed across it (scipy.ndimage.sobel / prewitt's construction)."""
     along_x = np.outer(smoothing, [-1, 0, 1])
     return as_layer_kernel(along_x if derivative_axis(function, axis) == 1 else along_x.T)
 
 
-def sobel(axis):
+def sobel(axis: Axis) -> Kernel:
     """Sobel derivative along `axis`: smoothing [1, 2, 1] across it. sobel("x") = [[-1, 0, 1], [-2, 0, 2],
     [-1, 0, 1]]; equals scipy.ndimage.sobel(image, axis) as a correlation."""
     return _derivative("sobel", axis, [1, 2, 1])
 
 
-def scharr(axis):
+def scharr(axis: Axis) -> Kernel:
     """Scharr derivative along `axis`: smoothing [3, 10, 3] across it (Scharr 2000; unnormalised, as OpenCV's
     Scharr). scharr("x") = [[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]]."""
     return _derivative("scharr", axis, [3, 10, 3])
 
 
-def prewitt(axis):
+def prewitt(axis: Axis) -> Kernel:
     """Prewitt derivative along `axis`: smoothing [1, 1, 1] across it. prewitt("x") = [[-1, 0, 1]] * 3 rows;
     equals scipy.ndimage.prewitt(image, axis)."""
     return _derivative("prewitt", axis, [1, 1, 1])
 
 
-def laplacian():
+def laplacian() -> Kernel:
     """The 4-neighbour Laplacian [[0, 1, 0], [1, -4, 1], [0, 1, 0]] (d2/dy2 + d2/dx2), as scipy.ndimage.laplace."""
     return as_layer_kernel([[0, 1, 0], [1, -4, 1], [0, 1, 0]])
 
 
-def box_blur(size=3):
+def box_blur(size: int = 3) -> Kernel:
     """The mean of a size x size window: every weight 1 / size^2."""
     size = _odd_size("box_blur", size)
     return as_layer_kernel(np.full((size, size), 1.0 / (size * size)))
 
 
-def gaussian(sigma, size=None):
+def gaussian(sigma: float, size: int | None = None) -> Kernel:
     """A 2-D Gaussian blur exp(-(y^2 + x^2) / (2 sigma^2)), normalised to sum 1.
 
     size None cuts it as scipy.ndimage.gaussian_filter(truncate=4.0) does: radius = int(4 sigma + 0.5), size =
@@ -98,18 +104,18 @@ def gaussian(sigma, size=None):
     return as_layer_kernel(np.outer(line, line))
 
 
-def sharpen():
+def sharpen() -> Kernel:
     """The lectures' sharpen kernel [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]: the image minus its Laplacian."""
     return as_layer_kernel([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
 
 
-def emboss():
+def emboss() -> Kernel:
     """Emboss [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]: a diagonal derivative (top-left dark, bottom-right light) plus
     the image; the weights sum to 1, so flat regions keep their value."""
     return as_layer_kernel([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])
 
 
-def edge(orientation):
+def edge(orientation: Literal["vertical", "horizontal"]) -> Kernel:
     """The lectures' edge detectors: "vertical" = [[1, 0, -1], [1, 0, -1], [1, 0, -1]] (bright left of dark gives
     a positive response), "horizontal" its transpose (bright above dark)."""
     vertical = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]])
@@ -120,7 +126,8 @@ def edge(orientation):
     raise ValueError(f"edge: orientation must be 'vertical' or 'horizontal'; received {orientation!r}")
 
 
-def gabor(theta, sigma, wavelength, gamma=0.5, phase=0.0, size=None):
+def gabor(theta: float, sigma: float, wavelength: float, gamma: float = 0.5, phase: float = 0.0,
+          size: int | None = None) -> Kernel:
     """The real part of a Gabor filter, scikit-image's gabor_kernel formula in OpenCV's parameters:
 
         x' =  x cos(theta) + y sin(theta),   y' = -x sin(theta) + y cos(theta)
@@ -158,7 +165,7 @@ def gabor(theta, sigma, wavelength, gamma=0.5, phase=0.0, size=None):
     return as_layer_kernel(envelope * np.cos(2 * np.pi * rotated_x / wavelength + phase))
 
 
-def gabor_bank(orientations=4, scales=2, wavelength=4.0, gamma=0.5):
+def gabor_bank(orientations: int = 4, scales: int = 2, wavelength: float = 4.0, gamma: float = 0.5) -> Kernel:
     """`orientations` x `scales` Gabor filters as one bank (kh, kw, 1, orientations * scales).
 
     Filter s * orientations + o has theta = pi o / orientations and wavelength `wavelength` * 2^s, with
@@ -176,7 +183,7 @@ def gabor_bank(orientations=4, scales=2, wavelength=4.0, gamma=0.5):
     return np.concatenate(filters, axis=3)
 
 
-def _odd_size(function, size):
+def _odd_size(function: str, size: int) -> int:
     if not (isinstance(size, int) and not isinstance(size, bool) and size >= 1 and size % 2 == 1):
         raise ValueError(f"{function}: size must be an odd positive int (the kernel has a centre cell); "
                          f"received {size!r}")
@@ -184,7 +191,7 @@ def _odd_size(function, size):
 
 
 # name -> (the kernel, one line for the listing); parameters chosen to show well on a 300 x 451 photograph
-REGISTRY = {
+REGISTRY: dict[str, tuple[Callable[[], Kernel], str]] = {
     "sobel-x": (lambda: sobel("x"), "Sobel derivative across the columns: vertical edges"),
     "sobel-y": (lambda: sobel("y"), "Sobel derivative down the rows: horizontal edges"),
     "scharr-x": (lambda: scharr("x"), "Scharr derivative across the columns"),
@@ -202,12 +209,12 @@ REGISTRY = {
 }
 
 
-def names():
+def names() -> list[str]:
     """The names `by_name` knows, in the registry's order."""
     return list(REGISTRY)
 
 
-def by_name(name):
+def by_name(name: str) -> Kernel:
     """The kernel (kh, kw, 1, 1) registered as `name` ("sobel-x", "gaussian", ...)."""
     if name not in REGISTRY:
         raise ValueError(f"unknown filter {name!r}; known filters: {', '.join(REGISTRY)}")

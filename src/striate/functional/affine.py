@@ -17,16 +17,19 @@ The output is a sum of gathered input pixels times constant weights, so it is li
 gradient is the matching scatter-add (the getitem op's backward).
 """
 
-import numpy as np
+from typing import Any, Literal
 
-from striate.core.tensor import as_tensor
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from striate.core.tensor import Tensor, as_tensor
 from striate.functional.arguments import check_numeric
 
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 INTERPOLATIONS = ("nearest", "bilinear")
 
 
-def _fill_index(index, length, fill_mode):
+def _fill_index(index: NDArray[np.int64], length: int, fill_mode: str) -> tuple[NDArray[Any], NDArray[np.bool_]]:
     """(index mapped into [0, length), inside) for integer indices per fill_mode; inside is False where a
     "constant" fill applies."""
     inside = (index >= 0) & (index < length)
@@ -38,7 +41,8 @@ def _fill_index(index, length, fill_mode):
     return np.where(folded >= length, 2 * length - 1 - folded, folded), np.ones_like(inside)
 
 
-def _sample_points(transforms, height, width):
+def _sample_points(transforms: NDArray[np.float64], height: int,
+                   width: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(y_in, x_in), each (N, height, width), the input point every output pixel reads."""
     rows, columns = np.meshgrid(np.arange(height, dtype=np.float64), np.arange(width, dtype=np.float64),
                                 indexing="ij")
@@ -47,7 +51,10 @@ def _sample_points(transforms, height, width):
     return (b0 * columns + b1 * rows + b2) / k, (a0 * columns + a1 * rows + a2) / k
 
 
-def affine_transform(images, transforms, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+def affine_transform(images: ArrayLike, transforms: ArrayLike,
+                     interpolation: Literal["nearest", "bilinear"] = "bilinear",
+                     fill_mode: Literal["constant", "nearest", "reflect", "wrap"] = "constant",
+                     fill_value: float = 0.0) -> Tensor:
     """Images (N, H, W, C) resampled through transforms (N, 8) (or one (8,) for all): (N, H, W, C)."""
     op = "affine_transform"
     check_numeric(op, "images", images)
@@ -84,6 +91,7 @@ def affine_transform(images, transforms, interpolation="bilinear", fill_mode="co
         weight = np.where(inside, weight, 0.0).astype(images.dtype)[..., None]
         term = flat[batch_offset + rows * width + columns] * weight
         result = term if result is None else result + term
+    assert result is not None  # corners holds one or four terms
     if fill_mode == "constant" and fill_value != 0:
         result = result + (fill_value * filled).astype(images.dtype)[..., None]
     return result

@@ -3,8 +3,12 @@
 Each check raises with the op's name, what it received and, for sizes, the formula that failed.
 """
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 import numpy as np
 
+from striate.core.types import IntOrTuple, Padding, Shape
 from striate.functional.output_size import effective_kernel_size, is_int, output_formula, padding_pair
 
 LAYOUTS = {1: "(N, W, C)", 2: "(N, H, W, C)", 3: "(N, D, H, W, C)"}
@@ -12,7 +16,7 @@ KERNEL_LAYOUTS = {1: "(kw, C_in // groups, C_out)", 2: "(kh, kw, C_in // groups,
                   3: "(kd, kh, kw, C_in // groups, C_out)"}
 
 
-def check_numeric(op, name, value):
+def check_numeric(op: str, name: str, value: Any) -> None:
     """Refuse strings, objects and other non-numbers with a TypeError naming the argument."""
     dtype = getattr(value, "dtype", None)
     if dtype is None:
@@ -21,13 +25,13 @@ def check_numeric(op, name, value):
         raise TypeError(f"{op}: {name} must be numeric; received an array of dtype {dtype}")
 
 
-def check_input_rank(op, shape, rank):
+def check_input_rank(op: str, shape: Shape, rank: int) -> None:
     if len(shape) != rank + 2:
         raise ValueError(f"{op}: expects an input of rank {rank + 2} {LAYOUTS[rank]}, channels last; "
                          f"received shape {tuple(shape)}")
 
 
-def per_axis(op, name, value, rank):
+def per_axis(op: str, name: str, value: IntOrTuple, rank: int) -> tuple[int, ...]:
     """An int, or one int per spatial axis, as a tuple of positive ints."""
     values = (value,) * rank if is_int(value) else value
     if not isinstance(values, tuple | list) or len(values) != rank or not all(is_int(v) for v in values):
@@ -37,12 +41,14 @@ def per_axis(op, name, value, rank):
     return tuple(int(v) for v in values)
 
 
-def padding_pairs(op, padding, spatial, kernel_size, strides, dilation):
+def padding_pairs(op: str, padding: Padding, spatial: Sequence[int], kernel_size: Sequence[int],
+                  strides: Sequence[int], dilation: Sequence[int]) -> tuple[tuple[int, int], ...]:
     """One (before, after) pair per spatial axis from a word, an int, one int per axis or one pair per axis.
 
     A 1-D operation also accepts a single (before, after) pair.
     """
     rank = len(spatial)
+    per_axis_padding: list[Any]
     if isinstance(padding, str) or is_int(padding):
         per_axis_padding = [padding] * rank
     elif isinstance(padding, tuple | list) and len(padding) == rank:
@@ -58,7 +64,7 @@ def padding_pairs(op, padding, spatial, kernel_size, strides, dilation):
     )
 
 
-def check_groups(op, groups, channels_in, channels_out):
+def check_groups(op: str, groups: int, channels_in: int, channels_out: int) -> None:
     """groups must be a positive int dividing both the input channels and the filters."""
     if not is_int(groups) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int; received {groups!r}")
@@ -67,7 +73,8 @@ def check_groups(op, groups, channels_in, channels_out):
                          f"the filters C_out={channels_out}")
 
 
-def check_window_fits(op, spatial, kernel_size, strides, dilation, pads, what="kernel"):
+def check_window_fits(op: str, spatial: Sequence[int], kernel_size: Sequence[int], strides: Sequence[int],
+                      dilation: Sequence[int], pads: Sequence[tuple[int, int]], what: str = "kernel") -> None:
     """Raise, with the lectures' formula, when a window is larger than the padded input on some axis."""
     for n, k, s, d, (before, after) in zip(spatial, kernel_size, strides, dilation, pads):
         k_eff = effective_kernel_size(k, d)
@@ -81,11 +88,11 @@ def check_window_fits(op, spatial, kernel_size, strides, dilation, pads, what="k
             )
 
 
-def _by(sizes):
+def _by(sizes: Iterable[int]) -> str:
     return "x".join(str(s) for s in sizes)
 
 
-def _padding_text(pads):
+def _padding_text(pads: Sequence[tuple[int, int]]) -> str:
     if all(before == after == pads[0][0] for before, after in pads):
         return str(pads[0][0])
     return str(list(pads))

@@ -4,9 +4,14 @@ Every function here is a composition of ops (pad, convolution or transposed_conv
 them writes a gradient.
 """
 
-import numpy as np
+from collections.abc import Sequence
+from typing import Literal
 
-from striate.core.tensor import as_tensor
+import numpy as np
+from numpy.typing import ArrayLike
+
+from striate.core.tensor import Tensor, as_tensor
+from striate.core.types import IntOrTuple, Padding, Shape
 from striate.functional.arguments import (
     KERNEL_LAYOUTS,
     LAYOUTS,
@@ -30,9 +35,13 @@ from striate.ops.padding import check_pad_arguments
 
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
 
+PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
+Activation = Literal["relu", "tanh", "sigmoid"] | None
 
-def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, padding_mode="zeros",
-           algorithm="auto", activation=None):
+
+def conv1d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
+           padding: Padding = "valid", dilation_rate: IntOrTuple = 1, groups: int = 1,
+           padding_mode: PaddingMode = "zeros", algorithm: str = "auto", activation: Activation = None) -> Tensor:
     """1-D convolution (cross-correlation) of x (N, W, C_in) with kernel (kw, C_in // groups, C_out).
 
     See `conv2d`; the same arguments with one spatial axis.
@@ -41,8 +50,9 @@ def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, gr
                  activation)
 
 
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, padding_mode="zeros",
-           algorithm="auto", activation=None):
+def conv2d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
+           padding: Padding = "valid", dilation_rate: IntOrTuple = 1, groups: int = 1,
+           padding_mode: PaddingMode = "zeros", algorithm: str = "auto", activation: Activation = None) -> Tensor:
     """2-D convolution as deep-learning libraries define it (cross-correlation: the kernel is not flipped):
 
         y[n, i, j, o] = bias[o] + sum_{a, b, c} x_pad[n, i*s_h + a*d_h, j*s_w + b*d_w, g*Cg + c] * w[a, b, c, o]
@@ -76,44 +86,46 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, gr
                  activation)
 
 
-def conv3d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1, padding_mode="zeros",
-           algorithm="auto", activation=None):
+def conv3d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
+           padding: Padding = "valid", dilation_rate: IntOrTuple = 1, groups: int = 1,
+           padding_mode: PaddingMode = "zeros", algorithm: str = "auto", activation: Activation = None) -> Tensor:
     """3-D convolution of x (N, D, H, W, C_in) with kernel (kd, kh, kw, C_in // groups, C_out). See `conv2d`."""
     return _conv("conv3d", 3, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm,
                  activation)
 
 
-def _conv(op, rank, x, kernel, bias, strides, padding, dilation_rate, groups, padding_mode, algorithm,
-          activation=None):
+def _conv(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None, strides: IntOrTuple,
+          padding: Padding, dilation_rate: IntOrTuple, groups: int, padding_mode: str, algorithm: str,
+          activation: str | None = None) -> Tensor:
     if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
         raise ValueError(f"{op}: activation must be None or one of {sorted(IN_PLACE_ACTIVATIONS)} (applied inside the "
                          f"op); received {activation!r}")
     check_numeric(op, "input", x)
     check_numeric(op, "kernel", kernel)
-    x, kernel = as_tensor(x), as_tensor(kernel)
-    check_input_rank(op, x.shape, rank)
-    _check_kernel(op, rank, x.shape, kernel.shape, groups)
-    strides = per_axis(op, "strides", strides, rank)
+    inputs, weights = as_tensor(x), as_tensor(kernel)
+    check_input_rank(op, inputs.shape, rank)
+    _check_kernel(op, rank, inputs.shape, weights.shape, groups)
+    steps = per_axis(op, "strides", strides, rank)
     dilation = per_axis(op, "dilation_rate", dilation_rate, rank)
-    kernel_size = kernel.shape[:rank]
-    spatial = x.shape[1:-1]
-    pads = padding_pairs(op, padding, spatial, kernel_size, strides, dilation)
-    check_window_fits(op, spatial, kernel_size, strides, dilation, pads)
+    kernel_size = weights.shape[:rank]
+    spatial = inputs.shape[1:-1]
+    pads = padding_pairs(op, padding, spatial, kernel_size, steps, dilation)
+    check_window_fits(op, spatial, kernel_size, steps, dilation, pads)
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"{op}: unknown padding_mode {padding_mode!r}; expected one of {list(PADDING_MODES)}")
-    bias = _checked_bias(op, bias, kernel.shape[-1])
+    bias_tensor = _checked_bias(op, bias, weights.shape[-1])
 
     pad_width = ((0, 0), *pads, (0, 0))
     if any(before or after for before, after in pads):
-        check_pad_arguments(op, x.shape, pad_width, PADDING_MODES[padding_mode])
+        check_pad_arguments(op, inputs.shape, pad_width, PADDING_MODES[padding_mode])
         if padding_mode == "zeros":  # the convolution op pads with zeros itself
-            return convolution(x, kernel, strides, dilation, groups, algorithm, bias=bias, activation=activation,
-                               padding=pads)
-        x = pad(x, pad_width, mode=PADDING_MODES[padding_mode])
-    return convolution(x, kernel, strides, dilation, groups, algorithm, bias=bias, activation=activation)
+            return convolution(inputs, weights, steps, dilation, groups, algorithm, bias=bias_tensor,
+                               activation=activation, padding=pads)
+        inputs = pad(inputs, pad_width, mode=PADDING_MODES[padding_mode])
+    return convolution(inputs, weights, steps, dilation, groups, algorithm, bias=bias_tensor, activation=activation)
 
 
-def _check_kernel(op, rank, input_shape, kernel_shape, groups):
+def _check_kernel(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, groups: int) -> None:
     if len(kernel_shape) != rank + 2:
         raise ValueError(f"{op}: the kernel must have rank {rank + 2} {KERNEL_LAYOUTS[rank]}; "
                          f"received shape {tuple(kernel_shape)}")
@@ -130,25 +142,27 @@ def _check_kernel(op, rank, input_shape, kernel_shape, groups):
         )
 
 
-def _checked_bias(op, bias, channels_out):
+def _checked_bias(op: str, bias: ArrayLike | None, channels_out: int) -> Tensor | None:
     if bias is None:
         return None
     check_numeric(op, "bias", bias)
-    bias = as_tensor(bias)
-    if bias.shape != (channels_out,):
-        raise ValueError(f"{op}: bias must have shape ({channels_out},), one per filter; received {bias.shape}")
-    return bias
+    tensor = as_tensor(bias)
+    if tensor.shape != (channels_out,):
+        raise ValueError(f"{op}: bias must have shape ({channels_out},), one per filter; received {tensor.shape}")
+    return tensor
 
 
-def conv_transpose1d(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
-                     groups=1, algorithm="auto"):
+def conv_transpose1d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
+                     padding: Padding = "valid", output_padding: IntOrTuple | None = None,
+                     dilation_rate: IntOrTuple = 1, groups: int = 1, algorithm: str = "auto") -> Tensor:
     """Transposed 1-D convolution of x (N, W, C_in) with kernel (kw, C_out // groups, C_in). See `conv_transpose2d`."""
     return _conv_transpose("conv_transpose1d", 1, x, kernel, bias, strides, padding, output_padding,
                            dilation_rate, groups, algorithm)
 
 
-def conv_transpose2d(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
-                     groups=1, algorithm="auto"):
+def conv_transpose2d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
+                     padding: Padding = "valid", output_padding: IntOrTuple | None = None,
+                     dilation_rate: IntOrTuple = 1, groups: int = 1, algorithm: str = "auto") -> Tensor:
     """Transposed convolution ("deconvolution", fractionally strided convolution), as Keras' Conv2DTranspose.
 
     It is exactly the adjoint of conv2d: conv_transpose2d(y, w) equals the gradient of
@@ -177,44 +191,49 @@ def conv_transpose2d(x, kernel, bias=None, strides=1, padding="valid", output_pa
                            dilation_rate, groups, algorithm)
 
 
-def conv_transpose3d(x, kernel, bias=None, strides=1, padding="valid", output_padding=None, dilation_rate=1,
-                     groups=1, algorithm="auto"):
+def conv_transpose3d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
+                     padding: Padding = "valid", output_padding: IntOrTuple | None = None,
+                     dilation_rate: IntOrTuple = 1, groups: int = 1, algorithm: str = "auto") -> Tensor:
     """Transposed 3-D convolution of x (N, D, H, W, C_in) with kernel (kd, kh, kw, C_out // groups, C_in)."""
     return _conv_transpose("conv_transpose3d", 3, x, kernel, bias, strides, padding, output_padding,
                            dilation_rate, groups, algorithm)
 
 
-def _conv_transpose(op, rank, x, kernel, bias, strides, padding, output_padding, dilation_rate, groups,
-                    algorithm):
+def _conv_transpose(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None,
+                    strides: IntOrTuple, padding: Padding, output_padding: IntOrTuple | None,
+                    dilation_rate: IntOrTuple, groups: int, algorithm: str) -> Tensor:
     check_numeric(op, "input", x)
     check_numeric(op, "kernel", kernel)
-    x, kernel = as_tensor(x), as_tensor(kernel)
-    check_input_rank(op, x.shape, rank)
-    if kernel.ndim != rank + 2:
+    inputs, weights = as_tensor(x), as_tensor(kernel)
+    check_input_rank(op, inputs.shape, rank)
+    if weights.ndim != rank + 2:
         raise ValueError(f"{op}: the kernel must have rank {rank + 2} (*kernel_size, C_out // groups, C_in); "
-                         f"received shape {kernel.shape}")
-    if kernel.shape[-1] != x.shape[-1]:
-        raise ValueError(f"{op}: the input has {x.shape[-1]} channels (last axis of shape {x.shape}) but the "
-                         f"kernel {kernel.shape} (*kernel_size, C_out // groups, C_in) expects C_in = "
-                         f"{kernel.shape[-1]}")
-    if not is_int(groups) or groups < 1 or x.shape[-1] % groups:
-        raise ValueError(f"{op}: groups must be a positive int dividing the input channels C_in={x.shape[-1]}; "
-                         f"received {groups!r}")
-    channels_out = kernel.shape[-2] * groups
-    strides = per_axis(op, "strides", strides, rank)
+                         f"received shape {weights.shape}")
+    if weights.shape[-1] != inputs.shape[-1]:
+        raise ValueError(f"{op}: the input has {inputs.shape[-1]} channels (last axis of shape {inputs.shape}) but "
+                         f"the kernel {weights.shape} (*kernel_size, C_out // groups, C_in) expects C_in = "
+                         f"{weights.shape[-1]}")
+    if not is_int(groups) or groups < 1 or inputs.shape[-1] % groups:
+        raise ValueError(f"{op}: groups must be a positive int dividing the input channels "
+                         f"C_in={inputs.shape[-1]}; received {groups!r}")
+    channels_out = weights.shape[-2] * groups
+    steps = per_axis(op, "strides", strides, rank)
     dilation = per_axis(op, "dilation_rate", dilation_rate, rank)
+    extras: Sequence[int | None]
     if output_padding is None or is_int(output_padding):
-        output_padding = (output_padding,) * rank
+        extras = (output_padding,) * rank
     elif not isinstance(output_padding, tuple | list) or len(output_padding) != rank:
         raise ValueError(f"{op}: output_padding must be None, an int or {rank} ints; received {output_padding!r}")
-    kernel_size, spatial = kernel.shape[:rank], x.shape[1:-1]
+    else:
+        extras = output_padding
+    kernel_size, spatial = weights.shape[:rank], inputs.shape[1:-1]
+    axis_paddings: Sequence[str | int | tuple[int, int]]
     if isinstance(padding, str) or is_int(padding):
         axis_paddings = [padding] * rank
     else:
-        axis_paddings = padding_pairs(op, padding, spatial, kernel_size, strides, dilation)
+        axis_paddings = padding_pairs(op, padding, spatial, kernel_size, steps, dilation)
     out_shape, crop_start = [], []
-    for n, k, s, d, axis_padding, extra in zip(spatial, kernel_size, strides, dilation, axis_paddings,
-                                               output_padding):
+    for n, k, s, d, axis_padding, extra in zip(spatial, kernel_size, steps, dilation, axis_paddings, extras):
         length = conv_transpose_output_length(n, k, s, axis_padding, extra, d, op=op)
         # the matching convolution pads `length` cells by (before, after) and must give back n cells
         before, after = padding_pair(axis_padding, length, k, s, d, op=op)
@@ -227,18 +246,18 @@ def _conv_transpose(op, rank, x, kernel, bias, strides, padding, output_padding,
             )
         out_shape.append(length)
         crop_start.append(before)
-    bias = _checked_bias(op, bias, channels_out)
+    bias_tensor = _checked_bias(op, bias, channels_out)
 
     # the matching convolution reaches (n - 1) s + k_eff cells; its input gradient covers exactly those
-    reached = tuple((n - 1) * s + effective_kernel_size(k, d) for n, k, s, d in zip(spatial, kernel_size, strides,
+    reached = tuple((n - 1) * s + effective_kernel_size(k, d) for n, k, s, d in zip(spatial, kernel_size, steps,
                                                                                        dilation))
-    full = transposed_convolution(x, kernel, (x.shape[0], *reached, channels_out), strides, dilation, groups=groups,
-                                  algorithm=algorithm)
+    full = transposed_convolution(inputs, weights, (inputs.shape[0], *reached, channels_out), steps, dilation,
+                                  groups=groups, algorithm=algorithm)
     y = _window_of(full, crop_start, out_shape)
-    return y if bias is None else add(y, bias)
+    return y if bias_tensor is None else add(y, bias_tensor)
 
 
-def _window_of(full, start, shape):
+def _window_of(full: Tensor, start: Sequence[int], shape: Sequence[int]) -> Tensor:
     """Cells [start, start + shape) of `full` on each spatial axis; cells past its end are zeros."""
     spatial = full.shape[1:-1]
     available = tuple(min(length, n - b) for length, n, b in zip(shape, spatial, start))
@@ -249,8 +268,9 @@ def _window_of(full, start, shape):
     return cropped
 
 
-def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, algorithm="auto",
-                     activation=None):
+def depthwise_conv2d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
+                     padding: Padding = "valid", dilation_rate: IntOrTuple = 1, algorithm: str = "auto",
+                     activation: Activation = None) -> Tensor:
     """Depthwise convolution, as Keras' DepthwiseConv2D: each input channel convolved with its own filters.
 
     Args:
@@ -277,8 +297,9 @@ def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_
     return _conv(op, 2, x, grouped, bias, strides, padding, dilation_rate, channels, "zeros", algorithm, activation)
 
 
-def separable_conv2d(x, depthwise_kernel, pointwise_kernel, bias=None, strides=1, padding="valid",
-                     dilation_rate=1, algorithm="auto"):
+def separable_conv2d(x: ArrayLike, depthwise_kernel: ArrayLike, pointwise_kernel: ArrayLike,
+                     bias: ArrayLike | None = None, strides: IntOrTuple = 1, padding: Padding = "valid",
+                     dilation_rate: IntOrTuple = 1, algorithm: str = "auto") -> Tensor:
     """Depthwise-separable convolution, as Keras' SeparableConv2D: `depthwise_conv2d`, then a 1x1 conv2d.
 
     Args:

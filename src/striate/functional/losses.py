@@ -1,15 +1,19 @@
 """Losses, each reduced to one number by the mean over the batch (as Keras' and PyTorch's defaults)."""
 
-import numpy as np
+from typing import Any
 
-from striate.core.tensor import as_tensor
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from striate.core.tensor import Tensor, as_tensor
+from striate.core.types import Shape
 from striate.functional.arguments import check_numeric
 from striate.ops import abs, clip, exp, log, log_softmax, maximum
 
 PROBABILITY_EPSILON = 1e-7  # Keras' clip for losses computed from probabilities
 
 
-def cross_entropy(y_pred, labels, from_logits=True):
+def cross_entropy(y_pred: ArrayLike, labels: ArrayLike, from_logits: bool = True) -> Tensor:
     """Categorical cross-entropy, -mean over the batch of sum_c y[n, c] log p[n, c].
 
     Args:
@@ -28,7 +32,7 @@ def cross_entropy(y_pred, labels, from_logits=True):
     return -(log_probabilities * targets).sum(axis=-1).mean()
 
 
-def _targets(op, labels, prediction_shape, dtype):
+def _targets(op: str, labels: ArrayLike, prediction_shape: Shape, dtype: np.dtype) -> NDArray[Any]:
     labels = np.asarray(labels)
     if len(prediction_shape) != 2:
         raise ValueError(f"{op}: y_pred must be (N, C); received shape {prediction_shape}")
@@ -47,7 +51,7 @@ def _targets(op, labels, prediction_shape, dtype):
                      f"shape {prediction_shape}; received shape {labels.shape}")
 
 
-def binary_cross_entropy(y_pred, targets, from_logits=False):
+def binary_cross_entropy(y_pred: ArrayLike, targets: ArrayLike, from_logits: bool = False) -> Tensor:
     """-mean(t log p + (1 - t) log(1 - p)) over all elements.
 
     From logits z it is computed as max(z, 0) - z t + log(1 + e^-|z|), which never overflows; from
@@ -66,7 +70,7 @@ def binary_cross_entropy(y_pred, targets, from_logits=False):
     return -(targets * log(p) + (1 - targets) * log(1 - p)).mean()
 
 
-def mse(y_pred, y_true):
+def mse(y_pred: ArrayLike, y_true: ArrayLike) -> Tensor:
     """Mean squared error over all elements: mean((y_pred - y_true)^2)."""
     check_numeric("mse", "y_pred", y_pred)
     y_pred = as_tensor(y_pred)

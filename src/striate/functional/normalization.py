@@ -1,6 +1,9 @@
 """Normalization: batch normalization (Ioffe & Szegedy 2015) and AlexNet's local response normalization."""
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from striate.core.tensor import Tensor, as_tensor
 from striate.functional.arguments import check_numeric
@@ -9,8 +12,9 @@ from striate.ops.normalization import batch_moments
 from striate.ops.normalization import batch_norm as normalization_op
 
 
-def batch_norm(x, moving_mean, moving_variance, gamma=None, beta=None, training=False, momentum=0.99,
-               epsilon=1e-3, synchronized=False):
+def batch_norm(x: ArrayLike, moving_mean: NDArray[Any] | Tensor, moving_variance: NDArray[Any] | Tensor,
+               gamma: ArrayLike | None = None, beta: ArrayLike | None = None, training: bool = False,
+               momentum: float = 0.99, epsilon: float = 1e-3, synchronized: bool = False) -> Tensor:
     """Normalize each channel (the last axis) to zero mean and unit variance, then scale and shift:
 
         y = gamma * (x - mean) / sqrt(var + epsilon) + beta
@@ -57,7 +61,7 @@ def batch_norm(x, moving_mean, moving_variance, gamma=None, beta=None, training=
     return y
 
 
-def _synchronized_moments(x, axes):
+def _synchronized_moments(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
     """(mean, x - mean, biased variance) over `axes` of every rank's x together: the same two passes as one
     process, mean = allreduce(sum x) / n, then var = allreduce(sum (x - mean)^2) / n, n the global count."""
     from striate.distributed.allreduce_op import allreduce_sum
@@ -71,7 +75,9 @@ def _synchronized_moments(x, axes):
     return mean, centered, variance
 
 
-def _fused_batch_norm(x, moving_mean, moving_variance, gamma, beta, training, momentum, epsilon):
+def _fused_batch_norm(x: Tensor, moving_mean: NDArray[Any] | Tensor, moving_variance: NDArray[Any] | Tensor,
+                      gamma: ArrayLike | None, beta: ArrayLike | None, training: bool, momentum: float,
+                      epsilon: float) -> Tensor:
     """The same formula as one op (`striate.ops.normalization`): in training the batch's moments in one pass (no
     graph: the op's gradient goes through them itself), then one pass that normalizes, scales and shifts."""
     if training:
@@ -82,18 +88,19 @@ def _fused_batch_norm(x, moving_mean, moving_variance, gamma, beta, training, mo
         mean, variance = (np.asarray(v.data if isinstance(v, Tensor) else v, x.dtype)
                           for v in (moving_mean, moving_variance))
     channels = x.shape[-1]
-    gamma = as_tensor(gamma) if gamma is not None else Tensor(np.ones(channels, x.dtype))
-    beta = as_tensor(beta) if beta is not None else Tensor(np.zeros(channels, x.dtype))
-    return normalization_op(x, gamma, beta, mean, variance, epsilon, batch_statistics=training)
+    scale = as_tensor(gamma) if gamma is not None else Tensor(np.ones(channels, x.dtype))
+    shift = as_tensor(beta) if beta is not None else Tensor(np.zeros(channels, x.dtype))
+    return normalization_op(x, scale, shift, mean, variance, epsilon, batch_statistics=training)
 
 
-def _update_in_place(moving, momentum, batch_statistic):
+def _update_in_place(moving: NDArray[Any] | Tensor, momentum: float, batch_statistic: NDArray[Any]) -> None:
     target = moving.data if isinstance(moving, Tensor) else moving
     target *= momentum
     target += (1 - momentum) * batch_statistic
 
 
-def local_response_norm(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5):
+def local_response_norm(x: ArrayLike, depth_radius: int = 5, bias: float = 1.0, alpha: float = 1.0,
+                        beta: float = 0.5) -> Tensor:
     """Local response normalization across channels (Krizhevsky et al. 2012), TensorFlow's definition:
 
         y[..., c] = x[..., c] / (bias + alpha * sum_{c' = c - r}^{c + r} x[..., c']^2) ** beta

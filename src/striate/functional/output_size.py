@@ -14,16 +14,18 @@ positions. Padding words:
 
 import math
 import numbers
+from typing import Any, TypeGuard
 
 PADDING_WORDS = ("valid", "same", "full")
 
 
-def effective_kernel_size(kernel_size, dilation_rate=1):
+def effective_kernel_size(kernel_size: int, dilation_rate: int = 1) -> int:
     """Cells spanned by a dilated kernel: d(k - 1) + 1."""
     return dilation_rate * (kernel_size - 1) + 1
 
 
-def padding_pair(padding, n, kernel_size, strides=1, dilation_rate=1, op="conv_output_length"):
+def padding_pair(padding: str | int | tuple[int, int], n: int, kernel_size: int, strides: int = 1,
+                 dilation_rate: int = 1, op: str = "conv_output_length") -> tuple[int, int]:
     """(before, after) padding of one axis from a word, an int p, or a (before, after) pair."""
     k_eff = effective_kernel_size(kernel_size, dilation_rate)
     if isinstance(padding, str):
@@ -52,7 +54,8 @@ def padding_pair(padding, n, kernel_size, strides=1, dilation_rate=1, op="conv_o
     return before, after
 
 
-def conv_output_length(n, kernel_size, strides=1, padding=0, dilation_rate=1, op="conv_output_length"):
+def conv_output_length(n: int, kernel_size: int, strides: int = 1, padding: str | int | tuple[int, int] = 0,
+                       dilation_rate: int = 1, op: str = "conv_output_length") -> int:
     """Output length of a convolution or pooling along one axis: floor((n + 2p - d(k-1) - 1) / s) + 1.
 
     Args:
@@ -76,14 +79,15 @@ def conv_output_length(n, kernel_size, strides=1, padding=0, dilation_rate=1, op
     return out
 
 
-def output_formula(n, total_padding, k_eff, strides):
+def output_formula(n: int, total_padding: int, k_eff: int, strides: int) -> str:
     """The lectures' formula filled in, e.g. 'floor((3 + 0 - 5) / 1) + 1 = -1'."""
     out = (n + total_padding - k_eff) // strides + 1
     return f"floor(({n} + {total_padding} - {k_eff}) / {strides}) + 1 = {out}"
 
 
-def conv_transpose_output_length(n, kernel_size, strides=1, padding="valid", output_padding=None,
-                                 dilation_rate=1, op="conv_transpose_output_length"):
+def conv_transpose_output_length(n: int, kernel_size: int, strides: int = 1,
+                                 padding: str | int | tuple[int, int] = "valid", output_padding: int | None = None,
+                                 dilation_rate: int = 1, op: str = "conv_transpose_output_length") -> int:
     """Output length of a transposed convolution along one axis, by Keras' rule (k_eff = d(k-1) + 1):
 
         output_padding None:  "valid": n s + max(k_eff - s, 0);  "same": n s;  "full": n s - (s + k_eff - 2);
@@ -119,12 +123,12 @@ def conv_transpose_output_length(n, kernel_size, strides=1, padding="valid", out
     return length
 
 
-def is_int(value):
+def is_int(value: Any) -> TypeGuard[int]:
     """An int or a NumPy integer, but not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _check_positive(op, **values):
+def _check_positive(op: str, **values: Any) -> None:
     for name, value in values.items():
         if not is_int(value) or value < 1:
             raise ValueError(f"{op}: {name} must be a positive int; received {value!r}")

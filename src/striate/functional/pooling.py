@@ -8,22 +8,29 @@ The windows are reduced by the pooling primitives of `striate.ops.pooling` (comp
 """
 
 import functools
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from striate.algorithms.windows import window_view
-from striate.core.tensor import as_tensor
+from striate.core.tensor import Tensor, as_tensor
+from striate.core.types import IntOrTuple
 from striate.functional.arguments import check_input_rank, check_numeric, check_window_fits, padding_pairs, per_axis
 from striate.ops import pad
 from striate.ops.pooling import average_pool, max_pool
 
+PoolPadding = Literal["valid", "same"]
 
-def max_pool1d(x, pool_size=2, strides=None, padding="valid"):
+
+def max_pool1d(x: ArrayLike, pool_size: IntOrTuple = 2, strides: IntOrTuple | None = None,
+               padding: PoolPadding = "valid") -> Tensor:
     """Max over windows of x (N, W, C). See `max_pool2d`."""
     return _pool("max_pool1d", 1, "max", x, pool_size, strides, padding)
 
 
-def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
+def max_pool2d(x: ArrayLike, pool_size: IntOrTuple = 2, strides: IntOrTuple | None = None,
+               padding: PoolPadding = "valid") -> Tensor:
     """Max over each pool_size window of x (N, H, W, C), channel by channel.
 
     Args:
@@ -38,17 +45,20 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
     return _pool("max_pool2d", 2, "max", x, pool_size, strides, padding)
 
 
-def max_pool3d(x, pool_size=2, strides=None, padding="valid"):
+def max_pool3d(x: ArrayLike, pool_size: IntOrTuple = 2, strides: IntOrTuple | None = None,
+               padding: PoolPadding = "valid") -> Tensor:
     """Max over windows of x (N, D, H, W, C). See `max_pool2d`."""
     return _pool("max_pool3d", 3, "max", x, pool_size, strides, padding)
 
 
-def avg_pool1d(x, pool_size=2, strides=None, padding="valid"):
+def avg_pool1d(x: ArrayLike, pool_size: IntOrTuple = 2, strides: IntOrTuple | None = None,
+               padding: PoolPadding = "valid") -> Tensor:
     """Mean over windows of x (N, W, C). See `avg_pool2d`."""
     return _pool("avg_pool1d", 1, "avg", x, pool_size, strides, padding)
 
 
-def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
+def avg_pool2d(x: ArrayLike, pool_size: IntOrTuple = 2, strides: IntOrTuple | None = None,
+               padding: PoolPadding = "valid") -> Tensor:
     """Mean over each pool_size window of x (N, H, W, C); shapes and arguments as `max_pool2d`.
 
     With padding "same" a window that hangs over the edge averages only its real cells (Keras).
@@ -56,33 +66,36 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
     return _pool("avg_pool2d", 2, "avg", x, pool_size, strides, padding)
 
 
-def avg_pool3d(x, pool_size=2, strides=None, padding="valid"):
+def avg_pool3d(x: ArrayLike, pool_size: IntOrTuple = 2, strides: IntOrTuple | None = None,
+               padding: PoolPadding = "valid") -> Tensor:
     """Mean over windows of x (N, D, H, W, C). See `avg_pool2d`."""
     return _pool("avg_pool3d", 3, "avg", x, pool_size, strides, padding)
 
 
-def _pool(op, rank, reduction, x, pool_size, strides, padding):
+def _pool(op: str, rank: int, reduction: Literal["max", "avg"], x: ArrayLike, pool_size: IntOrTuple,
+          strides: IntOrTuple | None, padding: str) -> Tensor:
     check_numeric(op, "input", x)
     x = as_tensor(x)
     check_input_rank(op, x.shape, rank)
-    pool_size = per_axis(op, "pool_size", pool_size, rank)
-    strides = pool_size if strides is None else per_axis(op, "strides", strides, rank)
+    window = per_axis(op, "pool_size", pool_size, rank)
+    steps = window if strides is None else per_axis(op, "strides", strides, rank)
     if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
         raise ValueError(f"{op}: padding must be 'valid' or 'same' (as Keras); received {padding!r}")
     no_dilation = (1,) * rank
     spatial = x.shape[1:-1]
-    pads = padding_pairs(op, padding, spatial, pool_size, strides, no_dilation)
-    check_window_fits(op, spatial, pool_size, strides, no_dilation, pads, what="pool window")
+    pads = padding_pairs(op, padding, spatial, window, steps, no_dilation)
+    check_window_fits(op, spatial, window, steps, no_dilation, pads, what="pool window")
     pad_width = ((0, 0), *pads, (0, 0))
 
     if reduction == "max":
-        return max_pool(pad(x, pad_width, constant_value=-np.inf), pool_size, strides)
-    scale = _average_scale(spatial, pool_size, strides, pads, np.dtype(x.dtype))
-    return average_pool(pad(x, pad_width), pool_size, strides, scale=scale)
+        return max_pool(pad(x, pad_width, constant_value=-np.inf), window, steps)
+    scale = _average_scale(spatial, window, steps, pads, np.dtype(x.dtype))
+    return average_pool(pad(x, pad_width), window, steps, scale=scale)
 
 
 @functools.lru_cache(maxsize=64)
-def _average_scale(spatial, pool_size, strides, pads, dtype):
+def _average_scale(spatial: tuple[int, ...], pool_size: tuple[int, ...], strides: tuple[int, ...],
+                   pads: tuple[tuple[int, int], ...], dtype: np.dtype) -> NDArray[np.floating]:
     """1 / (the real cells in each window), per output position; read-only, computed once per geometry."""
     rank = len(spatial)
     real_cells = np.pad(np.ones((1, *spatial, 1), dtype), ((0, 0), *pads, (0, 0)))
@@ -93,19 +106,19 @@ def _average_scale(spatial, pool_size, strides, pads, dtype):
     return scale
 
 
-def global_avg_pool(x):
+def global_avg_pool(x: ArrayLike) -> Tensor:
     """Mean over all spatial axes: (N, *spatial, C) -> (N, C)."""
     x = _checked_global_input("global_avg_pool", x)
     return x.mean(axis=tuple(range(1, x.ndim - 1)))
 
 
-def global_max_pool(x):
+def global_max_pool(x: ArrayLike) -> Tensor:
     """Max over all spatial axes: (N, *spatial, C) -> (N, C)."""
     x = _checked_global_input("global_max_pool", x)
     return x.max(axis=tuple(range(1, x.ndim - 1)))
 
 
-def _checked_global_input(op, x):
+def _checked_global_input(op: str, x: ArrayLike) -> Tensor:
     check_numeric(op, "input", x)
     x = as_tensor(x)
     if x.ndim < 3:

@@ -13,10 +13,13 @@ The gradient is the transposed map, from the matmul op.
 """
 
 import functools
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from striate.core.tensor import as_tensor
+from striate.core.tensor import Tensor, as_tensor
 from striate.functional.arguments import check_numeric
 from striate.ops import matmul, transpose
 
@@ -24,7 +27,7 @@ INTERPOLATIONS = ("nearest", "bilinear")
 
 
 @functools.lru_cache(maxsize=64)
-def interpolation_matrix(out_length, in_length, interpolation, dtype):
+def interpolation_matrix(out_length: int, in_length: int, interpolation: str, dtype: np.dtype) -> NDArray[Any]:
     """A (out_length, in_length) read-only matrix mapping an axis of in_length cells to out_length cells."""
     rows = np.arange(out_length)
     matrix = np.zeros((out_length, in_length), np.float64)
@@ -43,7 +46,7 @@ def interpolation_matrix(out_length, in_length, interpolation, dtype):
     return matrix
 
 
-def resize(x, size, interpolation="bilinear"):
+def resize(x: ArrayLike, size: Sequence[int], interpolation: Literal["nearest", "bilinear"] = "bilinear") -> Tensor:
     """Images x (N, H, W, C) resized to size = (height, width): (N, height, width, C).
 
     >>> resize(np.arange(4, dtype=np.float32).reshape(1, 2, 2, 1), (4, 4), "nearest").numpy()[0, :, :, 0]

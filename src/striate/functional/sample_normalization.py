@@ -1,21 +1,25 @@
 """Normalization within each sample, no batch statistics: layer normalization (Ba et al. 2016) and group
 normalization (Wu & He 2018). Both are compositions of ops; gradients come from those ops."""
 
-import numpy as np
+from collections.abc import Sequence
 
-from striate.core.tensor import as_tensor
+import numpy as np
+from numpy.typing import ArrayLike
+
+from striate.core.tensor import Tensor, as_tensor
 from striate.functional.arguments import check_numeric
 from striate.ops import sqrt
 
 
-def _moments(x, axes):
+def _moments(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Tensor]:
     """(mean, biased variance) over `axes`, kept as size-1 axes."""
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean
     return centered, (centered * centered).mean(axis=axes, keepdims=True)
 
 
-def layer_norm(x, axis=-1, gamma=None, beta=None, epsilon=1e-3):
+def layer_norm(x: ArrayLike, axis: int | Sequence[int] = -1, gamma: ArrayLike | None = None,
+               beta: ArrayLike | None = None, epsilon: float = 1e-3) -> Tensor:
     """y = gamma * (x - mean) / sqrt(var + epsilon) + beta, mean and var over `axis` of each sample.
 
     Args:
@@ -40,7 +44,8 @@ def layer_norm(x, axis=-1, gamma=None, beta=None, epsilon=1e-3):
     return y
 
 
-def group_norm(x, groups, gamma=None, beta=None, epsilon=1e-3):
+def group_norm(x: ArrayLike, groups: int, gamma: ArrayLike | None = None, beta: ArrayLike | None = None,
+               epsilon: float = 1e-3) -> Tensor:
     """Group normalization over the channels (last axis) of x (N, ..., C), cut into `groups` groups of C / groups
     channels: each (sample, group) is normalized over its positions and channels, then
         y = gamma * (x - mean) / sqrt(var + epsilon) + beta,   gamma, beta (C,).

@@ -13,14 +13,17 @@ and a class index, and returns a NumPy array over the image:
 The class score of the two gradient methods is the unnormalised one, as Simonyan et al. take it: when the
 model's output is made by a softmax (a Dense or convolution layer with activation="softmax", or an
 Activation("softmax") layer last), the softmax's input (the logit) is used, read from the recorded graph; any
-other output is used as it is. Gradients come from striate's autodiff; the model's weights are frozen
-(requires_grad off) for the pass and restored afterwards, so no weight's `.grad` changes.
+other output is used as it is. Gradients come from `striate.grad`, with respect to the image alone: the model
+is not changed (its weights keep their `requires_grad`, and no weight's `.grad` is written), so several threads
+may explain images with one model at the same time.
 """
 
-from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
+from striate.core.autograd import grad
 from striate.core.runtime import is_grad_enabled
 from striate.core.tensor import Tensor
 from striate.inspect.layer_outputs import batch_of_one, model_layers, run_layers
@@ -30,19 +33,18 @@ from striate.ops.activations import Softmax
 from striate.ops.gradient_gate import gradient_gate
 
 
-def saliency(model, x, class_index):
+def saliency(model: Model, x: ArrayLike, class_index: int) -> NDArray[Any]:
     """The gradient of the class score with respect to the input: d s_c / d x, shaped (H, W, C) like x.
 
     s_c is the class's logit (see the module's docstring). Works for any striate Model, subclassed ones too.
     """
     batch = _checked_for_gradient("saliency", model, x, class_index)
-    with _frozen_weights(model):
-        image = Tensor(batch, requires_grad=True)
-        class_logits(model(image, training=False))[0, class_index].backward()
-    return image.grad[0]
+    image = Tensor(batch, requires_grad=True)
+    score = class_logits(model(image, training=False))[0, class_index]
+    return _image_gradient(score, image)
 
 
-def guided_backprop(model, x, class_index):
+def guided_backprop(model: Model, x: ArrayLike, class_index: int) -> NDArray[Any]:
     """Guided backpropagation: d s_c / d x where every ReLU passes back grad * (input > 0) * (grad > 0).
 
     Returns (H, W, C). The model is walked layer by layer (`run_layers`: Sequential or functional models) and
@@ -56,14 +58,20 @@ def guided_backprop(model, x, class_index):
     if nested:
         raise ValueError(f"guided_backprop: model {model.name!r} contains the models {nested} as layers; their "
                          "ReLUs cannot be gated; build it from plain layers")
-    with _frozen_weights(model):
-        image = Tensor(batch, requires_grad=True)
-        output = run_layers(model, image, after_layer=_gate_relu_output)[-1][1]
-        class_logits(output)[0, class_index].backward()
-    return image.grad[0]
+    image = Tensor(batch, requires_grad=True)
+    output = run_layers(model, image, after_layer=_gate_relu_output)[-1][1]
+    return _image_gradient(class_logits(output)[0, class_index], image)
 
 
-def occlusion(model, x, class_index, patch, stride, fill=0.0, batch_size=64):
+def _image_gradient(score: Tensor, image: Tensor) -> NDArray[Any]:
+    """d score / d image for the batch of one `image`, as (H, W, C)."""
+    (gradient,) = grad(score, image)
+    assert gradient is not None  # allow_unused=False: grad raises rather than return None
+    return gradient[0]
+
+
+def occlusion(model: Model, x: ArrayLike, class_index: int, patch: int, stride: int, fill: float = 0.0,
+              batch_size: int = 64) -> NDArray[np.float64]:
     """Occlusion sensitivity (Zeiler & Fergus 2014): the drop of the class output when a square is covered.
 
     A `patch` x `patch` square of value `fill` (all channels) is put at every position of a grid with step
@@ -102,12 +110,12 @@ def occlusion(model, x, class_index, patch, stride, fill=0.0, batch_size=64):
     return total / count
 
 
-def saliency_map(gradient):
+def saliency_map(gradient: ArrayLike) -> NDArray[Any]:
     """(H, W, C) gradient -> (H, W) map: max over channels of |g| (Simonyan et al. 2014, section 3.1)."""
     return np.abs(gradient).max(axis=-1)
 
 
-def window_starts(length, patch, stride):
+def window_starts(length: int, patch: int, stride: int) -> list[int]:
     """Start of each patch along an axis: 0, stride, ... <= length - patch, then length - patch if missed."""
     starts = list(range(0, length - patch + 1, stride))
     if starts[-1] != length - patch:
@@ -115,13 +123,13 @@ def window_starts(length, patch, stride):
     return starts
 
 
-def class_logits(output):
+def class_logits(output: Tensor) -> Tensor:
     """The scores before a final softmax: the softmax op's input when `output` was made by one, else `output`."""
-    creator = output._creator
+    creator = output.grad_fn
     return creator.inputs[0] if isinstance(creator, Softmax) else output
 
 
-def check_class(what, model, class_index):
+def check_class(what: str, model: Model, class_index: int) -> None:
     """Refuse a class index outside the model's (N, classes) output."""
     shape = model.output_shape
     if len(shape) != 2 or not (isinstance(class_index, int | np.integer) and 0 <= class_index < shape[-1]):
@@ -129,7 +137,7 @@ def check_class(what, model, class_index):
                          f"with outputs {shape}; received class_index={class_index!r}")
 
 
-def _checked_for_gradient(what, model, x, class_index):
+def _checked_for_gradient(what: str, model: Model, x: ArrayLike, class_index: int) -> NDArray[Any]:
     """The batch of one, after the checks every gradient method makes."""
     batch = batch_of_one(what, model, x)
     check_class(what, model, class_index)
@@ -138,20 +146,7 @@ def _checked_for_gradient(what, model, x, class_index):
     return batch
 
 
-def _gate_relu_output(layer, output):
+def _gate_relu_output(layer: Any, output: Tensor) -> Tensor:
     if activations.name_of(getattr(layer, "activation", None)) == "relu":
         return gradient_gate(output)
     return output
-
-
-@contextmanager
-def _frozen_weights(model):
-    """Weights without requires_grad while the block runs (no weight gradient is computed or stored)."""
-    weights = [w for w in model.weights if w.requires_grad]
-    for weight in weights:
-        weight.requires_grad = False
-    try:
-        yield
-    finally:
-        for weight in weights:
-            weight.requires_grad = True

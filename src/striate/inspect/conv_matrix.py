@@ -26,11 +26,14 @@ falls on zero padding multiplies a zero, so it simply has no entry.
 
 import copy
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
+from numpy.typing import ArrayLike, NDArray
 
+from striate.core.types import IntOrTuple, Padding
 from striate.functional.arguments import (
     KERNEL_LAYOUTS,
     check_groups,
@@ -40,9 +43,11 @@ from striate.functional.arguments import (
     per_axis,
 )
 from striate.functional.output_size import effective_kernel_size, is_int
+from striate.layers.layer import Layer
 
 
-def conv_matrix(input_shape, kernel, strides=1, padding="valid", dilation_rate=1, groups=1):
+def conv_matrix(input_shape: Sequence[int], kernel: ArrayLike, strides: IntOrTuple = 1, padding: Padding = "valid",
+                dilation_rate: IntOrTuple = 1, groups: int = 1) -> scipy.sparse.csr_array:
     """The sparse matrix M of a convolution (zero padding) on one example: conv(x).ravel() == M @ x.ravel().
 
     Args:
@@ -131,19 +136,21 @@ class Connectivity:
     grid_shape: tuple
 
     @property
-    def numbers(self):
+    def numbers(self) -> list[int]:
         """The connected positions numbered 1, 2, ... row by row over `grid_shape`, as the lectures number pixels."""
         return [int(np.ravel_multi_index(p, self.grid_shape)) + 1 for p in self.connected]
 
-    def __str__(self):
+    def __str__(self) -> str:
         other = "input" if self.side == "output" else "output"
         verb = "is fed by" if self.side == "output" else "reaches"
         return (f"{self.side} position {self.position} {verb} {len(self.connected)} {other} positions "
                 f"(numbered 1.. row by row over {self.grid_shape}): {self.numbers}")
 
 
-def connectivity(input_shape, kernel_size, strides=1, padding="valid", dilation_rate=1, output_position=None,
-                 input_position=None):
+def connectivity(input_shape: Sequence[int], kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: Padding = "valid", dilation_rate: IntOrTuple = 1,
+                 output_position: int | Sequence[int] | None = None,
+                 input_position: int | Sequence[int] | None = None) -> Connectivity:
     """Which input positions feed one output position, or which output positions one input position reaches.
 
     Give exactly one of `output_position` (its receptive field: the kernel cells that land inside the input;
@@ -204,19 +211,19 @@ class DenseComparison:
     dense_biases: int
 
     @property
-    def conv_params(self):
+    def conv_params(self) -> int:
         return self.conv_weights + self.conv_biases
 
     @property
-    def dense_params(self):
+    def dense_params(self) -> int:
         return self.dense_weights + self.dense_biases
 
     @property
-    def ratio(self):
+    def ratio(self) -> float:
         """dense_params / conv_params: how many times more parameters the Dense layer needs."""
         return self.dense_params / self.conv_params
 
-    def __str__(self):
+    def __str__(self) -> str:
         rows = [("", "weights", "biases", "parameters"),
                 (self.layer, f"{self.conv_weights:,}", f"{self.conv_biases:,}", f"{self.conv_params:,}"),
                 ("Dense", f"{self.dense_weights:,}", f"{self.dense_biases:,}", f"{self.dense_params:,}"),
@@ -229,7 +236,7 @@ class DenseComparison:
         return "\n".join(lines)
 
 
-def compare_dense(input_shape, layer):
+def compare_dense(input_shape: Sequence[int], layer: Layer) -> DenseComparison:
     """Count a conv layer's parameters against a Dense layer connecting the same input and output sizes.
 
     Args:
@@ -286,7 +293,8 @@ class _Geometry:
     out: tuple
 
     @classmethod
-    def checked(cls, op, spatial, kernel_size, strides, padding, dilation_rate):
+    def checked(cls, op: str, spatial: Sequence[int], kernel_size: Sequence[int], strides: IntOrTuple,
+                padding: Padding, dilation_rate: IntOrTuple) -> "_Geometry":
         rank = len(spatial)
         strides = per_axis(op, "strides", strides, rank)
         dilation = per_axis(op, "dilation_rate", dilation_rate, rank)
@@ -296,12 +304,12 @@ class _Geometry:
                     for n, k, s, d, (before, after) in zip(spatial, kernel_size, strides, dilation, pads))
         return cls(tuple(spatial), tuple(kernel_size), strides, dilation, pads, out)
 
-    def axis_table(self, axis):
+    def axis_table(self, axis: int) -> NDArray[np.int64]:
         """(out, k) array of the input cell each (output index, kernel cell) reads on one axis."""
         out, cells = np.arange(self.out[axis]), np.arange(self.kernel_size[axis])
         return out[:, None] * self.strides[axis] + cells[None, :] * self.dilation[axis] - self.pads[axis][0]
 
-    def axis_pairs(self, axis, side, index):
+    def axis_pairs(self, axis: int, side: str, index: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """(other side's indices, kernel cells) joined to `index` on `side` along one axis, increasing."""
         table = self.axis_table(axis)
         if side == "output":
@@ -310,7 +318,7 @@ class _Geometry:
         outs, cells = np.nonzero(table == index)
         return outs, cells
 
-    def taps(self):
+    def taps(self) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int64]]:
         """Flat output position, flat kernel cell and flat input position of every (output, cell) pair inside.
 
         Built per axis and broadcast over (*out, *kernel_size); C-order flat indices.
@@ -332,7 +340,7 @@ class _Geometry:
         return out_flat, kernel_flat, in_flat.ravel()[flat]
 
 
-def _checked_input_shape(op, input_shape, rank, against):
+def _checked_input_shape(op: str, input_shape: Sequence[int], rank: int, against: str) -> tuple[tuple[int, ...], int]:
     """(spatial, C_in) from (*spatial, C_in), refusing a wrong rank or non-positive sizes."""
     shape = tuple(input_shape) if isinstance(input_shape, tuple | list) else None
     if shape is None or len(shape) != rank + 1 or not all(is_int(n) and n > 0 for n in shape):

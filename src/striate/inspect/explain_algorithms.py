@@ -2,12 +2,16 @@
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from striate.algorithms import ALGORITHMS, PASSES, Case, choose, multiply_count
 from striate.functional.arguments import check_groups, check_window_fits, padding_pairs, per_axis
+from striate.layers.layer import Layer
 
 
 @dataclass
@@ -30,7 +34,7 @@ class Explanation:
     auto: dict
     rows: list
 
-    def __str__(self):
+    def __str__(self) -> str:
         lines = [f"convolution of padded input {self.case.input_shape} with kernel {self.case.kernel_shape}, "
                  f"strides {self.case.strides}, dilation {self.case.dilation}, groups {self.case.groups}",
                  "auto picks: " + ", ".join(f"{which} {name}" for which, name in self.auto.items()),
@@ -44,7 +48,7 @@ class Explanation:
         return "\n".join(lines)
 
 
-def convolution_case(layer_or_arguments, input_shape):
+def convolution_case(layer_or_arguments: Layer | dict[str, Any], input_shape: Sequence[int]) -> Case:
     """The `Case` (padded input shape, kernel shape, strides, dilation, groups) that `algorithm="auto"` sees for a
     conv layer or a dict of conv2d-style arguments applied to an input of `input_shape` (N, *spatial, C)."""
     rank = len(input_shape) - 2
@@ -52,7 +56,7 @@ def convolution_case(layer_or_arguments, input_shape):
     if isinstance(layer_or_arguments, dict):
         arguments = dict(layer_or_arguments)
     else:
-        layer = layer_or_arguments
+        layer: Any = layer_or_arguments  # a Conv*D or DepthwiseConv2D: Layer itself has no kernel_size
         arguments = dict(kernel_size=layer.kernel_size, strides=layer.strides, padding=layer.padding,
                          dilation_rate=layer.dilation_rate)
         if hasattr(layer, "depth_multiplier") and not hasattr(layer, "filters"):
@@ -74,7 +78,7 @@ def convolution_case(layer_or_arguments, input_shape):
     return Case(padded, kernel_shape, strides, dilation, groups)
 
 
-def _best_ms(function, repeats):
+def _best_ms(function: Callable[..., Any], repeats: int) -> float:
     best = math.inf
     for _ in range(repeats):
         start = time.perf_counter()
@@ -83,11 +87,12 @@ def _best_ms(function, repeats):
     return best * 1e3
 
 
-def _relative_error(value, reference):
+def _relative_error(value: NDArray[Any], reference: NDArray[Any]) -> float:
     return float(np.abs(value - reference).max() / max(np.abs(reference).max(), np.finfo(np.float64).tiny))
 
 
-def explain_algorithms(layer_or_arguments, input_shape, repeats=3, error_images=2, seed=0):
+def explain_algorithms(layer_or_arguments: Layer | dict[str, Any], input_shape: Sequence[int], repeats: int = 3,
+                       error_images: int = 2, seed: int = 0) -> Explanation:
     """Measure every algorithm of `striate.algorithms.ALGORITHMS` on one convolution layer.
 
     Args:

@@ -23,10 +23,14 @@ flipped kernel slid one cell at a time.
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from striate.core.types import IntOrTuple, Padding
 from striate.functional.arguments import check_numeric, check_window_fits, padding_pairs, per_axis
 from striate.functional.output_size import (
     conv_transpose_output_length,
@@ -37,6 +41,10 @@ from striate.functional.output_size import (
 )
 from striate.inspect.one_output import _number, arithmetic_of_one_output
 from striate.inspect.plan import plan
+
+if TYPE_CHECKING:
+    from striate.layers.layer import Layer
+    from striate.models.model import Model
 
 STAGES = ("intro", "step", "outro")
 
@@ -71,7 +79,9 @@ class ConvolutionFrame:
     value: float | None = None
 
 
-def convolution_frames(x, kernel, strides=1, padding="valid", dilation_rate=1, mode="correlate"):
+def convolution_frames(x: ArrayLike, kernel: ArrayLike, strides: IntOrTuple = 1, padding: Padding = "valid",
+                       dilation_rate: IntOrTuple = 1,
+                       mode: Literal["correlate", "convolve"] = "correlate") -> list[ConvolutionFrame]:
     """The frames of one filter sliding over `x`: y[i, j] = sum_{a, b, c} x_pad[i s + a d, j s + b d, c] w[a, b, c].
 
     Args:
@@ -178,7 +188,9 @@ class ArithmeticFrame:
     reads: np.ndarray | None = None
 
 
-def arithmetic_frames(input_size, kernel_size, strides=1, padding="valid", dilation_rate=1, transposed=False):
+def arithmetic_frames(input_size: IntOrTuple, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                      padding: Padding = "valid", dilation_rate: IntOrTuple = 1,
+                      transposed: bool = False) -> list[ArithmeticFrame]:
     """The frames of Dumoulin & Visin's convolution arithmetic pictures, for any geometry.
 
     Args:
@@ -290,7 +302,9 @@ class PoolingFrame:
     value: float | None = None
 
 
-def pooling_frames(x, pool_size, strides=None, padding="valid", kind="max"):
+def pooling_frames(x: ArrayLike, pool_size: IntOrTuple, strides: IntOrTuple | None = None,
+                   padding: Literal["valid", "same"] = "valid",
+                   kind: Literal["max", "average"] = "max") -> list[PoolingFrame]:
     """The frames of max or average pooling over x (H, W), as `max_pool2d` / `avg_pool2d` compute it.
 
     Args:
@@ -364,7 +378,9 @@ class ReceptiveFieldFrame:
     extent: tuple = ()
 
 
-def receptive_field_frames(model, layer, position=None, input_shape=None):
+def receptive_field_frames(model: "Model | Sequence[Layer]", layer: "str | Layer",
+                           position: Sequence[int] | None = None,
+                           input_shape: Sequence[int] | None = None) -> list[ReceptiveFieldFrame]:
     """One frame per layer, from the first to `layer`: the input region seen by one cell of each.
 
     The cell of `layer` is `position` (default the centre of its output); each earlier layer shows its cell

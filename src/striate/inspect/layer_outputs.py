@@ -11,7 +11,11 @@ Everything runs in inference mode (training=False: dropout passes values unchang
 its moving statistics).
 """
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from striate.core.runtime import no_grad
 from striate.core.tensor import Tensor, as_tensor
@@ -19,19 +23,23 @@ from striate.layers.layer import Layer
 from striate.models.model import Model
 from striate.models.sequential import Sequential
 
+LayerChoice = str | int | Layer
+"""A layer named by its name, its index in `model_layers(model)`, or the Layer object."""
 
-def model_layers(model):
+
+def model_layers(model: Model) -> list[Layer]:
     """The model's layers in the order it runs them, each once (a shared layer at its first call)."""
     if _kind("model_layers", model) == "sequential":
         return model.layers
-    layers = []
+    layers: list[Layer] = []
     for node in model._nodes:
         if all(node.layer is not known for known in layers):
             layers.append(node.layer)
     return layers
 
 
-def run_layers(model, x, after_layer=None):
+def run_layers(model: Model, x: ArrayLike,
+               after_layer: Callable[[Layer, Tensor], Tensor] | None = None) -> list[tuple[Layer, Tensor]]:
     """Run `model` on the batch `x` layer by layer; returns [(layer, output Tensor), ...] in running order.
 
     Args:
@@ -62,7 +70,8 @@ def run_layers(model, x, after_layer=None):
     return steps
 
 
-def layer_outputs(model, x, layers=None):
+def layer_outputs(model: Model, x: ArrayLike,
+                  layers: LayerChoice | Sequence[LayerChoice] | None = None) -> dict[str, NDArray[Any]]:
     """{layer name: output array} of the chosen layers for the batch `x`, in the model's order.
 
     Args:
@@ -90,7 +99,7 @@ def layer_outputs(model, x, layers=None):
     return {layer.name: output.numpy() for layer, output in steps if any(layer is c for c in chosen)}
 
 
-def choose_layers(what, model, layers):
+def choose_layers(what: str, model: Model, layers: LayerChoice | Sequence[LayerChoice] | None) -> list[Layer]:
     """The Layer objects named by `layers` (see layer_outputs), in the model's order; unknown ones raise."""
     known = model_layers(model)
     if layers is None:
@@ -119,7 +128,7 @@ def choose_layers(what, model, layers):
     return [layer for layer in known if any(layer is c for c in chosen)]
 
 
-def check_batch(what, model, shape):
+def check_batch(what: str, model: Model, shape: Sequence[int | None]) -> None:
     """Refuse a batch whose shape (N, ...) does not match the model's input shape (None, ...)."""
     expected = model.input_shape
     if expected is None:
@@ -130,7 +139,7 @@ def check_batch(what, model, shape):
                          f"shape {tuple(shape)}")
 
 
-def batch_of_one(what, model, x):
+def batch_of_one(what: str, model: Model, x: ArrayLike) -> NDArray[Any]:
     """x (*input_shape) or (1, *input_shape) as a batch of one, after checking its shape against the model's."""
     x = np.asarray(x.numpy() if isinstance(x, Tensor) else x)
     expected = model.input_shape
@@ -141,7 +150,7 @@ def batch_of_one(what, model, x):
     return batch
 
 
-def _kind(what, model):
+def _kind(what: str, model: Model) -> str:
     """"sequential" or "functional"; anything else cannot be walked layer by layer."""
     if isinstance(model, Sequential) and type(model).call is Sequential.call:
         return "sequential"
@@ -155,11 +164,11 @@ def _kind(what, model):
                      f"received {model!r}")
 
 
-def _call_count(model, layer):
+def _call_count(model: Model, layer: Layer) -> int:
     if _kind("layer_outputs", model) == "sequential":
         return 1
     return sum(node.layer is layer for node in model._nodes)
 
 
-def _after(after_layer, layer, output):
+def _after(after_layer: Callable[[Layer, Tensor], Tensor] | None, layer: Layer, output: Tensor) -> Tensor:
     return output if after_layer is None else after_layer(layer, output)

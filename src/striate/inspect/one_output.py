@@ -1,9 +1,12 @@
 """The arithmetic of one output value: the window under the kernel, cell by cell, multiplied and added."""
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def arithmetic_of_one_output(image, kernel, row, column, stride=1):
+def arithmetic_of_one_output(image: ArrayLike, kernel: ArrayLike, row: int, column: int, stride: int = 1) -> str:
     """Write out how output[row, column] of a single-channel, valid cross-correlation is computed.
 
     Args:
@@ -23,5 +26,5 @@ def arithmetic_of_one_output(image, kernel, row, column, stride=1):
     return f"{terms} = {_number(np.sum(window * kernel))}"
 
 
-def _number(value):
+def _number(value: Any) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -20,10 +20,13 @@ their shapes, the failing layer with the formula that failed, and a hint:
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from striate.layers.convolution import Conv, Conv2DTranspose, DepthwiseConv2D
 from striate.layers.core import Dense, Flatten
 from striate.layers.normalization import BatchNormalization
+
+Shape = tuple[int | None, ...]
 
 CHAIN_LINES = 12  # the failing layer's last predecessors shown in an error
 
@@ -36,21 +39,21 @@ class ShapeError(ValueError):
 class Step:
     """One layer of a traced network: what reaches it (`sources`: indices of earlier steps) and what leaves."""
 
-    layer: object  # None for a model input
-    input_shape: object  # a shape, or a list of shapes for a merge
+    layer: Any  # a Layer; None for a model input
+    input_shape: Any  # a shape, or a list of shapes for a merge
     output_shape: tuple
     sources: list = field(default_factory=list)
 
     @property
-    def name(self):
+    def name(self) -> str:
         return "input" if self.layer is None else self.layer.name
 
     @property
-    def label(self):
+    def label(self) -> str:
         return "input" if self.layer is None else f"{self.layer.name} ({type(self.layer).__name__})"
 
 
-def graph_of(model_or_layers):
+def graph_of(model_or_layers: Any) -> tuple[int, list[tuple[Any, list[int]]]]:
     """(number of inputs, [(layer, [source step indices]), ...]) for a Sequential model, a functional Model,
     a list of layers or one layer. Steps 0 .. inputs - 1 are the model's inputs."""
     nodes = getattr(model_or_layers, "_nodes", None)
@@ -73,7 +76,7 @@ def graph_of(model_or_layers):
     return 1, [(layer, [i]) for i, layer in enumerate(layers)]
 
 
-def check_weights_fit(layer, input_shape):
+def check_weights_fit(layer: Any, input_shape: Shape | list[Shape]) -> None:
     """Raise ValueError, with the arithmetic, when a built layer's weights cannot take `input_shape`."""
     if not layer.built or isinstance(input_shape, list):
         return
@@ -100,19 +103,20 @@ def check_weights_fit(layer, input_shape):
                          f"input of shape {input_shape}, which has {channels} channels on its last axis")
 
 
-def trace(model_or_layers, input_shape, build=False, name=None):
+def trace(model_or_layers: Any, input_shape: Shape | list[Shape], build: bool = False,
+          name: str | None = None) -> list[Step]:
     """One Step per input and per layer, in order, for inputs of `input_shape` (with the batch axis, None).
 
     build=True builds unbuilt layers on the way (Sequential uses it); otherwise nothing is allocated. A list of
     input shapes is accepted for a model with several inputs. Raises ShapeError when a layer does not fit.
     """
     inputs, graph = graph_of(model_or_layers)
-    shapes = list(input_shape) if inputs > 1 else [input_shape]
+    shapes: list[Any] = list(input_shape) if inputs > 1 else [input_shape]
     steps = [Step(None, shape, tuple(shape)) for shape in shapes]
-    name = name or getattr(model_or_layers, "name", "layers")
+    title: str = name if name else getattr(model_or_layers, "name", "layers")
     for layer, sources in graph:
-        received = [steps[i].output_shape for i in sources]
-        received = received[0] if len(received) == 1 else received
+        parents = [steps[i].output_shape for i in sources]
+        received = parents[0] if len(parents) == 1 else parents
         try:
             if build:
                 layer.ensure_built(received)
@@ -121,12 +125,13 @@ def trace(model_or_layers, input_shape, build=False, name=None):
         except ShapeError:
             raise
         except ValueError as error:
-            raise explain(name, steps, layer, received, error, model_or_layers) from error
+            raise explain(title, steps, layer, received, error, model_or_layers) from error
         steps.append(Step(layer, received, output_shape, list(sources)))
     return steps
 
 
-def explain(name, steps, layer, received, error, model_or_layers=None):
+def explain(name: str, steps: list[Step], layer: Any, received: Shape | list[Shape], error: Exception,
+            model_or_layers: Any = None) -> ShapeError:
     """A ShapeError: the chain of shapes up to `layer`, the message (with its formula) of `error`, a hint."""
     shown = steps[-CHAIN_LINES:]
     width = max(len(step.label) for step in [*shown, Step(layer, received, ())]) + 4
@@ -145,7 +150,7 @@ def explain(name, steps, layer, received, error, model_or_layers=None):
     return ShapeError("\n".join(lines))
 
 
-def explain_call(model, inputs, error):
+def explain_call(model: Any, inputs: Any, error: Exception) -> ShapeError | None:
     """For a model whose forward pass raised `error` on `inputs`: a ShapeError tracing why, or None when the
     shapes fit (the error was about something else)."""
     if isinstance(error, ShapeError):
@@ -161,7 +166,7 @@ def explain_call(model, inputs, error):
     return None
 
 
-def _flatten_formula(steps, layer, received):
+def _flatten_formula(steps: list[Step], layer: Any, received: Shape | list[Shape]) -> str | None:
     """For a Dense layer fed by a Flatten: the product that gave its feature count and the one it was built for."""
     if not (isinstance(layer, Dense) and layer.built and steps and isinstance(steps[-1].layer, Flatten)):
         return None
@@ -175,7 +180,8 @@ def _flatten_formula(steps, layer, received):
     return text
 
 
-def _hint(steps, layer, received, error, model_or_layers):
+def _hint(steps: list[Step], layer: Any, received: Shape | list[Shape], error: Exception,
+          model_or_layers: Any) -> str | None:
     first = steps[0].output_shape
     if _looks_channels_first(first, model_or_layers):
         return (f"did you pass NCHW? striate is channels-last, (N, H, W, C): the input {first} looks like "
@@ -193,7 +199,7 @@ def _hint(steps, layer, received, error, model_or_layers):
     return None
 
 
-def _looks_channels_first(shape, model_or_layers):
+def _looks_channels_first(shape: Any, model_or_layers: Any) -> bool:
     """(None, C, H, W) with C in 1..4 and H, W > 4, or exactly the transpose of the shape the model was built for."""
     if not isinstance(shape, tuple) or len(shape) != 4:
         return False
@@ -203,7 +209,7 @@ def _looks_channels_first(shape, model_or_layers):
     return shape[1] in (1, 2, 3, 4) and shape[2] > 4 and shape[3] > 4
 
 
-def _smallest_square_input(model_or_layers, shape, largest=1024):
+def _smallest_square_input(model_or_layers: Any, shape: Shape, largest: int = 1024) -> int | None:
     """The smallest n for which n x n inputs pass every layer's output-size formula (weights not checked)."""
     if model_or_layers is None:
         return None

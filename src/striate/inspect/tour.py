@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +33,10 @@ from striate.models.lenet import lenet5
 from striate.viz import figure
 from striate.viz.animation import animate_arithmetic, animate_convolution, animate_pooling, animate_receptive_field
 from striate.viz.training import plot_confusion_matrix
+
+if TYPE_CHECKING:
+    import scipy.sparse
+    from matplotlib.figure import Figure
 
 # ---- the slides' inputs ------------------------------------------------------------------------------------
 SIX_BY_SIX = np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3],
@@ -88,7 +93,8 @@ class WorkedExample:
     shows: str = ""
 
 
-def run_tour(say=print, pictures=None):
+def run_tour(say: Callable[[str], Any] = print,
+             pictures: str | os.PathLike[str] | None = None) -> list[WorkedExample]:
     """Print every worked example; with `pictures` (an existing folder) also write each example's picture
     there and say which file shows it. Returns the examples."""
     if pictures is not None and not os.path.isdir(pictures):
@@ -101,13 +107,14 @@ def run_tour(say=print, pictures=None):
         for line in example.lines:
             say(f"   {line}")
         if pictures is not None and example.picture is not None:
-            path = os.path.join(pictures, example.picture_file)
+            assert example.picture_file is not None  # every example with a picture names its file
+            path = os.path.join(os.fspath(pictures), example.picture_file)
             example.picture(path)
             say(f"   picture: {path} ({example.shows})")
     return examples
 
 
-def worked_examples():
+def worked_examples() -> list[WorkedExample]:
     """Every worked example, in the order the lectures teach them (`WorkedExample`s)."""
     return [_flip_1d(), _two_by_two(), _edge_6x6(), _edge_band(), _sobel_patch(), _ones_7x7(), _rgb(), _output_sizes(),
             _stride_5x9(), _pooling("max_pool_4x4"), _pooling("average_pool_4x4"), _pooling("max_pool_7x7"),
@@ -342,7 +349,7 @@ def _conv_as_matrix():
                          "conv_matrix.png", "M row by row: which pixels feed h11..h22, with which weight")
 
 
-def draw_conv_matrix(matrix, path=None):
+def draw_conv_matrix(matrix: "scipy.sparse.sparray", path: str | os.PathLike[str] | None = None) -> "Figure":
     """The 4x16 matrix of a 2x2 kernel, stride 2, on a 4x4 image beside a dense layer's: axes[0] draws M
     (image: M.toarray()), its entries named w1..w4 by kernel value; axes[1] the dense layer (image: ones)."""
     dense = matrix.toarray()

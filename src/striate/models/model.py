@@ -10,8 +10,19 @@ Training (`compile`, `fit`, `evaluate`, `predict`, `train_on_batch`) lives in st
 only exposes its layers and weights. No method here computes a gradient.
 """
 
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from numpy.typing import ArrayLike, NDArray
+
 from striate.inspect.shapes import explain_call
 from striate.layers.layer import Layer, SymbolicTensor
+
+if TYPE_CHECKING:
+    from striate.optim.optimizer import Optimizer
+    from striate.training.callbacks import Callback, History
+    from striate.training.fit import Logs, Verbose
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):  # noqa: N802 (Keras' name)
@@ -28,6 +39,10 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
 
 
 class Model(Layer):
+    _layers: list[Layer]
+    stop_training: bool  # set by fit and its callbacks (striate.training.fit)
+    _initial_epoch: int | None
+
     def __init__(self, inputs=None, outputs=None, name=None):
         object.__setattr__(self, "_layers", [])
         object.__setattr__(self, "_tracked", set())  # id() of each of _layers: tracking n layers is O(n), not O(n^2)
@@ -57,7 +72,7 @@ class Model(Layer):
         """The model's layers in Keras' order (an Input is not a layer of it)."""
         return list(self._layers)
 
-    def get_layer(self, name=None, index=None):
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer called `name`, or the one at `index` of `layers` (keras.Model.get_layer)."""
         if (name is None) == (index is None):
             raise ValueError(f"get_layer: give name or index, one of them; received name={name!r}, index={index!r}")
@@ -166,7 +181,8 @@ class Model(Layer):
                      in zip(field, last.receptive_field, last.jump, last.start))
 
     # ---- training, delegated -------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, keep_freed_memory=True):
+    def compile(self, optimizer: "str | Optimizer" = "rmsprop", loss: str | Callable[..., Any] | None = None,
+                metrics: Sequence[Any] | dict[str, Any] | None = None, keep_freed_memory: bool = True) -> None:
         """Set the optimizer, the loss and the metrics for `fit`, `evaluate` and `train_on_batch`.
 
         keep_freed_memory: True asks the C allocator to keep freed memory for the next step
@@ -182,43 +198,48 @@ class Model(Layer):
             runtime.keep_freed_memory()
         self.compiled = Compiled(optimizer, loss, metrics)
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, **options):
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: "Verbose" = "auto", callbacks: "Sequence[Callback] | None" = None, **options: Any) -> "History":
         """See striate.training.fit.fit (keras.Model.fit's arguments)."""
         from striate.training.fit import fit
 
         return fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **options)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
+    def evaluate(self, x: Any = None, y: ArrayLike | None = None, batch_size: int | None = None,
+                 verbose: "Verbose" = "auto", sample_weight: ArrayLike | None = None, steps: int | None = None,
+                 callbacks: "Sequence[Callback] | None" = None, return_dict: bool = False) -> "Logs":
         """The loss alone, [loss, metric, ...], or with return_dict=True {"loss": ..., metric: ...}."""
         from striate.training.fit import evaluate
 
         return evaluate(self, x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
                         steps=steps, callbacks=callbacks, return_dict=return_dict)
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    def predict(self, x: Any, batch_size: int | None = None, verbose: "Verbose" = "auto", steps: int | None = None,
+                callbacks: "Sequence[Callback] | None" = None) -> NDArray[Any]:
         from striate.training.fit import predict
 
         return predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+    def train_on_batch(self, x: Any, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None,
+                       class_weight: dict[int, float] | None = None, return_dict: bool = False) -> "Logs":
         """One optimizer step; the loss (and metrics) before it, as evaluate returns them."""
         from striate.training.fit import train_on_batch
 
         return train_on_batch(self, x, y, sample_weight=sample_weight, class_weight=class_weight,
                               return_dict=return_dict)
 
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+    def test_on_batch(self, x: Any, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None,
+                      return_dict: bool = False) -> "Logs":
         from striate.training.fit import test_on_batch
 
         return test_on_batch(self, x, y, sample_weight=sample_weight, return_dict=return_dict)
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: Any) -> NDArray[Any]:
         from striate.training.fit import predict_on_batch
 
         return predict_on_batch(self, x)
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """The whole model in one file, chosen by the extension: ".keras" a Keras 3 archive (architecture and
         weights, which keras.saving.load_model reads); otherwise striate's safetensors file (architecture,
         weights, compile settings, optimizer state, epoch and random state, for resuming)."""
@@ -231,7 +252,7 @@ class Model(Layer):
 
         save_model(self, path)
 
-    def save_weights(self, path):
+    def save_weights(self, path: str | os.PathLike[str]) -> None:
         """The weights alone: a Keras weights file for a path ending in ".weights.h5", else striate's."""
         if str(path).endswith(".weights.h5"):
             from striate.models.keras_archive import save_keras_weights
@@ -242,7 +263,7 @@ class Model(Layer):
 
         save_weights(self, path)
 
-    def load_weights(self, path):
+    def load_weights(self, path: str | os.PathLike[str]) -> None:
         """Set the weights from a file of save_weights or save: ".weights.h5" or ".keras" (Keras'), or
         striate's."""
         if str(path).endswith((".weights.h5", ".keras")):
@@ -254,7 +275,7 @@ class Model(Layer):
 
         load_weights(self, path)
 
-    def export(self, filepath, format="onnx"):
+    def export(self, filepath: str | os.PathLike[str], format: Literal["onnx"] = "onnx") -> None:
         """Write the model for another runtime, as Keras 3's export; format "onnx" (the one striate writes):
         opset 17, input and output channels-last as striate's (striate.interchange.export_onnx). Needs the
         onnx package."""
@@ -277,14 +298,14 @@ class Model(Layer):
 
         return model_from_architecture(config)
 
-    def to_json(self, **options):
+    def to_json(self, **options: Any) -> str:
         """The architecture (layers and wiring, no weights) as JSON, for striate.models.model_from_json;
         `options` go to json.dumps."""
         from striate.models.architecture import to_json
 
         return to_json(self, **options)
 
-    def summary(self, print_fn=print, arithmetic=False):
+    def summary(self, print_fn: Callable[[str], Any] = print, arithmetic: bool = False) -> None:
         """Keras' summary table; arithmetic=True prints striate.plan's columns instead (padding, MACs, FLOPs,
         activation memory, receptive field)."""
         if arithmetic:

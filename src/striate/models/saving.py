@@ -20,6 +20,7 @@ subclassed model (its architecture is Python code) can save and load its weights
 
 import hashlib
 import json
+import os
 
 import numpy as np
 
@@ -41,7 +42,8 @@ VERSION = "1"
 _BUILD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError)
 
 
-def save_model(model, path, epoch=None, allow_non_finite=False, extra_metadata=None):
+def save_model(model: Model, path: str | os.PathLike[str], epoch: int | None = None, allow_non_finite: bool = False,
+               extra_metadata: dict[str, str] | None = None) -> None:
     """Write `model` (architecture, weights, compile settings, optimizer state, epoch) to `path`.
 
     A model with a NaN or infinite weight predicts NaN: it is refused (ValueError naming the weight) unless
@@ -68,7 +70,7 @@ def save_model(model, path, epoch=None, allow_non_finite=False, extra_metadata=N
     safetensors_file.write(path, tensors, metadata)
 
 
-def load_model(path, restore_random_state=True):
+def load_model(path: str | os.PathLike[str], restore_random_state: bool = True) -> Model:
     """The model saved at `path`, compiled as it was, with `model.epochs_trained` set.
 
     With restore_random_state (the default), striate's random generator continues from where the saved run
@@ -109,7 +111,7 @@ def load_model(path, restore_random_state=True):
     return model
 
 
-def save_weights(model, path, allow_non_finite=False):
+def save_weights(model: Model, path: str | os.PathLike[str], allow_non_finite: bool = False) -> None:
     """Write only the weights (any model, subclassed ones included); NaN or infinity refused as in save_model."""
     _refuse_non_finite(model, path, allow_non_finite, "save_weights")
     tensors = {f"weight/{index:04d}": w.data for index, w in enumerate(model.weights)}
@@ -118,14 +120,14 @@ def save_weights(model, path, allow_non_finite=False):
     safetensors_file.write(path, tensors, metadata)
 
 
-def load_weights(model, path):
+def load_weights(model: Model, path: str | os.PathLike[str]) -> None:
     """Set a built model's weights from a file written by save_weights or save_model."""
     with TensorFile(path) as file:
         tensors, _ = _read_checked(file)
     _assign(model, tensors, path)
 
 
-def load_metadata(path):
+def load_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The metadata of a striate model file ({key: string}, extra_metadata included), checked for format only:
     `load_model` checks the digest."""
     with TensorFile(path) as file:

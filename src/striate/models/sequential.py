@@ -1,8 +1,10 @@
 """`Sequential`: layers applied one after the other, as keras.Sequential."""
 
+from collections.abc import Iterable
+
 from striate.inspect.shapes import explain_call, trace
 from striate.layers.core import InputLayer
-from striate.layers.layer import SymbolicTensor
+from striate.layers.layer import Layer, SymbolicTensor
 from striate.models.model import Model
 
 
@@ -14,12 +16,12 @@ class Sequential(Model):
     ((None, 10), 216650)
     """
 
-    def __init__(self, layers=(), name=None):
+    def __init__(self, layers: Iterable[Layer | SymbolicTensor] = (), name: str | None = None) -> None:
         super().__init__(name=name)
         for layer in layers:
             self.add(layer)
 
-    def add(self, layer):
+    def add(self, layer: Layer | SymbolicTensor) -> None:
         """Append a layer, or first a `striate.Input(shape)` or `InputLayer(shape)` that gives the input shape
         (as Keras; it is not one of `model.layers`). The model is built as soon as the input shape is known."""
         if isinstance(layer, SymbolicTensor):

@@ -19,9 +19,12 @@ a generator, or a `striate.utils.PyDataset` (`__len__` batches, `__getitem__(i)`
 
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from striate.core.random import generator
 from striate.core.runtime import no_grad, workers_only
@@ -32,15 +35,24 @@ from striate.training.compiled import Running
 from striate.training.finite import check_finite_batch
 from striate.training.progress import Progress
 
+if TYPE_CHECKING:
+    from striate.models.model import Model
+    from striate.training.callbacks import Callback
 
-def _require_compiled(model, what):
+Logs = float | list[float] | dict[str, float]
+"""What evaluate and *_on_batch return: the loss alone, [loss, metric, ...], or {name: value} (return_dict)."""
+Verbose = Literal["auto", 0, 1, 2]
+
+
+def _require_compiled(model: "Model", what: str) -> Any:
     if model.compiled is None:
         raise RuntimeError(f"{what}: call model.compile(optimizer, loss, metrics) first")
     return model.compiled
 
 
 # ---- one batch ------------------------------------------------------------------------------------------------
-def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+def train_on_batch(model: "Model", x: Any, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None,
+                   class_weight: dict[int, float] | None = None, return_dict: bool = False) -> Logs:
     """One optimizer step on one batch; returns the loss (and metrics) measured before the update: the loss
     alone, [loss, metric, ...] with metrics, or the dict with return_dict=True (keras.Model.train_on_batch).
 
@@ -55,7 +67,8 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, retu
     return logs if return_dict else compiled.flatten(logs)
 
 
-def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
+def test_on_batch(model: "Model", x: Any, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None,
+                  return_dict: bool = False) -> Logs:
     """The loss (and metrics) of one batch in inference mode, as train_on_batch returns them
     (keras.Model.test_on_batch)."""
     compiled = _require_compiled(model, "test_on_batch")
@@ -65,7 +78,7 @@ def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
     return logs if return_dict else compiled.flatten(logs)
 
 
-def predict_on_batch(model, x):
+def predict_on_batch(model: "Model", x: Any) -> NDArray[Any]:
     """The model's outputs for one batch, in inference mode, as a NumPy array."""
     with no_grad():
         return model(_as_input(x), training=False).data
@@ -104,16 +117,19 @@ def _test_step(model, x, y, sample_weight, running):
     running.update(float(loss.item()), y, predictions.data)
 
 
-def regularization(model):
+def regularization(model: "Model") -> Any:
     """The sum of `model.losses` (the penalties of striate.regularizers), which Keras adds to the loss; 0 without."""
     return sum(model.losses, 0.0)
 
 
 # ---- fit ------------------------------------------------------------------------------------------------------
-def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-        validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
-        augmentation=None, initial_step=0, distributed=False):
+def fit(model: "Model", x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+        verbose: Verbose = "auto", callbacks: "Sequence[Callback] | None" = None, validation_split: float = 0.0,
+        validation_data: Any = None, shuffle: bool = True, class_weight: dict[int, float] | None = None,
+        sample_weight: ArrayLike | None = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+        validation_steps: int | None = None, validation_batch_size: int | None = None,
+        validation_freq: int | Sequence[int] = 1, augmentation: Callable[..., Any] | None = None,
+        initial_step: int = 0, distributed: Any = False) -> History:
     """Train for `epochs` passes over (x, y); returns a History (keras.Model.fit).
 
     x, y: arrays; or x a dataset and y None (see the module's docstring; batch_size and shuffle do not
@@ -157,17 +173,17 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     parallel = data_parallel(model, distributed)
     verbose = 1 if verbose == "auto" else verbose
     history = History()
-    callbacks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": epochs, "steps": data.steps},
-                             history=history)
+    callback_list = CallbackList(callbacks, model, {"verbose": verbose, "epochs": epochs, "steps": data.steps},
+                                 history=history)
     model.stop_training = False
     model._initial_epoch = None
     running = Running(compiled)
-    callbacks.call("on_train_begin", None)
+    callback_list.call("on_train_begin", None)
     initial_epoch = model._initial_epoch or initial_epoch
     epoch_logs = {}
     for epoch in range(initial_epoch, epochs):
         running.reset()
-        callbacks.call("on_epoch_begin", epoch, None)
+        callback_list.call("on_epoch_begin", epoch, None)
         progress = Progress(f"Epoch {epoch + 1}/{epochs}", data.samples,
                             verbose if parallel is None or parallel.is_main else 0)
         started, batch = time.perf_counter(), -1
@@ -175,14 +191,14 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             if epoch == initial_epoch and batch < initial_step:
                 continue
             check_finite_batch(x_batch, y_batch, epoch, batch)
-            callbacks.call("on_train_batch_begin", batch, None)
+            callback_list.call("on_train_batch_begin", batch, None)
             if augmentation is not None:
                 x_batch = augmentation(x_batch, rng=generator())
             _train_step(model, x_batch, y_batch, weights, running, parallel)
             logs = running.result()
             images, seen = (_count(x_batch), running.seen) if parallel is None else parallel.global_counts()
             progress.update(images, logs, seen / (time.perf_counter() - started))
-            callbacks.call("on_train_batch_end", batch, logs)
+            callback_list.call("on_train_batch_end", batch, logs)
             if model.stop_training:
                 break
         if batch < 0:
@@ -195,28 +211,30 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             epoch_logs.update({f"val_{key}": value for key, value in validation.items()})
         elif validation_data is not None and _should_validate(epoch, validation_freq):
             x_val, y_val, weights_val = _unpack(validation_data)
-            validation = evaluate(model, x_val, y_val, batch_size=validation_batch_size or batch_size, verbose=0,
-                                  sample_weight=weights_val, steps=validation_steps, callbacks=callbacks,
-                                  return_dict=True)
-            epoch_logs.update({f"val_{key}": value for key, value in validation.items()})
+            validation_logs = evaluate(model, x_val, y_val, batch_size=validation_batch_size or batch_size,
+                                       verbose=0, sample_weight=weights_val, steps=validation_steps,
+                                       callbacks=callback_list, return_dict=True)
+            assert isinstance(validation_logs, dict)  # return_dict=True
+            epoch_logs.update({f"val_{key}": value for key, value in validation_logs.items()})
         model.epochs_trained = epoch + 1
         progress.close(epoch_logs)
-        callbacks.call("on_epoch_end", epoch, epoch_logs)
+        callback_list.call("on_epoch_end", epoch, epoch_logs)
         if model.stop_training:
             break
-    callbacks.call("on_train_end", epoch_logs)
+    callback_list.call("on_train_end", epoch_logs)
     return history
 
 
-def _should_validate(epoch, validation_freq):
+def _should_validate(epoch: int, validation_freq: int | Sequence[int]) -> bool:
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
     return epoch + 1 in validation_freq
 
 
 # ---- evaluate and predict -------------------------------------------------------------------------------------
-def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None, callbacks=None,
-             return_dict=False):
+def evaluate(model: "Model", x: Any = None, y: ArrayLike | None = None, batch_size: int | None = None,
+             verbose: Verbose = "auto", sample_weight: ArrayLike | None = None, steps: int | None = None,
+             callbacks: "Sequence[Callback] | CallbackList | None" = None, return_dict: bool = False) -> Logs:
     """The loss and metrics over all of (x, y), or over a dataset and y None, in inference mode: the loss
     alone, [loss, metric, ...] with metrics, or the dict with return_dict=True (keras.Model.evaluate).
 
@@ -243,7 +261,8 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     return logs if return_dict else compiled.flatten(logs)
 
 
-def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+def predict(model: "Model", x: Any, batch_size: int | None = None, verbose: Verbose = "auto",
+            steps: int | None = None, callbacks: "Sequence[Callback] | None" = None) -> NDArray[Any]:
     """Model outputs for x (an array, a list of arrays, or a dataset whose labels are ignored), batch by batch,
     in inference mode, as one NumPy array (keras.Model.predict).
 
@@ -252,20 +271,20 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     """
     data = Batches("predict", x, None, None, 32 if batch_size is None else batch_size, False, steps)
     verbose = 1 if verbose == "auto" else verbose
-    callbacks = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": data.steps})
+    callback_list = CallbackList(callbacks, model, {"verbose": verbose, "epochs": 1, "steps": data.steps})
     progress = Progress("predict", data.samples, verbose)
-    callbacks.call("on_predict_begin", None)
+    callback_list.call("on_predict_begin", None)
     outputs, started, seen = [], time.perf_counter(), 0
     with no_grad():
         for batch, (x_batch, _, _) in enumerate(data.epoch()):
-            callbacks.call("on_predict_batch_begin", batch, None)
+            callback_list.call("on_predict_batch_begin", batch, None)
             with workers_only() if _count(x_batch) > 1 else nullcontext():
                 outputs.append(model(_as_input(x_batch), training=False).data)
             seen += _count(x_batch)
             progress.update(_count(x_batch), {}, seen / (time.perf_counter() - started))
-            callbacks.call("on_predict_batch_end", batch, {"outputs": outputs[-1]})
+            callback_list.call("on_predict_batch_end", batch, {"outputs": outputs[-1]})
     progress.close({})
-    callbacks.call("on_predict_end", None)
+    callback_list.call("on_predict_end", None)
     if not outputs:
         raise ValueError(f"predict: x gave no batch; received {type(x).__name__}")
     return np.concatenate(outputs)
@@ -391,7 +410,7 @@ def _as_input(x):
     return [Tensor(part) for part in x] if isinstance(x, list | tuple) else Tensor(x)
 
 
-def is_dataset(x):
+def is_dataset(x: Any) -> bool:
     """Whether x is a dataset (an object giving batches: an iterable, a generator, a PyDataset) rather than an
     array or a list of arrays."""
     return ((hasattr(x, "__iter__") or hasattr(x, "__getitem__")) and not hasattr(x, "shape")

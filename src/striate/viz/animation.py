@@ -21,19 +21,27 @@ draw functions' docstrings list the axes.
 import math
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from numpy.typing import ArrayLike
 from PIL import Image
 
 from striate.core.files import atomic_write
+from striate.core.types import IntOrTuple, Padding, Path
 from striate.inspect.frames import arithmetic_frames, convolution_frames, pooling_frames, receptive_field_frames
 from striate.viz import figure
+
+if TYPE_CHECKING:
+    from striate.layers.layer import Layer
+    from striate.models.model import Model
 
 MAX_FRAMES = 400             # a GIF with more frames is refused: crop the input or raise the stride
 DURATIONS_MS = {"intro": 1500, "step": 700, "outro": 2500}
@@ -65,16 +73,18 @@ class Animation:
     path: str | None
     draw: Callable
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Animation: {len(self.frames)} frames, path={self.path!r}>"
 
-    def figure(self, k):
+    def figure(self, k: int) -> Figure:
         """The Figure of GIF frame k."""
         return self.draw(self.frames[k])
 
 
 # ---- the four animations ---------------------------------------------------------------------------------
-def animate_convolution(x, kernel, strides=1, padding="valid", dilation_rate=1, mode="correlate", path=None):
+def animate_convolution(x: ArrayLike, kernel: ArrayLike, strides: IntOrTuple = 1, padding: Padding = "valid",
+                        dilation_rate: IntOrTuple = 1, mode: Literal["correlate", "convolve"] = "correlate",
+                        path: Path | None = None) -> Animation:
     """One filter sliding over x: the padded input with the window outlined, the kernel, the output filling in
     and each output's sum written out ('3*1 + 0*0 + 1*-1 + ... = -5'; per channel, then the total, for
     (H, W, C) inputs). Arguments as `striate.inspect.frames.convolution_frames`; mode="convolve" shows the
@@ -84,8 +94,9 @@ def animate_convolution(x, kernel, strides=1, padding="valid", dilation_rate=1, 
     return _animation("animate_convolution", frames, draw_convolution_frame, path)
 
 
-def animate_arithmetic(input_size, kernel_size, strides=1, padding="valid", dilation_rate=1, transposed=False,
-                       path=None):
+def animate_arithmetic(input_size: IntOrTuple, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                       padding: Padding = "valid", dilation_rate: IntOrTuple = 1, transposed: bool = False,
+                       path: Path | None = None) -> Animation:
     """Dumoulin & Visin's convolution arithmetic: the input grid (blue), the padding and inserted zeros (white,
     dashed), the kernel footprint (dark, with dilation holes), the output grid (cyan) filling in; the title
     is the output-size formula filled in. Arguments as `striate.inspect.frames.arithmetic_frames`.
@@ -94,14 +105,18 @@ def animate_arithmetic(input_size, kernel_size, strides=1, padding="valid", dila
     return _animation("animate_arithmetic", frames, draw_arithmetic_frame, path)
 
 
-def animate_pooling(x, pool_size, strides=None, padding="valid", kind="max", path=None):
+def animate_pooling(x: ArrayLike, pool_size: IntOrTuple, strides: IntOrTuple | None = None,
+                    padding: Literal["valid", "same"] = "valid", kind: Literal["max", "average"] = "max",
+                    path: Path | None = None) -> Animation:
     """A pooling window over x (H, W): the maximum highlighted, or the average written out, and the output
     filling in. Arguments as `striate.inspect.frames.pooling_frames`."""
     frames = pooling_frames(x, pool_size, strides, padding, kind)
     return _animation("animate_pooling", frames, draw_pooling_frame, path)
 
 
-def animate_receptive_field(model, layer, position=None, path=None, input_shape=None):
+def animate_receptive_field(model: "Model | Sequence[Layer]", layer: "str | Layer",
+                            position: Sequence[int] | None = None, path: Path | None = None,
+                            input_shape: Sequence[int] | None = None) -> Animation:
     """The input region one output cell sees, one frame per layer from the first to `layer`, growing as the
     layers stack (sizes as `striate.inspect.plan`). Arguments as
     `striate.inspect.frames.receptive_field_frames`."""
@@ -110,12 +125,13 @@ def animate_receptive_field(model, layer, position=None, path=None, input_shape=
                       [LAYER_DURATION_MS] * len(frames))
 
 
-def _animation(op, frames, draw, path, durations=None):
-    if path is not None:
-        durations = durations or [DURATIONS_MS[frame.stage] for frame in frames]
-        write_gif((draw(frame) for frame in frames), path, durations, count=len(frames), op=op)
-        path = os.fspath(path)
-    return Animation(frames, path, draw)
+def _animation(op: str, frames: list[Any], draw: Callable[[Any], Figure], path: Path | None,
+               durations: list[int] | None = None) -> Animation:
+    if path is None:
+        return Animation(frames, None, draw)
+    durations = durations or [DURATIONS_MS[frame.stage] for frame in frames]
+    write_gif((draw(frame) for frame in frames), path, durations, count=len(frames), op=op)
+    return Animation(frames, os.fspath(path), draw)
 
 
 # ---- GIF ---------------------------------------------------------------------------------------------------

@@ -4,17 +4,25 @@ Each plot_* computes its map with striate.inspect.attribution and draws three pa
 a colour bar), and the map over the input (alpha 0.5). class_index None explains the predicted class.
 """
 
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike, NDArray
+
+from striate.core.types import Path
 from striate.inspect.attribution import guided_backprop, occlusion, saliency, saliency_map
 from striate.inspect.layer_outputs import batch_of_one
 from striate.viz.figure import new_figure, save
 from striate.viz.network import input_image
 
+if TYPE_CHECKING:
+    from striate.models.model import Model
+
 OVERLAY_ALPHA = 0.5
 
 
-def plot_saliency(model, x, class_index=None, path=None):
+def plot_saliency(model: "Model", x: ArrayLike, class_index: int | None = None, path: Path | None = None) -> Figure:
     """Simonyan et al. 2014's saliency map: max over channels of |d score_c / d x| (H, W), in "inferno"."""
     image, class_index, output = _explained("plot_saliency", model, x, class_index)
     heat = saliency_map(saliency(model, image, class_index))
@@ -22,7 +30,8 @@ def plot_saliency(model, x, class_index=None, path=None):
                  "inferno", 0, heat.max(), path)
 
 
-def plot_guided_backprop(model, x, class_index=None, path=None):
+def plot_guided_backprop(model: "Model", x: ArrayLike, class_index: int | None = None,
+                         path: Path | None = None) -> Figure:
     """Guided backpropagation (Springenberg et al. 2015), reduced to (H, W) as the saliency is (max over channels
     of |g|), so the two pictures compare directly."""
     image, class_index, output = _explained("plot_guided_backprop", model, x, class_index)
@@ -31,7 +40,8 @@ def plot_guided_backprop(model, x, class_index=None, path=None):
                  "inferno", 0, heat.max(), path)
 
 
-def plot_occlusion(model, x, class_index=None, patch=4, stride=2, fill=0.0, path=None):
+def plot_occlusion(model: "Model", x: ArrayLike, class_index: int | None = None, patch: int = 4, stride: int = 2,
+                   fill: float = 0.0, path: Path | None = None) -> Figure:
     """Zeiler & Fergus 2014's occlusion map: the drop of output c when a `patch` square of `fill` covers each
     pixel (averaged over the squares covering it). Drawn in "RdBu_r" around 0: red where covering lowers the
     class output, blue where it raises it. The default patch and stride suit 28x28 digits."""
@@ -43,14 +53,16 @@ def plot_occlusion(model, x, class_index=None, patch=4, stride=2, fill=0.0, path
                  "RdBu_r", -limit, limit, path)
 
 
-def _explained(what, model, x, class_index):
+def _explained(what: str, model: "Model", x: ArrayLike,
+               class_index: int | None) -> tuple[NDArray[Any], int, NDArray[Any]]:
     """(image (H, W, C), the class to explain, the model's outputs for the image)."""
     batch = batch_of_one(what, model, x)
     output = model.predict(batch, verbose=0)[0]
     return batch[0], int(np.argmax(output)) if class_index is None else class_index, output
 
 
-def _draw(image, heat, class_index, output, title, cmap, vmin, vmax, path):
+def _draw(image: NDArray[Any], heat: NDArray[Any], class_index: int, output: NDArray[Any], title: str, cmap: str,
+          vmin: float, vmax: float, path: Path | None) -> Figure:
     figure = new_figure(8, 3.2)
     axes = figure.subplots(1, 3)
     predicted = int(np.argmax(output))

@@ -9,21 +9,25 @@ back: `figure.axes[i].images[0].get_array()`.
 """
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure, FigureBase
+from numpy.typing import ArrayLike, NDArray
 
 from striate.core.files import atomic_write
+from striate.core.types import Path
 
 DPI = 100
 
 
-def new_figure(width, height):
+def new_figure(width: float, height: float) -> Figure:
     """An empty Figure of `width` x `height` inches, with a constrained layout."""
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
-def save(figure, path=None, dpi=DPI):
+def save(figure: Figure, path: Path | None = None, dpi: float = DPI) -> Figure:
     """Write `figure` to `path` (format from the extension: .png, .svg, .pdf) and return the figure.
 
     The file is written beside `path` under a temporary name and renamed over it when complete, so an existing
@@ -43,7 +47,7 @@ def save(figure, path=None, dpi=DPI):
     return figure
 
 
-def grid_shape(count, columns=None):
+def grid_shape(count: int, columns: int | None = None) -> tuple[int, int]:
     """(rows, columns) of a near-square grid for `count` panels (at most `columns` wide when given)."""
     if count < 1:
         raise ValueError(f"grid_shape: need at least one panel; received {count}")
@@ -52,7 +56,9 @@ def grid_shape(count, columns=None):
     return int(np.ceil(count / columns)), columns
 
 
-def image_grid(figure, images, titles=None, columns=None, cmap="gray", vmin=None, vmax=None, suptitle=None):
+def image_grid(figure: FigureBase, images: Sequence[ArrayLike], titles: Sequence[str] | None = None,
+               columns: int | None = None, cmap: str = "gray", vmin: float | None = None, vmax: float | None = None,
+               suptitle: str | None = None) -> list[Axes]:
     """Draw `images` (each (H, W) or (H, W, 3)) as a grid of panels without ticks; returns the used axes.
 
     Unused cells of the grid are removed, so a figure has exactly one axes per image.
@@ -73,7 +79,7 @@ def image_grid(figure, images, titles=None, columns=None, cmap="gray", vmin=None
     return list(axes[: len(images)])
 
 
-def min_max_scale(array):
+def min_max_scale(array: ArrayLike) -> NDArray[np.float64]:
     """(a - min) / (max - min), in [0, 1]; a constant array gives 0.5 everywhere."""
     array = np.asarray(array, dtype=np.float64)
     low, high = array.min(), array.max()

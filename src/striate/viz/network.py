@@ -3,18 +3,25 @@
 `filter_images` and `feature_maps` compute the arrays; `plot_filters` and `plot_feature_maps` draw them.
 """
 
-import numpy as np
+from collections.abc import Sequence
+from typing import Any
 
-from striate.inspect.layer_outputs import batch_of_one, choose_layers, layer_outputs, model_layers
+import numpy as np
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike, NDArray
+
+from striate.core.types import Path
+from striate.inspect.layer_outputs import LayerChoice, batch_of_one, choose_layers, layer_outputs, model_layers
 from striate.layers.convolution import Conv2D
 from striate.layers.core import Dropout, InputLayer
+from striate.layers.layer import Layer
 from striate.models.model import Model
 from striate.viz.figure import image_grid, min_max_scale, new_figure, save
 
 PANEL_INCHES = 0.75  # one filter or one channel
 
 
-def filter_images(layer, input_channel=None):
+def filter_images(layer: Layer, input_channel: int | None = None) -> list[NDArray[np.float64]]:
     """One image per output channel of a Conv2D kernel (kh, kw, C_in, C_out), each min-max scaled on its own.
 
     - C_in = 3 and input_channel None: the filter as a colour patch (kh, kw, 3), scaled over all three channels
@@ -34,7 +41,8 @@ def filter_images(layer, input_channel=None):
     return [min_max_scale(kernel[:, :, channel, out]) for out in range(kernel.shape[3])]
 
 
-def plot_filters(layer_or_model, path=None, layer=None, input_channel=None, columns=8):
+def plot_filters(layer_or_model: Layer, path: Path | None = None, layer: str | None = None,
+                 input_channel: int | None = None, columns: int = 8) -> Figure:
     """A grid of a Conv2D layer's filters, one panel per output channel (see `filter_images` for the scaling).
 
     Args:
@@ -55,7 +63,8 @@ def plot_filters(layer_or_model, path=None, layer=None, input_channel=None, colu
     return save(figure, path)
 
 
-def feature_maps(model, image, layers=None, max_channels=64):
+def feature_maps(model: Model, image: ArrayLike, layers: LayerChoice | Sequence[LayerChoice] | None = None,
+                 max_channels: int = 64) -> dict[str, NDArray[Any]]:
     """{layer name: (H', W', C') maps for one image}, at most `max_channels` channels of each layer.
 
     layers None: every layer whose output is a (N, H, W, C) map, except InputLayer and Dropout (in inference
@@ -73,7 +82,8 @@ def feature_maps(model, image, layers=None, max_channels=64):
     return {name: maps[0, ..., :max_channels] for name, maps in layer_outputs(model, batch, chosen).items()}
 
 
-def plot_feature_maps(model, image, layers=None, path=None, max_channels=64, columns=8):
+def plot_feature_maps(model: Model, image: ArrayLike, layers: LayerChoice | Sequence[LayerChoice] | None = None,
+                      path: Path | None = None, max_channels: int = 64, columns: int = 8) -> Figure:
     """The input image and every channel of each chosen layer for it, one block of panels per layer.
 
     Args:
@@ -91,6 +101,7 @@ def plot_feature_maps(model, image, layers=None, path=None, max_channels=64, col
     row_counts = [-(-block.shape[-1] // columns) for block in maps.values()]
     figure = new_figure(PANEL_INCHES * columns + 0.3, PANEL_INCHES * (sum(row_counts) + 2.5) + 0.5 * len(maps))
     blocks = figure.subfigures(len(maps) + 1, 1, height_ratios=[2.5] + [rows + 0.7 for rows in row_counts])
+    assert isinstance(blocks, np.ndarray)  # two rows or more: an array of SubFigures
     image_grid(blocks[0], [input_image(batch_of_one("plot_feature_maps", model, image)[0])],
                suptitle=f"input {np.shape(image)[-3:]}")
     for block, (name, values) in zip(blocks[1:], maps.items()):
@@ -103,14 +114,14 @@ def plot_feature_maps(model, image, layers=None, path=None, max_channels=64, col
     return save(figure, path)
 
 
-def input_image(image):
+def input_image(image: NDArray[Any]) -> NDArray[Any]:
     """An input (H, W, C) as imshow draws it: C = 3 colour min-max scaled to [0, 1], else channel 0 (grey)."""
     if image.shape[-1] == 3:
         return min_max_scale(image)
     return image[..., 0]
 
 
-def _conv_layer(layer_or_model, name):
+def _conv_layer(layer_or_model: Layer, name: str | None) -> Conv2D:
     if isinstance(layer_or_model, Model):
         layers = layer_or_model.layers
         convs = [layer for layer in layers if isinstance(layer, Conv2D) and name in (None, layer.name)]

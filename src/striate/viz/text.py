@@ -17,15 +17,19 @@ character at a time, with its own weights, its state carried by `initial_state` 
 
 import html
 import os
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize, to_hex
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
 
 from striate.core.files import atomic_write
 from striate.core.runtime import no_grad
 from striate.core.tensor import Tensor
+from striate.core.types import Path
 from striate.layers.embedding import mask_of
 from striate.layers.recurrent import LSTM
 from striate.models.model import Model
@@ -37,7 +41,8 @@ NEWLINE_GLYPH = "\u21b5"  # the newline is drawn as a box holding this arrow, th
 
 
 # ---- computing the activations ----------------------------------------------------------------------------
-def cell_activations(model, text, layer=None, cell=0, characters=None):
+def cell_activations(model: Any, text: str, layer: LSTM | str | None = None, cell: int | None = 0,
+                     characters: Any = None) -> NDArray[np.floating[Any]]:
     """tanh(c_t) of LSTM cell `cell` after reading each character of `text`; cell=None gives every cell.
 
         c_t = f_t * c_{t-1} + i_t * g_t          (the LSTM's cell state, striate.layers.LSTM)
@@ -156,7 +161,8 @@ def text_features(text):
             "line_position": columns, "uppercase": np.array([c.isupper() for c in text], dtype=np.float64)}
 
 
-def most_correlated_cells(model, text, layer=None, characters=None, segment=500):
+def most_correlated_cells(model: Any, text: str, layer: LSTM | str | None = None, characters: Any = None,
+                          segment: int = 500) -> dict[str, tuple[int, float]]:
     """{feature: (cell, r)}: for each of `text_features`, the cell whose tanh(c_t) has the largest |Pearson r|.
 
     The text is cut into segments of `segment` characters read as one batch (each segment starts from a zero
@@ -256,7 +262,8 @@ def draw_text_activations(text, values, width=80, cmap=CMAP, title=None):
     return fig
 
 
-def plot_cell_activations(model, text, layer=None, cell=0, characters=None, path=None, width=80, cmap=CMAP):
+def plot_cell_activations(model: Any, text: str, layer: LSTM | str | None = None, cell: int = 0, characters: Any = None,
+                          path: Path | None = None, width: int = 80, cmap: str = CMAP) -> Figure | str:
     """Each character of `text` coloured by LSTM cell `cell` after reading it (`cell_activations`).
 
     With a `path` ending in .html: writes the page of `text_activations_html` and returns its text. Otherwise

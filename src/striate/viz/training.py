@@ -9,12 +9,24 @@ Each `plot_*` returns a `matplotlib.figure.Figure` and writes it when given `pat
 
 import json
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from numpy.typing import ArrayLike, NDArray
 
 from striate import metrics
+from striate.core.types import Path
 from striate.viz import figure
+
+if TYPE_CHECKING:
+    from striate.models.model import Model
+    from striate.training.callbacks import History
+
+Normalize = Literal["true", "pred", "all"] | None
+Curves = dict[str, dict[str, tuple[NDArray[Any], NDArray[np.float64]]]]
 
 NORMALIZATIONS = (None, "true", "pred", "all")
 NOT_METRICS = ("seconds", "learning_rate")
@@ -22,7 +34,7 @@ ERROR_COLOUR = "red"
 
 
 # ---- learning curves ----------------------------------------------------------------------------------------
-def history_curves(history_or_run_json):
+def history_curves(history_or_run_json: "History | dict[str, list[float]] | Path") -> Curves:
     """{metric: {"training": (epochs, values), "validation": (epochs, values)}} of a training run.
 
     Accepts a `History` (what `fit` returns), its `.history` dict ({"loss": [...], "val_loss": [...], ...}),
@@ -31,7 +43,7 @@ def history_curves(history_or_run_json):
     "val_<name>" is the validation curve of "<name>"; the epoch time ("seconds") is not a metric.
     """
     logs, epochs = _logs_and_epochs(history_or_run_json)
-    curves = {}
+    curves: Curves = {}
     for key, values in logs.items():
         if key in NOT_METRICS:
             continue
@@ -45,7 +57,7 @@ def history_curves(history_or_run_json):
     return curves
 
 
-def plot_history(history_or_run_json, path=None):
+def plot_history(history_or_run_json: "History | dict[str, list[float]] | Path", path: Path | None = None) -> Figure:
     """One panel per metric (loss, accuracy, ...): the training and validation values against the epoch.
 
     `history_or_run_json` as in `history_curves`. Panel i draws the training curve as `ax.lines[0]` and the
@@ -67,8 +79,9 @@ def plot_history(history_or_run_json, path=None):
     return figure.save(fig, path)
 
 
-def _logs_and_epochs(source):
+def _logs_and_epochs(source: Any) -> tuple[dict[str, Any], NDArray[np.integer[Any]]]:
     """({key: values}, 1-based epoch numbers) of a History, a logs dict or a run.json path."""
+    epochs: NDArray[np.integer[Any]] | None
     if hasattr(source, "history"):
         logs = source.history
         epochs = np.asarray(source.epoch, dtype=np.int64) + 1 if getattr(source, "epoch", None) else None
@@ -87,7 +100,7 @@ def _logs_and_epochs(source):
     return logs, epochs
 
 
-def _read_run_json(path):
+def _read_run_json(path: Path) -> tuple[dict[str, Any], NDArray[np.integer[Any]]]:
     path = os.fspath(path)
     if os.path.isdir(path):
         path = os.path.join(path, "run.json")
@@ -109,7 +122,8 @@ def _read_run_json(path):
 
 
 # ---- confusion matrix -------------------------------------------------------------------------------------
-def normalized_confusion_matrix(y_true, y_pred, normalize=None, num_classes=None):
+def normalized_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, normalize: Normalize = None,
+                                num_classes: int | None = None) -> NDArray[Any]:
     """`striate.metrics.confusion_matrix` (rows: true class, columns: predicted), optionally normalized.
 
     normalize, as scikit-learn's: None (counts), "true" (each row divided by its sum: recall on the
@@ -129,7 +143,8 @@ def normalized_confusion_matrix(y_true, y_pred, normalize=None, num_classes=None
     return np.divide(counts, total, out=np.zeros(counts.shape), where=total != 0)
 
 
-def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=None, path=None, cmap="Blues"):
+def plot_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, class_names: Sequence[str] | None = None,
+                          normalize: Normalize = None, path: Path | None = None, cmap: str = "Blues") -> Figure:
     """The confusion matrix as a heat map with each cell's count (or fraction) written in it.
 
     Rows are the true class, columns the predicted class (scikit-learn's ConfusionMatrixDisplay).
@@ -160,7 +175,8 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=None, path
 
 
 # ---- predictions ------------------------------------------------------------------------------------------
-def prediction_panels(model, x, y, count=25, only_errors=False):
+def prediction_panels(model: "Model", x: ArrayLike, y: ArrayLike, count: int = 25,
+                      only_errors: bool = False) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """(indices, predicted, true) of the images to show: the first `count`, or the first `count` errors.
 
     predicted = argmax of `model.predict`; y: class indices (N,) or one-hot rows (N, K). With only_errors
@@ -192,7 +208,9 @@ def prediction_panels(model, x, y, count=25, only_errors=False):
     return indices, predicted[indices], true[indices]
 
 
-def plot_predictions(model, x, y, class_names=None, count=25, only_errors=False, path=None, columns=None):
+def plot_predictions(model: "Model", x: ArrayLike, y: ArrayLike, class_names: Sequence[str] | None = None,
+                     count: int = 25, only_errors: bool = False, path: Path | None = None,
+                     columns: int | None = None) -> Figure:
     """A grid of images titled "predicted (true)"; a wrong prediction has a red title and a red frame.
 
     x: images (N, H, W, 1) greyscale (each drawn with its own grey scale), (N, H, W) or (N, H, W, 3) RGB
