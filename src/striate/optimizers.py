@@ -21,6 +21,15 @@ from striate.optim import (
     schedules,
     serialize,
 )
+from striate.optim.adafactor import Adafactor
+from striate.optim.ftrl import Ftrl
+from striate.optim.lamb import Lamb
+from striate.optim.multi_optimizer import MultiOptimizer, OptimizerMap
+from striate.optim.muon import Muon
+from striate.optim.schedule_free_adamw import ScheduleFreeAdamW
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Lion", "Nadam", "Optimizer", "RMSprop",
-           "deserialize", "get", "schedules", "serialize"]
+__all__ = [
+    "SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion", "MultiOptimizer",
+    "Muon", "Nadam", "Optimizer", "OptimizerMap", "RMSprop", "ScheduleFreeAdamW", "deserialize", "get", "schedules",
+    "serialize",
+]

@@ -17,6 +17,12 @@ from striate.metric_objects.accuracy import (
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
+from striate.metric_objects.at_thresholds import (
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+)
 from striate.metric_objects.confusion import (
     AUC,
     FalseNegatives,
@@ -26,8 +32,41 @@ from striate.metric_objects.confusion import (
     TrueNegatives,
     TruePositives,
 )
-from striate.metric_objects.iou import MeanIoU
-from striate.metric_objects.metric import Mean, MeanMetricWrapper, Metric, Sum
+from striate.metric_objects.correlation import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
+)
+from striate.metric_objects.f_score import F1Score, FBetaScore
+from striate.metric_objects.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from striate.metric_objects.loss_metrics import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    Hinge,
+    KLDivergence,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
+from striate.metric_objects.metric import Mean, MeanMetricWrapper, Metric, Sum, _snake_case
 from striate.metric_objects.regression import (
     CosineSimilarity,
     LogCoshError,
@@ -35,16 +74,23 @@ from striate.metric_objects.regression import (
     MeanAbsolutePercentageError,
     MeanSquaredError,
     MeanSquaredLogarithmicError,
+    R2Score,
     RootMeanSquaredError,
 )
 
 CLASSES = (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
            SparseTopKCategoricalAccuracy, Precision, Recall, AUC, TruePositives, FalsePositives, TrueNegatives,
-           FalseNegatives, MeanIoU, Mean, Sum, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
-           MeanSquaredLogarithmicError, RootMeanSquaredError, CosineSimilarity, LogCoshError)
+           FalseNegatives, PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+           F1Score, FBetaScore, IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU, Mean, Sum, MeanSquaredError,
+           MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError,
+           CosineSimilarity, LogCoshError, R2Score, PearsonCorrelation, ConcordanceCorrelation, BinaryCrossentropy,
+           CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge,
+           CategoricalHinge)
 # Keras' names: the class names, their snake case, and the short names of the functions
 BY_NAME = {cls.__name__: cls for cls in CLASSES}
+BY_NAME.update({_snake_case(cls.__name__): cls for cls in CLASSES})
 BY_NAME.update({
+    "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
     "accuracy": Accuracy, "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy, "top_k_categorical_accuracy": TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy, "precision": Precision, "recall": Recall,
@@ -95,11 +141,19 @@ def get(identifier):
 
 
 __all__ = [
-    "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "CosineSimilarity", "FalseNegatives",
-    "FalsePositives", "LogCoshError", "Mean", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanIoU",
-    "MeanMetricWrapper", "MeanSquaredError", "MeanSquaredLogarithmicError", "Metric", "Precision", "Recall",
-    "RootMeanSquaredError", "SparseCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "Sum",
-    "TopKCategoricalAccuracy", "TrueNegatives", "TruePositives", "accuracy", "binary_accuracy",
-    "categorical_accuracy", "deserialize", "get", "serialize", "sparse_categorical_accuracy",
-    "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy",
+    "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU", "CategoricalAccuracy",
+    "CategoricalCrossentropy", "CategoricalHinge", "ConcordanceCorrelation", "CosineSimilarity", "F1Score",
+    "FBetaScore", "FalseNegatives", "FalsePositives", "Hinge", "IoU", "KLDivergence", "LogCoshError", "Mean",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanIoU", "MeanMetricWrapper", "MeanSquaredError",
+    "MeanSquaredLogarithmicError", "Metric", "OneHotIoU", "OneHotMeanIoU", "PearsonCorrelation", "Poisson",
+    "Precision", "PrecisionAtRecall", "R2Score", "Recall", "RecallAtPrecision", "RootMeanSquaredError",
+    "SensitivityAtSpecificity", "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy",
+    "SparseTopKCategoricalAccuracy", "SpecificityAtSensitivity", "SquaredHinge", "Sum", "TopKCategoricalAccuracy",
+    "TrueNegatives", "TruePositives", "accuracy", "binary_accuracy", "binary_crossentropy",
+    "binary_focal_crossentropy", "categorical_accuracy", "categorical_crossentropy",
+    "categorical_focal_crossentropy", "categorical_hinge", "concordance_correlation", "deserialize", "get", "hinge",
+    "huber", "kl_divergence", "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_error", "mean_squared_logarithmic_error", "pearson_correlation", "poisson", "serialize",
+    "sparse_categorical_accuracy", "sparse_categorical_crossentropy", "sparse_top_k_categorical_accuracy",
+    "squared_hinge", "top_k_categorical_accuracy",
 ]

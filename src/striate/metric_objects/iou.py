@@ -1,29 +1,43 @@
-"""MeanIoU: the mean intersection over union of classes, from a confusion matrix accumulated over batches."""
+"""Intersection over union of classes (semantic segmentation's standard score), from a confusion matrix
+accumulated over batches, as keras.metrics: IoU (the mean over chosen classes), MeanIoU (over all classes),
+BinaryIoU (of thresholded scores), OneHotIoU and OneHotMeanIoU (of one-hot labels).
+
+A (num_classes, num_classes) matrix M of (true, predicted) class pairs, weighted by sample weights, is summed
+over batches. Per class c
+
+    IoU_c = TP_c / (TP_c + FP_c + FN_c) = M[c, c] / (sum_j M[c, j] + sum_i M[i, c] - M[c, c] + eps)
+
+(eps = 1e-7), and the result is the mean of IoU_c over the target classes whose denominator is not 0
+(classes absent from both inputs are left out), as Keras.
+"""
 
 import numpy as np
 
+from striate.functional.per_sample_losses import EPSILON
 from striate.metric_objects.metric import Metric, as_array
 
 
-class MeanIoU(Metric):
-    """Mean over classes of IoU_c = TP_c / (TP_c + FP_c + FN_c), as keras.metrics.MeanIoU (semantic
-    segmentation's standard score).
-
-    A (num_classes, num_classes) confusion matrix of (true, predicted) class pairs, weighted by sample
-    weights, is summed over batches; classes absent from both (IoU 0 / 0) are left out of the mean.
+class IoU(Metric):
+    """Mean of IoU_c over the classes of `target_class_ids` (module docstring), as keras.metrics.IoU.
 
     Args:
         num_classes: the number of classes C.
+        target_class_ids: the classes whose IoU is averaged (each in [0, C)).
         ignore_class: a label whose elements are not counted.
         sparse_y_true, sparse_y_pred: whether y_true / y_pred are class ids (True) or scores along `axis`
             (argmax taken). Keras' defaults True and True: pass sparse_y_pred=False for model outputs.
         axis: the class axis of non-sparse inputs.
     """
 
-    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
+    def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
                  sparse_y_pred=True, axis=-1):
+        target_class_ids = list(target_class_ids)
+        if not target_class_ids or not all(0 <= int(c) < num_classes for c in target_class_ids):
+            raise ValueError(f"{type(self).__name__}: target_class_ids must be classes in [0, {num_classes}); "
+                             f"received {target_class_ids}")
         super().__init__(name, dtype)
         self.num_classes, self.ignore_class = int(num_classes), ignore_class
+        self.target_class_ids = target_class_ids
         self.sparse_y_true, self.sparse_y_pred, self.axis = sparse_y_true, sparse_y_pred, axis
         self.reset_state()
 
@@ -50,14 +64,74 @@ class MeanIoU(Metric):
     def result(self):
         tp = np.diag(self.total_cm)
         denominator = self.total_cm.sum(axis=0) + self.total_cm.sum(axis=1) - tp
-        valid = denominator != 0
-        if not valid.any():
-            return 0.0
-        return float(np.sum(tp[valid] / denominator[valid]) / valid.sum())
+        tp, denominator = tp[self.target_class_ids], denominator[self.target_class_ids]
+        valid = denominator > 1e-9
+        iou = np.where(valid, tp / (denominator + EPSILON), 0.0)
+        return float(np.sum(iou) / (np.sum(valid) + EPSILON))
 
     def get_config(self):
-        return {"num_classes": self.num_classes, **super().get_config(), "ignore_class": self.ignore_class,
-                "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+        return {"num_classes": self.num_classes, "target_class_ids": self.target_class_ids, **super().get_config(),
+                "ignore_class": self.ignore_class, "sparse_y_true": self.sparse_y_true,
+                "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+
+
+class MeanIoU(IoU):
+    """Mean of IoU_c over all classes, as keras.metrics.MeanIoU (arguments as IoU's)."""
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
+                 sparse_y_pred=True, axis=-1):
+        super().__init__(num_classes, range(num_classes), name, dtype, ignore_class, sparse_y_true, sparse_y_pred,
+                         axis)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["target_class_ids"]
+        return config
+
+
+class BinaryIoU(IoU):
+    """IoU of two classes, the prediction being 1 where y_pred >= threshold, as keras.metrics.BinaryIoU.
+
+    Args:
+        target_class_ids: [0], [1] or [0, 1] (the mean of both).
+        threshold: scores at or above it predict class 1.
+    """
+
+    def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
+        super().__init__(2, target_class_ids, name, dtype)
+        self.threshold = threshold
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        predicted = (np.asarray(as_array(y_pred), np.float64) >= self.threshold).astype(np.int64)
+        super().update_state(y_true, predicted, sample_weight)
+
+    def get_config(self):
+        return {"target_class_ids": self.target_class_ids, "threshold": self.threshold, **Metric.get_config(self)}
+
+
+class OneHotIoU(IoU):
+    """IoU for one-hot labels (argmax along `axis`) and scores, as keras.metrics.OneHotIoU."""
+
+    def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None, sparse_y_pred=False,
+                 axis=-1):
+        super().__init__(num_classes, target_class_ids, name, dtype, ignore_class, False, sparse_y_pred, axis)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+class OneHotMeanIoU(MeanIoU):
+    """MeanIoU for one-hot labels (argmax along `axis`) and scores, as keras.metrics.OneHotMeanIoU."""
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1):
+        super().__init__(num_classes, name, dtype, ignore_class, False, sparse_y_pred, axis)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
 
 
 def _element_weights(sample_weight, shape):

@@ -13,17 +13,23 @@ class's (optimizer.py).
 
 from striate.optim import schedules
 from striate.optim.adadelta import Adadelta
+from striate.optim.adafactor import Adafactor
 from striate.optim.adagrad import Adagrad
 from striate.optim.adam import Adam
 from striate.optim.adamax import Adamax
 from striate.optim.adamw import AdamW
+from striate.optim.ftrl import Ftrl
+from striate.optim.lamb import Lamb
 from striate.optim.lion import Lion
+from striate.optim.muon import Muon
 from striate.optim.nadam import Nadam
 from striate.optim.optimizer import Optimizer
 from striate.optim.rmsprop import RMSprop
+from striate.optim.schedule_free_adamw import ScheduleFreeAdamW
 from striate.optim.sgd import SGD
 
-OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Nadam, Adamax, Adagrad, Adadelta, Lion)}
+OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Nadam, Adamax, Adagrad, Adadelta, Lion,
+                                                    Ftrl, Lamb, Adafactor, Muon, ScheduleFreeAdamW)}
 
 
 def serialize(optimizer):
@@ -54,5 +60,5 @@ def get(identifier):
                      f"from serialize(); received {identifier!r}")
 
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Lion", "Nadam", "Optimizer", "RMSprop",
-           "deserialize", "get", "schedules", "serialize"]
+__all__ = ["SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion", "Muon",
+           "Nadam", "Optimizer", "RMSprop", "ScheduleFreeAdamW", "deserialize", "get", "schedules", "serialize"]
