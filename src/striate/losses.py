@@ -28,8 +28,12 @@ from striate.functional.per_sample_losses import (
     binary_focal_crossentropy,
     categorical_crossentropy,
     categorical_focal_crossentropy,
+    categorical_generalized_cross_entropy,
     categorical_hinge,
+    circle,
     cosine_similarity,
+    ctc,
+    dice,
     hinge,
     huber,
     kl_divergence,
@@ -42,6 +46,7 @@ from striate.functional.per_sample_losses import (
     same_rank,
     sparse_categorical_crossentropy,
     squared_hinge,
+    tversky,
 )
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -232,10 +237,50 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
                          ignore_class=ignore_class, axis=axis)
 
 
+class CTC(LossFunctionWrapper):
+    """Connectionist temporal classification of logits (N, T, C) against labels (N, L), 0 the blank."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):
+        super().__init__(ctc, reduction, name, dtype)
+
+
+class Dice(LossFunctionWrapper):
+    """1 - 2 sum(t p) / (sum(t) + sum(p) + eps) over `axis` (None: the whole batch at once)."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(dice, reduction, name, dtype, axis=axis)
+
+
+class Tversky(LossFunctionWrapper):
+    """1 - TP / (TP + alpha FP + beta FN + eps) over `axis` (Salehi et al. 2017); alpha = beta = 0.5 is Dice."""
+
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None, dtype=None):
+        super().__init__(tversky, reduction, name, dtype, alpha=alpha, beta=beta, axis=axis)
+
+
+class Circle(LossFunctionWrapper):
+    """Circle loss of L2-normalized embeddings with integer labels, the batch against itself (Sun et al. 2020);
+    only the samples with a loss above 0 count in the mean."""
+
+    def __init__(self, gamma=80.0, margin=0.4, remove_diagonal=True, reduction="sum_over_batch_size", name="circle",
+                 dtype=None):
+        super().__init__(circle, reduction, name, dtype, gamma=gamma, margin=margin, remove_diagonal=remove_diagonal)
+
+
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    """(1 - p[label]^q) / q with integer labels and probabilities, q in (0, 1) (Zhang & Sabuncu 2018)."""
+
+    def __init__(self, q=0.5, reduction="sum_over_batch_size", name="categorical_generalized_cross_entropy",
+                 dtype=None):
+        if not 0 < q < 1:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy: q must lie in (0, 1); received q={q!r}")
+        super().__init__(categorical_generalized_cross_entropy, reduction, name, dtype, q=q)
+
+
 CLASSES = (MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
            CosineSimilarity, Huber, LogCosh, Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson,
            BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy, CategoricalFocalCrossentropy,
-           SparseCategoricalCrossentropy)
+           SparseCategoricalCrossentropy, Dice, Tversky, Circle, CategoricalGeneralizedCrossEntropy, CTC)
 # Keras' short names of the functions
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
@@ -259,6 +304,8 @@ BY_NAME.update({
     "binary_focal_crossentropy": BinaryFocalCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "dice": Dice, "tversky": Tversky, "circle": Circle, "ctc": CTC,
+    "categorical_generalized_cross_entropy": CategoricalGeneralizedCrossEntropy,
 })
 
 
@@ -336,13 +383,15 @@ def _snake_case(name):
 
 
 __all__ = [
-    "BCE", "KLD", "MAE", "MAPE", "MSE", "MSLE", "BinaryCrossentropy", "BinaryFocalCrossentropy",
-    "CategoricalCrossentropy", "CategoricalFocalCrossentropy", "CategoricalHinge", "CosineSimilarity", "Hinge",
-    "Huber", "KLDivergence", "LogCosh", "Loss", "LossFunctionWrapper", "MeanAbsoluteError",
-    "MeanAbsolutePercentageError", "MeanSquaredError", "MeanSquaredLogarithmicError", "Poisson",
-    "SparseCategoricalCrossentropy", "SquaredHinge", "bce", "binary_crossentropy", "binary_focal_crossentropy",
-    "categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge", "cosine_similarity",
-    "deserialize", "get", "hinge", "huber", "kl_divergence", "kld", "log_cosh", "mae", "mape",
-    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error",
-    "mse", "msle", "poisson", "serialize", "sparse_categorical_crossentropy", "squared_hinge",
+    "BCE", "KLD", "MAE", "MAPE", "MSE", "MSLE", "BinaryCrossentropy", "BinaryFocalCrossentropy", "CTC",
+    "CategoricalCrossentropy", "CategoricalFocalCrossentropy", "CategoricalGeneralizedCrossEntropy",
+    "CategoricalHinge", "Circle", "CosineSimilarity", "Dice", "Hinge", "Huber", "KLDivergence", "LogCosh", "Loss",
+    "LossFunctionWrapper", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredError",
+    "MeanSquaredLogarithmicError", "Poisson", "SparseCategoricalCrossentropy", "SquaredHinge", "Tversky", "bce",
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+    "categorical_focal_crossentropy", "categorical_generalized_cross_entropy", "categorical_hinge", "circle",
+    "cosine_similarity", "ctc", "deserialize", "dice", "get", "hinge", "huber", "kl_divergence", "kld", "log_cosh",
+    "mae", "mape", "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
+    "mean_squared_logarithmic_error", "mse", "msle", "poisson", "serialize", "sparse_categorical_crossentropy",
+    "squared_hinge", "tversky",
 ]
