@@ -3,9 +3,9 @@
 Where `AUTO_TABLE` names several candidates for a pass (a 3x3 stride-1 layer: Winograd saves multiplies, but on
 small maps with many channels its per-call work on the kernel, (m + 2)^2 C_in C_out values, and its thin
 per-cell products cost more than they save; im2col's one wide product then wins), the first call of that pass
-on that geometry runs every candidate on the call's own data, twice each (the first run pays for compiling and
-for first-touch pages), keeps the result of the fastest second run and records its name. Every later call of the
-same case and pass runs the recorded algorithm alone.
+on that geometry runs every candidate on the call's own data: once untimed (compiling, first-touch pages), then
+ROUNDS times interleaved, and keeps the candidate whose best run was fastest (its result is returned) and
+records its name. Every later call of the same case and pass runs the recorded algorithm alone.
 
 The record is per process and shared by its threads (`measured_choices()` shows it, `forget_measured()` empties
 it). Within a process the choice is fixed, so results stay the same from call to call and at any thread count;
@@ -16,7 +16,8 @@ differ in the last bits (each candidate equals the direct definition to float ro
 import threading
 import time
 
-_choices = {}  # (pass, Case) -> the name of the fastest candidate
+ROUNDS = 3  # timed runs of each candidate, interleaved; the best of each counts
+_choices: dict[tuple, str] = {}  # (pass, Case) -> the name of the fastest candidate
 _lock = threading.Lock()
 
 
@@ -26,14 +27,15 @@ def run(passes, case, candidates, call):
     name = _choices.get((passes[0], case))
     if name is not None:
         return call(name)
-    best_time, best_result = None, None
-    for candidate in candidates:
-        call(candidate)  # compiles, touches the pages
-        start = time.perf_counter()
-        result = call(candidate)
-        elapsed = time.perf_counter() - start
-        if best_time is None or elapsed < best_time:
-            best_time, best_result, name = elapsed, result, candidate
+    results = {candidate: call(candidate) for candidate in candidates}  # compiles, touches the pages
+    best = dict.fromkeys(candidates, float("inf"))
+    for _ in range(ROUNDS):  # interleaved, each candidate's best: a load spike on a shared machine spoils one run
+        for candidate in candidates:
+            start = time.perf_counter()
+            results[candidate] = call(candidate)
+            best[candidate] = min(best[candidate], time.perf_counter() - start)
+    name = min(candidates, key=best.__getitem__)
+    best_result = results[name]
     with _lock:
         for which in passes:
             _choices.setdefault((which, case), name)
