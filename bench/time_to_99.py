@@ -43,7 +43,7 @@ def run_striate(train, validation, test, max_epochs):
     model = striate.models.mnist_cnn()
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return _epochs(lambda: model.fit(*train, batch_size=BATCH, epochs=1, verbose=0),
-                   lambda data: _accuracy(model.predict(data[0], batch_size=500), data[1]),
+                   lambda data: _accuracy(model.predict(data[0], batch_size=500, verbose=0), data[1]),
                    validation, test, max_epochs)
 
 
