@@ -108,7 +108,7 @@ def main():
         return
     cores = len(os.sched_getaffinity(0))
     print(f"mnist_cnn, Adam, {arguments.batch} images per process per step, {arguments.steps} timed steps, one "
-          f"thread per process, {cores} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
+          f"thread per process, {cores} cores, load average "
           f"{os.getloadavg()[0]:.2f}")
     results = {p: launch(p, arguments.batch, arguments.steps) for p in map(int, arguments.processes.split(","))}
     one = results[min(results)]
