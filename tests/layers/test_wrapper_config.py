@@ -37,5 +37,5 @@ def test_the_wrapped_layer_is_nested_as_keras_nests_it():
 
 
 def test_a_wrapped_entry_of_an_unknown_class_is_refused():
-    with pytest.raises(ValueError, match="TimeDistributed: the wrapped layer must be a Layer"):
+    with pytest.raises(ValueError, match="TimeDistributed: unknown layer class 'os.system'"):
         L.TimeDistributed({"class_name": "os.system", "config": {}})

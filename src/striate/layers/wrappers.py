@@ -8,13 +8,15 @@ from striate import ops
 from striate.core.tensor import as_tensor
 from striate.layers.embedding import attach_mask, mask_of
 from striate.layers.layer import Layer, _is_symbolic
+from striate.layers.serialization import layer_entry, layer_from_entry
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 class _Wrapper(Layer):
     def __init__(self, layer, **options):
-        layer = layer_of_entry(type(self).__name__, layer)
+        if isinstance(layer, dict):
+            layer = layer_from_entry(layer, type(self).__name__)
         if not isinstance(layer, Layer):
             raise TypeError(f"{type(self).__name__}: wraps a Layer; received {type(layer).__name__}")
         super().__init__(**options)
@@ -65,7 +67,8 @@ class Bidirectional(_Wrapper):
             raise ValueError(f"{self.name}: merge_mode must be one of {MERGE_MODES}; received {merge_mode!r}")
         self.merge_mode = merge_mode
         self.forward_layer = layer = self.layer
-        backward_layer = layer_of_entry(self.name, backward_layer)
+        if isinstance(backward_layer, dict):
+            backward_layer = layer_from_entry(backward_layer, self.name)
         if backward_layer is None:
             config = layer.get_config()
             config.update(name=f"backward_{layer.name}", go_backwards=not layer.go_backwards)
@@ -199,22 +202,3 @@ class TimeDistributed(_Wrapper):
     def get_config(self):
         return {**super().get_config(), "layer": layer_entry(self.layer)}
 
-
-def layer_entry(layer):
-    """A wrapped layer in a wrapper's config, as Keras nests it: {"class_name": ..., "config": ...}."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def layer_of_entry(wrapper, entry):
-    """The layer of a `layer_entry` dict (built from striate.layers' public classes only), or `entry` itself when
-    it is not a dict (a Layer, or None)."""
-    if not isinstance(entry, dict):
-        return entry
-    from striate import layers  # the package that imports this module
-
-    name = entry.get("class_name")
-    cls = getattr(layers, name, None) if name in layers.__all__ else None
-    if not (isinstance(cls, type) and issubclass(cls, Layer)) or not isinstance(entry.get("config"), dict):
-        raise ValueError(f"{wrapper}: the wrapped layer must be a Layer or {{'class_name': one of striate.layers, "
-                         f"'config': {{...}}}}; received {str(entry)[:120]}")
-    return cls(**entry["config"])

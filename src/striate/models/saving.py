@@ -24,11 +24,11 @@ import os
 
 import numpy as np
 
-from striate import layers as layer_classes
 from striate.core import random as striate_random
 from striate.core.errors import FileFormatError
 from striate.core.errors import excerpt as _short
-from striate.layers.layer import Layer, weight_allowance
+from striate.layers.layer import weight_allowance
+from striate.layers.serialization import layer_entry, layer_from_entry
 from striate.models import safetensors_file
 from striate.models.model import Input, Model
 from striate.models.safetensors_file import TensorFile
@@ -149,7 +149,7 @@ def architecture_of(model):
     """The JSON-able description of a Sequential or functional model's layers and wiring."""
     if isinstance(model, Sequential):
         return {"class_name": "Sequential", "name": model.name, "input_shape": list(model.input_shape[1:]),
-                "layers": [_layer_config(layer) for layer in model.layers]}
+                "layers": [layer_entry(layer) for layer in model.layers]}
     if hasattr(model, "_nodes"):
         layer_index = {id(layer): i for i, layer in enumerate(model.layers)}
         references = {id(symbolic): ["input", i] for i, symbolic in enumerate(model._inputs)}
@@ -158,7 +158,7 @@ def architecture_of(model):
             nodes.append({"layer": layer_index[id(node.layer)], "inputs": [references[id(i)] for i in node.inputs]})
             references[id(node)] = ["node", j]
         return {"class_name": "Functional", "name": model.name, "inputs": [list(i.shape[1:]) for i in model._inputs],
-                "layers": [_layer_config(layer) for layer in model.layers], "nodes": nodes,
+                "layers": [layer_entry(layer) for layer in model.layers], "nodes": nodes,
                 "output": references[id(model._outputs)]}
     raise ValueError(f"save_model: {type(model).__name__} is a subclassed model; its architecture is Python code, "
                      "not JSON: use save_weights / load_weights")
@@ -171,7 +171,7 @@ def model_from_architecture(architecture):
     a value it cannot take with its own error.
     """
     _check_architecture(architecture)
-    layers = [_layer_from_config(config) for config in architecture["layers"]]
+    layers = [layer_from_entry(config, "load_model") for config in architecture["layers"]]
     if architecture["class_name"] == "Sequential":
         model = Sequential(name=architecture["name"])
         for layer in layers:
@@ -241,16 +241,6 @@ def _is_count(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _layer_config(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def _layer_from_config(entry):
-    name = entry["class_name"]
-    cls = getattr(layer_classes, name, None) if name in layer_classes.__all__ else None
-    if not (isinstance(cls, type) and issubclass(cls, Layer)) or cls is Layer:
-        raise ValueError(f"load_model: unknown layer class {_short(name, 80)!r} in the architecture")
-    return cls(**entry["config"])
 
 
 def _digest(tensors, metadata):
