@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import safetensors.torch
 import torch
+from batch_norm_statistics import with_random_statistics
 
 from striate import models
 from striate.interchange import save_torch_state_dict, to_torch_state_dict
-from striate.layers.normalization import BatchNormalization
 from striate.models.vgg import vgg
 
 
@@ -25,18 +25,6 @@ def load_mirror():
 
 
 tv = load_mirror()
-
-
-def with_random_statistics(model, seed=0):
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, BatchNormalization):
-            channels = layer.moving_mean.shape[0]
-            layer.moving_mean.data[...] = rng.normal(0, 0.1, channels)
-            layer.moving_variance.data[...] = rng.uniform(0.5, 1.5, channels)
-            layer.gamma.data[...] = rng.uniform(0.5, 1.5, channels)
-            layer.beta.data[...] = rng.normal(0, 0.1, channels)
-    return model
 
 
 def torch_probabilities(module, x):

@@ -8,11 +8,11 @@ and variance 1, would hide a normalization that is skipped)."""
 import numpy as np
 import onnxruntime
 import pytest
+from batch_norm_statistics import with_random_statistics
 
 from striate import models
 from striate.interchange import export_onnx, load_onnx
 from striate.layers import activations
-from striate.layers.normalization import BatchNormalization
 
 ZOO = {  # name: (builder, small input shape)
     "lenet5": (models.lenet5, (32, 32, 1)),
@@ -24,18 +24,6 @@ ZOO = {  # name: (builder, small input shape)
     "googlenet": (models.googlenet, (32, 32, 3)),
     "mobilenet_v1": (models.mobilenet_v1, (32, 32, 3)),
 }
-
-
-def with_random_statistics(model, seed=0):
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, BatchNormalization):
-            channels = layer.moving_mean.shape[0]
-            layer.moving_mean.data[...] = rng.normal(0, 0.1, channels)
-            layer.moving_variance.data[...] = rng.uniform(0.5, 1.5, channels)
-            layer.gamma.data[...] = rng.uniform(0.5, 1.5, channels)
-            layer.beta.data[...] = rng.normal(0, 0.1, channels)
-    return model
 
 
 @pytest.fixture(scope="module")
