@@ -16,6 +16,7 @@ import torch.nn.functional as TF
 
 import striate.functional as F
 from oracle import channels_first, channels_last, torch_pad_argument
+from striate import ops
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,15 @@ def _matmul_cases() -> list[OpCase]:
     return cases
 
 
+def _sums_away_from_zero(shape, other_shape=None):
+    """Two inputs whose sum keeps |a + b| >= 0.3 (no sum on relu's kink at 0), b of `other_shape` (broadcast)."""
+    def make(rng):
+        b = rng.standard_normal(other_shape or shape)
+        target = rng.uniform(0.3, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+        return [target - b, b]
+    return make
+
+
 def _unary_cases() -> list[OpCase]:
     cases = []
     for shape in [(7,), (2, 3, 4)]:
@@ -214,6 +224,7 @@ def _unary_cases() -> list[OpCase]:
             OpCase(f"sqrt {tag}", F.sqrt, torch.sqrt, positive(shape, low=0.2, high=5.0)),
             OpCase(f"abs {tag}", F.abs, torch.abs, away_from_zero(shape)),
             OpCase(f"relu {tag}", F.relu, torch.relu, away_from_zero(shape)),
+            OpCase(f"add_relu of two {tag}", ops.add_relu, lambda a, b: torch.relu(a + b), _sums_away_from_zero(shape)),
             OpCase(f"leaky_relu default slope 0.2 {tag}", F.leaky_relu, lambda x: TF.leaky_relu(x, 0.2),
                    away_from_zero(shape)),
             OpCase(f"leaky_relu slope 0.05 {tag}", lambda x: F.leaky_relu(x, negative_slope=0.05),
@@ -227,6 +238,10 @@ def _unary_cases() -> list[OpCase]:
                    _away_from(shape, -0.5, 0.7)),
         ]
     cases += [
+        OpCase("add_relu of a batch (2, 3, 4, 5), chunked", ops.add_relu, lambda a, b: torch.relu(a + b),
+               _sums_away_from_zero((2, 3, 4, 5))),
+        OpCase("add_relu broadcasting (2, 3, 4) + (4,)", ops.add_relu, lambda a, b: torch.relu(a + b),
+               _sums_away_from_zero((2, 3, 4), (4,))),
         OpCase("sigmoid saturates without overflow", F.sigmoid, torch.sigmoid,
                lambda r: [np.array([-800.0, -40.0, -1.0, 0.5, 40.0, 800.0])]),
         OpCase("exp of moderate values", F.exp, torch.exp, lambda r: [r.uniform(-20, 20, (5,))]),

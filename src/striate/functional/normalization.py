@@ -7,17 +7,18 @@ from numpy.typing import ArrayLike, NDArray
 
 from striate.core.tensor import Tensor, as_tensor
 from striate.functional.arguments import check_numeric
-from striate.ops import pad, sliding_window, sqrt
+from striate.ops import pad, relu, sliding_window, sqrt
 from striate.ops.normalization import batch_moments
 from striate.ops.normalization import batch_norm as normalization_op
 
 
 def batch_norm(x: ArrayLike, moving_mean: NDArray[Any] | Tensor, moving_variance: NDArray[Any] | Tensor,
                gamma: ArrayLike | None = None, beta: ArrayLike | None = None, training: bool = False,
-               momentum: float = 0.99, epsilon: float = 1e-3, synchronized: bool = False) -> Tensor:
+               momentum: float = 0.99, epsilon: float = 1e-3, synchronized: bool = False,
+               activation: str | None = None) -> Tensor:
     """Normalize each channel (the last axis) to zero mean and unit variance, then scale and shift:
 
-        y = gamma * (x - mean) / sqrt(var + epsilon) + beta
+        y = gamma * (x - mean) / sqrt(var + epsilon) + beta          (then relu(y) with activation="relu")
 
     In training, mean and var are the batch's (over every axis but the last; var is the biased variance),
     and the moving statistics are updated IN PLACE, as Keras:
@@ -34,6 +35,7 @@ def batch_norm(x: ArrayLike, moving_mean: NDArray[Any] | Tensor, moving_variance
         x: (N, ..., C).
         moving_mean, moving_variance: NumPy arrays (or Tensors) of shape (C,).
         gamma, beta: (C,) or None (no scale / no shift).
+        activation: None or "relu", applied inside the op (one pass instead of two, forward and backward).
     """
     op = "batch_norm"
     check_numeric(op, "input", x)
@@ -46,8 +48,11 @@ def batch_norm(x: ArrayLike, moving_mean: NDArray[Any] | Tensor, moving_variance
                              f"axis {x.shape}; received {np.shape(value)}")
     if not 0 <= momentum <= 1:
         raise ValueError(f"{op}: momentum must be in [0, 1]; received {momentum}")
+    if activation not in (None, "relu"):
+        raise ValueError(f"{op}: activation must be None or 'relu'; received {activation!r}")
     if not (synchronized and training):
-        return _fused_batch_norm(x, moving_mean, moving_variance, gamma, beta, training, momentum, epsilon)
+        return _fused_batch_norm(x, moving_mean, moving_variance, gamma, beta, training, momentum, epsilon,
+                                 activation)
 
     # synchronized, in training: a composition of ops, whose allreduces autodiff differentiates
     mean, centered, variance = _synchronized_moments(x, tuple(range(x.ndim - 1)))
@@ -58,7 +63,7 @@ def batch_norm(x: ArrayLike, moving_mean: NDArray[Any] | Tensor, moving_variance
         y = y * gamma
     if beta is not None:
         y = y + beta
-    return y
+    return y if activation is None else relu(y)
 
 
 def _synchronized_moments(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
@@ -77,7 +82,7 @@ def _synchronized_moments(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Ten
 
 def _fused_batch_norm(x: Tensor, moving_mean: NDArray[Any] | Tensor, moving_variance: NDArray[Any] | Tensor,
                       gamma: ArrayLike | None, beta: ArrayLike | None, training: bool, momentum: float,
-                      epsilon: float) -> Tensor:
+                      epsilon: float, activation: str | None) -> Tensor:
     """The same formula as one op (`striate.ops.normalization`): in training the batch's moments in one pass (no
     graph: the op's gradient goes through them itself), then one pass that normalizes, scales and shifts."""
     if training:
@@ -90,7 +95,7 @@ def _fused_batch_norm(x: Tensor, moving_mean: NDArray[Any] | Tensor, moving_vari
     channels = x.shape[-1]
     scale = as_tensor(gamma) if gamma is not None else Tensor(np.ones(channels, x.dtype))
     shift = as_tensor(beta) if beta is not None else Tensor(np.zeros(channels, x.dtype))
-    return normalization_op(x, scale, shift, mean, variance, epsilon, batch_statistics=training)
+    return normalization_op(x, scale, shift, mean, variance, epsilon, batch_statistics=training, activation=activation)
 
 
 def _update_in_place(moving: NDArray[Any] | Tensor, momentum: float, batch_statistic: NDArray[Any]) -> None:

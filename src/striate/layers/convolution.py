@@ -86,9 +86,20 @@ class Conv(Layer):
 
     def call(self, inputs, training=False):
         fused, after = fusable(self.activation)
-        y = CONV_FUNCTIONS[self.rank](inputs, self.kernel, self.bias, self.strides, self.explicit_padding(),
-                                      self.dilation_rate, self.groups, activation=fused)
-        return after(y)
+        return after(self.convolve(inputs, fused))
+
+    def convolve(self, inputs, activation=None, **weights):
+        """activation(conv(inputs, kernel) + bias), the activation (None or a name of `IN_PLACE_ACTIVATIONS`)
+        applied inside the op; `weights` (kernel=, bias=) replace the layer's own, as a fusion plan's folded ones
+        do (striate.models.fusion)."""
+        kernel, bias = weights.get("kernel", self.kernel), weights.get("bias", self.bias)
+        return CONV_FUNCTIONS[self.rank](inputs, kernel, bias, self.strides, self.explicit_padding(),
+                                         self.dilation_rate, self.groups, activation=activation)
+
+    def scaled_weights(self, scale, shift):
+        """{kernel, bias} (NumPy) of this layer's convolution followed by y * scale + shift per output channel
+        (scale, shift: (filters,)): kernel[..., o] * scale[o] and bias[o] * scale[o] + shift[o]."""
+        return {"kernel": self.kernel.data * scale, "bias": _scaled_bias(self.bias, scale, shift)}
 
     def compute_output_shape(self, input_shape):
         return conv_output_shape(self.name, input_shape, self.kernel_size, self.strides, self.explicit_padding(),
@@ -167,9 +178,24 @@ class Conv2DTranspose(Conv):
         self.add_kernel_and_bias((*self.kernel_size, self.filters // self.groups, channels))
 
     def call(self, inputs, training=False):
-        y = TRANSPOSE_FUNCTIONS[self.rank](inputs, self.kernel, self.bias, self.strides, self.padding,
-                                           self.output_padding, self.dilation_rate, self.groups)
-        return self.activation(y)
+        return self.activation(self.convolve(inputs))
+
+    def convolve(self, inputs, activation=None, **weights):
+        """activation(conv_transpose(inputs, kernel) + bias) (activation None or an activation's name); `weights`
+        (kernel=, bias=) replace the layer's own (see Conv.convolve)."""
+        kernel, bias = weights.get("kernel", self.kernel), weights.get("bias", self.bias)
+        y = TRANSPOSE_FUNCTIONS[self.rank](inputs, kernel, bias, self.strides, self.padding, self.output_padding,
+                                           self.dilation_rate, self.groups)
+        return y if activation is None else activations.get(activation)(y)
+
+    def scaled_weights(self, scale, shift):
+        """{kernel, bias} of this layer followed by y * scale + shift per output channel. Output channel
+        o = g * F_g + j (F_g = filters // groups) is made by kernel[..., j, the inputs of group g]."""
+        kernel = self.kernel.data
+        per_group_in = kernel.shape[-1] // self.groups
+        grouped = kernel.reshape(*kernel.shape[:-1], self.groups, per_group_in)  # (*k, F_g, G, C_in_g)
+        by_group = scale.reshape(self.groups, -1).T[:, :, None]  # (F_g, G, 1): the scale of output g * F_g + j
+        return {"kernel": (grouped * by_group).reshape(kernel.shape), "bias": _scaled_bias(self.bias, scale, shift)}
 
     def compute_output_shape(self, input_shape):
         extra = self.output_padding
@@ -258,12 +284,24 @@ class DepthwiseConv2D(Layer):
 
     def call(self, inputs, training=False):
         fused, after = fusable(self.activation)
+        return after(self.convolve(inputs, fused))
+
+    def convolve(self, inputs, activation=None, **weights):
+        """activation(depthwise_conv(inputs, kernel) + bias), the activation (None or a name of
+        `IN_PLACE_ACTIVATIONS`) applied inside the op; `weights` (kernel=, bias=) replace the layer's own (see
+        Conv.convolve)."""
+        kernel, bias = weights.get("kernel", self.kernel), weights.get("bias", self.bias)
         if self.rank == 1:
-            return after(as_width_of_an_image(F.depthwise_conv2d, inputs, self.kernel, self.bias, self.strides,
-                                              self.padding, self.dilation_rate, activation=fused))
-        y = F.depthwise_conv2d(inputs, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
-                               activation=fused)
-        return after(y)
+            return as_width_of_an_image(F.depthwise_conv2d, inputs, kernel, bias, self.strides, self.padding,
+                                        self.dilation_rate, activation=activation)
+        return F.depthwise_conv2d(inputs, kernel, bias, self.strides, self.padding, self.dilation_rate,
+                                  activation=activation)
+
+    def scaled_weights(self, scale, shift):
+        """{kernel, bias} of this layer followed by y * scale + shift per output channel: output channel
+        c * depth_multiplier + m is kernel[..., c, m]'s."""
+        kernel = self.kernel.data
+        return {"kernel": kernel * scale.reshape(kernel.shape[-2:]), "bias": _scaled_bias(self.bias, scale, shift)}
 
     def compute_output_shape(self, input_shape):
         return conv_output_shape(self.name, input_shape, self.kernel_size, self.strides, self.padding,
@@ -319,12 +357,24 @@ class SeparableConv2D(DepthwiseConv2D):
         self.add_bias(self.filters)
 
     def call(self, inputs, training=False):
+        return self.activation(self.convolve(inputs))
+
+    def convolve(self, inputs, activation=None, **weights):
+        """activation(pointwise(depthwise(inputs)) + bias) (activation None or an activation's name); `weights`
+        (pointwise_kernel=, bias=) replace the layer's own (see Conv.convolve)."""
+        pointwise, bias = weights.get("pointwise_kernel", self.pointwise_kernel), weights.get("bias", self.bias)
         if self.rank == 1:
-            return self.activation(as_width_of_an_image(F.separable_conv2d, inputs, self.kernel, self.pointwise_kernel,
-                                                        self.bias, self.strides, self.padding, self.dilation_rate))
-        y = F.separable_conv2d(inputs, self.kernel, self.pointwise_kernel, self.bias, self.strides, self.padding,
-                               self.dilation_rate)
-        return self.activation(y)
+            y = as_width_of_an_image(F.separable_conv2d, inputs, self.kernel, pointwise, bias, self.strides,
+                                     self.padding, self.dilation_rate)
+        else:
+            y = F.separable_conv2d(inputs, self.kernel, pointwise, bias, self.strides, self.padding,
+                                   self.dilation_rate)
+        return y if activation is None else activations.get(activation)(y)
+
+    def scaled_weights(self, scale, shift):
+        """{pointwise_kernel, bias} of this layer followed by y * scale + shift per output channel (the depthwise
+        kernel is unchanged)."""
+        return {"pointwise_kernel": self.pointwise_kernel.data * scale, "bias": _scaled_bias(self.bias, scale, shift)}
 
     def compute_output_shape(self, input_shape):
         return conv_output_shape(self.name, input_shape, self.kernel_size, self.strides, self.padding,
@@ -358,6 +408,11 @@ class SeparableConv1D(SeparableConv2D):
     (kw, C_in, depth_multiplier), pointwise kernel (1, C_in * depth_multiplier, filters)."""
 
     rank = 1
+
+
+def _scaled_bias(bias, scale, shift):
+    """bias * scale + shift, a layer without bias counting as a zero bias."""
+    return shift if bias is None else bias.data * scale + shift
 
 
 def as_width_of_an_image(function, inputs, *kernels_bias_strides_padding_dilation, **options):

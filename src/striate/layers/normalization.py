@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from striate import constraints, regularizers
 from striate import functional as F
 from striate.layers.layer import Layer
@@ -53,9 +55,31 @@ class BatchNormalization(Layer):
                                                trainable=False)
 
     def call(self, inputs, training=False):
+        return self.normalize(inputs, training)
+
+    def normalize(self, inputs, training=False, activation=None):
+        """activation(batch_norm(inputs)), activation None or "relu", applied inside the op (a fusion plan's
+        batch norm + relu: striate.models.fusion)."""
         return F.batch_norm(inputs, self.moving_mean.data, self.moving_variance.data, self.gamma, self.beta,
-                            training=training and self.trainable, momentum=self.momentum, epsilon=self.epsilon,
-                            synchronized=self.synchronized)
+                            training=self.uses_batch_statistics(training), momentum=self.momentum,
+                            epsilon=self.epsilon, synchronized=self.synchronized, activation=activation)
+
+    def uses_batch_statistics(self, training):
+        """Whether a call with `training` normalizes by the batch's statistics (and updates the moving ones):
+        only in training and when the layer is trainable."""
+        return bool(training) and self.trainable
+
+    def inference_scale_shift(self):
+        """(scale, shift) (C,) with which inference is y = x * scale + shift: scale = gamma / sqrt(moving_variance
+        + epsilon), shift = beta - moving_mean * scale, computed in float64, in the weights' dtype."""
+        variance = self.moving_variance.data
+        scale = 1.0 / np.sqrt(variance.astype(np.float64) + self.epsilon)
+        if self.gamma is not None:
+            scale = scale * self.gamma.data
+        shift = -self.moving_mean.data * scale
+        if self.beta is not None:
+            shift = shift + self.beta.data
+        return scale.astype(variance.dtype), shift.astype(variance.dtype)
 
     def weight_shapes(self, input_shape):
         channels = (input_shape[-1],)

@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from striate.inspect.shapes import explain_call
 from striate.layers.layer import Layer, SymbolicTensor
+from striate.models.fusion import fusion_plan
 
 if TYPE_CHECKING:
     from striate.optim.optimizer import Optimizer
@@ -131,15 +132,22 @@ class Model(Layer):
         for symbolic, value in zip(self._inputs, inputs if len(self._inputs) > 1 else [inputs]):
             values[id(symbolic)] = value
         try:
-            for node in self._nodes:
-                arguments = [values[id(i)] for i in node.inputs]
-                values[id(node)] = node.layer(arguments if len(arguments) > 1 else arguments[0], training=training)
+            for step, first in self._fusion_plan():
+                values[id(step.node)] = step.run([values[id(i)] for i in first.inputs], training)
         except ValueError as error:
             explained = explain_call(self, inputs, error)
             if explained is None:
                 raise
             raise explained from error
         return values[id(self._outputs)]
+
+    def _fusion_plan(self):
+        """The steps of `call`: the nodes, with runs of layers that one op computes fused (striate.models.fusion);
+        made once."""
+        if getattr(self, "_steps", None) is None:
+            outputs = self._outputs if isinstance(self._outputs, list | tuple) else [self._outputs]
+            self._steps = fusion_plan(self._nodes, outputs)
+        return self._steps
 
     def build(self, input_shape):
         """Builds a subclassed model's layers by tracing shapes through `call` (functional models are built)."""

@@ -1,6 +1,6 @@
 """Primitive ops: each defines its forward and its backward in one place (see striate.core.function)."""
 
-from striate.ops.activations import elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from striate.ops.activations import add_relu, elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from striate.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
 from striate.ops.convolution import convolution, transposed_convolution
 from striate.ops.dropout import dropout
@@ -14,8 +14,9 @@ from striate.ops.sliding_window import sliding_window
 from striate.ops.smooth_activations import gelu, hard_sigmoid, mish, selu, softplus, swish
 
 __all__ = [
-    "abs", "add", "clip", "concat", "convolution", "div", "dropout", "elu", "exp", "getitem", "gradient_gate",
-    "leaky_relu", "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum", "mul", "neg", "pad", "pow",
+    "abs", "add", "add_relu", "clip", "concat", "convolution", "div", "dropout", "elu", "exp", "getitem",
+    "gradient_gate", "leaky_relu", "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum", "mul", "neg",
+    "pad", "pow",
     "relu", "reshape", "sigmoid", "sliding_window", "softmax", "sqrt", "stack", "sub", "sum", "tanh", "transpose",
     "transposed_convolution", "where",
     "gru_sequence", "lstm_sequence", "simple_rnn_sequence",

@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.special import expit
 
-from striate.core.function import Function
+from striate.core.function import Function, unbroadcast
 from striate.ops.chunked import each_chunk, rows
 
 
@@ -59,6 +59,26 @@ class ReLU(Function):
 
     def backward(self, grad):
         return (_chunked(relu_gradient, grad, self.result),)
+
+
+def add_relu_values(a, b, out=None):
+    """max(a + b, 0) (0 for NaN, as relu_values), into `out` or one new array."""
+    total = np.add(a, b, out=out)
+    return np.fmax(total, 0, out=total)
+
+
+class AddReLU(Function):
+    """max(a + b, 0): a residual connection and the relu after it in one pass (broadcasting as add); the
+    gradient dz = dy where the output > 0, else 0, goes to both inputs."""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        self.result = _chunked(add_relu_values, a, b)
+        return self.result
+
+    def backward(self, grad):
+        dz = _chunked(relu_gradient, grad, self.result)
+        return unbroadcast(dz, self.shapes[0]), unbroadcast(dz, self.shapes[1])
 
 
 def _chunked(function, *arrays):
@@ -151,6 +171,11 @@ class LogSoftmax(Function):
 def relu(x):
     """max(x, 0)."""
     return ReLU.apply(x)
+
+
+def add_relu(a, b):
+    """relu(a + b), one op (see AddReLU)."""
+    return AddReLU.apply(a, b)
 
 
 def leaky_relu(x, negative_slope=0.2):
