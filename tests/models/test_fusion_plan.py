@@ -10,12 +10,16 @@ import torch
 import striate
 from striate import Tensor, no_grad
 from striate import layers as L
-from striate.models import Input, Model
+from striate.models import Input, Model, Sequential
 from striate.models.fusion import AddRelu, BatchNormRelu, ConvolutionBatchNorm, ConvolutionRelu, Step
 
 
 def node_by_node(model, x, training):
     """The graph run as written: every node by its own layer (the definition the plan must keep)."""
+    if isinstance(model, Sequential):
+        for layer in model.layers:
+            x = layer(x, training=training)
+        return x
     values = {id(model._inputs[0]): x}
     for node in model._nodes:
         arguments = [values[id(i)] for i in node.inputs]
@@ -95,12 +99,18 @@ def batch_norm_then_relu():
     return Model(inputs, L.Activation("relu")(L.BatchNormalization()(x)))
 
 
+def sequential_stack():
+    return Sequential([Input((8, 8, 2)), L.Conv2D(3, 3, use_bias=False), L.BatchNormalization(), L.ReLU(),
+                       L.Conv2D(4, 3, strides=2), L.Activation("relu"), L.Flatten(), L.Dense(3)])
+
+
 MODELS = {  # builder, input shape, the step kinds its plan must hold
     "conv bn relu": (conv_bn_relu_block, (9, 9, 3), {ConvolutionBatchNorm}),
     "residual block": (residual_block, (8, 8, 4), {ConvolutionBatchNorm, AddRelu}),
     "depthwise, pointwise": (depthwise_block, (10, 10, 3), {ConvolutionBatchNorm}),
     "conv3d relu, conv1d bn relu": (one_dimensional_and_3d, (6, 6, 6, 2), {ConvolutionRelu, ConvolutionBatchNorm}),
     "dense bn relu": (batch_norm_then_relu, (7, 5), {BatchNormRelu}),
+    "sequential": (sequential_stack, (8, 8, 2), {ConvolutionBatchNorm, ConvolutionRelu}),
 }
 
 
@@ -189,3 +199,13 @@ def test_conv_bn_relu_block_equals_pytorch_in_training_and_inference():
         with no_grad():
             got = model(x, training=training).numpy()
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_sequential_plan_follows_layers_added_after_a_call():
+    model = Sequential([Input((4,)), L.Dense(3)])
+    x = np.ones((2, 4), np.float32)
+    assert model(x).shape == (2, 3)
+    model.add(L.BatchNormalization())
+    model.add(L.Activation("relu"))
+    assert BatchNormRelu in {type(step) for step, _ in model._fusion_plan()}
+    assert model(x).shape == (2, 3) and np.all(model(x).numpy() >= 0)

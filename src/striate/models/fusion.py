@@ -101,6 +101,22 @@ class ConvolutionBatchNorm(Step):
         return self.batch_norm.normalize(self.convolution.convolve(arguments[0]), training, self.activation)
 
 
+class _Link:
+    """A Sequential model's layer as a graph node: it reads the previous link's output only."""
+
+    def __init__(self, layer, previous):
+        self.layer, self.inputs = layer, (previous,)
+
+
+def chain_plan(layers):
+    """The fusion plan of a plain stack of layers (Sequential): [(step, first node of its run), ...]."""
+    nodes, previous = [], _Link(None, None)
+    for layer in layers:
+        previous = _Link(layer, previous)
+        nodes.append(previous)
+    return fusion_plan(nodes, nodes[-1:])
+
+
 def fusion_plan(nodes, outputs):
     """The steps that compute `nodes` (in graph order, each after its inputs; `outputs` the model's), runs fused
     where allowed. Returns [(step, first node of its run), ...]: the step reads the first node's inputs and

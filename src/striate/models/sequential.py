@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from striate.inspect.shapes import explain_call, trace
 from striate.layers.core import InputLayer
 from striate.layers.layer import Layer, SymbolicTensor
+from striate.models.fusion import chain_plan
 from striate.models.model import Model
 
 
@@ -34,6 +35,7 @@ class Sequential(Model):
             self.input_shape = layer.input_shape                 # and model.layers leaves it out
             return
         self._track(layer)
+        self._steps = None
         input_shape = self.input_shape if self.input_shape is not None else self._layers[0].input_shape
         if input_shape is not None:
             self._build_from(input_shape)
@@ -51,14 +53,21 @@ class Sequential(Model):
     def call(self, inputs, training=False):
         x = inputs
         try:
-            for layer in self._layers:
-                x = layer(x, training=training)
+            for step, _ in self._fusion_plan():
+                x = step.run([x], training)
         except ValueError as error:
             explained = explain_call(self, inputs, error)
             if explained is None:
                 raise
             raise explained from error
         return x
+
+    def _fusion_plan(self):
+        """The steps of `call`: the layers, with runs that one op computes fused (striate.models.fusion); made
+        once per list of layers."""
+        if getattr(self, "_steps", None) is None:
+            self._steps = chain_plan(self._layers)
+        return self._steps
 
     def compute_output_shape(self, input_shape):
         for layer in self._layers:
