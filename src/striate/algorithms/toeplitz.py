@@ -33,8 +33,8 @@ layers with 5x5 or larger kernels, and for the forward pass and kernel gradient 
 import functools
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from striate.algorithms import toeplitz_loops
 from striate.algorithms.chunking import batch_chunks, matmul_into, scratch, split_batch
 from striate.algorithms.windows import windows_output_shape
 
@@ -93,14 +93,10 @@ def _fill_rows(x, kernel_height, out_shape, tile, window, strides, dilation, dty
     """R of a chunk x (n, H_pad, W_pad, C_in) copied into this thread's buffer: (n*H_out*W_out/B, k_h*V*C_in)."""
     images, height, width, channels = x.shape
     out_height, tiles = out_shape[0], out_shape[1] // tile
-    x = np.ascontiguousarray(x)
-    row = width * channels * x.itemsize
-    view = as_strided(x, shape=(images, out_height, tiles, kernel_height, window * channels),
-                      strides=(height * row, strides[0] * row, tile * strides[1] * channels * x.itemsize,
-                               dilation[0] * row, x.itemsize), writeable=False)
-    rows = scratch("toeplitz.rows", view.shape, dtype)
-    np.copyto(rows, view)
-    return rows.reshape(-1, kernel_height * view.shape[-1])
+    rows = scratch("toeplitz.rows", (images, out_height, tiles, kernel_height, window * channels), dtype)
+    x = np.ascontiguousarray(x, dtype=dtype).reshape(images, height, width * channels)
+    toeplitz_loops.fill_rows(x, strides[0], tile * strides[1] * channels, dilation[0], rows)
+    return rows.reshape(-1, kernel_height * window * channels)
 
 
 def conv_forward(x, kernel, strides, dilation, groups):
