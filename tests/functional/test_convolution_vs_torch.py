@@ -442,6 +442,28 @@ def test_conv_transpose_matches_torch_conv_transpose(case, dtype):
     check_against_torch(striate_conv_transpose(case), torch_conv_transpose(case), inputs, dtype)
 
 
+FUSED_TRANSPOSE_CASES = [transpose_case(2, (3, 4), kernel=3, strides=2, padding="same"),  # the autoencoder's
+                         transpose_case(2, (3, 4), kernel=3, strides=2, padding=1, output_padding=1),
+                         transpose_case(2, (3, 3), kernel=2, strides=3),  # kernel < stride: cells past the reach
+                         transpose_case(1, (5,), kernel=3, strides=2, bias=False)]
+
+
+@pytest.mark.parametrize("activation", TORCH_ACTIVATIONS)
+@pytest.mark.parametrize("case", FUSED_TRANSPOSE_CASES, ids=[describe(c) for c in FUSED_TRANSPOSE_CASES])
+def test_conv_transpose_with_fused_activation_matches_torch_activation_of_it(case, activation):
+    """The bias and activation applied inside the op, or after it where output_padding adds cells past the
+    matching convolution's reach (the bias and activation of zeros there)."""
+    def fused(y, w, b=None):
+        return STRIATE_CONV_TRANSPOSE[case["nd"]](y, w, bias=b, strides=case["strides"], padding=case["padding"],
+                                                  output_padding=case["output_padding"], activation=activation)
+
+    def reference(*inputs):
+        return TORCH_ACTIVATIONS[activation](torch_conv_input_gradient(case)(*inputs))
+
+    inputs = transpose_inputs(case, np.random.default_rng(len(describe(case)) + 2))
+    check_against_torch(fused, reference, inputs, np.float64)
+
+
 GROUPED_TRANSPOSE_CASES = [dict(nd=2, spatial=(3, 4), c_in=4, c_out=6, groups=2, kernel=3, strides=2, padding=1),
                            dict(nd=2, spatial=(3, 3), c_in=3, c_out=3, groups=3, kernel=2, strides=2, padding=0),
                            dict(nd=1, spatial=(5,), c_in=6, c_out=3, groups=3, kernel=3, strides=1, padding=1),

@@ -29,7 +29,7 @@ from striate.functional.output_size import (
     output_formula,
     padding_pair,
 )
-from striate.ops import add, convolution, getitem, pad, reshape, transposed_convolution
+from striate.ops import add, convolution, getitem, pad, relu, reshape, sigmoid, tanh, transposed_convolution
 from striate.ops.activations import IN_PLACE_ACTIVATIONS
 from striate.ops.padding import check_pad_arguments
 
@@ -154,15 +154,17 @@ def _checked_bias(op: str, bias: ArrayLike | None, channels_out: int) -> Tensor 
 
 def conv_transpose1d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
                      padding: Padding = "valid", output_padding: IntOrTuple | None = None,
-                     dilation_rate: IntOrTuple = 1, groups: int = 1, algorithm: str = "auto") -> Tensor:
+                     dilation_rate: IntOrTuple = 1, groups: int = 1, algorithm: str = "auto",
+                     activation: Activation = None) -> Tensor:
     """Transposed 1-D convolution of x (N, W, C_in) with kernel (kw, C_out // groups, C_in). See `conv_transpose2d`."""
     return _conv_transpose("conv_transpose1d", 1, x, kernel, bias, strides, padding, output_padding,
-                           dilation_rate, groups, algorithm)
+                           dilation_rate, groups, algorithm, activation)
 
 
 def conv_transpose2d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
                      padding: Padding = "valid", output_padding: IntOrTuple | None = None,
-                     dilation_rate: IntOrTuple = 1, groups: int = 1, algorithm: str = "auto") -> Tensor:
+                     dilation_rate: IntOrTuple = 1, groups: int = 1, algorithm: str = "auto",
+                     activation: Activation = None) -> Tensor:
     """Transposed convolution ("deconvolution", fractionally strided convolution), as Keras' Conv2DTranspose.
 
     It is exactly the adjoint of conv2d: conv_transpose2d(y, w) equals the gradient of
@@ -179,6 +181,7 @@ def conv_transpose2d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = N
         groups: G splits the channels into independent groups, as PyTorch's ConvTranspose2d: input channels
             g*C_in/G ... (g+1)*C_in/G - 1 make output channels g*C_out/G ... (g+1)*C_out/G - 1 (the adjoint of
             conv2d with the same groups).
+        activation: None, "relu", "tanh" or "sigmoid", applied inside the op with the bias (as conv2d's).
 
     Shape:
         H_out = (H - 1) s + d(k-1) + 1 - p_top - p_bottom + output_padding;
@@ -188,20 +191,24 @@ def conv_transpose2d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = N
     (1, 5, 5, 1)
     """
     return _conv_transpose("conv_transpose2d", 2, x, kernel, bias, strides, padding, output_padding,
-                           dilation_rate, groups, algorithm)
+                           dilation_rate, groups, algorithm, activation)
 
 
 def conv_transpose3d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
                      padding: Padding = "valid", output_padding: IntOrTuple | None = None,
-                     dilation_rate: IntOrTuple = 1, groups: int = 1, algorithm: str = "auto") -> Tensor:
+                     dilation_rate: IntOrTuple = 1, groups: int = 1, algorithm: str = "auto",
+                     activation: Activation = None) -> Tensor:
     """Transposed 3-D convolution of x (N, D, H, W, C_in) with kernel (kd, kh, kw, C_out // groups, C_in)."""
     return _conv_transpose("conv_transpose3d", 3, x, kernel, bias, strides, padding, output_padding,
-                           dilation_rate, groups, algorithm)
+                           dilation_rate, groups, algorithm, activation)
 
 
 def _conv_transpose(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None,
                     strides: IntOrTuple, padding: Padding, output_padding: IntOrTuple | None,
-                    dilation_rate: IntOrTuple, groups: int, algorithm: str) -> Tensor:
+                    dilation_rate: IntOrTuple, groups: int, algorithm: str, activation: str | None = None) -> Tensor:
+    if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
+        raise ValueError(f"{op}: activation must be None or one of {sorted(IN_PLACE_ACTIVATIONS)} (applied inside the "
+                         f"op); received {activation!r}")
     check_numeric(op, "input", x)
     check_numeric(op, "kernel", kernel)
     inputs, weights = as_tensor(x), as_tensor(kernel)
@@ -251,10 +258,16 @@ def _conv_transpose(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: A
     # the matching convolution reaches (n - 1) s + k_eff cells; its input gradient covers exactly those
     reached = tuple((n - 1) * s + effective_kernel_size(k, d) for n, k, s, d in zip(spatial, kernel_size, steps,
                                                                                        dilation))
+    # the bias and activation go into the op unless output_padding reaches past those cells (zeros to add after)
+    inside = all(b + length <= n for b, length, n in zip(crop_start, out_shape, reached))
     full = transposed_convolution(inputs, weights, (inputs.shape[0], *reached, channels_out), steps, dilation,
-                                  groups=groups, algorithm=algorithm)
+                                  groups=groups, algorithm=algorithm, bias=bias_tensor if inside else None,
+                                  activation=activation if inside else None)
     y = _window_of(full, crop_start, out_shape)
-    return y if bias_tensor is None else add(y, bias_tensor)
+    if inside:
+        return y
+    y = y if bias_tensor is None else add(y, bias_tensor)
+    return y if activation is None else {"relu": relu, "tanh": tanh, "sigmoid": sigmoid}[activation](y)
 
 
 def _window_of(full: Tensor, start: Sequence[int], shape: Sequence[int]) -> Tensor:

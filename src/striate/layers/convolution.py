@@ -178,15 +178,16 @@ class Conv2DTranspose(Conv):
         self.add_kernel_and_bias((*self.kernel_size, self.filters // self.groups, channels))
 
     def call(self, inputs, training=False):
-        return self.activation(self.convolve(inputs))
+        fused, after = fusable(self.activation)
+        return after(self.convolve(inputs, fused))
 
     def convolve(self, inputs, activation=None, **weights):
-        """activation(conv_transpose(inputs, kernel) + bias) (activation None or an activation's name); `weights`
-        (kernel=, bias=) replace the layer's own (see Conv.convolve)."""
+        """activation(conv_transpose(inputs, kernel) + bias), the activation (None or a name of
+        `IN_PLACE_ACTIVATIONS`) applied inside the op; `weights` (kernel=, bias=) replace the layer's own (see
+        Conv.convolve)."""
         kernel, bias = weights.get("kernel", self.kernel), weights.get("bias", self.bias)
-        y = TRANSPOSE_FUNCTIONS[self.rank](inputs, kernel, bias, self.strides, self.padding, self.output_padding,
-                                           self.dilation_rate, self.groups)
-        return y if activation is None else activations.get(activation)(y)
+        return TRANSPOSE_FUNCTIONS[self.rank](inputs, kernel, bias, self.strides, self.padding, self.output_padding,
+                                              self.dilation_rate, self.groups, activation=activation)
 
     def scaled_weights(self, scale, shift):
         """{kernel, bias} of this layer followed by y * scale + shift per output channel. Output channel

@@ -149,21 +149,32 @@ def add_bias(y, bias):
 
 
 class TransposedConvolution(Function):
-    """y = A^T x: x (N, *out, C_out_of_A) -> y of `output_shape` (N, *padded, C_in_of_A)."""
+    """y = act(A^T x + b): x (N, *out, C_out_of_A) -> y of `output_shape` (N, *padded, C_in_of_A), the bias and
+    the activation fused in place as in Convolution."""
 
-    def forward(self, x, kernel, output_shape, strides, dilation, groups, algorithm):
+    def forward(self, x, kernel, *bias, output_shape, strides, dilation, groups, algorithm, activation):
         self.x, self.kernel = x, kernel
         self.arguments = dict(strides=strides, dilation=dilation, groups=groups)
         self.algorithm = algorithm_module(algorithm)
-        return self.algorithm.conv_input_gradient(x, kernel, output_shape, **self.arguments)
+        y = self.algorithm.conv_input_gradient(x, kernel, output_shape, **self.arguments)
+        y = _add_bias_and_activate(y, bias[0] if bias else None, activation)
+        self.activation, self.result = activation, (y if activation is not None else None)
+        return y
 
     def backward(self, grad):
+        wants_bias_gradient = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
+        if self.activation is not None:
+            grad, grad_bias = _activation_gradient(self.activation, grad, self.result, wants_bias_gradient)
+        else:
+            grad_bias = sum_leading_axes(grad, grad.ndim - 1) if wants_bias_gradient else None
         grad_x = grad_kernel = None
         if self.needs_input_grad[0]:
             grad_x = self.algorithm.conv_forward(grad, self.kernel, **self.arguments)
         if self.needs_input_grad[1]:
             grad_kernel = self.algorithm.conv_kernel_gradient(grad, self.x, self.kernel.shape, **self.arguments)
-        return grad_x, grad_kernel
+        if len(self.needs_input_grad) == 2:
+            return grad_x, grad_kernel
+        return grad_x, grad_kernel, grad_bias
 
 
 def convolution(x, kernel, strides, dilation, groups=1, algorithm="auto", bias=None, activation=None, padding=None):
@@ -182,7 +193,14 @@ def convolution(x, kernel, strides, dilation, groups=1, algorithm="auto", bias=N
                              dilation=tuple(dilation), groups=groups, algorithm=algorithm, activation=activation)
 
 
-def transposed_convolution(x, kernel, output_shape, strides, dilation, groups=1, algorithm="auto"):
-    """The adjoint of `convolution` with the same kernel, producing `output_shape` (the padded input shape)."""
-    return TransposedConvolution.apply(x, kernel, output_shape=tuple(output_shape), strides=tuple(strides),
-                                       dilation=tuple(dilation), groups=groups, algorithm=algorithm)
+def transposed_convolution(x, kernel, output_shape, strides, dilation, groups=1, algorithm="auto", bias=None,
+                           activation=None):
+    """activation(the adjoint of `convolution` with the same kernel + bias), producing `output_shape` (the padded
+    input shape); bias None or (C,), activation None or a name of `IN_PLACE_ACTIVATIONS`."""
+    if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
+        raise ValueError(f"transposed_convolution: activation {activation!r} cannot be fused; expected None or one "
+                         f"of {sorted(IN_PLACE_ACTIVATIONS)}")
+    inputs = (x, kernel) if bias is None else (x, kernel, bias)
+    return TransposedConvolution.apply(*inputs, output_shape=tuple(output_shape), strides=tuple(strides),
+                                       dilation=tuple(dilation), groups=groups, algorithm=algorithm,
+                                       activation=activation)
