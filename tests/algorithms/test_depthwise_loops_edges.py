@@ -1,0 +1,124 @@
+"""The depthwise loops at their edges equal PyTorch's grouped convolution (groups = C_in), forward and both
+gradients: 3x3 windows cut by 'same' padding, stride 2 on odd sizes, padding wider than the kernel's reach,
+dilation, depth multipliers, both kernel-gradient paths (few channels: row by row; many: cell by cell, also
+with rows longer than one block of sums), float32 and float64; and the same bits at any thread count."""
+
+import numpy as np
+import pytest
+import torch
+
+import striate
+from striate.algorithms import depthwise, depthwise_loops
+
+
+def _same_padding(size, stride, dilation, kernel=3):
+    """Keras' 'same': output ceil(size / stride), the padding split with the extra cell after."""
+    total = max((-(-size // stride) - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return (total // 2, total - total // 2)
+
+
+def _torch_reference(x, kernel, strides, dilation, padding, grad_output):
+    """y, dx, dw of torch's conv2d with groups = C_in on x zero-padded by `padding`, in striate's layouts."""
+    x_t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    w_t = torch.tensor(kernel.transpose(3, 2, 0, 1), requires_grad=True)
+    (top, bottom), (left, right) = padding
+    padded = torch.nn.functional.pad(x_t, (left, right, top, bottom))
+    y_t = torch.nn.functional.conv2d(padded, w_t, stride=strides, dilation=dilation, groups=x.shape[-1])
+    y_t.backward(torch.tensor(grad_output.transpose(0, 3, 1, 2)))
+    return (y_t.detach().numpy().transpose(0, 2, 3, 1), x_t.grad.numpy().transpose(0, 2, 3, 1),
+            w_t.grad.numpy().transpose(2, 3, 1, 0))
+
+
+def _assert_matches_torch(x, kernel, strides, dilation, padding, tolerance):
+    y = depthwise.conv_forward(x, kernel, strides, dilation, x.shape[-1], padding)
+    grad_output = np.random.default_rng(1).standard_normal(y.shape).astype(x.dtype)
+    expected_y, expected_dx, expected_dw = _torch_reference(x, kernel, strides, dilation, padding, grad_output)
+    dx = depthwise.conv_input_gradient(grad_output, kernel, x.shape, strides, dilation, x.shape[-1], padding)
+    dw = depthwise.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, x.shape[-1], padding)
+    assert y.dtype == dx.dtype == dw.dtype == x.dtype
+    np.testing.assert_allclose(y, expected_y, rtol=tolerance, atol=tolerance, err_msg="forward")
+    np.testing.assert_allclose(dx, expected_dx, rtol=tolerance, atol=tolerance, err_msg="input gradient")
+    np.testing.assert_allclose(dw, expected_dw, rtol=tolerance, atol=tolerance * 10, err_msg="kernel gradient")
+
+
+CASES = [  # (height, width, channels, multiplier, strides, dilation, padding: "same", "valid" or explicit pairs)
+    (9, 7, 5, 1, (2, 2), (1, 1), "same"),  # stride 2, odd sizes: the padding is all before nothing, 1 after
+    (9, 7, 5, 1, (2, 2), (1, 1), "valid"),
+    (8, 8, 5, 1, (2, 2), (1, 1), "same"),  # even sizes: 0 before, 1 after
+    (10, 11, 70, 1, (1, 1), (1, 1), "same"),  # 70 channels: the kernel gradient cell by cell
+    (10, 11, 70, 1, (2, 2), (1, 1), "same"),
+    (7, 9, 3, 2, (1, 1), (1, 1), "same"),  # depth multiplier 2
+    (7, 9, 3, 3, (2, 1), (1, 1), "valid"),  # depth multiplier 3, stride along one axis
+    (11, 10, 4, 1, (1, 2), (2, 2), "same"),  # dilation 2
+    (5, 6, 4, 1, (1, 1), (1, 1), ((4, 4), (0, 5))),  # padding wider than the kernel: rows and columns of zeros
+    (3, 4, 6, 1, (2, 3), (1, 1), ((2, 0), (3, 3))),
+    (6, 150, 8, 1, (1, 1), (1, 1), "same"),  # rows of 150 x 8 values: more than one block of sums per row
+]
+
+
+def _case(height, width, channels, multiplier, strides, dilation, padding, dtype):
+    rng = np.random.default_rng(height * width + channels)
+    x = rng.standard_normal((2, height, width, channels)).astype(dtype)
+    kernel = rng.standard_normal((3, 3, 1, channels * multiplier)).astype(dtype)
+    if padding == "same":
+        padding = tuple(_same_padding(n, s, d) for n, s, d in zip((height, width), strides, dilation))
+    elif padding == "valid":
+        padding = ((0, 0), (0, 0))
+    return x, kernel, padding
+
+
+@pytest.mark.parametrize(("height", "width", "channels", "multiplier", "strides", "dilation", "padding"), CASES)
+def test_depthwise_3x3_float64_equals_torch_forward_and_both_gradients(height, width, channels, multiplier, strides,
+                                                                        dilation, padding):
+    x, kernel, padding = _case(height, width, channels, multiplier, strides, dilation, padding, np.float64)
+    _assert_matches_torch(x, kernel, strides, dilation, padding, tolerance=1e-10)
+
+
+@pytest.mark.parametrize(("height", "width", "channels", "multiplier", "strides", "dilation", "padding"), CASES)
+def test_depthwise_3x3_float32_equals_torch_forward_and_both_gradients(height, width, channels, multiplier, strides,
+                                                                        dilation, padding):
+    x, kernel, padding = _case(height, width, channels, multiplier, strides, dilation, padding, np.float32)
+    _assert_matches_torch(x, kernel, strides, dilation, padding, tolerance=2e-4)
+
+
+def test_both_kernel_gradient_paths_are_covered_by_the_cases():
+    """The cases above hold channel counts on both sides of SHORT_CHANNELS, so both kernel-gradient loops run."""
+    channels = {case[2] * case[3] for case in CASES}
+    assert min(channels) < depthwise_loops.SHORT_CHANNELS <= max(channels)
+    assert any(case[1] * case[2] > depthwise_loops.ROW_BLOCK for case in CASES)
+
+
+def test_3x3_forward_worked_example_by_hand():
+    """One channel, a 3x3 input of ones and 'same' padding: each output is its number of taps inside x times 1
+    (kernel of ones), 4 in the corners, 6 on the edges, 9 in the middle; stride 2 keeps the corners."""
+    x = np.ones((1, 3, 3, 1))
+    kernel = np.ones((3, 3, 1, 1))
+    y = depthwise.conv_forward(x, kernel, (1, 1), (1, 1), 1, ((1, 1), (1, 1)))
+    np.testing.assert_array_equal(y[0, :, :, 0], [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
+    y = depthwise.conv_forward(x, kernel, (2, 2), (1, 1), 1, ((1, 1), (1, 1)))
+    np.testing.assert_array_equal(y[0, :, :, 0], [[4, 4], [4, 4]])
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4])
+def test_depthwise_passes_give_the_same_bits_at_any_thread_count(threads):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((12, 16, 16, 24)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 1, 24)).astype(np.float32)
+    padding = ((1, 1), (1, 1))
+    grad_output = rng.standard_normal((12, 16, 16, 24)).astype(np.float32)
+
+    def passes():
+        return (depthwise.conv_forward(x, kernel, (1, 1), (1, 1), 24, padding),
+                depthwise.conv_input_gradient(grad_output, kernel, x.shape, (1, 1), (1, 1), 24, padding),
+                depthwise.conv_kernel_gradient(x, grad_output, kernel.shape, (1, 1), (1, 1), 24, padding))
+
+    before = striate.get_num_threads()
+    try:
+        striate.set_num_threads(1)
+        one = passes()
+        striate.set_num_threads(threads)
+        many = passes()
+    finally:
+        striate.set_num_threads(before)
+    for a, b in zip(one, many):
+        np.testing.assert_array_equal(a, b)
