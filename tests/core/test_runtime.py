@@ -385,3 +385,56 @@ def test_keep_freed_memory_reports_what_is_in_force():
     assert kept == (runtime._glibc() is not None)
     assert runtime.keep_freed_memory(False) is False
     runtime.keep_freed_memory(kept)  # as the rest of the suite found it
+
+
+# ---- small work: inline, with the pooled pass's bits -------------------------------------------------------------
+
+VALUES = np.random.default_rng(1).standard_normal(4096).astype(np.float32)
+
+
+def chunk_sums(parts, work):
+    """Each part's sum, in float32, through split_batch (a reduction whose bits depend on the part boundaries)."""
+    return runtime.split_batch(lambda part: VALUES[part].sum(), parts, work)
+
+
+def test_a_pass_below_the_threshold_runs_inline_with_the_pooled_pass_bits(threads, monkeypatch):
+    parts = [slice(start, start + 512) for start in range(0, 4096, 512)]
+    threads(3)
+    pooled = chunk_sums(parts, work=runtime.PARALLEL_MIN_WORK)
+
+    def no_pool(count):
+        raise AssertionError("a small pass asked for the pool")
+
+    monkeypatch.setattr(runtime, "_workers", no_pool)
+    inline = chunk_sums(parts, work=runtime.PARALLEL_MIN_WORK - 1)
+    assert [value.tobytes() for value in inline] == [value.tobytes() for value in pooled]
+    one_part = chunk_sums([slice(0, 4096)], work=10 * runtime.PARALLEL_MIN_WORK)  # one part: inline, however large
+    assert one_part[0].tobytes() == VALUES.sum().tobytes()
+
+
+def test_one_image_is_one_chunk_in_every_mode_and_budget():
+    from striate.algorithms.chunking import batch_chunks
+
+    for bytes_per_image, budget in [(0, None), (10, 1), (2**30, None), (100, 10**9)]:
+        assert batch_chunks(1, bytes_per_image, budget) == [slice(0, 1)]
+        with runtime.workers_only():
+            assert batch_chunks(1, bytes_per_image, budget) == [slice(0, 1)]
+
+
+def test_a_single_image_predict_never_uses_the_pool_and_is_bitwise_the_same_on_1_and_4_threads(threads, monkeypatch):
+    striate.set_random_seed(0)
+    layers = striate.layers
+    model = striate.Sequential([layers.InputLayer((12, 12, 3)), layers.Conv2D(8, 3, activation="relu"),
+                                layers.MaxPooling2D(2), layers.Conv2D(8, 3, padding="same"), layers.Flatten(),
+                                layers.Dense(10, activation="softmax")])
+    image = np.random.default_rng(0).random((1, 12, 12, 3), dtype=np.float32)
+    threads(1)
+    on_one = model.predict(image, batch_size=1, verbose=0)
+
+    def no_pool(count):
+        raise AssertionError("a single image's predict asked for the pool")
+
+    monkeypatch.setattr(runtime, "_workers", no_pool)
+    threads(4)
+    on_four = model.predict(image, batch_size=1, verbose=0)
+    assert on_four.tobytes() == on_one.tobytes()

@@ -32,6 +32,8 @@ def batch_chunks(batch, bytes_per_image, budget=None):
     `budget` defaults to CHUNK_BYTES, read at each call. When the batch needs several chunks, or in
     `workers_only` mode, their count is rounded up to a multiple of PARALLEL_CHUNKS (at most `batch`).
     """
+    if batch == 1:  # what the rule below gives one image, in any mode, without its arithmetic (batch-1 inference)
+        return [slice(0, 1)]
     budget = CHUNK_BYTES if budget is None else budget
     per_chunk = max(1, int(budget // max(1, bytes_per_image)))
     count = math.ceil(batch / per_chunk)

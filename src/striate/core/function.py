@@ -14,14 +14,11 @@ gradients: layers and models are compositions of ops.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from striate.core.runtime import is_grad_enabled
-
-if TYPE_CHECKING:
-    from striate.core.tensor import Tensor
 
 
 class Function:
@@ -36,18 +33,14 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
-        from striate.core.tensor import Tensor, operands_as_tensors
-
-        tensors = operands_as_tensors(inputs)
+        tensors = inputs if all(type(value) is Tensor for value in inputs) else operands_as_tensors(inputs)
         op = cls()
-        op.needs_input_grad = tuple(t.requires_grad for t in tensors)
-        data = op.forward(*(t.data for t in tensors), **options)
-        requires_grad = is_grad_enabled() and any(op.needs_input_grad)
-        result = Tensor(data, requires_grad=requires_grad, _keep_dtype=True)
-        if requires_grad:
+        op.needs_input_grad = needs_input_grad = tuple([t.requires_grad for t in tensors])
+        data = op.forward(*[t.data for t in tensors], **options)
+        if True in needs_input_grad and is_grad_enabled():
             op.inputs = tensors
-            result._creator = op
-        return result
+            return Tensor._from_op(data, op)
+        return Tensor._from_op(data, None)  # no graph: the op, and all it kept for backward, goes now
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -71,3 +64,8 @@ def sum_leading_axes(array: np.ndarray, count: int) -> np.ndarray:
         return array.sum(axis=tuple(range(count)))
     rows = math.prod(array.shape[:count])
     return (np.ones(rows, dtype=array.dtype) @ array.reshape(rows, -1)).reshape(array.shape[count:])
+
+
+# Tensor's operators call ops, which subclass Function: the import comes last, once Function is defined, so either
+# module may be imported first
+from striate.core.tensor import Tensor, operands_as_tensors  # noqa: E402

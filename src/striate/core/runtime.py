@@ -174,8 +174,10 @@ def split_batch(function, parts, work):
     mode). If parts raise, the others stop taking parts, every running part finishes, and the exception of the
     first failed part (in part order) is raised here with its traceback.
     """
+    if len(parts) < 2 or work < PARALLEL_MIN_WORK or getattr(_in_part, "active", False):
+        return [function(part) for part in parts]
     threads = get_num_threads()
-    if min(threads, len(parts)) < 2 or work < PARALLEL_MIN_WORK or getattr(_in_part, "active", False):
+    if threads < 2:
         return [function(part) for part in parts]
     results, errors = [None] * len(parts), {}
     indices = itertools.count()

@@ -63,6 +63,20 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self._creator: Function | None = None
 
+    @staticmethod
+    def _from_op(data: Any, creator: Function | None) -> Tensor:
+        """An op's output: `data` as it is (a NumPy scalar becomes a 0-d array), made by `creator`, which
+        `backward` will call (requires_grad), or by nothing recorded (None: a constant, as under `no_grad()`).
+        `Function.apply` builds every result so, without `__init__`'s checks on data it already knows."""
+        if type(data) is not np.ndarray:
+            data = data.data if isinstance(data, Tensor) else np.asarray(data)
+        result = Tensor.__new__(Tensor)
+        result.data = data
+        result.requires_grad = creator is not None
+        result.grad = None
+        result._creator = creator
+        return result
+
     # ---- NumPy interoperability -------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:

@@ -33,6 +33,10 @@ def check_input_rank(op: str, shape: Shape, rank: int) -> None:
 
 def per_axis(op: str, name: str, value: IntOrTuple, rank: int) -> tuple[int, ...]:
     """An int, or one int per spatial axis, as a tuple of positive ints."""
+    if type(value) is int and value >= 1:  # the usual arguments, a positive int or a layer's tuple of them,
+        return (value,) * rank             # pass without the general checks below
+    if type(value) is tuple and len(value) == rank and all([type(v) is int and v >= 1 for v in value]):
+        return value
     values = (value,) * rank if is_int(value) else value
     if not isinstance(values, tuple | list) or len(values) != rank or not all(is_int(v) for v in values):
         raise ValueError(f"{op}: {name} must be an int or {rank} ints (one per spatial axis); received {value!r}")

@@ -125,7 +125,7 @@ def conv_transpose_output_length(n: int, kernel_size: int, strides: int = 1,
 
 def is_int(value: Any) -> TypeGuard[int]:
     """An int or a NumPy integer, but not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, numbers.Integral) and not isinstance(value, bool))
 
 
 def _check_positive(op: str, **values: Any) -> None:

@@ -13,6 +13,7 @@ import math
 import numbers
 import re
 import threading
+import weakref
 from collections import defaultdict
 from contextlib import contextmanager
 
@@ -25,6 +26,7 @@ from striate.layers import initializers
 _name_counts: dict[str, int] = defaultdict(int)
 _allowance = threading.local()  # .left: bytes add_weight may still allocate (None: no limit)
 _calls = threading.local()  # .depth: how many Layer calls are running in this thread (0: the next is outermost)
+_holding: "weakref.WeakSet[Layer]" = weakref.WeakSet()  # layers whose _activity_losses are not empty
 
 
 def unique_name(class_name):
@@ -145,20 +147,22 @@ class Layer:
         return []
 
     def __call__(self, inputs, training=False):
-        if _is_symbolic(inputs):
-            shape = _shapes(inputs)
-            self.ensure_built(shape)
-            return SymbolicTensor(symbolic_output_shape(self, shape), layer=self,
-                                  inputs=inputs if isinstance(inputs, list | tuple) else (inputs,))
-        if isinstance(inputs, list | tuple):
-            inputs = [as_tensor(x) for x in inputs]
-        else:
-            inputs = as_tensor(inputs)
-        self.ensure_built(_shapes(inputs))
-        with call_scope(self):
+        if type(inputs) is not Tensor:  # a Tensor, the usual input, needs neither of these
+            if _is_symbolic(inputs):
+                shape = _shapes(inputs)
+                self.ensure_built(shape)
+                return SymbolicTensor(symbolic_output_shape(self, shape), layer=self,
+                                      inputs=inputs if isinstance(inputs, list | tuple) else (inputs,))
+            inputs = [as_tensor(x) for x in inputs] if isinstance(inputs, list | tuple) else as_tensor(inputs)
+        if not self.built:
+            self.ensure_built(_shapes(inputs))
+        depth = _enter_call(self)  # call_scope(self), written out: a generator's context costs more than the call
+        try:                       # of a small layer
             if not _takes_training(type(self)):  # a call(self, inputs) without training, as Keras allows
                 return self.record_activity(self.call(inputs))
             return self.record_activity(self.call(inputs, training=training))
+        finally:
+            _calls.depth = depth
 
     def ensure_built(self, input_shape):
         if not self.built:
@@ -202,6 +206,7 @@ class Layer:
                 if isinstance(output, Tensor):
                     penalty = self.activity_regularizer(output)
                     self._activity_losses.append(penalty / output.shape[0] if output.ndim else penalty)
+                    _holding.add(self)
         return outputs
 
     def _flat_layers(self):
@@ -309,15 +314,26 @@ def _takes_training(cls):
 def call_scope(layer):
     """Keras' call context: the outermost layer call of a forward pass first forgets the activity penalties of
     the previous pass (its own and those of the layers inside); nested calls add to them."""
-    depth = getattr(_calls, "depth", 0)
-    if depth == 0:
-        for inner in layer._flat_layers():
-            inner._activity_losses = []
-    _calls.depth = depth + 1
+    depth = _enter_call(layer)
     try:
         yield
     finally:
         _calls.depth = depth
+
+
+def _enter_call(layer):
+    """Enter a call of `layer` in this thread (`call_scope`): returns the depth to restore when it ends.
+
+    Only layers with an activity regularizer ever hold penalties (`record_activity`), and each that holds some is
+    in `_holding` until forgotten: while none is, the outermost call has nothing to forget and skips the walk
+    over the layers inside (a ResNet's seventy)."""
+    depth = getattr(_calls, "depth", 0)
+    if depth == 0 and _holding:
+        for inner in layer._flat_layers():
+            inner._activity_losses = []
+            _holding.discard(inner)
+    _calls.depth = depth + 1
+    return depth
 
 
 @contextmanager

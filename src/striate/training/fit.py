@@ -342,8 +342,10 @@ class Batches:
         if not self.dataset:
             count = self.samples
             order = generator().permutation(count) if self.shuffle else np.arange(count)
+            # predict only reads its batches: in order, each is a slice of x (a view, no copy of the images)
+            in_place = self.what == "predict" and not self.shuffle
             for start in range(0, count, self.batch_size):
-                indices = order[start:start + self.batch_size]
+                indices = slice(start, start + self.batch_size) if in_place else order[start:start + self.batch_size]
                 y = None if self.y is None else np.asarray(self.y)[indices]
                 weights = None if self.sample_weight is None else self.sample_weight[indices]
                 yield _take(self.x, indices), y, weights
