@@ -83,10 +83,11 @@ class AddReLU(Function):
 
 def _chunked(function, *arrays):
     """function(*arrays, out=new array) over the rows of each chunk of the batch (`striate.ops.chunked`), when the
-    arrays are contiguous batches of one shape and dtype; else one call."""
+    arrays are contiguous batches of two images or more of one shape and dtype; else one call (the same values:
+    the function is elementwise)."""
     first = arrays[0]
-    if first.ndim < 2 or any(a.shape != first.shape or a.dtype != first.dtype or not a.flags.c_contiguous
-                             for a in arrays):
+    if first.ndim < 2 or first.shape[0] < 2 or any(
+            a.shape != first.shape or a.dtype != first.dtype or not a.flags.c_contiguous for a in arrays):
         return function(*arrays)
     out = np.empty_like(first)
     inputs, out_rows = [rows(a) for a in arrays], rows(out)

@@ -6,7 +6,7 @@ each chunk of images (`batch_chunks`: fixed by the problem, so sums added chunk 
 1 thread or 16; `split_batch` runs a pass below PARALLEL_MIN_WORK on the calling thread alone).
 """
 
-import numpy as np
+import math
 
 from striate.algorithms.chunking import batch_chunks, split_batch
 
@@ -21,6 +21,6 @@ def each_chunk(x, function):
     order. An x of fewer than two axes is one chunk."""
     if x.ndim < 2:
         return [function(slice(None))]
-    per_image = int(np.prod(x.shape[1:-1], dtype=np.int64))
+    per_image = math.prod(x.shape[1:-1])
     parts = [slice(c.start * per_image, c.stop * per_image) for c in batch_chunks(x.shape[0], x[:1].nbytes)]
     return split_batch(function, parts, work=x.size)
