@@ -76,12 +76,16 @@ def _paddings(rank, seed):
 
 
 PADDED_CASES = (generated_cases(count=18, seed=10)
-                + algorithm_generated_cases(9, seed=11, per_group_in=(1, 3, 17), per_group_out=(1, 3)))
+                + algorithm_generated_cases(9, seed=11, per_group_in=(1, 3, 17), per_group_out=(1, 3))
+                # 2-D, one group, 33 input channels: the input gradient by the compiled col2im
+                + algorithm_generated_cases(6, seed=12, ranks=(2,), groups=(1,), per_group_in=(33,),
+                                            per_group_out=(2,)))
 
 
 @pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), PADDED_CASES)
 def test_im2col_with_its_own_zero_padding_equals_direct_on_the_padded_input(x, kernel, strides, dilation, groups):
-    """Each path: one or two channels (offset copies; stride 1: the full convolution of dy), thin, and wide col2im."""
+    """Each path: one or two channels (offset copies; stride 1: the full convolution of dy), thin, wide col2im and
+    the compiled col2im."""
     for padding in _paddings(x.ndim - 2, seed=x.size):
         assert_padded_equals_direct(im2col, x, kernel, strides, dilation, groups, padding)
 

@@ -30,3 +30,25 @@ def test_fill_equals_the_windows_of_the_padded_input(shape, kernel_size, strides
     columns = np.full(expected.shape, np.nan, dtype=np.float32)
     im2col_loops.fill(x, kernel_size, strides, dilation, tuple(before for before, _ in padding), out_shape, columns)
     np.testing.assert_array_equal(columns, expected)
+
+
+@pytest.mark.parametrize(("shape", "kernel_size", "strides", "dilation", "padding"), CASES)
+def test_add_columns_adds_each_column_back_where_fill_read_it(shape, kernel_size, strides, dilation, padding):
+    """col2im by hand: every column entry added into the padded input at its window cell, the padding cut off."""
+    rng = np.random.default_rng(sum(shape) + 1)
+    _, out_shape = reference_columns(np.zeros(shape), kernel_size, strides, dilation, padding)
+    columns = rng.standard_normal((shape[0] * out_shape[0] * out_shape[1], kernel_size[0] * kernel_size[1] * shape[3]))
+    padded = np.zeros((shape[0], shape[1] + sum(padding[0]), shape[2] + sum(padding[1]), shape[3]))
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation
+    windows = columns.reshape(shape[0], *out_shape, kh, kw, shape[3])
+    for n in range(shape[0]):
+        for p in range(out_shape[0]):
+            for q in range(out_shape[1]):
+                for i in range(kh):
+                    for j in range(kw):
+                        padded[n, p * sh + i * dh, q * sw + j * dw] += windows[n, p, q, i, j]
+    expected = padded[:, padding[0][0]:padding[0][0] + shape[1], padding[1][0]:padding[1][0] + shape[2]]
+    got = np.ones(shape)  # added into: the ones stay under the sums
+    im2col_loops.add_columns(columns, kernel_size, strides, dilation, tuple(before for before, _ in padding),
+                             out_shape, got)
+    np.testing.assert_allclose(got, expected + 1, rtol=1e-12, atol=1e-12)

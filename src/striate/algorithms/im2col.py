@@ -11,7 +11,9 @@ output positions). Then
     input gradient:  col2im by one matrix product per kernel offset, added in place: for each offset k,
                      dx[window cell k of every position] += dy @ W[k]^T   (no (M, K*C_in) matrix at all);
                      with fewer than 16 input channels per group those products are too thin for BLAS, so
-                     one product dy @ W^T gives every offset's rows for the chunk, then the same adds; with
+                     one product dy @ W^T gives every offset's rows for the chunk, then the same adds; a 2-D
+                     layer of one group with COL2IM_CHANNELS input channels takes one product for every offset
+                     too, and a compiled col2im adds its rows into dx (`im2col_loops.add_columns`); with
                      stride 1 and one or two input channels even those adds are too thin (one or two floats
                      at a time), and dx is the forward product of the zero-padded dy with the flipped,
                      transposed kernel (the "full" convolution)
@@ -40,6 +42,11 @@ from striate.algorithms.windows import window_view, windows_output_shape
 OFFSET_COPY_CHANNELS = 3  # below this many input channels per group (1 or 2), im2col copies offset by offset
 THIN_CHANNELS = 16  # below this many input channels per group, col2im builds all offsets' rows in one product
 PADS_WITH_ZEROS = True  # every pass takes `padding` (see the module's docstring)
+# 2-D input gradients of one group with this many input channels (and a kernel of several cells) run as one wide
+# product and the compiled col2im: measured against the per-offset products, 0.64-0.97x the time from 32 to 128
+# channels (stride-2 layers most), 1.05-2.0x at 6 and 16 channels (a compiled loop over so few channels is slow)
+# and 1.38x at 512 (per-offset products already wide, the columns nine times dx's size)
+COL2IM_CHANNELS = (32, 256)
 
 
 def _padded_shape(shape, padding):
@@ -160,6 +167,9 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
         # cell, wide enough for BLAS
         full = tuple((r - before, r - after) for r, (before, after) in zip(reach, padding))
         return conv_forward(grad_output, _flipped_transposed(kernel, groups), strides, dilation, groups, full)
+    if rank == 2 and groups == 1 and math.prod(kernel.shape[:2]) > 1 and (
+            COL2IM_CHANNELS[0] <= kernel.shape[-2] < COL2IM_CHANNELS[1]):
+        return _compiled_col2im(grad_output, kernel, input_shape, strides, dilation, padding)
     kernel_size, per_group_in = kernel.shape[:rank], kernel.shape[-2]
     per_group_out = kernel.shape[-1] // groups
     dtype = np.result_type(grad_output, kernel)
@@ -217,6 +227,32 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     chunks = batch_chunks(input_shape[0], bytes_per_image)
     work = grad_output.size * math.prod(kernel_size) * per_group_in
     split_batch(input_gradient_chunk, chunks, work)
+    return grad_input
+
+
+def _compiled_col2im(grad_output, kernel, input_shape, strides, dilation, padding):
+    """The input gradient of a 2-D convolution of one group: per chunk, one product dy (M, C_out) @ W^T
+    (C_out, K*C_in) gives every window cell's contribution, which the compiled col2im adds into dx where the
+    windows read x (`im2col_loops.add_columns`, cells in the padding dropped): one wide product instead of one per
+    kernel cell, and no padded buffer."""
+    kernel_size, channels_in = kernel.shape[:2], kernel.shape[-2]
+    dtype = np.result_type(grad_output, kernel)
+    out_shape = grad_output.shape[1:-1]
+    weights_transposed = np.ascontiguousarray(kernel.reshape(-1, kernel.shape[-1]).T, dtype=dtype)  # (C_out, K*C_in)
+    grad_input = np.zeros(input_shape, dtype=dtype)
+    before = tuple(first for first, _ in padding)
+
+    def input_gradient_chunk(images):
+        grad = np.ascontiguousarray(grad_output[images], dtype=dtype)
+        rows = grad.shape[0] * math.prod(out_shape)
+        columns = scratch("im2col.gradient_columns", (rows, weights_transposed.shape[1]), dtype)
+        matmul_into(grad.reshape(rows, -1), weights_transposed, columns)
+        im2col_loops.add_columns(columns, tuple(kernel_size), tuple(strides), tuple(dilation), before,
+                                 tuple(out_shape), grad_input[images])
+
+    bytes_per_image = math.prod(out_shape) * weights_transposed.shape[1] * dtype.itemsize
+    work = grad_output.size * math.prod(kernel_size) * channels_in
+    split_batch(input_gradient_chunk, batch_chunks(input_shape[0], bytes_per_image), work)
     return grad_input
 
 

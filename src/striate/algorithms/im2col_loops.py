@@ -37,3 +37,35 @@ def fill(x, kernel_size, strides, dilation, before, out_shape, columns):
                         else:
                             for c in range(channels):
                                 row[start + c] = zero
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def add_columns(columns, kernel_size, strides, dilation, before, out_shape, x):
+    """col2im, the adjoint of `fill`: x (n, H, W, C) += the columns (n * H_out * W_out, k_h * k_w * C) added back
+    where `fill` read them,
+
+        x[n, p s_h + i d_h - top, q s_w + j d_w - left, c] += columns[(n, p, q), (i, j, c)]
+
+    for the cells inside x (a cell in the padding is dropped); each window cell's C channels one contiguous run."""
+    images, height, width, channels = x.shape
+    kernel_high, kernel_wide = kernel_size
+    s_h, s_w = strides
+    d_h, d_w = dilation
+    top, left = before
+    out_high, out_wide = out_shape
+    for n in range(images):
+        for p in range(out_high):
+            for q in range(out_wide):
+                row = columns[(n * out_high + p) * out_wide + q]
+                for i in range(kernel_high):
+                    target_row = p * s_h + i * d_h - top
+                    if target_row < 0 or target_row >= height:
+                        continue
+                    for j in range(kernel_wide):
+                        target_column = q * s_w + j * d_w - left
+                        if 0 <= target_column < width:
+                            start = (i * kernel_wide + j) * channels
+                            cell = row[start : start + channels]
+                            target = x[n, target_row, target_column]
+                            for c in range(channels):
+                                target[c] += cell[c]
