@@ -4,6 +4,7 @@ A convolution layer's output y (N, *spatial, C) is seen as rows of its last two 
 and the bias repeated along a row (`bias_row`, W*C values):
 
     add_bias_relu:           y = max(y + bias_row, 0)                                   (0 for NaN, as fmax)
+    add_relu:                out = max(a + b, 0), a residual connection and its relu (flat arrays)
     gradient_and_row_sums:   dz = dy * act'(y), act' from the output y:                 relu  1 where y > 0, else 0
                                                                                         tanh  1 - y^2
                                                                                         sigmoid  (1 - y) y
@@ -28,6 +29,15 @@ def add_bias_relu(rows, bias_row):
         for m in range(row.shape[0]):
             value = row[m] + bias_row[m]
             row[m] = value if value > 0 else 0
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def add_relu(a, b, out):
+    """out = max(a + b, 0) over flat arrays of one length, NaN giving 0: a residual sum and its relu in one pass
+    (NumPy's add, then fmax over the sum, read and write the sum twice)."""
+    for m in range(out.shape[0]):
+        value = a[m] + b[m]
+        out[m] = value if value > 0 else 0
 
 
 @njit(nogil=True, cache=True, boundscheck=False)

@@ -4,6 +4,7 @@ import numpy as np
 from scipy.special import expit
 
 from striate.core.function import Function, unbroadcast
+from striate.ops import activation_loops
 from striate.ops.chunked import each_chunk, rows
 
 
@@ -62,7 +63,12 @@ class ReLU(Function):
 
 
 def add_relu_values(a, b, out=None):
-    """max(a + b, 0) (0 for NaN, as relu_values), into `out` or one new array."""
+    """max(a + b, 0) (0 for NaN, as relu_values), into `out` or one new array: one compiled pass when a, b and out
+    are contiguous arrays of one shape and dtype (`activation_loops.add_relu`), else NumPy's add and fmax."""
+    if out is not None and a.shape == b.shape == out.shape and a.dtype == b.dtype == out.dtype and all(
+            array.flags.c_contiguous for array in (a, b, out)):
+        activation_loops.add_relu(a.reshape(-1), b.reshape(-1), out.reshape(-1))
+        return out
     total = np.add(a, b, out=out)
     return np.fmax(total, 0, out=total)
 
