@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from striate.core.runtime import split_batch
+
 if TYPE_CHECKING:
     from striate.core.function import Function
 
@@ -322,7 +324,24 @@ def _add_input_grads(op: Any, input_grads: Sequence[Any], grads: dict[int, np.nd
                 f"for an input of shape {parent.shape}"
             )
         key = id(parent)
-        grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+        grads[key] = _sum(grads[key], parent_grad) if key in grads else parent_grad
+
+
+SUM_PART = 2**18  # values per part of a large gradient sum (1 MiB of float32): a problem size, not a thread count
+
+
+def _sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a + b, a new array: the two gradients of a tensor read twice (a residual connection's input). Two large
+    arrays of one shape and dtype are added in parts of SUM_PART values on striate's threads (elementwise, so the
+    same bits on any thread count); anything else by NumPy at once."""
+    if a.shape != b.shape or a.dtype != b.dtype or a.size < 2 * SUM_PART or not (
+            a.flags.c_contiguous and b.flags.c_contiguous):
+        return a + b
+    out = np.empty_like(a)
+    flat_a, flat_b, flat_out = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    parts = [slice(start, start + SUM_PART) for start in range(0, a.size, SUM_PART)]
+    split_batch(lambda part: np.add(flat_a[part], flat_b[part], out=flat_out[part]), parts, work=a.size)
+    return out
 
 
 def _kept_or_copied(grad: np.ndarray) -> np.ndarray:
