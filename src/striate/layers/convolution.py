@@ -177,10 +177,6 @@ class Conv2DTranspose(Conv):
                              f"filters {self.filters} (input shape {input_shape})")
         self.add_kernel_and_bias((*self.kernel_size, self.filters // self.groups, channels))
 
-    def call(self, inputs, training=False):
-        fused, after = fusable(self.activation)
-        return after(self.convolve(inputs, fused))
-
     def convolve(self, inputs, activation=None, **weights):
         """activation(conv_transpose(inputs, kernel) + bias), the activation (None or a name of
         `IN_PLACE_ACTIVATIONS`) applied inside the op; `weights` (kernel=, bias=) replace the layer's own (see
