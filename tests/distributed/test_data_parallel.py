@@ -63,3 +63,9 @@ def test_the_weight_check_raises_on_every_rank_when_one_rank_differs(ranks):
     for _, logs in ranks:
         assert logs["check_raised"] == (f"DataParallel: after a change on rank 1 the weights of 1 rank(s) of "
                                         f"{len(ranks)} differ from rank 0's")
+
+
+def test_broadcast_of_json_and_arrays_gives_every_rank_rank_zeros_values():
+    result = run_python_job(3, "job_broadcast.py")
+    assert sorted(line for line in result.stdout.splitlines() if line.endswith("OK")) == [
+        "rank 0 OK", "rank 1 OK", "rank 2 OK"]

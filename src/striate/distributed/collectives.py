@@ -10,6 +10,7 @@ leaves its core to the ranks still computing (processes may outnumber cores).
 In a job of one process every function returns at once: the array is already the sum over all ranks.
 """
 
+import json
 import sys
 import time
 import traceback
@@ -53,21 +54,41 @@ def broadcast_(array, root=0, what="broadcast"):
     return array
 
 
-def broadcast_object(value, root=0, what="broadcast"):
-    """Rank `root`'s `value` (any picklable object: a random generator state, an optimizer state) on every rank.
+def broadcast_json(value, root=0, what="broadcast"):
+    """Rank `root`'s `value`, a JSON value (a random generator's state, a list of names), on every rank.
 
-    The size goes first, through `broadcast_`, then the pickled bytes, so both waits have the deadline.
+    It travels as UTF-8 JSON text, so nothing is unpickled: the length goes first, through `broadcast_`, then
+    the bytes, so both waits have the deadline.
     """
     communicator = world.communicator()
     if communicator is None:
         return value
-    import pickle
-
-    payload = np.frombuffer(pickle.dumps(value), dtype=np.uint8) if world.rank() == root else None
+    payload = np.frombuffer(json.dumps(value).encode(), dtype=np.uint8) if world.rank() == root else None
     length = broadcast_(np.array([0 if payload is None else payload.size], dtype=np.int64), root, what)
     buffer = payload.copy() if payload is not None else np.empty(int(length[0]), dtype=np.uint8)
     broadcast_(buffer, root, what)
-    return pickle.loads(buffer.tobytes())
+    return json.loads(buffer.tobytes().decode())
+
+
+def broadcast_arrays(arrays, root=0, what="broadcast"):
+    """Rank `root`'s `arrays`, a dict of names to numeric NumPy arrays (an optimizer's state), on every rank: the
+    names, dtypes and shapes as JSON (`broadcast_json`), then each array's bytes (`broadcast_`); no pickle.
+    Other ranks' `arrays` are not read."""
+    communicator = world.communicator()
+    if communicator is None:
+        return arrays
+    layout = None
+    if world.rank() == root:
+        arrays = {name: np.asarray(array, order="C") for name, array in arrays.items()}  # 0-d stays 0-d
+        for name, array in arrays.items():
+            if array.dtype.kind not in "biufc":
+                raise ValueError(f"broadcast_arrays: {what}: array {name!r} must hold numbers; received dtype "
+                                 f"{array.dtype}")
+        layout = {name: [array.dtype.str, list(array.shape)] for name, array in arrays.items()}
+    layout = broadcast_json(layout, root, what)
+    return {name: broadcast_(arrays[name] if world.rank() == root else np.empty(shape, dtype=np.dtype(dtype)),
+                             root, f"{what}: {name}")
+            for name, (dtype, shape) in layout.items()}
 
 
 def barrier(what="barrier"):

@@ -65,7 +65,7 @@ class DataParallel:
                 weight.data[...] = collectives.broadcast_(np.ascontiguousarray(weight.data))
         if model.compiled is not None and self.size > 1:
             optimizer = model.compiled.optimizer
-            optimizer.set_state(collectives.broadcast_object(optimizer.get_state(), what="the optimizer state"))
+            optimizer.set_state(collectives.broadcast_arrays(optimizer.get_state(), what="the optimizer state"))
         self.buckets = GradientBuckets(model.trainable_weights, self.bucket_bytes)
         self.steps = 0
         return self
@@ -84,7 +84,7 @@ class DataParallel:
             raise ValueError(f"fit(distributed=True): steps_per_epoch is not supported (the ranks would have to "
                              f"agree on where each epoch stops); received steps_per_epoch={data.limit}")
         self.epoch_images = 0
-        striate_random.set_state(collectives.broadcast_object(striate_random.get_state(), what="the random state"))
+        striate_random.set_state(collectives.broadcast_json(striate_random.get_state(), what="the random state"))
         if data.dataset:
             return self._dataset_shards(data)
         _agree("the number of samples and batch_size", [data.samples, data.batch_size])
