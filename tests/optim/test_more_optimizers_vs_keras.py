@@ -12,9 +12,10 @@ import striate
 from striate import optimizers
 from striate.optim import schedules
 from striate.optim.muon import newton_schulz
+from test_optimizers_vs_keras import assert_steps_equal_keras
+from test_optimizers_vs_keras import random_gradients as random_gradients_of
 
 pytestmark = IGNORE_KERAS_WARNINGS
-STEPS = 6
 SHAPES = [(3, 4), (5,), (2, 1, 3), (2, 3, 4)]
 
 # name: (striate optimizer, Keras optimizer), the same arguments
@@ -51,28 +52,13 @@ SAME_AS_KERAS = {
 
 
 def random_gradients(seed):
-    """STEPS lists of gradients, one per shape, of a few sizes of magnitude."""
-    rng = np.random.default_rng(seed)
-    return [[rng.normal(size=shape) * rng.choice([0.1, 1.0, 3.0]) for shape in SHAPES] for _ in range(STEPS)]
+    """STEPS lists of gradients, one per shape of SHAPES."""
+    return random_gradients_of(seed, SHAPES)
 
 
 @pytest.mark.parametrize("case", [case for case in SAME_AS_KERAS if not case.startswith("schedule_free")])
 def test_optimizer_equals_keras_step_by_step(case):
-    make_striate, make_keras = SAME_AS_KERAS[case]
-    rng = np.random.default_rng(1)
-    initial = [rng.normal(size=shape) for shape in SHAPES]
-    ours, theirs = make_striate(), make_keras()
-    parameters = [striate.Tensor(value.copy()) for value in initial]
-    variables = [keras.Variable(value.copy(), dtype="float64") for value in initial]
-    for step, gradients in enumerate(random_gradients(seed=2)):
-        for parameter, gradient in zip(parameters, gradients, strict=True):
-            parameter.grad = gradient
-        ours.apply_gradients(parameters)
-        theirs.apply([torch.from_numpy(g) for g in gradients], variables)
-        for parameter, variable in zip(parameters, variables, strict=True):
-            np.testing.assert_allclose(parameter.data, to_numpy(variable), rtol=1e-7, atol=1e-7,
-                                       err_msg=f"step {step + 1}")
-    assert ours.iterations == int(to_numpy(theirs.iterations))
+    assert_steps_equal_keras(*SAME_AS_KERAS[case], shapes=SHAPES)
 
 
 @pytest.mark.parametrize("case", SAME_AS_KERAS)
