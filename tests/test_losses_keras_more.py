@@ -12,6 +12,7 @@ import torch
 
 import striate
 from striate import losses
+from test_losses_keras import keras_value_and_gradient, striate_value_and_gradient
 
 pytestmark = IGNORE_KERAS_WARNINGS
 N = 8
@@ -58,20 +59,6 @@ CASES = {
     "ctc": ("CTC", {}, "sequences"),
 }
 REDUCTIONS = ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", None]
-
-
-def striate_value_and_gradient(loss, y_true, y_pred, **call):
-    prediction = striate.Tensor(y_pred, requires_grad=True)
-    value = loss(y_true, prediction, **call)
-    value.sum().backward()
-    return value.data, prediction.grad
-
-
-def keras_value_and_gradient(loss, y_true, y_pred, **call):
-    prediction = torch.tensor(y_pred, requires_grad=True)
-    value = loss(torch.tensor(y_true), prediction, **call)
-    value.sum().backward()
-    return to_numpy(value.detach()), prediction.grad.numpy()
 
 
 def assert_same(ours, theirs, tolerance=1e-6):
