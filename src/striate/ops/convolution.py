@@ -54,11 +54,7 @@ class Convolution(Function):
         return y
 
     def backward(self, grad):
-        wants_bias_gradient = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
-        if self.activation is not None:
-            grad, grad_bias = _activation_gradient(self.activation, grad, self.result, wants_bias_gradient)
-        else:
-            grad_bias = sum_leading_axes(grad, grad.ndim - 1) if wants_bias_gradient else None
+        grad, grad_bias = _through_activation_and_bias(self, grad)
         grad_x = grad_kernel = None
         both = getattr(self.algorithm, "conv_gradients", None)
         if self.needs_input_grad[0] and self.needs_input_grad[1] and both is not None:
@@ -112,6 +108,16 @@ def _add_bias_and_activate(y, bias, activation):
     return y
 
 
+def _through_activation_and_bias(op, grad):
+    """(dz, db) for a convolution op with a fused activation and bias: dz = dy * act'(y) from the kept output
+    (dy itself without activation), db = dz summed over all but the channels when the bias (a third input) wants
+    a gradient, else None."""
+    wants_bias_gradient = len(op.needs_input_grad) == 3 and op.needs_input_grad[2]
+    if op.activation is not None:
+        return _activation_gradient(op.activation, grad, op.result, wants_bias_gradient)
+    return grad, (sum_leading_axes(grad, grad.ndim - 1) if wants_bias_gradient else None)
+
+
 def _activation_gradient(activation, grad, y, with_bias_gradient):
     """(dz, db): dz = dy * act'(y), the activation's gradient from its output y, and db = dz summed over all but
     the channel axis (None unless asked for), in one compiled pass on the workers."""
@@ -162,11 +168,7 @@ class TransposedConvolution(Function):
         return y
 
     def backward(self, grad):
-        wants_bias_gradient = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
-        if self.activation is not None:
-            grad, grad_bias = _activation_gradient(self.activation, grad, self.result, wants_bias_gradient)
-        else:
-            grad_bias = sum_leading_axes(grad, grad.ndim - 1) if wants_bias_gradient else None
+        grad, grad_bias = _through_activation_and_bias(self, grad)
         grad_x = grad_kernel = None
         if self.needs_input_grad[0]:
             grad_x = self.algorithm.conv_forward(grad, self.kernel, **self.arguments)
