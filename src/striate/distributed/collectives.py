@@ -21,6 +21,7 @@ import numpy as np
 from striate.distributed import world
 
 LONGEST_PAUSE = 1e-3  # seconds between two tests of a pending collective, reached after a few quick tests
+MESSAGE_GRACE = 0.5  # seconds between printing why the job ends and MPI_Abort, for mpiexec to forward the message
 
 
 def allreduce_(array, what="allreduce"):
@@ -111,11 +112,15 @@ def wait(request, what):
 
 
 def abort(message):
-    """Print `striate.distributed: <message>; ending the job` to stderr, then MPI_Abort (exit status 1 for all)."""
+    """Print `striate.distributed: <message>; ending the job` to stderr, then MPI_Abort (exit status 1 for all).
+
+    Between the two it waits MESSAGE_GRACE seconds: mpiexec forwards a rank's output through its proxy, which
+    MPI_Abort tears down, and under load the message was lost (the job ended silently) without the pause."""
     print(f"striate.distributed: {message}; ending the job", file=sys.stderr, flush=True)
     communicator = world.communicator()
     if communicator is None:
         raise SystemExit(1)
+    time.sleep(MESSAGE_GRACE)
     communicator.Abort(1)
 
 
