@@ -53,6 +53,15 @@ def test_zero_or_negative_stride(strides):
         F.conv2d(np.ones((1, 8, 8, 1)), np.ones((3, 3, 1, 1)), strides=strides)
 
 
+@pytest.mark.parametrize("strides", [(1.0, 1.0), True])
+def test_a_stride_equal_to_a_valid_one_is_still_refused_after_a_valid_call(strides):
+    """The checked geometry of a call is kept for the next with equal arguments; 1.0 and True equal 1 but are
+    not ints, so they must not find the valid call's."""
+    F.conv2d(np.ones((1, 8, 8, 1)), np.ones((3, 3, 1, 1)), strides=(1, 1) if isinstance(strides, tuple) else 1)
+    with raises(ValueError, f"conv2d: strides must be an int or 2 ints (one per spatial axis); received {strides!r}"):
+        F.conv2d(np.ones((1, 8, 8, 1)), np.ones((3, 3, 1, 1)), strides=strides)
+
+
 def test_stride_per_axis_of_the_wrong_length():
     with raises(ValueError, "conv2d: strides must be an int or 2 ints (one per spatial axis); received (1, 2, 3)"):
         F.conv2d(np.ones((1, 8, 8, 1)), np.ones((3, 3, 1, 1)), strides=(1, 2, 3))

@@ -4,6 +4,7 @@ Every function here is a composition of ops (pad, convolution or transposed_conv
 them writes a gradient.
 """
 
+import functools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -103,26 +104,50 @@ def _conv(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike |
     check_numeric(op, "input", x)
     check_numeric(op, "kernel", kernel)
     inputs, weights = as_tensor(x), as_tensor(kernel)
-    check_input_rank(op, inputs.shape, rank)
-    _check_kernel(op, rank, inputs.shape, weights.shape, groups)
+    geometry = (op, rank, inputs.shape, weights.shape, strides, padding, dilation_rate, groups, padding_mode)
+    if _is_plain((strides, padding, dilation_rate, groups, padding_mode)):
+        steps, dilation, pads = _remembered_conv_geometry(*geometry)
+    else:
+        steps, dilation, pads = _conv_geometry(*geometry)
+    bias_tensor = _checked_bias(op, bias, weights.shape[-1])
+
+    if any(before or after for before, after in pads):
+        if padding_mode == "zeros":  # the convolution op pads with zeros itself
+            return convolution(inputs, weights, steps, dilation, groups, algorithm, bias=bias_tensor,
+                               activation=activation, padding=pads)
+        inputs = pad(inputs, ((0, 0), *pads, (0, 0)), mode=PADDING_MODES[padding_mode])
+    return convolution(inputs, weights, steps, dilation, groups, algorithm, bias=bias_tensor, activation=activation)
+
+
+def _conv_geometry(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, strides: IntOrTuple,
+                   padding: Padding, dilation_rate: IntOrTuple, groups: int,
+                   padding_mode: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """(strides, dilation, (before, after) padding per spatial axis) of a convolution of an input of `input_shape`
+    with a kernel of `kernel_shape`, after checking every argument (raising, naming `op`, for the first that fails)."""
+    check_input_rank(op, input_shape, rank)
+    _check_kernel(op, rank, input_shape, kernel_shape, groups)
     steps = per_axis(op, "strides", strides, rank)
     dilation = per_axis(op, "dilation_rate", dilation_rate, rank)
-    kernel_size = weights.shape[:rank]
-    spatial = inputs.shape[1:-1]
+    kernel_size, spatial = kernel_shape[:rank], input_shape[1:-1]
     pads = padding_pairs(op, padding, spatial, kernel_size, steps, dilation)
     check_window_fits(op, spatial, kernel_size, steps, dilation, pads)
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"{op}: unknown padding_mode {padding_mode!r}; expected one of {list(PADDING_MODES)}")
-    bias_tensor = _checked_bias(op, bias, weights.shape[-1])
+    check_pad_arguments(op, input_shape, ((0, 0), *pads, (0, 0)), PADDING_MODES[padding_mode])
+    return steps, dilation, pads
 
-    pad_width = ((0, 0), *pads, (0, 0))
-    if any(before or after for before, after in pads):
-        check_pad_arguments(op, inputs.shape, pad_width, PADDING_MODES[padding_mode])
-        if padding_mode == "zeros":  # the convolution op pads with zeros itself
-            return convolution(inputs, weights, steps, dilation, groups, algorithm, bias=bias_tensor,
-                               activation=activation, padding=pads)
-        inputs = pad(inputs, pad_width, mode=PADDING_MODES[padding_mode])
-    return convolution(inputs, weights, steps, dilation, groups, algorithm, bias=bias_tensor, activation=activation)
+
+# A layer convolves with the same arguments at every call: their checked geometry is kept (a failing check raises
+# every time, as nothing is kept for it)
+_remembered_conv_geometry = functools.lru_cache(maxsize=1024)(_conv_geometry)
+
+
+def _is_plain(value: object) -> bool:
+    """value is an int, a str or None, or a tuple of such (nested): equal ones are the same argument, so a cache may
+    key on it (1, 1.0 and True are equal, but only the first is a valid stride)."""
+    if value is None or type(value) in (int, str):
+        return True
+    return type(value) is tuple and all([_is_plain(item) for item in value])
 
 
 def _check_kernel(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, groups: int) -> None:
