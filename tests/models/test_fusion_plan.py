@@ -104,6 +104,13 @@ def sequential_stack():
                        L.Conv2D(4, 3, strides=2), L.Activation("relu"), L.Flatten(), L.Dense(3)])
 
 
+def small_map_many_channels():
+    """A batch of four 3x3 maps through a 16 -> 16 3x3 convolution: the kernel has more values than the output."""
+    inputs = Input((3, 3, 16))
+    x = L.BatchNormalization()(L.Conv2D(16, 3, padding="same", use_bias=False)(inputs))
+    return Model(inputs, L.ReLU()(x))
+
+
 MODELS = {  # builder, input shape, the step kinds its plan must hold
     "conv bn relu": (conv_bn_relu_block, (9, 9, 3), {ConvolutionBatchNorm}),
     "residual block": (residual_block, (8, 8, 4), {ConvolutionBatchNorm, AddRelu}),
@@ -111,6 +118,7 @@ MODELS = {  # builder, input shape, the step kinds its plan must hold
     "conv3d relu, conv1d bn relu": (one_dimensional_and_3d, (6, 6, 6, 2), {ConvolutionRelu, ConvolutionBatchNorm}),
     "dense bn relu": (batch_norm_then_relu, (7, 5), {BatchNormRelu}),
     "sequential": (sequential_stack, (8, 8, 2), {ConvolutionBatchNorm, ConvolutionRelu}),
+    "small map, many channels": (small_map_many_channels, (3, 3, 16), {ConvolutionBatchNorm}),
 }
 
 
@@ -155,6 +163,19 @@ def test_folded_inference_equals_the_layers_one_by_one(name):
         predicted = model.predict(x, verbose=0)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("name", "folds"), [("conv bn relu", True), ("small map, many channels", False)])
+def test_inference_folds_the_batch_norm_into_the_kernel_only_where_the_kernel_is_smaller(name, folds, monkeypatch):
+    """conv bn relu: 3x3x3x4 = 108 kernel values against 4 x 9x9 x 4 = 1,296 outputs, folded; small map: 3x3x16x16 =
+    2,304 against 4 x 3x3 x 16 = 576, the batch norm after the convolution (both equal the layers one by one, above)."""
+    model, x, _ = built(name)
+    calls = []
+    convolution = next(layer for layer in model.layers if isinstance(layer, L.Conv2D))
+    scaled_weights = convolution.scaled_weights
+    monkeypatch.setattr(convolution, "scaled_weights", lambda *a: calls.append(a) or scaled_weights(*a))
+    model.predict(x, verbose=0)
+    assert bool(calls) == folds
 
 
 def test_frozen_batch_norm_in_training_uses_moving_statistics_and_keeps_gradients():

@@ -14,14 +14,17 @@ Folding. At inference batch normalization is y = x * scale + shift per channel, 
 shift = beta - mean * scale (`BatchNormalization.inference_scale_shift`); after a convolution with kernel w and
 bias b that is the convolution with kernel w * scale (per output channel) and bias b * scale + shift
 (`scaled_weights` of the convolution layer). It is used only where nothing can ask for a gradient (grad mode off,
-as in predict and evaluate) and the batch norm uses its moving statistics; elsewhere the run is the convolution,
-then the batch norm (with its relu fused).
+as in predict and evaluate), the batch norm uses its moving statistics and the kernel has no more values than the
+output (`folding_pays`: otherwise scaling the output is the cheaper of the two); elsewhere the run is the
+convolution, then the batch norm (with its relu fused).
 
 A run is fused only when its inner outputs are read by no other node and are not model outputs, its layers are
 exactly these classes (a subclass may change `call`), none has an activity regularizer, the convolution has no
 activation of its own, and the relu is plain (max(x, 0): no threshold, slope or cap). Everything else runs node
 by node, as written. The values a fused run computes equal the layers' own, up to rounding (tests/models).
 """
+
+import math
 
 from striate.core.runtime import is_grad_enabled
 from striate.layers import activations
@@ -95,10 +98,22 @@ class ConvolutionBatchNorm(Step):
         self.convolution, self.batch_norm, self.activation = convolution, batch_norm, "relu" if relu else None
 
     def run(self, arguments, training):
-        if not is_grad_enabled() and not self.batch_norm.uses_batch_statistics(training):
+        inputs = arguments[0]
+        if (not is_grad_enabled() and not self.batch_norm.uses_batch_statistics(training)
+                and folding_pays(self.convolution, inputs.shape)):
             folded = self.convolution.scaled_weights(*self.batch_norm.inference_scale_shift())
-            return self.convolution.convolve(arguments[0], self.activation, **folded)
-        return self.batch_norm.normalize(self.convolution.convolve(arguments[0]), training, self.activation)
+            return self.convolution.convolve(inputs, self.activation, **folded)
+        return self.batch_norm.normalize(self.convolution.convolve(inputs), training, self.activation)
+
+
+def folding_pays(convolution, input_shape):
+    """Whether scaling the kernel (one multiply per kernel value) costs less than scaling the output (one per
+    output value, about N * prod(spatial / strides) * filters): a batch of one through a deep layer (7x7 cells,
+    512 x 512 x 3 x 3 kernel) has 100 times fewer outputs than kernel values, and there the batch norm runs after
+    the convolution instead."""
+    kernel = convolution.kernel.shape
+    output_values = input_shape[0] * math.prod(input_shape[1:-1]) // math.prod(convolution.strides) * kernel[-1]
+    return math.prod(kernel) <= output_values
 
 
 class _Link:
