@@ -79,7 +79,9 @@ PADDED_CASES = (generated_cases(count=18, seed=10)
                 + algorithm_generated_cases(9, seed=11, per_group_in=(1, 3, 17), per_group_out=(1, 3))
                 # 2-D, one group, 33 input channels: the input gradient by the compiled col2im
                 + algorithm_generated_cases(6, seed=12, ranks=(2,), groups=(1,), per_group_in=(33,),
-                                            per_group_out=(2,)))
+                                            per_group_out=(2,))
+                # 1-D, one group, 17 input channels: the compiled column fill, as 2-D with height 1
+                + algorithm_generated_cases(3, seed=13, ranks=(1,), groups=(1,), per_group_in=(17,)))
 
 
 @pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), PADDED_CASES)

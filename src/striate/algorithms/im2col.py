@@ -105,7 +105,11 @@ def _fill_columns(x, kernel_size, strides, dilation, groups, dtype):
 def _columns(x, padding, kernel_size, strides, dilation, groups, dtype):
     """The columns of a chunk x (n, *spatial, C) zero-padded by `padding`: (G, M, K*Cg), possibly a transposed view.
     A 2-D chunk of one group and at least OFFSET_COPY_CHANNELS channels is filled by the compiled loop straight
-    from x (`im2col_loops`); any other by `_fill_columns` from a padded copy."""
+    from x (`im2col_loops`), and so is a 1-D one, as a 2-D chunk of height 1 (the same columns); any other by
+    `_fill_columns` from a padded copy."""
+    if len(kernel_size) == 1:
+        return _columns(x[:, None], None if padding is None else ((0, 0), *padding), (1, *kernel_size),
+                        (1, *strides), (1, *dilation), groups, dtype)
     if len(kernel_size) != 2 or groups != 1 or x.shape[-1] < OFFSET_COPY_CHANNELS:
         return _fill_columns(_padded_chunk(x, padding), kernel_size, strides, dilation, groups, dtype)
     padding = ((0, 0), (0, 0)) if padding is None else padding
