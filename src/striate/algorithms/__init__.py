@@ -233,12 +233,13 @@ def multiply_count(name, case):
     return outputs * per_output
 
 
+@functools.lru_cache(maxsize=4096)
 def algorithm_module(name, case=None):
     """The module implementing algorithm `name` ("auto" or a key of `ALGORITHMS`).
 
     For "auto" with a `case`, the algorithm `AUTO_TABLE` names for all three passes of that case, when it names
     one (so that its own abilities, such as `PADS_WITH_ZEROS`, are seen); otherwise a per-pass `Auto`, which
-    takes the padding itself when every algorithm named for the case does.
+    takes the padding itself when every algorithm named for the case does (kept per case, as `candidates`).
     """
     if name == "auto":
         if case is None:

@@ -237,18 +237,43 @@ def _conv_transpose(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: A
     check_numeric(op, "input", x)
     check_numeric(op, "kernel", kernel)
     inputs, weights = as_tensor(x), as_tensor(kernel)
-    check_input_rank(op, inputs.shape, rank)
-    if weights.ndim != rank + 2:
-        raise ValueError(f"{op}: the kernel must have rank {rank + 2} (*kernel_size, C_out // groups, C_in); "
-                         f"received shape {weights.shape}")
-    if weights.shape[-1] != inputs.shape[-1]:
-        raise ValueError(f"{op}: the input has {inputs.shape[-1]} channels (last axis of shape {inputs.shape}) but "
-                         f"the kernel {weights.shape} (*kernel_size, C_out // groups, C_in) expects C_in = "
-                         f"{weights.shape[-1]}")
-    if not is_int(groups) or groups < 1 or inputs.shape[-1] % groups:
-        raise ValueError(f"{op}: groups must be a positive int dividing the input channels "
-                         f"C_in={inputs.shape[-1]}; received {groups!r}")
+    geometry = (op, rank, inputs.shape, weights.shape, strides, padding, output_padding, dilation_rate, groups)
+    if _is_plain((strides, padding, output_padding, dilation_rate, groups)):
+        steps, dilation, out_shape, crop_start, reached = _remembered_conv_transpose_geometry(*geometry)
+    else:
+        steps, dilation, out_shape, crop_start, reached = _conv_transpose_geometry(*geometry)
     channels_out = weights.shape[-2] * groups
+    bias_tensor = _checked_bias(op, bias, channels_out)
+
+    # the bias and activation go into the op unless output_padding reaches past those cells (zeros to add after)
+    inside = all(b + length <= n for b, length, n in zip(crop_start, out_shape, reached))
+    full = transposed_convolution(inputs, weights, (inputs.shape[0], *reached, channels_out), steps, dilation,
+                                  groups=groups, algorithm=algorithm, bias=bias_tensor if inside else None,
+                                  activation=activation if inside else None)
+    y = _window_of(full, crop_start, out_shape)
+    if inside:
+        return y
+    y = y if bias_tensor is None else add(y, bias_tensor)
+    return y if activation is None else {"relu": relu, "tanh": tanh, "sigmoid": sigmoid}[activation](y)
+
+
+def _conv_transpose_geometry(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, strides: IntOrTuple,
+                             padding: Padding, output_padding: IntOrTuple | None, dilation_rate: IntOrTuple,
+                             groups: int) -> tuple[tuple[int, ...], ...]:
+    """(strides, dilation, output spatial shape, its first cell in the matching convolution's input gradient, the
+    cells that gradient covers) of a transposed convolution, after checking every argument (raising, naming `op`,
+    for the first that fails)."""
+    check_input_rank(op, input_shape, rank)
+    if len(kernel_shape) != rank + 2:
+        raise ValueError(f"{op}: the kernel must have rank {rank + 2} (*kernel_size, C_out // groups, C_in); "
+                         f"received shape {tuple(kernel_shape)}")
+    if kernel_shape[-1] != input_shape[-1]:
+        raise ValueError(f"{op}: the input has {input_shape[-1]} channels (last axis of shape {tuple(input_shape)}) "
+                         f"but the kernel {tuple(kernel_shape)} (*kernel_size, C_out // groups, C_in) expects C_in = "
+                         f"{kernel_shape[-1]}")
+    if not is_int(groups) or groups < 1 or input_shape[-1] % groups:
+        raise ValueError(f"{op}: groups must be a positive int dividing the input channels "
+                         f"C_in={input_shape[-1]}; received {groups!r}")
     steps = per_axis(op, "strides", strides, rank)
     dilation = per_axis(op, "dilation_rate", dilation_rate, rank)
     extras: Sequence[int | None]
@@ -258,7 +283,7 @@ def _conv_transpose(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: A
         raise ValueError(f"{op}: output_padding must be None, an int or {rank} ints; received {output_padding!r}")
     else:
         extras = output_padding
-    kernel_size, spatial = weights.shape[:rank], inputs.shape[1:-1]
+    kernel_size, spatial = kernel_shape[:rank], input_shape[1:-1]
     axis_paddings: Sequence[str | int | tuple[int, int]]
     if isinstance(padding, str) or is_int(padding):
         axis_paddings = [padding] * rank
@@ -278,21 +303,13 @@ def _conv_transpose(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: A
             )
         out_shape.append(length)
         crop_start.append(before)
-    bias_tensor = _checked_bias(op, bias, channels_out)
-
     # the matching convolution reaches (n - 1) s + k_eff cells; its input gradient covers exactly those
     reached = tuple((n - 1) * s + effective_kernel_size(k, d) for n, k, s, d in zip(spatial, kernel_size, steps,
                                                                                        dilation))
-    # the bias and activation go into the op unless output_padding reaches past those cells (zeros to add after)
-    inside = all(b + length <= n for b, length, n in zip(crop_start, out_shape, reached))
-    full = transposed_convolution(inputs, weights, (inputs.shape[0], *reached, channels_out), steps, dilation,
-                                  groups=groups, algorithm=algorithm, bias=bias_tensor if inside else None,
-                                  activation=activation if inside else None)
-    y = _window_of(full, crop_start, out_shape)
-    if inside:
-        return y
-    y = y if bias_tensor is None else add(y, bias_tensor)
-    return y if activation is None else {"relu": relu, "tanh": tanh, "sigmoid": sigmoid}[activation](y)
+    return steps, dilation, tuple(out_shape), tuple(crop_start), reached
+
+
+_remembered_conv_transpose_geometry = functools.lru_cache(maxsize=1024)(_conv_transpose_geometry)
 
 
 def _window_of(full: Tensor, start: Sequence[int], shape: Sequence[int]) -> Tensor:
