@@ -242,7 +242,8 @@ def _compiled_col2im(grad_output, kernel, input_shape, strides, dilation, paddin
     kernel_size, channels_in = kernel.shape[:2], kernel.shape[-2]
     dtype = np.result_type(grad_output, kernel)
     out_shape = grad_output.shape[1:-1]
-    weights_transposed = np.ascontiguousarray(kernel.reshape(-1, kernel.shape[-1]).T, dtype=dtype)  # (C_out, K*C_in)
+    # (C_out, K*C_in), a transposed view: BLAS reads it as it is (a contiguous copy costs more than it saves)
+    weights_transposed = kernel.reshape(-1, kernel.shape[-1]).astype(dtype, copy=False).T
     grad_input = np.zeros(input_shape, dtype=dtype)
     before = tuple(first for first, _ in padding)
 
