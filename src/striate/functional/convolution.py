@@ -142,12 +142,24 @@ def _conv_geometry(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, 
 _remembered_conv_geometry = functools.lru_cache(maxsize=1024)(_conv_geometry)
 
 
-def _is_plain(value: object) -> bool:
-    """value is an int, a str or None, or a tuple of such (nested): equal ones are the same argument, so a cache may
-    key on it (1, 1.0 and True are equal, but only the first is a valid stride)."""
-    if value is None or type(value) in (int, str):
-        return True
-    return type(value) is tuple and all([_is_plain(item) for item in value])
+_PLAIN_TYPES = (int, str, type(None))
+
+
+def _is_plain(arguments: tuple) -> bool:
+    """Each argument is an int, a str or None, or a tuple of such or of tuples of such (padding pairs): equal ones
+    are then the same argument, so a cache may key on them (1, 1.0 and True are equal, but only the first is a
+    valid stride)."""
+    for value in arguments:
+        if type(value) is tuple:
+            for item in value:
+                if type(item) is tuple:
+                    if not all([type(inner) in _PLAIN_TYPES for inner in item]):
+                        return False
+                elif type(item) not in _PLAIN_TYPES:
+                    return False
+        elif type(value) not in _PLAIN_TYPES:
+            return False
+    return True
 
 
 def _check_kernel(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, groups: int) -> None:
