@@ -62,6 +62,12 @@ def test_a_stride_equal_to_a_valid_one_is_still_refused_after_a_valid_call(strid
         F.conv2d(np.ones((1, 8, 8, 1)), np.ones((3, 3, 1, 1)), strides=strides)
 
 
+def test_a_pool_size_equal_to_a_valid_one_is_still_refused_after_a_valid_call():
+    F.max_pool2d(np.ones((1, 8, 8, 1)), 2)
+    with raises(ValueError, "max_pool2d: pool_size must be an int or 2 ints (one per spatial axis); received 2.0"):
+        F.max_pool2d(np.ones((1, 8, 8, 1)), 2.0)
+
+
 def test_stride_per_axis_of_the_wrong_length():
     with raises(ValueError, "conv2d: strides must be an int or 2 ints (one per spatial axis); received (1, 2, 3)"):
         F.conv2d(np.ones((1, 8, 8, 1)), np.ones((3, 3, 1, 1)), strides=(1, 2, 3))

@@ -100,3 +100,23 @@ def _padding_text(pads: Sequence[tuple[int, int]]) -> str:
     if all(before == after == pads[0][0] for before, after in pads):
         return str(pads[0][0])
     return str(list(pads))
+
+
+_PLAIN_TYPES = (int, str, type(None))
+
+
+def is_plain(arguments: tuple) -> bool:
+    """Each argument is an int, a str or None, or a tuple of such or of tuples of such (padding pairs): equal ones
+    are then the same argument, so a cache may key on them (1, 1.0 and True are equal, but only the first is a
+    valid stride)."""
+    for value in arguments:
+        if type(value) is tuple:
+            for item in value:
+                if type(item) is tuple:
+                    if not all([type(inner) in _PLAIN_TYPES for inner in item]):
+                        return False
+                elif type(item) not in _PLAIN_TYPES:
+                    return False
+        elif type(value) not in _PLAIN_TYPES:
+            return False
+    return True

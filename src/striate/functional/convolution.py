@@ -20,6 +20,7 @@ from striate.functional.arguments import (
     check_input_rank,
     check_numeric,
     check_window_fits,
+    is_plain,
     padding_pairs,
     per_axis,
 )
@@ -105,7 +106,7 @@ def _conv(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike |
     check_numeric(op, "kernel", kernel)
     inputs, weights = as_tensor(x), as_tensor(kernel)
     geometry = (op, rank, inputs.shape, weights.shape, strides, padding, dilation_rate, groups, padding_mode)
-    if _is_plain((strides, padding, dilation_rate, groups, padding_mode)):
+    if is_plain((strides, padding, dilation_rate, groups, padding_mode)):
         steps, dilation, pads = _remembered_conv_geometry(*geometry)
     else:
         steps, dilation, pads = _conv_geometry(*geometry)
@@ -140,26 +141,6 @@ def _conv_geometry(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, 
 # A layer convolves with the same arguments at every call: their checked geometry is kept (a failing check raises
 # every time, as nothing is kept for it)
 _remembered_conv_geometry = functools.lru_cache(maxsize=1024)(_conv_geometry)
-
-
-_PLAIN_TYPES = (int, str, type(None))
-
-
-def _is_plain(arguments: tuple) -> bool:
-    """Each argument is an int, a str or None, or a tuple of such or of tuples of such (padding pairs): equal ones
-    are then the same argument, so a cache may key on them (1, 1.0 and True are equal, but only the first is a
-    valid stride)."""
-    for value in arguments:
-        if type(value) is tuple:
-            for item in value:
-                if type(item) is tuple:
-                    if not all([type(inner) in _PLAIN_TYPES for inner in item]):
-                        return False
-                elif type(item) not in _PLAIN_TYPES:
-                    return False
-        elif type(value) not in _PLAIN_TYPES:
-            return False
-    return True
 
 
 def _check_kernel(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, groups: int) -> None:
@@ -250,7 +231,7 @@ def _conv_transpose(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: A
     check_numeric(op, "kernel", kernel)
     inputs, weights = as_tensor(x), as_tensor(kernel)
     geometry = (op, rank, inputs.shape, weights.shape, strides, padding, output_padding, dilation_rate, groups)
-    if _is_plain((strides, padding, output_padding, dilation_rate, groups)):
+    if is_plain((strides, padding, output_padding, dilation_rate, groups)):
         steps, dilation, out_shape, crop_start, reached = _remembered_conv_transpose_geometry(*geometry)
     else:
         steps, dilation, out_shape, crop_start, reached = _conv_transpose_geometry(*geometry)

@@ -15,8 +15,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from striate.algorithms.windows import window_view
 from striate.core.tensor import Tensor, as_tensor
-from striate.core.types import IntOrTuple
-from striate.functional.arguments import check_input_rank, check_numeric, check_window_fits, padding_pairs, per_axis
+from striate.core.types import IntOrTuple, Shape
+from striate.functional.arguments import (
+    check_input_rank,
+    check_numeric,
+    check_window_fits,
+    is_plain,
+    padding_pairs,
+    per_axis,
+)
 from striate.ops import pad
 from striate.ops.pooling import average_pool, max_pool
 
@@ -76,21 +83,38 @@ def _pool(op: str, rank: int, reduction: Literal["max", "avg"], x: ArrayLike, po
           strides: IntOrTuple | None, padding: str) -> Tensor:
     check_numeric(op, "input", x)
     x = as_tensor(x)
-    check_input_rank(op, x.shape, rank)
+    geometry = (op, rank, x.shape, pool_size, strides, padding)
+    if is_plain((pool_size, strides, padding)):
+        window, steps, pads = _remembered_pool_geometry(*geometry)
+    else:
+        window, steps, pads = _pool_geometry(*geometry)
+    padded = any(before or after for before, after in pads)
+    pad_width = ((0, 0), *pads, (0, 0))
+
+    if reduction == "max":
+        return max_pool(pad(x, pad_width, constant_value=-np.inf) if padded else x, window, steps)
+    scale = _average_scale(x.shape[1:-1], window, steps, pads, np.dtype(x.dtype))
+    return average_pool(pad(x, pad_width) if padded else x, window, steps, scale=scale)
+
+
+def _pool_geometry(op: str, rank: int, input_shape: Shape, pool_size: IntOrTuple, strides: IntOrTuple | None,
+                   padding: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """(window, strides, (before, after) padding per spatial axis) of a pooling of an input of `input_shape`, after
+    checking every argument (raising, naming `op`, for the first that fails)."""
+    check_input_rank(op, input_shape, rank)
     window = per_axis(op, "pool_size", pool_size, rank)
     steps = window if strides is None else per_axis(op, "strides", strides, rank)
     if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
         raise ValueError(f"{op}: padding must be 'valid' or 'same' (as Keras); received {padding!r}")
     no_dilation = (1,) * rank
-    spatial = x.shape[1:-1]
+    spatial = input_shape[1:-1]
     pads = padding_pairs(op, padding, spatial, window, steps, no_dilation)
     check_window_fits(op, spatial, window, steps, no_dilation, pads, what="pool window")
-    pad_width = ((0, 0), *pads, (0, 0))
+    return window, steps, pads
 
-    if reduction == "max":
-        return max_pool(pad(x, pad_width, constant_value=-np.inf), window, steps)
-    scale = _average_scale(spatial, window, steps, pads, np.dtype(x.dtype))
-    return average_pool(pad(x, pad_width), window, steps, scale=scale)
+
+# a layer pools with the same arguments at every call: their checked geometry is kept, as the convolution's
+_remembered_pool_geometry = functools.lru_cache(maxsize=1024)(_pool_geometry)
 
 
 @functools.lru_cache(maxsize=64)
