@@ -219,7 +219,9 @@ def test_zero_padding_inside_the_convolution_op_matches_torch(case, dtype):
 TORCH_ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 FUSED_CASES = [conv_case(2, (6, 7), padding="same"), conv_case(1, (9,), c_in=2, c_out=4, kernel=5, groups=2),
                conv_case(2, (9, 9), c_in=1, c_out=6, kernel=5, padding=2),  # LeNet conv1: toeplitz
-               conv_case(2, (6, 6), c_in=3, c_out=3, groups=3, bias=False)]  # depthwise
+               conv_case(2, (6, 6), c_in=3, c_out=3, groups=3, bias=False),  # depthwise
+               # 3 x 12 = 36 rows of 3 channels: the bias tiled along rows of W*C (fewer rows: rows of C)
+               conv_case(2, (12, 5), c_in=2, c_out=3, padding="same", batch=3)]
 
 
 @pytest.mark.parametrize("activation", TORCH_ACTIVATIONS)

@@ -1,7 +1,8 @@
 """The loops around a convolution's fused activation, compiled by numba: one pass over the output each.
 
-A convolution layer's output y (N, *spatial, C) is seen as rows of its last two axes, each row W*C values long,
-and the bias repeated along a row (`bias_row`, W*C values):
+A convolution layer's output y (N, *spatial, C) is seen as rows of its C channels, with the bias as `bias_row`, or,
+with few channels, as rows of its last two axes, each W*C values long, and the bias repeated along a row
+(`bias_row`, W*C values):
 
     add_bias_relu:           y = max(y + bias_row, 0)                                   (0 for NaN, as fmax)
     add_relu:                out = max(a + b, 0), a residual connection and its relu (flat arrays)

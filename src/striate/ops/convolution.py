@@ -80,18 +80,27 @@ def _zero_padded(x, padding, inside):
     return padded
 
 
+TILED_BIAS_CHANNELS = 32  # below this many channels the bias is tiled along rows of W*C (when it pays: see below)
+TILED_BIAS_MIN_ROWS = 32  # ... and only over more rows than this: over fewer, making the tile costs more than it saves
+
+
 def _add_bias_and_activate(y, bias, activation):
     """activation(y + bias) (bias and activation each optional), in place in a fresh contiguous y, the batch split
     over the workers (`striate.algorithms.chunking`); bias and relu in one compiled pass
-    (`striate.ops.activation_loops`)."""
+    (`striate.ops.activation_loops`) over rows of the C channels, or, with few channels and many rows, over rows of
+    the last two axes (W*C) with the bias tiled to match, so that the loop along a row is long enough to vectorize.
+    Measured (us, rows of C against tiled): 1 x 198 x 128 4.4 / 14.4, 1 x 32x32 x 16 6.6 / 8.8, 2 x 32x32 x 16
+    12.2 / 10.3, 128 x 24x24 x 6 15.9 / 10.8."""
     values = IN_PLACE_ACTIVATIONS[activation][0] if activation is not None else None
     if bias is None and values is None:
         return y
     if not y.flags.c_contiguous or (bias is not None and np.result_type(y, bias) != y.dtype):
         y = y if bias is None else add_bias(y, bias)
         return y if values is None else values(y, out=y)
-    row_length = y.shape[-2] * y.shape[-1]
-    bias_row = None if bias is None else np.tile(bias, y.shape[-2])
+    channels, tiled_length = y.shape[-1], y.shape[-2] * y.shape[-1]
+    tiled = channels < TILED_BIAS_CHANNELS and y.size > TILED_BIAS_MIN_ROWS * tiled_length
+    row_length = tiled_length if tiled else channels
+    bias_row = None if bias is None else (np.tile(bias, y.shape[-2]) if tiled else bias)
 
     def chunk(images):
         part = y[images]
