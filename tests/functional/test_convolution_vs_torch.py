@@ -319,6 +319,10 @@ TRANSPOSE_CASES = [
     transpose_case(2, (3, 4), kernel=3, strides=2, padding="valid", output_padding=1),
     transpose_case(2, (3, 4), kernel=3, strides=(2, 3), padding=0, output_padding=(1, 2)),
     transpose_case(2, (3, 4), kernel=3, strides=2, padding="same", output_padding=1),
+    # one output channel: the matching convolution's algorithms (toeplitz, im2col) do not all take the padding, so
+    # the op crops the padding's cells itself (and pads the gradient back)
+    transpose_case(2, (4, 5), c_out=1, kernel=3, strides=2, padding="same"),
+    transpose_case(2, (4, 4), c_out=1, kernel=5, strides=1, padding="same"),
     transpose_case(1, (5,), kernel=3, strides=2),
     transpose_case(1, (5,), kernel=2, strides=3, bias=False),
     transpose_case(1, (5,), kernel=4, strides=2, padding="same"),
@@ -445,6 +449,7 @@ def test_conv_transpose_matches_torch_conv_transpose(case, dtype):
 
 
 FUSED_TRANSPOSE_CASES = [transpose_case(2, (3, 4), kernel=3, strides=2, padding="same"),  # the autoencoder's
+                         transpose_case(2, (4, 5), c_out=1, kernel=3, strides=2, padding="same"),  # its last
                          transpose_case(2, (3, 4), kernel=3, strides=2, padding=1, output_padding=1),
                          transpose_case(2, (3, 3), kernel=2, strides=3),  # kernel < stride: cells past the reach
                          transpose_case(1, (5,), kernel=3, strides=2, bias=False)]

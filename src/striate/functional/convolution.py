@@ -238,14 +238,16 @@ def _conv_transpose(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: A
     channels_out = weights.shape[-2] * groups
     bias_tensor = _checked_bias(op, bias, channels_out)
 
-    # the bias and activation go into the op unless output_padding reaches past those cells (zeros to add after)
-    inside = all(b + length <= n for b, length, n in zip(crop_start, out_shape, reached))
+    if all(b + length <= n for b, length, n in zip(crop_start, out_shape, reached)):
+        # the output lies inside the cells the matching convolution reaches: the op drops the others (the padding)
+        crop = tuple((b, n - b - length) for b, length, n in zip(crop_start, out_shape, reached))
+        return transposed_convolution(inputs, weights, (inputs.shape[0], *out_shape, channels_out), steps, dilation,
+                                      groups=groups, algorithm=algorithm, bias=bias_tensor, activation=activation,
+                                      padding=crop)
+    # output_padding reaches past them: those cells are zeros, added after; the bias and activation then follow
     full = transposed_convolution(inputs, weights, (inputs.shape[0], *reached, channels_out), steps, dilation,
-                                  groups=groups, algorithm=algorithm, bias=bias_tensor if inside else None,
-                                  activation=activation if inside else None)
+                                  groups=groups, algorithm=algorithm)
     y = _window_of(full, crop_start, out_shape)
-    if inside:
-        return y
     y = y if bias_tensor is None else add(y, bias_tensor)
     return y if activation is None else {"relu": relu, "tanh": tanh, "sigmoid": sigmoid}[activation](y)
 

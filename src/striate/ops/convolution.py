@@ -21,7 +21,9 @@ And it takes the zero padding (one (before, after) pair per spatial axis; other 
 op). An algorithm that pads with zeros itself (`PADS_WITH_ZEROS`: im2col, winograd, depthwise) is handed the
 unpadded x and the padding, so no padded copy of x is made or kept; for the others (and for "auto" when the
 table names different algorithms for the passes) the op pads x with zeros before the algorithm runs and cuts
-the padding cells off the input gradient.
+the padding cells off the input gradient. The transposed convolution takes the same padding, the one of its
+matching convolution: its output is the inside of A^T x, the padding's cells dropped (by the algorithm, or cut
+off by the op, which then pads its output gradient back with zeros).
 """
 
 import numpy as np
@@ -35,19 +37,11 @@ from striate.ops.activations import IN_PLACE_ACTIVATIONS
 
 class Convolution(Function):
     def forward(self, x, kernel, *bias, padding, strides, dilation, groups, algorithm, activation):
-        padded_shape = (x.shape[0], *(n + before + after for n, (before, after) in zip(x.shape[1:-1], padding)),
-                        x.shape[-1])
-        self.algorithm = algorithm_module(algorithm, Case(padded_shape, kernel.shape, strides, dilation, groups))
-        self.arguments = dict(strides=strides, dilation=dilation, groups=groups)
-        self.inside = None  # the cells of the padded input that are x's, when the op pads x itself
-        if padded_shape != x.shape:
-            if getattr(self.algorithm, "PADS_WITH_ZEROS", False):
-                self.arguments["padding"] = padding
-            else:
-                self.inside = (slice(None), *(slice(before, before + n) for n, (before, _) in
-                                              zip(x.shape[1:-1], padding)))
-                x = _zero_padded(x, padding, self.inside)
-        self.x, self.kernel = x, kernel
+        self.kernel, self.arguments, self.inside = kernel, dict(strides=strides, dilation=dilation, groups=groups), None
+        self.algorithm = _padding_algorithm(self, algorithm, x.shape, kernel.shape, padding)
+        if self.inside is not None:
+            x = _zero_padded(x, padding, self.inside)
+        self.x = x
         y = self.algorithm.conv_forward(x, kernel, **self.arguments)
         y = _add_bias_and_activate(y, bias[0] if bias else None, activation)
         self.activation, self.result = activation, (y if activation is not None else None)
@@ -69,6 +63,22 @@ class Convolution(Function):
         if len(self.needs_input_grad) == 2:
             return grad_x, grad_kernel
         return grad_x, grad_kernel, grad_bias
+
+
+def _padding_algorithm(op, algorithm, shape, kernel_shape, padding):
+    """The algorithm module for a convolution whose input of `shape` is zero-padded by `padding` (one (before, after)
+    pair per spatial axis): one that pads with zeros itself gets `padding=` in op.arguments; for another, op.inside
+    is set to the cells of the padded input that are the unpadded one's (the caller pads, or crops, with it)."""
+    padded_shape = (shape[0], *(n + before + after for n, (before, after) in zip(shape[1:-1], padding)), shape[-1])
+    module = algorithm_module(algorithm, Case(padded_shape, kernel_shape, op.arguments["strides"],
+                                              op.arguments["dilation"], op.arguments["groups"]))
+    if padded_shape != tuple(shape):
+        if getattr(module, "PADS_WITH_ZEROS", False):
+            op.arguments["padding"] = padding
+        else:
+            op.inside = (slice(None), *(slice(before, before + n) for n, (before, _) in zip(shape[1:-1], padding)),
+                         slice(None))
+    return module
 
 
 def _zero_padded(x, padding, inside):
@@ -164,20 +174,29 @@ def add_bias(y, bias):
 
 
 class TransposedConvolution(Function):
-    """y = act(A^T x + b): x (N, *out, C_out_of_A) -> y of `output_shape` (N, *padded, C_in_of_A), the bias and
-    the activation fused in place as in Convolution."""
+    """y = act(A^T x + b), cut to `output_shape`: x (N, *out, C_out_of_A) -> y (N, *spatial, C_in_of_A), where A is
+    the convolution of an input of `output_shape` zero-padded by `padding` (so y is the inside of the adjoint's
+    padded result, the padding's cells dropped), the bias and the activation fused in place as in Convolution."""
 
-    def forward(self, x, kernel, *bias, output_shape, strides, dilation, groups, algorithm, activation):
-        self.x, self.kernel = x, kernel
+    def forward(self, x, kernel, *bias, output_shape, padding, strides, dilation, groups, algorithm, activation):
+        self.x, self.kernel, self.padding, self.inside = x, kernel, padding, None
         self.arguments = dict(strides=strides, dilation=dilation, groups=groups)
-        self.algorithm = algorithm_module(algorithm)
-        y = self.algorithm.conv_input_gradient(x, kernel, output_shape, **self.arguments)
+        self.algorithm = _padding_algorithm(self, algorithm, output_shape, kernel.shape, padding)
+        if self.inside is None:
+            y = self.algorithm.conv_input_gradient(x, kernel, output_shape, **self.arguments)
+        else:
+            padded_shape = (output_shape[0], *(n + before + after for n, (before, after) in
+                                               zip(output_shape[1:-1], padding)), output_shape[-1])
+            y = np.ascontiguousarray(
+                self.algorithm.conv_input_gradient(x, kernel, padded_shape, **self.arguments)[self.inside])
         y = _add_bias_and_activate(y, bias[0] if bias else None, activation)
         self.activation, self.result = activation, (y if activation is not None else None)
         return y
 
     def backward(self, grad):
         grad, grad_bias = _through_activation_and_bias(self, grad)
+        if self.inside is not None:
+            grad = _zero_padded(grad, self.padding, self.inside)
         grad_x = grad_kernel = None
         if self.needs_input_grad[0]:
             grad_x = self.algorithm.conv_forward(grad, self.kernel, **self.arguments)
@@ -186,7 +205,6 @@ class TransposedConvolution(Function):
         if len(self.needs_input_grad) == 2:
             return grad_x, grad_kernel
         return grad_x, grad_kernel, grad_bias
-
 
 def convolution(x, kernel, strides, dilation, groups=1, algorithm="auto", bias=None, activation=None, padding=None):
     """activation(cross-correlation of x (N, *spatial, C_in), zero-padded, with kernel (*k, C_in/groups, C_out) + bias).
@@ -205,13 +223,18 @@ def convolution(x, kernel, strides, dilation, groups=1, algorithm="auto", bias=N
 
 
 def transposed_convolution(x, kernel, output_shape, strides, dilation, groups=1, algorithm="auto", bias=None,
-                           activation=None):
-    """activation(the adjoint of `convolution` with the same kernel + bias), producing `output_shape` (the padded
-    input shape); bias None or (C,), activation None or a name of `IN_PLACE_ACTIVATIONS`."""
+                           activation=None, padding=None):
+    """activation(the adjoint of `convolution` with the same kernel, zero padding `padding` + bias), producing
+    `output_shape` (the unpadded input shape of that convolution: the padding's cells are dropped); padding None
+    (none) or one (before, after) pair per spatial axis, bias None or (C,), activation None or a name of
+    `IN_PLACE_ACTIVATIONS`."""
+    if padding is None:
+        padding = ((0, 0),) * (len(x.shape) - 2)
     if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
         raise ValueError(f"transposed_convolution: activation {activation!r} cannot be fused; expected None or one "
                          f"of {sorted(IN_PLACE_ACTIVATIONS)}")
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    return TransposedConvolution.apply(*inputs, output_shape=tuple(output_shape), strides=tuple(strides),
+    return TransposedConvolution.apply(*inputs, output_shape=tuple(output_shape),
+                                       padding=tuple(tuple(pair) for pair in padding), strides=tuple(strides),
                                        dilation=tuple(dilation), groups=groups, algorithm=algorithm,
                                        activation=activation)
