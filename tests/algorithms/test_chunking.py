@@ -21,6 +21,20 @@ def test_chunks_cover_the_batch_evenly_within_the_budget():
     assert chunking.batch_chunks(9, bytes_per_image=1, budget=100) == [slice(0, 9)]
 
 
+def test_an_image_larger_than_the_budget_is_cut_into_runs_of_its_output_rows():
+    # 10 bytes per image, budget 4: 3 budgets, rounded up to a multiple of PARALLEL_CHUNKS row runs of each image
+    parallel = chunking.PARALLEL_CHUNKS
+    blocks = min(7, -(-3 // parallel) * parallel)
+    rows = even_chunks(7, blocks)
+    assert chunking.image_and_row_chunks(2, 7, bytes_per_image=10, budget=4) == [
+        (slice(image, image + 1), run) for image in range(2) for run in rows]
+    # images that fit are whole, in batch_chunks' runs; so is one with a single row
+    assert chunking.image_and_row_chunks(9, 7, bytes_per_image=1, budget=4) == [
+        (run, slice(None)) for run in chunking.batch_chunks(9, 1, 4)]
+    assert chunking.image_and_row_chunks(2, 1, bytes_per_image=10, budget=4) == [
+        (run, slice(None)) for run in chunking.batch_chunks(2, 10, 4)]
+
+
 def test_in_workers_only_mode_every_batch_is_split_for_the_workers():
     with runtime.workers_only():
         chunks = chunking.batch_chunks(9, bytes_per_image=1, budget=100)

@@ -107,3 +107,23 @@ def test_im2col_input_gradient_as_a_full_convolution_with_padding_equals_direct(
     x = rng.standard_normal((2, 7, 8, channels))
     kernel = rng.standard_normal((kernel_size, kernel_size, channels, 3))
     assert_padded_equals_direct(im2col, x, kernel, (1, 1), (dilation, dilation), 1, padding)
+
+
+ROW_PART_CASES = (
+    # one group, 5 channels: the compiled column fill; 1 or 2 channels or 2 groups: the columns of a padded copy
+    algorithm_generated_cases(4, seed=14, ranks=(2,), groups=(1,), per_group_in=(5,), extra=(3, 6))
+    + algorithm_generated_cases(4, seed=15, ranks=(2, 3), groups=(1, 2), per_group_in=(1, 2), extra=(3, 6)))
+
+
+@pytest.mark.parametrize("budget", [1, 2048], ids=["one row per part", "several rows per part"])
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), ROW_PART_CASES)
+def test_im2col_in_parts_of_output_rows_equals_direct(x, kernel, strides, dilation, groups, budget, monkeypatch):
+    """An image whose columns exceed the chunk budget: the forward pass and the kernel gradient build them for runs
+    of its output rows (`image_and_row_chunks`), on two threads, the padding's rows among them."""
+    from striate.algorithms import chunking
+    from striate.core import runtime
+
+    monkeypatch.setattr(chunking, "CHUNK_BYTES", budget)
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)
+    for padding in _paddings(x.ndim - 2, seed=x.size)[:2]:
+        assert_padded_equals_direct(im2col, x, kernel, strides, dilation, groups, padding)

@@ -44,6 +44,26 @@ def batch_chunks(batch, bytes_per_image, budget=None):
     return [slice(start, min(start + per_chunk, batch)) for start in range(0, batch, per_chunk)]
 
 
+def image_and_row_chunks(batch, rows, bytes_per_image, budget=None):
+    """[(images, rows)]: slices of the batch axis and of each image's output rows (its first spatial axis), each
+    part's scratch within `budget` bytes (CHUNK_BYTES by default).
+
+    While one image fits the budget, the parts are `batch_chunks`'s runs of whole images (rows: all). An image that
+    does not fit is cut into runs of `rows` that do, image by image, their count rounded up to a multiple of
+    PARALLEL_CHUNKS: the scratch stays bounded however large one image is (ResNet-18's 7x7 stem at 224x224 has
+    7.4 MB of im2col columns per image), and a single large image runs on several threads. Like `batch_chunks`, the
+    parts depend on the problem only.
+    """
+    budget = CHUNK_BYTES if budget is None else budget
+    if bytes_per_image <= budget or rows < 2:
+        return [(images, slice(None)) for images in batch_chunks(batch, bytes_per_image, budget)]
+    blocks = math.ceil(bytes_per_image / budget)
+    blocks = min(rows, math.ceil(blocks / PARALLEL_CHUNKS) * PARALLEL_CHUNKS)
+    per_block = math.ceil(rows / blocks)
+    return [(slice(image, image + 1), slice(start, min(start + per_block, rows)))
+            for image in range(batch) for start in range(0, rows, per_block)]
+
+
 def matmul(a, b):
     """a @ b for 2-D a (M, K) and b (K, N); in `workers_only` mode a large product is cut into blocks (as
     `batch_chunks` cuts a batch) along the longer axis of the result: rows of a, or columns of b (a dense

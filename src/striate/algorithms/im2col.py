@@ -21,8 +21,10 @@ output positions). Then
 With groups G the same products run batched, one per group: (G, M, K*Cg) @ (G, K*Cg, Cog).
 
 Engineering (`striate.algorithms.chunking`): the batch is cut into chunks whose columns fit a few MiB
-(`batch_chunks`), each chunk's columns are written into a per-thread buffer reused from chunk to chunk
-(`scratch`), and the chunks run on striate's threads with BLAS held to one thread inside them (`split_batch`).
+(`batch_chunks`; in the forward pass and the kernel gradient an image whose columns alone exceed that is cut into
+runs of its output rows, `image_and_row_chunks`), each chunk's columns are written into a per-thread buffer reused
+from chunk to chunk (`scratch`), and the chunks run on striate's threads with BLAS held to one thread inside them
+(`split_batch`).
 
 The zero padding is taken here too (`padding`, `PADS_WITH_ZEROS`): a 2-D chunk of one group and at least three
 channels has its columns filled straight from the unpadded input by a compiled loop (`im2col_loops`, cells
@@ -36,7 +38,7 @@ import math
 import numpy as np
 
 from striate.algorithms import im2col_loops
-from striate.algorithms.chunking import batch_chunks, matmul_into, scratch, split_batch
+from striate.algorithms.chunking import batch_chunks, image_and_row_chunks, matmul_into, scratch, split_batch
 from striate.algorithms.windows import window_view, windows_output_shape
 
 OFFSET_COPY_CHANNELS = 3  # below this many input channels per group (1 or 2), im2col copies offset by offset
@@ -79,9 +81,10 @@ def _grouped_kernel(kernel, groups, dtype):
     return np.ascontiguousarray(grouped.reshape(groups, cells * per_group_in, per_group_out), dtype=dtype)
 
 
-def _fill_columns(x, kernel_size, strides, dilation, groups, dtype):
-    """im2col of a chunk x (n, *padded, C) into this thread's buffer: (G, M, K*Cg), possibly a transposed view."""
-    windows = window_view(x, kernel_size, strides, dilation)  # (n, *out, *k, C), no copy yet
+def _fill_columns(x, kernel_size, strides, dilation, groups, dtype, rows=slice(None)):
+    """im2col of a chunk x (n, *padded, C), its output rows `rows` (first spatial axis), into this thread's buffer:
+    (G, M, K*Cg), possibly a transposed view."""
+    windows = window_view(x, kernel_size, strides, dilation)[:, rows]  # (n, *out, *k, C), no copy yet
     rank = len(kernel_size)
     out_shape = windows.shape[1 : 1 + rank]
     rows, cells, per_group = x.shape[0] * math.prod(out_shape), math.prod(kernel_size), x.shape[-1] // groups
@@ -102,22 +105,24 @@ def _fill_columns(x, kernel_size, strides, dilation, groups, dtype):
     return columns
 
 
-def _columns(x, padding, kernel_size, strides, dilation, groups, dtype):
-    """The columns of a chunk x (n, *spatial, C) zero-padded by `padding`: (G, M, K*Cg), possibly a transposed view.
-    A 2-D chunk of one group and at least OFFSET_COPY_CHANNELS channels is filled by the compiled loop straight
-    from x (`im2col_loops`), and so is a 1-D one, as a 2-D chunk of height 1 (the same columns); any other by
-    `_fill_columns` from a padded copy."""
+def _columns(x, padding, kernel_size, strides, dilation, groups, dtype, rows=slice(None)):
+    """The columns of a chunk x (n, *spatial, C) zero-padded by `padding`, for its output rows `rows` (first spatial
+    axis; all of them for a 1-D chunk): (G, M, K*Cg), possibly a transposed view. A 2-D chunk of one group and at
+    least OFFSET_COPY_CHANNELS channels is filled by the compiled loop straight from x (`im2col_loops`), and so is a
+    1-D one, as a 2-D chunk of height 1 (the same columns); any other by `_fill_columns` from a padded copy."""
     if len(kernel_size) == 1:
         return _columns(x[:, None], None if padding is None else ((0, 0), *padding), (1, *kernel_size),
                         (1, *strides), (1, *dilation), groups, dtype)
     if len(kernel_size) != 2 or groups != 1 or x.shape[-1] < OFFSET_COPY_CHANNELS:
-        return _fill_columns(_padded_chunk(x, padding), kernel_size, strides, dilation, groups, dtype)
-    padding = ((0, 0), (0, 0)) if padding is None else padding
-    out_shape = windows_output_shape(_padded_shape(x.shape, padding)[1:-1], kernel_size, strides, dilation)
-    columns = scratch("im2col.columns", (1, x.shape[0] * math.prod(out_shape), math.prod(kernel_size) * x.shape[-1]),
-                      dtype)
-    im2col_loops.fill(x, tuple(kernel_size), tuple(strides), tuple(dilation),
-                      tuple(before for before, _ in padding), tuple(out_shape), columns[0])
+        return _fill_columns(_padded_chunk(x, padding), kernel_size, strides, dilation, groups, dtype, rows)
+    (top, _), (left, _) = ((0, 0), (0, 0)) if padding is None else padding
+    out_high, out_wide = windows_output_shape(_padded_shape(x.shape, padding)[1:-1], kernel_size, strides, dilation)
+    first, last, _ = rows.indices(out_high)
+    columns = scratch("im2col.columns",
+                      (1, x.shape[0] * (last - first) * out_wide, math.prod(kernel_size) * x.shape[-1]), dtype)
+    # output rows first ... last - 1 are rows 0 ... of a chunk whose top padding is `first` strides less
+    im2col_loops.fill(x, tuple(kernel_size), tuple(strides), tuple(dilation), (top - first * strides[0], left),
+                      (last - first, out_wide), columns[0])
     return columns
 
 
@@ -134,17 +139,25 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
     padded_shape = _padded_shape(x.shape, padding)
     out_shape = windows_output_shape(padded_shape[1:-1], kernel_size, strides, dilation)
     weights = _grouped_kernel(kernel, groups, dtype)  # (G, K*Cg, Cog)
-    rows_per_image = math.prod(out_shape)
-    y = np.empty((x.shape[0], rows_per_image, groups, kernel.shape[-1] // groups), dtype=dtype)
+    y = np.empty((x.shape[0], out_shape[0], math.prod(out_shape[1:]), groups, kernel.shape[-1] // groups), dtype=dtype)
 
-    def forward_chunk(images):
-        columns = _columns(x[images], padding, kernel_size, strides, dilation, groups, dtype)
-        out = y[images].reshape(-1, groups, y.shape[-1]).transpose(1, 0, 2)  # (G, M, Cog) view into y
+    def forward_chunk(part):
+        images, rows = part
+        columns = _columns(x[images], padding, kernel_size, strides, dilation, groups, dtype, rows)
+        out = y[images, rows].reshape(-1, groups, y.shape[-1]).transpose(1, 0, 2)  # (G, M, Cog) view into y
         matmul_into(columns, weights, out)
 
-    chunks = batch_chunks(x.shape[0], _per_image_bytes(padded_shape, kernel_size, strides, dilation, dtype.itemsize))
-    split_batch(forward_chunk, chunks, work=x.shape[0] * rows_per_image * weights.size)
+    split_batch(forward_chunk, _parts(x.shape[0], padded_shape, kernel_size, strides, dilation, dtype),
+                work=x.shape[0] * math.prod(out_shape) * weights.size)
     return y.reshape(x.shape[0], *out_shape, kernel.shape[-1])
+
+
+def _parts(batch, padded_shape, kernel_size, strides, dilation, dtype):
+    """The (images, output rows) parts of a pass whose columns are built part by part (`image_and_row_chunks`); a
+    1-D layer's images are not cut."""
+    rows = windows_output_shape(padded_shape[1:-1], kernel_size, strides, dilation)[0] if len(kernel_size) > 1 else 1
+    return image_and_row_chunks(batch, rows, _per_image_bytes(padded_shape, kernel_size, strides, dilation,
+                                                              dtype.itemsize))
 
 
 def _flipped_transposed(kernel, groups):
@@ -268,15 +281,15 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     dtype = np.result_type(x, grad_output)
     per_group_in, per_group_out = kernel_shape[-2], kernel_shape[-1] // groups
 
-    def kernel_gradient_chunk(images):
-        columns = _columns(x[images], padding, kernel_size, strides, dilation, groups, dtype)
-        grad = grad_output[images].reshape(-1, groups, per_group_out).transpose(1, 0, 2)  # (G, M, Cog)
+    def kernel_gradient_chunk(part):
+        images, rows = part
+        columns = _columns(x[images], padding, kernel_size, strides, dilation, groups, dtype, rows)
+        grad = grad_output[images, rows].reshape(-1, groups, per_group_out).transpose(1, 0, 2)  # (G, M, Cog)
         return columns.transpose(0, 2, 1) @ grad  # (G, K*Cg, Cog)
 
-    padded_shape = _padded_shape(x.shape, padding)
-    chunks = batch_chunks(x.shape[0], _per_image_bytes(padded_shape, kernel_size, strides, dilation, dtype.itemsize))
+    parts = _parts(x.shape[0], _padded_shape(x.shape, padding), kernel_size, strides, dilation, dtype)
     work = grad_output.size * math.prod(kernel_size) * per_group_in
-    grad = sum(split_batch(kernel_gradient_chunk, chunks, work))
+    grad = sum(split_batch(kernel_gradient_chunk, parts, work))
     cells = math.prod(kernel_size)
     grad = grad.reshape(groups, cells, per_group_in, per_group_out).transpose(1, 2, 0, 3)
     return np.ascontiguousarray(grad.reshape(kernel_shape))
