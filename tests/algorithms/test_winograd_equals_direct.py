@@ -58,6 +58,24 @@ def test_winograd_in_one_image_chunks_on_two_threads_equals_direct(x, kernel, st
     assert_equals_direct(winograd, x, kernel, strides, dilation, groups)
 
 
+@pytest.mark.parametrize("budget", [1, 3000], ids=["one tile row per part", "several tile rows per part"])
+@pytest.mark.parametrize("tile", [2, 4])
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES[6:10])
+def test_winograd_forward_in_parts_of_tile_rows_equals_direct(budget, tile, x, kernel, strides, dilation, groups,
+                                                               monkeypatch):
+    """An image whose tiles exceed the chunk budget: the forward pass runs its tile rows in parts
+    (`image_and_row_chunks`), on two threads, each part reading its own input rows and the padding above them."""
+    from striate.core import runtime
+
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", budget)
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)
+    for padding in [((0, 0), (0, 0)), ((1, 1), (1, 1)), ((5, 4), (2, 6))]:
+        padded = np.pad(x, ((0, 0), *padding, (0, 0)))
+        np.testing.assert_allclose(TileSize(tile).conv_forward(x, kernel, strides, dilation, groups, padding=padding),
+                                   direct.conv_forward(padded, kernel, strides, dilation, groups), rtol=1e-10,
+                                   atol=1e-10)
+
+
 @pytest.mark.parametrize(("tile", "tolerance"), [(2, 1e-5), (4, 1e-4)])
 def test_winograd_float32_error_stays_small(tile, tolerance):
     rng = np.random.default_rng(3)

@@ -29,7 +29,9 @@ G^T dU G, a few numbers, are NumPy products.
 F(4x4) loses more float32 precision than F(2x2) (its transforms hold 4s, 8s and 1/24s): relative errors
 near 1e-5 against 1e-6; `explain_algorithms` reports both.
 
-The batch runs in chunks of a few MiB of tiles, on striate's threads (`striate.algorithms.chunking`).
+The batch runs in chunks of a few MiB of tiles, on striate's threads (`striate.algorithms.chunking`); in the
+forward pass an image whose tiles alone exceed that runs in parts of its tile rows (`image_and_row_chunks`), each
+reading the input rows its tiles cover.
 """
 
 import math
@@ -37,7 +39,7 @@ import math
 import numpy as np
 
 from striate.algorithms import winograd_loops
-from striate.algorithms.chunking import batch_chunks, split_batch
+from striate.algorithms.chunking import batch_chunks, image_and_row_chunks, split_batch
 
 # Lavin & Gray 2015, section 4: the matrices of F(2x2, 3x3) and F(4x4, 3x3)
 TRANSFORMS = {
@@ -99,9 +101,13 @@ def _tiles_shape(out_spatial, tile):
     return tuple(math.ceil(n / tile) for n in out_spatial)
 
 
+def _bytes_per_image(tiles_shape, channels, tile, itemsize):
+    """The scratch of one image's tiles: V, M and the products, a^2 values per tile and channel each."""
+    return math.prod(tiles_shape) * (tile + 2) ** 2 * channels * itemsize * 3
+
+
 def _chunks(batch, tiles_shape, channels, tile, itemsize):
-    bytes_per_image = math.prod(tiles_shape) * (tile + 2) ** 2 * channels * itemsize * 3
-    return batch_chunks(batch, bytes_per_image, CHUNK_BYTES)
+    return batch_chunks(batch, _bytes_per_image(tiles_shape, channels, tile, itemsize), CHUNK_BYTES)
 
 
 def _before(padding):
@@ -124,14 +130,21 @@ def conv_forward(x, kernel, strides, dilation, groups, tile=DEFAULT_TILE, paddin
     y = np.empty((x.shape[0], *out_spatial, channels_out), dtype=dtype)
     x = np.ascontiguousarray(x, dtype=dtype)
 
-    def forward_chunk(images):
-        part = x[images]
-        m = _grouped_product(_input_tiles(part, tile, tiles_shape, before), u, groups)  # (a, a, P, C_out)
-        rows = y[images].reshape(part.shape[0], out_spatial[0], -1)
-        winograd_loops.output_transform(_cells(m), channels_out, tile, tiles_shape, rows)
+    def forward_chunk(part):
+        images, tile_rows = part
+        first, last, _ = tile_rows.indices(tiles_shape[0])
+        # the tile rows first ... last - 1 of these images: the tiles of the input rows they read, the top padding
+        # what is left of it above them
+        start, stop = max(0, first * tile - before[0]), max(0, min(x.shape[1], last * tile + 2 - before[0]))
+        inputs = x[images, start:stop]
+        v = _input_tiles(inputs, tile, (last - first, tiles_shape[1]), (max(0, before[0] - first * tile), before[1]))
+        m = _grouped_product(v, u, groups)  # (a, a, P, C_out)
+        rows = y[images, first * tile : last * tile].reshape(inputs.shape[0], -1, y.shape[2] * channels_out)
+        winograd_loops.output_transform(_cells(m), channels_out, tile, (last - first, tiles_shape[1]), rows)
 
-    chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], channels_out), tile, dtype.itemsize)
-    split_batch(forward_chunk, chunks, work=y.size * kernel.shape[-2] * 9)
+    parts = image_and_row_chunks(x.shape[0], tiles_shape[0], _bytes_per_image(tiles_shape, max(x.shape[-1],
+                                 channels_out), tile, dtype.itemsize), CHUNK_BYTES)
+    split_batch(forward_chunk, parts, work=y.size * kernel.shape[-2] * 9)
     return y
 
 
