@@ -34,7 +34,12 @@ from striate.core import Tensor, no_grad, runtime
 from striate.core.autograd import grad
 from striate.core.errors import FileFormatError
 from striate.core.random import set_random_seed
-from striate.core.runtime import get_num_threads, set_num_threads
+from striate.core.runtime import (
+    are_deterministic_algorithms_enabled,
+    get_num_threads,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
 from striate.inspect.explain_algorithms import explain_algorithms
 from striate.inspect.plan import plan
 from striate.models import Input, Model, Sequential
@@ -49,7 +54,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Input", "Model", "Sequential", "Tensor", "explain_algorithms", "filters", "functional", "images", "layers",
     "load_model", "metrics", "no_grad", "optim", "plan", "set_random_seed", "training",
-    "FileFormatError", "get_num_threads", "grad", "runtime", "set_num_threads",
+    "FileFormatError", "get_num_threads", "grad", "runtime", "set_num_threads", "use_deterministic_algorithms",
+    "are_deterministic_algorithms_enabled",
     "activations", "applications", "callbacks", "datasets", "initializers", "losses", "models", "optimizers", "utils",
     "constraints", "distributed", "interchange", "load_onnx", "regularizers",
 ]

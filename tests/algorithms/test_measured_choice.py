@@ -78,3 +78,43 @@ def test_gradients_through_auto_match_the_chosen_algorithm_run_alone():
     np.testing.assert_array_equal(grad_x, chosen.conv_input_gradient(grad_output, kernel, x.shape, (1, 1), (1, 1), 1))
     np.testing.assert_allclose(grad_kernel, chosen.conv_kernel_gradient(x, grad_output, kernel.shape, (1, 1), (1, 1),
                                                                         1), rtol=1e-12)
+
+
+@pytest.fixture
+def deterministic_algorithms():
+    from striate.core import runtime
+
+    runtime.use_deterministic_algorithms(True)
+    yield
+    runtime.use_deterministic_algorithms(False)
+
+
+@pytest.mark.usefixtures("deterministic_algorithms")
+def test_deterministic_algorithms_run_the_first_candidate_untimed_even_after_another_was_measured(monkeypatch):
+    """use_deterministic_algorithms(True): Winograd, the table's first candidate for a 3x3 stride-1 layer, on every
+    pass, with nothing timed and a recorded im2col ignored, so every process computes the same values."""
+    from striate.algorithms import im2col, winograd
+
+    rng = np.random.default_rng(2)
+    x, kernel = rng.standard_normal((2, 10, 10, 16)), rng.standard_normal((3, 3, 16, 16))
+    grad_output = rng.standard_normal((2, 8, 8, 16))
+    case = Case(x.shape, kernel.shape, (1, 1), (1, 1), 1)
+    for which in ("forward", "input gradient", "kernel gradient"):
+        measured._choices[(which, case)] = "im2col"
+    monkeypatch.setattr(measured, "run", lambda *arguments: pytest.fail("timed a candidate"))
+    assert choose(case, "forward") == "winograd"
+    np.testing.assert_array_equal(auto.conv_forward(x, kernel, (1, 1), (1, 1), 1),
+                                  winograd.conv_forward(x, kernel, (1, 1), (1, 1), 1))
+    grad_x, grad_kernel = auto.conv_gradients(x, grad_output, kernel, (1, 1), (1, 1), 1)
+    expected_x, expected_kernel = winograd.conv_gradients(x, grad_output, kernel, (1, 1), (1, 1), 1)
+    np.testing.assert_array_equal(grad_x, expected_x)
+    np.testing.assert_array_equal(grad_kernel, expected_kernel)
+    assert not np.array_equal(grad_x, im2col.conv_input_gradient(grad_output, kernel, x.shape, (1, 1), (1, 1), 1))
+
+
+def test_deterministic_algorithms_take_only_true_or_false():
+    from striate.core import runtime
+
+    with pytest.raises(TypeError, match=r"use_deterministic_algorithms: mode must be True or False; received 1"):
+        runtime.use_deterministic_algorithms(1)
+    assert runtime.are_deterministic_algorithms_enabled() is False

@@ -24,7 +24,8 @@ copy is made (the convolution op uses this; for the other modules it pads x itse
 place the choice is made: the first row whose condition holds names the algorithm for the forward pass,
 the input gradient and the kernel gradient, or several candidates, of which the first call on that geometry
 measures each and keeps the fastest (`striate.algorithms.measured`, as cuDNN's benchmark mode): a 3x3 stride-1
-layer goes to Winograd or im2col by their times on it, not by a threshold on its shape. The single-name rows
+layer goes to Winograd or im2col by their times on it, not by a threshold on its shape
+(`striate.use_deterministic_algorithms(True)`: the first candidate, untimed, in every process). The single-name rows
 follow bench/conv_layers.py (numbers in docs/algorithms.md); `explain_algorithms` measures every algorithm on
 a given layer.
 """
@@ -34,6 +35,7 @@ import math
 from dataclasses import dataclass
 
 from striate.algorithms import depthwise, direct, fft, im2col, measured, pointwise, separable, toeplitz, winograd
+from striate.core.runtime import are_deterministic_algorithms_enabled
 
 ALGORITHMS = {
     "direct": direct,
@@ -136,9 +138,10 @@ def candidates(case, which="forward"):
 
 def choose(case, which="forward"):
     """The algorithm "auto" runs for `case` and pass `which`: the table's one name, or among several the one
-    measured fastest on this case, or the first of them while the case has not run yet."""
+    measured fastest on this case, or the first of them while the case has not run yet or with
+    `use_deterministic_algorithms(True)`."""
     names = candidates(case, which)
-    if len(names) == 1:
+    if len(names) == 1 or are_deterministic_algorithms_enabled():
         return names[0]
     return measured.chosen(which, case) or names[0]
 
@@ -150,9 +153,10 @@ def _padded(shape, padding):
 
 
 def _run(passes, case, call):
-    """call(module) for the algorithm of `passes` on `case`, measured among the table's candidates when several."""
+    """call(module) for the algorithm of `passes` on `case`, measured among the table's candidates when several
+    (the first of them with `use_deterministic_algorithms(True)`)."""
     names = candidates(case, passes[0])
-    if len(names) == 1:
+    if len(names) == 1 or are_deterministic_algorithms_enabled():
         return call(ALGORITHMS[names[0]])
     return measured.run(passes, case, names, lambda name: call(ALGORITHMS[name]))
 

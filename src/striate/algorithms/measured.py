@@ -11,6 +11,8 @@ The record is per process and shared by its threads (`measured_choices()` shows 
 it). Within a process the choice is fixed, so results stay the same from call to call and at any thread count;
 two processes may choose differently where two candidates take about the same time, and their results then
 differ in the last bits (each candidate equals the direct definition to float rounding).
+`striate.use_deterministic_algorithms(True)` makes "auto" take the first candidate untimed, the same in every
+process.
 """
 
 import threading

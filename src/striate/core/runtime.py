@@ -1,6 +1,6 @@
 """striate's runtime: every piece of state that outlives one op call, in one file, below the ops.
 
-Five things, read top to bottom:
+Six things, read top to bottom:
 
 1. How many threads striate uses: `get_num_threads()`, the CPUs this process may run on
    (`os.sched_getaffinity`), unless `set_num_threads(n)` or the `STRIATE_NUM_THREADS` environment variable
@@ -21,6 +21,10 @@ Five things, read top to bottom:
 5. The memory policy: `keep_freed_memory()` asks glibc's malloc to keep freed memory for reuse, and
    `keep_freed_memory(False)` gives it back. Nothing else here touches process-wide settings, and nothing
    reads or writes an environment variable except `STRIATE_NUM_THREADS`, read.
+6. How `algorithm="auto"` chooses where its table names several algorithms: by timing them on the first call
+   (the default, as cuDNN's benchmark mode), or, after `use_deterministic_algorithms(True)`, the table's first
+   name without timing, so that every process makes the same choice and a seeded run repeats to the last bit
+   in another process (PyTorch's names; process-wide, as PyTorch's flag).
 """
 
 import contextvars
@@ -327,3 +331,27 @@ def _glibc():
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     malloc_trim.argtypes, malloc_trim.restype = (ctypes.c_size_t,), ctypes.c_int
     return libc
+
+
+# ---- 6. Measured or fixed algorithm choice ---------------------------------------------------------------------
+
+_deterministic_algorithms = False
+
+
+def use_deterministic_algorithms(mode):
+    """mode=True: `algorithm="auto"` takes the first of the candidates its table names for a layer (Winograd for
+    a 3x3 stride-1 layer) instead of timing them on the first call and keeping the fastest, so the choice, and
+    with it every result, is the same in every process; mode=False (the default): timed, the fastest.
+
+    Choices already timed in this process are kept and used while the mode is off (see
+    `striate.algorithms.measured`); with the mode on they are not consulted.
+    """
+    global _deterministic_algorithms
+    if not isinstance(mode, bool):
+        raise TypeError(f"use_deterministic_algorithms: mode must be True or False; received {mode!r}")
+    _deterministic_algorithms = mode
+
+
+def are_deterministic_algorithms_enabled():
+    """Whether `use_deterministic_algorithms(True)` is in effect."""
+    return _deterministic_algorithms
