@@ -27,6 +27,22 @@ from numba import njit
 VECTOR_CHANNELS = 16  # from this many channels a loop over one window cell's channels fills the vector unit
 
 
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _scan_cell(values, number, best, cells):
+    """One window cell's step of the max scan over positions m (1-D arrays of one length): the first cell
+    (number 0) is copied; a later one replaces best[m] and cells[m] where it is larger or NaN."""
+    if number == 0:
+        for m in range(best.shape[0]):
+            best[m] = values[m]
+            cells[m] = 0
+    else:
+        for m in range(best.shape[0]):
+            value, so_far = values[m], best[m]
+            wins = (value > so_far) | (value != value)
+            best[m] = value if wins else so_far
+            cells[m] = number if wins else cells[m]
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
 def max_forward(x, window, strides, y, winner):
     """x (n, D, H, W, C), y and winner (n, D_out, H_out, W_out, C). The window cells are visited in row-major
@@ -58,30 +74,10 @@ def max_forward(x, window, strides, y, winner):
                         row = x[n, p * s_d + i, q * s_h + j]
                         for k in range(k_w):
                             if whole_rows:
-                                values = row[k : k + columns].reshape(count)
-                                if number == 0:
-                                    for m in range(count):
-                                        row_best[m] = values[m]
-                                        row_cell[m] = 0
-                                else:
-                                    for m in range(count):
-                                        value, so_far = values[m], row_best[m]
-                                        wins = (value > so_far) | (value != value)
-                                        row_best[m] = value if wins else so_far
-                                        row_cell[m] = number if wins else row_cell[m]
+                                _scan_cell(row[k : k + columns].reshape(count), number, row_best, row_cell)
                             else:
                                 for r in range(out_width):
-                                    values, best, best_cell = row[r * s_w + k], out[r], cells[r]
-                                    if number == 0:
-                                        for c in range(channels):
-                                            best[c] = values[c]
-                                            best_cell[c] = 0
-                                    else:
-                                        for c in range(channels):
-                                            value, so_far = values[c], best[c]
-                                            wins = (value > so_far) | (value != value)
-                                            best[c] = value if wins else so_far
-                                            best_cell[c] = number if wins else best_cell[c]
+                                    _scan_cell(row[r * s_w + k], number, out[r], cells[r])
                             number += 1
                 if whole_rows:
                     for r in range(out_width):
