@@ -99,12 +99,7 @@ def conv3d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strid
 def _conv(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None, strides: IntOrTuple,
           padding: Padding, dilation_rate: IntOrTuple, groups: int, padding_mode: str, algorithm: str,
           activation: str | None = None) -> Tensor:
-    if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
-        raise ValueError(f"{op}: activation must be None or one of {sorted(IN_PLACE_ACTIVATIONS)} (applied inside the "
-                         f"op); received {activation!r}")
-    check_numeric(op, "input", x)
-    check_numeric(op, "kernel", kernel)
-    inputs, weights = as_tensor(x), as_tensor(kernel)
+    inputs, weights = _checked_operands(op, x, kernel, activation)
     geometry = (op, rank, inputs.shape, weights.shape, strides, padding, dilation_rate, groups, padding_mode)
     if is_plain((strides, padding, dilation_rate, groups, padding_mode)):
         steps, dilation, pads = _remembered_conv_geometry(*geometry)
@@ -118,6 +113,16 @@ def _conv(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike |
                                activation=activation, padding=pads)
         inputs = pad(inputs, ((0, 0), *pads, (0, 0)), mode=PADDING_MODES[padding_mode])
     return convolution(inputs, weights, steps, dilation, groups, algorithm, bias=bias_tensor, activation=activation)
+
+
+def _checked_operands(op: str, x: ArrayLike, kernel: ArrayLike, activation: str | None) -> tuple[Tensor, Tensor]:
+    """(x, kernel) as Tensors, after refusing non-numeric data and an activation the op cannot apply inside."""
+    if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
+        raise ValueError(f"{op}: activation must be None or one of {sorted(IN_PLACE_ACTIVATIONS)} (applied inside the "
+                         f"op); received {activation!r}")
+    check_numeric(op, "input", x)
+    check_numeric(op, "kernel", kernel)
+    return as_tensor(x), as_tensor(kernel)
 
 
 def _conv_geometry(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, strides: IntOrTuple,
@@ -224,12 +229,7 @@ def conv_transpose3d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = N
 def _conv_transpose(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None,
                     strides: IntOrTuple, padding: Padding, output_padding: IntOrTuple | None,
                     dilation_rate: IntOrTuple, groups: int, algorithm: str, activation: str | None = None) -> Tensor:
-    if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
-        raise ValueError(f"{op}: activation must be None or one of {sorted(IN_PLACE_ACTIVATIONS)} (applied inside the "
-                         f"op); received {activation!r}")
-    check_numeric(op, "input", x)
-    check_numeric(op, "kernel", kernel)
-    inputs, weights = as_tensor(x), as_tensor(kernel)
+    inputs, weights = _checked_operands(op, x, kernel, activation)
     geometry = (op, rank, inputs.shape, weights.shape, strides, padding, output_padding, dilation_rate, groups)
     if is_plain((strides, padding, output_padding, dilation_rate, groups)):
         steps, dilation, out_shape, crop_start, reached = _remembered_conv_transpose_geometry(*geometry)
