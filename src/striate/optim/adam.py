@@ -6,10 +6,10 @@ import numpy as np
 from numba import njit
 
 from striate.algorithms.chunking import batch_chunks, split_batch
-from striate.optim.optimizer import Optimizer, check_in_range
+from striate.optim.optimizer import AdaptiveMoments
 
 
-class Adam(Optimizer):
+class Adam(AdaptiveMoments):
     """Adaptive moment estimation, in Keras 3's form (t = iterations + 1, the number of this update):
 
         m <- m + (1 - beta_1) * (g - m)
@@ -37,10 +37,7 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, weight_decay=None,
                  **options):
-        super().__init__(learning_rate, weight_decay, **options)
-        self.beta_1 = check_in_range(self._name(), "beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = check_in_range(self._name(), "beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = check_in_range(self._name(), "epsilon", epsilon)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, **options)
         self.amsgrad = bool(amsgrad)
 
     def _update(self, index, parameter, gradient, learning_rate):

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from striate.optim.optimizer import Optimizer, check_in_range
+from striate.optim.optimizer import AdaptiveMoments
 
 
-class Adamax(Optimizer):
+class Adamax(AdaptiveMoments):
     """Adam with the second moment replaced by an exponentially weighted infinity norm u (t = iterations + 1):
 
         m <- m + (1 - beta_1) * (g - m)
@@ -24,13 +24,6 @@ class Adamax(Optimizer):
     """
 
     slot_names = ("momentum", "norm")
-    config_names = ("beta_1", "beta_2", "epsilon")
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None, **options):
-        super().__init__(learning_rate, weight_decay, **options)
-        self.beta_1 = check_in_range("Adamax", "beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = check_in_range("Adamax", "beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = check_in_range("Adamax", "epsilon", epsilon)
 
     def _update(self, index, parameter, gradient, learning_rate):
         step = self.iterations + 1

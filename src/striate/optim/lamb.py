@@ -3,10 +3,10 @@ Keras 3: Adam's step, rescaled per weight array by the trust ratio ||w|| / ||ste
 
 import numpy as np
 
-from striate.optim.optimizer import Optimizer, check_in_range
+from striate.optim.optimizer import AdaptiveMoments
 
 
-class Lamb(Optimizer):
+class Lamb(AdaptiveMoments):
     """Layer-wise adaptive moments (t = iterations + 1):
 
         m <- m + (1 - beta_1) * (g - m)          v <- v + (1 - beta_2) * (g^2 - v)
@@ -23,13 +23,6 @@ class Lamb(Optimizer):
     """
 
     slot_names = ("momentum", "velocity")
-    config_names = ("beta_1", "beta_2", "epsilon")
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None, **options):
-        super().__init__(learning_rate, weight_decay, **options)
-        self.beta_1 = check_in_range("Lamb", "beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = check_in_range("Lamb", "beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = check_in_range("Lamb", "epsilon", epsilon)
 
     def _update(self, index, parameter, gradient, learning_rate):
         step = self.iterations + 1

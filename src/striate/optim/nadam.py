@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from striate.optim.optimizer import Optimizer, check_in_range
+from striate.optim.optimizer import AdaptiveMoments
 
 MOMENTUM_DECAY = 0.96  # mu_t = beta_1 * (1 - 0.5 * 0.96^t), Keras' momentum schedule
 
 
-class Nadam(Optimizer):
+class Nadam(AdaptiveMoments):
     """Nesterov-accelerated Adam, in Keras 3's form (t = iterations + 1, the number of this update):
 
         mu_t = beta_1 * (1 - 0.5 * 0.96^t)          (the momentum schedule)
@@ -30,13 +30,8 @@ class Nadam(Optimizer):
     """
 
     slot_names = ("momentum", "velocity")
-    config_names = ("beta_1", "beta_2", "epsilon")
-
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None, **options):
-        super().__init__(learning_rate, weight_decay, **options)
-        self.beta_1 = check_in_range("Nadam", "beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = check_in_range("Nadam", "beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = check_in_range("Nadam", "epsilon", epsilon)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, **options)
         self._product = (0, 1.0)  # (t, prod_t), advanced one step at a time
 
     def _momentum(self, step):

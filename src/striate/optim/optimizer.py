@@ -198,6 +198,19 @@ class Optimizer:
         return type(self).__name__
 
 
+class AdaptiveMoments(Optimizer):
+    """The base of Adam and its variants (Adamax, Nadam, Lamb): an optimizer with a first-moment decay beta_1 and
+    a second-moment decay beta_2, each in [0, 1), and epsilon >= 0, checked here once for all of them."""
+
+    config_names: tuple[str, ...] = ("beta_1", "beta_2", "epsilon")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None, **options):
+        super().__init__(learning_rate, weight_decay, **options)
+        self.beta_1 = check_in_range(self._name(), "beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = check_in_range(self._name(), "beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = check_in_range(self._name(), "epsilon", epsilon)
+
+
 def _snake_case(name):
     """Keras' to_snake_case: "AdamW" -> "adam_w", "RMSprop" -> "rm_sprop"."""
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
