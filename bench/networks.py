@@ -27,7 +27,9 @@ channels_last, and the ratio is striate over the faster of the two (1-D networks
 Both libraries run in this one process at the same thread count (torch.set_num_threads(N),
 striate.set_num_threads(N)). The machine may be shared, so each row's contenders run interleaved: round after round,
 each once per round after a short rest and one untimed run (`machine.PAUSE`); the table gives each contender's
-median over the rounds. The load average is printed at start and end.
+median over the rounds, the ratio of those medians, and "per round" the lowest and highest ratio within one round
+(striate over that round's faster layout): how far the row moves with the machine's load. The load average is
+printed at start and end.
 """
 
 import argparse
@@ -179,9 +181,9 @@ def check_same_outputs(name, model, module, x, is_image):
                              f"{np.abs(expected).max():.3g}); they do not run the same network")
 
 
-def median_ms(functions, repeats):
-    """Each function's median time in ms over `repeats` interleaved rounds (each after a rest and one untimed run),
-    after one warm-up run each."""
+def round_ms(functions, repeats):
+    """Each function's time in ms in each of `repeats` interleaved rounds (each run after a rest and one untimed
+    run), after one warm-up run each: {name: [ms in round 1, ...]}."""
     for function in functions.values():
         function()
     times = {name: [] for name in functions}
@@ -191,8 +193,8 @@ def median_ms(functions, repeats):
             function()
             start = time.perf_counter()
             function()
-            times[name].append(time.perf_counter() - start)
-    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
+            times[name].append(1e3 * (time.perf_counter() - start))
+    return times
 
 
 def bench_network(name, repeats):
@@ -214,12 +216,17 @@ def bench_network(name, repeats):
     rows = {}
     for row in ("train", "batch 1", "batch N"):
         gc.collect()  # the previous networks' garbage, collected now rather than inside a timed run
-        times = median_ms({who: functions[row] for who, functions in contenders.items()}, repeats)
+        rounds = round_ms({who: functions[row] for who, functions in contenders.items()}, repeats)
+        times = {who: statistics.median(values) for who, values in rounds.items()}
         fastest_torch = min(times[layout] for layout in modules)
         label = f"batch {inference_batch}" if row == "batch N" else row
         rows[label] = times["striate"] / fastest_torch
+        # the ratio within each round (striate over that round's faster layout): how far a row moves with the load
+        per_round = sorted(striate / min(rounds[layout][index] for layout in modules)
+                           for index, striate in enumerate(rounds["striate"]))
         print(f"{name:<16} {label:<10} {times['striate']:>10.2f} {times['NCHW']:>10.2f} "
-              f"{times.get('channels_last', math.nan):>10.2f} {rows[label]:>6.2f}", flush=True)
+              f"{times.get('channels_last', math.nan):>10.2f} {rows[label]:>6.2f} "
+              f"{per_round[0]:>5.2f}-{per_round[-1]:.2f}", flush=True)
     return rows
 
 
@@ -234,7 +241,8 @@ def main():
     striate.set_num_threads(options.threads)
     print_machine(options.threads, f"median of {options.repeats} interleaved rounds "
                                    f"({options.large_repeats} for {', '.join(LARGE)})")
-    header = f"{'network':<16} {'row':<10} {'striate ms':>10} {'NCHW ms':>10} {'CL ms':>10} {'ratio':>6}"
+    header = (f"{'network':<16} {'row':<10} {'striate ms':>10} {'NCHW ms':>10} {'CL ms':>10} {'ratio':>6} "
+              f"{'per round':>11}")
     print(header)
     print("-" * len(header))
     table = {}
