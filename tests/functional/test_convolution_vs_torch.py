@@ -258,6 +258,19 @@ def test_conv_refuses_an_activation_it_cannot_fuse():
         F.conv2d(np.zeros((1, 5, 5, 1)), np.zeros((3, 3, 1, 1)), activation="softmax")
 
 
+@pytest.mark.parametrize("op", ["convolution", "transposed_convolution"])
+def test_the_convolution_ops_refuse_an_activation_they_cannot_fuse(op):
+    from striate import ops
+    from striate.core.tensor import Tensor
+
+    arguments = (Tensor(np.zeros((1, 5, 5, 1))), Tensor(np.zeros((3, 3, 1, 1))))
+    if op == "transposed_convolution":
+        arguments = (*arguments, (1, 7, 7, 1))
+    with pytest.raises(ValueError, match=rf"{op}: activation 'softmax' cannot be fused; expected None or one of "
+                                         r"\['relu', 'sigmoid', 'tanh'\]"):
+        getattr(ops, op)(*arguments, (1, 1), (1, 1), activation="softmax")
+
+
 @pytest.mark.parametrize("padding,kernel,strides,expected", [
     ("valid", 3, 1, (5, 6)), ("valid", 3, 2, (3, 3)), ("same", 3, 1, (7, 8)), ("same", 2, 2, (4, 4)),
     ("same", 4, 3, (3, 3)), ("full", 3, 1, (9, 10)), (1, 3, 2, (4, 4)), (((2, 0), (0, 1)), 3, 1, (7, 7)),

@@ -215,14 +215,8 @@ def convolution(x, kernel, strides, dilation, groups=1, algorithm="auto", bias=N
     padding: None (none) or one (before, after) pair of zeros per spatial axis; bias: None or (C_out,);
     activation: None or a name of `IN_PLACE_ACTIVATIONS` ("relu", "tanh", "sigmoid").
     """
-    if padding is None:
-        padding = ((0, 0),) * (len(x.shape) - 2)
-    if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
-        raise ValueError(f"convolution: activation {activation!r} cannot be fused; expected None or one of "
-                         f"{sorted(IN_PLACE_ACTIVATIONS)}")
-    inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    return Convolution.apply(*inputs, padding=tuple(tuple(pair) for pair in padding), strides=tuple(strides),
-                             dilation=tuple(dilation), groups=groups, algorithm=algorithm, activation=activation)
+    return _apply(Convolution, "convolution", x, kernel, bias, activation, padding, strides, dilation, groups=groups,
+                  algorithm=algorithm)
 
 
 def transposed_convolution(x, kernel, output_shape, strides, dilation, groups=1, algorithm="auto", bias=None,
@@ -231,13 +225,18 @@ def transposed_convolution(x, kernel, output_shape, strides, dilation, groups=1,
     `output_shape` (the unpadded input shape of that convolution: the padding's cells are dropped); padding None
     (none) or one (before, after) pair per spatial axis, bias None or (C,), activation None or a name of
     `IN_PLACE_ACTIVATIONS`."""
+    return _apply(TransposedConvolution, "transposed_convolution", x, kernel, bias, activation, padding, strides,
+                  dilation, output_shape=tuple(output_shape), groups=groups, algorithm=algorithm)
+
+
+def _apply(function, op, x, kernel, bias, activation, padding, strides, dilation, **options):
+    """function.apply(x, kernel[, bias]) with the padding (None: none), strides and dilation as tuples, after
+    refusing, naming `op`, an activation the op cannot apply in place."""
+    if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
+        raise ValueError(f"{op}: activation {activation!r} cannot be fused; expected None or one of "
+                         f"{sorted(IN_PLACE_ACTIVATIONS)}")
     if padding is None:
         padding = ((0, 0),) * (len(x.shape) - 2)
-    if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
-        raise ValueError(f"transposed_convolution: activation {activation!r} cannot be fused; expected None or one "
-                         f"of {sorted(IN_PLACE_ACTIVATIONS)}")
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    return TransposedConvolution.apply(*inputs, output_shape=tuple(output_shape),
-                                       padding=tuple(tuple(pair) for pair in padding), strides=tuple(strides),
-                                       dilation=tuple(dilation), groups=groups, algorithm=algorithm,
-                                       activation=activation)
+    return function.apply(*inputs, padding=tuple(tuple(pair) for pair in padding), strides=tuple(strides),
+                          dilation=tuple(dilation), activation=activation, **options)
