@@ -167,7 +167,8 @@ def test_a_depthwise_layer_becomes_one_group_per_channel_with_multiplier_filters
     assert depthwise.refusal is None and depthwise.max_error < 1e-4
     assert depthwise.multiplies == 3888  # out 6x6: 2*6*6*6 = 432 outputs * 9 cells * 1 channel
     refused = {row.name for row in explanation.rows if row.refusal}
-    assert refused == {"pointwise", "separable", "toeplitz"}  # 3x3; a random kernel is not rank 1; groups 3
+    # 3x3; a random kernel is not rank 1; groups 3 (toeplitz, vectorized)
+    assert refused == {"pointwise", "separable", "toeplitz", "vectorized"}
 
 
 # ---- explain_algorithms on a tiny layer -------------------------------------------------------------------------
@@ -211,10 +212,12 @@ def test_the_rows_carry_the_multiply_counts_worked_out_by_hand(same_3x3):
 
 def test_the_algorithms_that_cannot_serve_say_why_naming_themselves(same_3x3):
     refusals = {row.name: row.refusal for row in same_3x3.rows if row.refusal}
-    assert set(refusals) == {"separable", "pointwise", "depthwise"}
+    assert set(refusals) == {"separable", "pointwise", "depthwise", "vectorized"}
     assert refusals["pointwise"] == "pointwise needs a 1x1 kernel (one cell per axis); received kernel_size=(3, 3)"
     assert refusals["depthwise"].startswith("depthwise needs one input channel per group (groups == C_in); received")
     assert refusals["separable"].startswith("separable needs a rank-1 kernel")
+    assert refusals["vectorized"] == ("vectorized needs a 2-D kernel, groups=1 and output channels a multiple of 16 "
+                                      "(float32); received a kernel of shape (3, 3, 16, 4) with groups=1")
     for name in refusals:
         row = next(row for row in same_3x3.rows if row.name == name)
         assert row.forward_ms is row.backward_ms is row.multiplies is row.max_error is None
@@ -240,7 +243,7 @@ def test_the_printed_table_has_a_line_per_algorithm_and_the_refusals(same_3x3):
     assert lines[2].split() == ["algorithm", "forward", "ms", "backward", "ms", "multiplies", "max", "rel", "error"]
     assert [line.split()[0] for line in lines[3:]] == list(ALGORITHMS)
     by_name = {line.split()[0]: line for line in lines[3:]}
-    for name in ("separable", "pointwise", "depthwise"):
+    for name in ("separable", "pointwise", "depthwise", "vectorized"):
         assert by_name[name].startswith(f"{name:<10} cannot serve: {name} needs")
     assert "73,728" in by_name["im2col"] and "18,432" in by_name["winograd"]
     assert by_name["direct"].split()[1:3] == ["nan", "nan"]

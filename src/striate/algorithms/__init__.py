@@ -19,12 +19,15 @@ copy is made (the convolution op uses this; for the other modules it pads x itse
     separable   rank-1 2-D kernels as a column pass and a row pass (kernel gradient by im2col)
     pointwise   1x1 kernels: the input is already the matrix, one GEMM (any stride)
     depthwise   one input channel per group: shifted multiply-adds, no GEMM; pads with zeros itself
+    vectorized  the definition with vector registers: 8 output pixels x 16 or 32 output channels per block (2-D,
+                groups 1, C_out a multiple of 16); pads with zeros itself
 
 `algorithm="auto"` (the default everywhere) picks per layer and per pass from `AUTO_TABLE` below, the one
 place the choice is made: the first row whose condition holds names the algorithm for the forward pass,
-the input gradient and the kernel gradient, or several candidates, of which the first call on that geometry
-measures each and keeps the fastest (`striate.algorithms.measured`, as cuDNN's benchmark mode): a 3x3 stride-1
-layer goes to Winograd or im2col by their times on it, not by a threshold on its shape
+the input gradient and the kernel gradient, or several candidates (`vectorized` joins them wherever it serves
+the pass: `VECTORIZED_PASSES`), of which the first call on that geometry measures each and keeps the fastest
+(`striate.algorithms.measured`, as cuDNN's benchmark mode): a 3x3 stride-1 layer goes to Winograd, im2col or the
+vectorized loop by their times on it, not by a threshold on its shape
 (`striate.use_deterministic_algorithms(True)`: the first candidate, untimed, in every process). The single-name rows
 follow bench/conv_layers.py (numbers in docs/algorithms.md); `explain_algorithms` measures every algorithm on
 a given layer.
@@ -34,7 +37,18 @@ import functools
 import math
 from dataclasses import dataclass
 
-from striate.algorithms import depthwise, direct, fft, im2col, measured, pointwise, separable, toeplitz, winograd
+from striate.algorithms import (
+    depthwise,
+    direct,
+    fft,
+    im2col,
+    measured,
+    pointwise,
+    separable,
+    toeplitz,
+    vectorized,
+    winograd,
+)
 from striate.core.runtime import are_deterministic_algorithms_enabled
 
 ALGORITHMS = {
@@ -46,6 +60,7 @@ ALGORITHMS = {
     "pointwise": pointwise,
     "depthwise": depthwise,
     "toeplitz": toeplitz,
+    "vectorized": vectorized,
 }
 
 
@@ -125,6 +140,24 @@ AUTO_TABLE = (
 PASSES = ("forward", "input gradient", "kernel gradient")
 
 
+def _vectorized_forward(case):
+    # 2-D, groups 1, C_out a multiple of 16 (`vectorized.serves`); a 1x1 kernel is one GEMM without copies already
+    return vectorized.serves(case.kernel_shape, case.groups) and not _is_pointwise(case)
+
+
+def _vectorized_gradients(case):
+    # its input gradient is the same loop with stride 1 and C_in a multiple of 16 (elsewhere im2col's); its kernel
+    # gradient is im2col's, so both gradients join together and are measured as one (as winograd's are)
+    flipped = (*case.kernel_shape[:-2], case.kernel_shape[-1], case.kernel_shape[-2])
+    return (_vectorized_forward(case) and vectorized.serves(flipped, case.groups)
+            and all(s == 1 for s in case.strides))
+
+
+# the passes `vectorized` is measured in, as the last candidate, wherever its condition holds
+VECTORIZED_PASSES = {"forward": _vectorized_forward, "input gradient": _vectorized_gradients,
+                     "kernel gradient": _vectorized_gradients}
+
+
 @functools.lru_cache(maxsize=4096)
 def candidates(case, which="forward"):
     """The algorithm names `AUTO_TABLE` gives `case` (a `Case`) for pass `which` (one of `PASSES`), as a tuple
@@ -132,7 +165,10 @@ def candidates(case, which="forward"):
     for _, condition, *names in AUTO_TABLE:
         if condition(case):
             name = names[PASSES.index(which)]
-            return name if isinstance(name, tuple) else (name,)
+            names = name if isinstance(name, tuple) else (name,)
+            if VECTORIZED_PASSES[which](case) and "vectorized" not in names:
+                names = (*names, "vectorized")
+            return names
     raise AssertionError("AUTO_TABLE ends with a row that matches every case")
 
 

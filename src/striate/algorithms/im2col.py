@@ -160,7 +160,7 @@ def _parts(batch, padded_shape, kernel_size, strides, dilation, dtype):
                                                               dtype.itemsize))
 
 
-def _flipped_transposed(kernel, groups):
+def flipped_transposed(kernel, groups):
     """The kernel of the "full" convolution that is the stride-1 input gradient: cells reversed on every axis and
     each group's (Cg, Cog) block transposed: (*k, Cg, G*Cog) -> (*k, Cog, G*Cg)."""
     rank = kernel.ndim - 2
@@ -183,7 +183,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
         # less the input's own padding, with the flipped, transposed kernel; its columns have C_out channels per
         # cell, wide enough for BLAS
         full = tuple((r - before, r - after) for r, (before, after) in zip(reach, padding))
-        return conv_forward(grad_output, _flipped_transposed(kernel, groups), strides, dilation, groups, full)
+        return conv_forward(grad_output, flipped_transposed(kernel, groups), strides, dilation, groups, full)
     if rank == 2 and groups == 1 and math.prod(kernel.shape[:2]) > 1 and (
             COL2IM_CHANNELS[0] <= kernel.shape[-2] < COL2IM_CHANNELS[1]):
         return _compiled_col2im(grad_output, kernel, input_shape, strides, dilation, padding)

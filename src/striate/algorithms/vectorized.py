@@ -1,0 +1,96 @@
+"""Convolution by its definition, vectorized: a block of output pixels times a vector of output channels, held in
+SIMD registers while the window is summed (the way oneDNN's direct convolutions run on CPUs).
+
+Same signature and result as `striate.algorithms.direct`, for 2-D kernels, groups 1, and C_out a multiple of V
+(one vector register of values: V = 16 float32 or 8 float64, `vectorized_loops.vector_length`):
+
+    y[n, p, q, :] = sum over kernel cells (i, j) and input channels c of
+                    x[n, p s_h + i d_h - top, q s_w + j d_w - left, c] * w[i, j, c, :]     (0 outside x)
+
+Each step of the sum is one fused multiply-add of a vector of output channels: the weights w[i, j, c, block]
+times x's value broadcast, added into the accumulator of each of 8 neighbouring output pixels
+(`vectorized_loops`). No matrix of windows is built (im2col's columns have k_h k_w times x's values), and no
+transform (Winograd's); x is read where it lies, and the zero padding is never built: the kernel cells that fall
+on it are left out of the sum.
+
+It pays where a GEMM is thin: with 16 or 32 output channels im2col's product (M, 9 C_in) @ (9 C_in, C_out) runs
+at a fraction of the machine's multiply rate (one 64x32x32x16 -> 16 3x3 layer: its GEMM alone takes 6.0 ms, this
+loop about 2.5 ms, PyTorch's channels-last convolution 2.1-2.9 ms; docs/algorithms.md).
+
+    forward:         the loop above
+    input gradient:  with stride 1 and C_in a multiple of V, the same loop: dx is the convolution of dy, padded by
+                     d (k - 1) less the input's padding, with the flipped kernel whose (C_in, C_out) blocks are
+                     transposed (the "full" convolution, as im2col takes it for few channels); otherwise im2col's
+    kernel gradient: im2col's (one product over all output positions, as wide as BLAS wants it)
+
+The images run in chunks on striate's threads (`split_batch`); the loop is compiled on first use for each layout
+(vector count, and how far apart neighbouring windows lie), and kept in numba's cache on disk.
+"""
+
+import math
+
+import numpy as np
+
+from striate.algorithms import im2col
+from striate.algorithms.chunking import batch_chunks, split_batch
+from striate.algorithms.vectorized_loops import conv_forward_loop, vector_length
+from striate.algorithms.windows import windows_output_shape
+
+PADS_WITH_ZEROS = True  # every pass takes `padding` (see `striate.algorithms`)
+
+
+def serves(kernel_shape, groups, dtype=np.float32):
+    """Whether the loop runs a convolution of this kernel (*k, C_in / groups, C_out): a 2-D kernel, groups 1,
+    C_out a multiple of `vector_length(dtype)`."""
+    return len(kernel_shape) == 4 and groups == 1 and kernel_shape[-1] % vector_length(dtype) == 0
+
+
+def _check(kernel_shape, groups, dtype):
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise ValueError(f"vectorized needs float32 or float64 data; received {np.dtype(dtype)}")
+    if not serves(kernel_shape, groups, dtype):
+        raise ValueError(f"vectorized needs a 2-D kernel, groups=1 and output channels a multiple of "
+                         f"{vector_length(dtype)} ({np.dtype(dtype)}); received a kernel of shape "
+                         f"{tuple(kernel_shape)} with groups={groups}")
+
+
+def conv_forward(x, kernel, strides, dilation, groups, padding=None):
+    """x (N, H, W, C_in), zero-padded by `padding` ((top, bottom), (left, right); None: none), kernel
+    (k_h, k_w, C_in, C_out) -> y (N, H_out, W_out, C_out)."""
+    dtype = np.result_type(x, kernel)
+    _check(kernel.shape, groups, dtype)
+    (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
+    x = np.ascontiguousarray(x, dtype=dtype)
+    kernel = np.ascontiguousarray(kernel, dtype=dtype)
+    images, high, wide, channels = x.shape
+    out_shape = windows_output_shape((high + top + bottom, wide + left + right), kernel.shape[:2], strides, dilation)
+    y = np.empty((images, *out_shape, kernel.shape[-1]), dtype=dtype)
+    vectors = 2 if kernel.shape[-1] % (2 * vector_length(dtype)) == 0 else 1
+    loop = conv_forward_loop(vectors, strides[1] * channels)
+    geometry = ((top, bottom, left, right), tuple(strides), tuple(dilation))
+
+    def forward_chunk(chunk):
+        loop(x[chunk], kernel, *geometry, y[chunk])
+
+    split_batch(forward_chunk, batch_chunks(images, x[:1].nbytes + y[:1].nbytes),
+                work=images * math.prod(out_shape) * kernel.size)
+    return y
+
+
+def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
+    """dLoss/dx (input_shape, without the cells of `padding`) from dLoss/dy: the "full" convolution of dy by this
+    loop where it serves (stride 1, C_in a multiple of V), else im2col's col2im."""
+    padding = ((0, 0), (0, 0)) if padding is None else tuple(tuple(pair) for pair in padding)
+    reach = tuple(d * (k - 1) for k, d in zip(kernel.shape[:2], dilation))
+    dtype = np.result_type(grad_output, kernel)
+    flipped_shape = (*kernel.shape[:2], kernel.shape[3], kernel.shape[2])  # its C_out is the layer's C_in
+    if (all(s == 1 for s in strides) and dtype in (np.float32, np.float64) and serves(flipped_shape, groups, dtype)
+            and all(before <= r and after <= r for (before, after), r in zip(padding, reach))):
+        full = tuple((r - before, r - after) for r, (before, after) in zip(reach, padding))
+        return conv_forward(grad_output, im2col.flipped_transposed(kernel, groups), strides, dilation, groups, full)
+    return im2col.conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding)
+
+
+def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, padding=None):
+    """dLoss/dkernel (kernel_shape): im2col's, one product over all output positions."""
+    return im2col.conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, padding)

@@ -1,0 +1,75 @@
+"""The vectorized direct convolution (blocks of output pixels x output-channel vectors in SIMD registers) computes
+what the direct loop computes: every block size, the edge columns and corners beside the padding, both dtypes."""
+
+import numpy as np
+import pytest
+from algorithm_cases import assert_equals_direct, assert_padded_equals_direct, generated_cases, tiny_chunks  # noqa: F401
+
+from striate.algorithms import direct, vectorized
+
+# float64: vectors of 8 values, so 8 and 24 output channels take one vector per block, 16 and 48 two; widths up to
+# 24 outputs give runs of 8 with a last block moved back, and runs of 4, 2 and 1
+CASES = generated_cases(16, seed=21, ranks=(2,), kernel_sizes=(1, 2, 3, 5), groups=(1,), per_group_in=(1, 3, 8),
+                        per_group_out=(8, 16, 24, 48), extra=(0, 24), batch=(1, 3))
+
+
+def _paddings(seed):
+    """Two ((top, bottom), (left, right)) paddings of up to 4 cells, so some exceed the kernel's reach."""
+    rng = np.random.default_rng(seed)
+    return [tuple((int(rng.integers(0, 5)), int(rng.integers(0, 5))) for _ in range(2)) for _ in range(2)]
+
+
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES)
+def test_vectorized_forward_and_both_gradients_equal_direct(x, kernel, strides, dilation, groups):
+    assert_equals_direct(vectorized, x, kernel, strides, dilation, groups)
+
+
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES[:10])
+def test_vectorized_with_its_own_zero_padding_equals_direct_on_the_padded_input(x, kernel, strides, dilation,
+                                                                                groups):
+    """Padding within and beyond the kernel's reach: the edge columns run down the column, the corners alone, and
+    outputs whose whole window is padding are zeros."""
+    for padding in _paddings(seed=x.size):
+        assert_padded_equals_direct(vectorized, x, kernel, strides, dilation, groups, padding)
+
+
+@pytest.mark.parametrize("padding", [((1, 1), (1, 1)), ((0, 2), (3, 0))])
+def test_vectorized_input_gradient_of_16_channels_is_the_full_convolution_and_equals_direct(padding):
+    """Stride 1 and 16 input channels: dx by the same loop over dy with the flipped, transposed kernel."""
+    rng = np.random.default_rng(4)
+    x, kernel = rng.standard_normal((2, 7, 19, 16)), rng.standard_normal((3, 3, 16, 8))
+    assert_padded_equals_direct(vectorized, x, kernel, (1, 1), (1, 1), 1, padding)
+
+
+@pytest.mark.parametrize(("channels_in", "channels_out", "stride"), [(3, 16, 1), (16, 16, 1), (16, 32, 2),
+                                                                     (32, 48, 1)])
+def test_vectorized_float32_resnet_layers_equal_direct_in_float64(channels_in, channels_out, stride):
+    """float32: vectors of 16 values, one (16, 48 channels) or two (32) per block, as ResNet-20's layers."""
+    rng = np.random.default_rng(channels_in + channels_out)
+    x = rng.standard_normal((2, 12, 20, channels_in), dtype=np.float32)
+    kernel = rng.standard_normal((3, 3, channels_in, channels_out), dtype=np.float32)
+    y = vectorized.conv_forward(x, kernel, (stride, stride), (1, 1), 1, padding=((1, 1), (1, 1)))
+    padded = np.pad(x.astype(np.float64), ((0, 0), (1, 1), (1, 1), (0, 0)))
+    expected = direct.conv_forward(padded, kernel.astype(np.float64), (stride, stride), (1, 1), 1)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.usefixtures("tiny_chunks")
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES[:4])
+def test_vectorized_in_one_image_chunks_on_two_threads_equals_direct(x, kernel, strides, dilation, groups):
+    assert_padded_equals_direct(vectorized, x, kernel, strides, dilation, groups, ((1, 2), (2, 1)))
+
+
+def test_vectorized_refuses_groups_other_ranks_and_output_channels_off_the_vector_length():
+    with pytest.raises(ValueError, match=r"vectorized needs a 2-D kernel, groups=1 and output channels a multiple of "
+                                         r"16 \(float32\); received a kernel of shape \(3, 3, 2, 6\) with groups=1"):
+        vectorized.conv_forward(np.zeros((1, 5, 5, 2), np.float32), np.zeros((3, 3, 2, 6), np.float32), (1, 1),
+                                (1, 1), 1)
+    with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 3, 1, 16\) with groups=2"):
+        vectorized.conv_forward(np.zeros((1, 5, 5, 2)), np.zeros((3, 3, 1, 16)), (1, 1), (1, 1), 2)
+    with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 2, 16\)"):
+        vectorized.conv_forward(np.zeros((1, 5, 2)), np.zeros((3, 2, 16)), (1,), (1,), 1)
+    with pytest.raises(ValueError, match="vectorized needs float32 or float64 data; received int64"):
+        vectorized.conv_forward(np.zeros((1, 5, 5, 2), np.int64), np.zeros((3, 3, 2, 16), np.int64), (1, 1), (1, 1),
+                                1)
