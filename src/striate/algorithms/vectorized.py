@@ -21,17 +21,21 @@ loop about 2.5 ms, PyTorch's channels-last convolution 2.1-2.9 ms; docs/algorith
     input gradient:  with stride 1 and C_in a multiple of V, the same loop: dx is the convolution of dy, padded by
                      d (k - 1) less the input's padding, with the flipped kernel whose (C_in, C_out) blocks are
                      transposed (the "full" convolution, as im2col takes it for few channels); otherwise im2col's
-    kernel gradient: im2col's (one product over all output positions, as wide as BLAS wants it)
+    kernel gradient: dW[i, j, c, :] = sum over n, p, q of x[n, p s_h + i d_h - top, q s_w + j d_w - left, c]
+                                                          * dy[n, p, q, :],
+                     up to 16 channels c of a kernel cell in registers while one output row of dy passes by (one
+                     vector load of dy, up to 16 broadcast multiply-adds per pixel)
 
 The images run in chunks on striate's threads (`split_batch`); the loop is compiled on first use for each layout
 (vector count, and how far apart neighbouring windows lie), and kept in numba's cache on disk.
 """
 
+import functools
 import math
 
 import numpy as np
 
-from striate.algorithms import im2col
+from striate.algorithms import im2col, vectorized_loops
 from striate.algorithms.chunking import batch_chunks, split_batch
 from striate.algorithms.vectorized_loops import conv_forward_loop, vector_length
 from striate.algorithms.windows import windows_output_shape
@@ -92,5 +96,21 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
 
 
 def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, padding=None):
-    """dLoss/dkernel (kernel_shape): im2col's, one product over all output positions."""
-    return im2col.conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, padding)
+    """dLoss/dkernel (k_h, k_w, C_in, C_out) from x (N, H, W, C_in), zero-padded by `padding`, and dLoss/dy: each
+    chunk's sum by the compiled loop (`vectorized_loops.conv_kernel_gradient`), the chunks' sums added in order."""
+    dtype = np.result_type(x, grad_output)
+    _check(kernel_shape, groups, dtype)
+    (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
+    x = np.ascontiguousarray(x, dtype=dtype)
+    grad_output = np.ascontiguousarray(grad_output, dtype=dtype)
+    vectors = 2 if kernel_shape[-1] % (2 * vector_length(dtype)) == 0 else 1
+    geometry = ((top, bottom, left, right), tuple(strides), tuple(dilation), vectors)
+
+    def kernel_gradient_chunk(chunk):
+        grad_kernel = np.zeros(kernel_shape, dtype=dtype)
+        vectorized_loops.conv_kernel_gradient(x[chunk], grad_output[chunk], *geometry, grad_kernel)
+        return grad_kernel
+
+    parts = batch_chunks(x.shape[0], x[:1].nbytes + grad_output[:1].nbytes)
+    return functools.reduce(np.add, split_batch(kernel_gradient_chunk, parts,
+                                                work=grad_output.size * math.prod(kernel_shape[:-1])))

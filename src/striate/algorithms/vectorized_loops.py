@@ -34,6 +34,44 @@ def vector_length(dtype):
     return REGISTER_BYTES // np.dtype(dtype).itemsize
 
 
+class _Vectors:
+    """The LLVM IR pieces both blocks are built from, for one dtype: `vector` (<V x float> or <V x double>), flat
+    addresses, vector loads and stores at any alignment, a scalar broadcast to all lanes, and llvm.fma on vectors."""
+
+    def __init__(self, context, builder, numba_dtype):
+        dtype = np.dtype(str(numba_dtype))
+        self.builder, self.itemsize, self.length = builder, dtype.itemsize, vector_length(dtype)
+        self.vector = ir.VectorType(context.get_value_type(numba_dtype), self.length)
+        name = f"llvm.fma.v{self.length}f{8 * dtype.itemsize}"
+        self.fma_function = builder.module.globals.get(name) or ir.Function(
+            builder.module, ir.FunctionType(self.vector, [self.vector] * 3), name=name)
+
+    @staticmethod
+    def constant(number):
+        return ir.Constant(ir.IntType(64), number)
+
+    def at(self, data, offset):
+        """The address of data[offset] (data a pointer, offset an i64 value)."""
+        return self.builder.gep(data, [offset])
+
+    def load_vector(self, address):
+        return self.builder.load(self.builder.bitcast(address, self.vector.as_pointer()), align=self.itemsize)
+
+    def store_vector(self, value, address):
+        self.builder.store(value, self.builder.bitcast(address, self.vector.as_pointer()), align=self.itemsize)
+
+    def broadcast(self, value):
+        """<value, value, ..., value>."""
+        undefined = ir.Constant(self.vector, ir.Undefined)
+        first = self.builder.insert_element(undefined, value, ir.Constant(ir.IntType(32), 0))
+        return self.builder.shuffle_vector(first, undefined, ir.Constant(ir.VectorType(ir.IntType(32), self.length),
+                                                                         [0] * self.length))
+
+    def fma(self, a, b, c):
+        """a * b + c, lane by lane, one rounding."""
+        return self.builder.call(self.fma_function, [a, b, c])
+
+
 @intrinsic(prefer_literal=True)
 def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step,
            window, steps):
@@ -61,29 +99,11 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
         x_data = context.make_array(signature.args[3])(context, builder, x_array).data
         kernel_data = context.make_array(signature.args[6])(context, builder, kernel_array).data
         y_data = context.make_array(signature.args[8])(context, builder, y_array).data
-        dtype = np.dtype(str(signature.args[3].dtype))
-        length, value = vector_length(dtype), context.get_value_type(signature.args[3].dtype)
-        vector, index = ir.VectorType(value, length), ir.IntType(64)
-        fma_name = f"llvm.fma.v{length}f{8 * dtype.itemsize}"
-        fma = builder.module.globals.get(fma_name) or ir.Function(
-            builder.module, ir.FunctionType(vector, [vector] * 3), name=fma_name)
-
-        def at(data, offset):
-            return builder.gep(data, [offset])
-
-        def load_vector(data, offset):
-            return builder.load(builder.bitcast(at(data, offset), vector.as_pointer()), align=dtype.itemsize)
-
-        def constant(number):
-            return ir.Constant(index, number)
-
+        ir_ = _Vectors(context, builder, signature.args[3].dtype)
         # the accumulators: a stack array indexed by constants only, which LLVM keeps in registers
-        accumulators = cgutils.alloca_once(builder, vector, size=pixels * vectors)
+        accumulators = cgutils.alloca_once(builder, ir_.vector, size=pixels * vectors)
         for slot in range(pixels * vectors):
-            builder.store(ir.Constant(vector, [0.0] * length), at(accumulators, constant(slot)))
-        lane_zero = ir.Constant(ir.IntType(32), 0)
-        broadcast_mask = ir.Constant(ir.VectorType(ir.IntType(32), length), [0] * length)
-        undefined = ir.Constant(vector, ir.Undefined)
+            builder.store(ir.Constant(ir_.vector, [0.0] * ir_.length), ir_.at(accumulators, ir_.constant(slot)))
         with cgutils.for_range(builder, kernel_high) as i:
             x_row = builder.add(x_start, builder.mul(i.index, row_step))
             kernel_row = builder.add(kernel_start, builder.mul(i.index, kernel_row_step))
@@ -92,28 +112,78 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
                 kernel_cell = builder.add(kernel_row, builder.mul(j.index, kernel_column_step))
                 with cgutils.for_range(builder, run) as c:
                     kernel_channel = builder.add(kernel_cell, builder.mul(c.index, channels_out))
-                    weights = [load_vector(kernel_data, builder.add(kernel_channel, constant(v * length)))
+                    weights = [ir_.load_vector(ir_.at(kernel_data, builder.add(kernel_channel,
+                                                                               ir_.constant(v * ir_.length))))
                                for v in range(vectors)]
                     x_channel = builder.add(x_cell, c.index)
                     for p in range(pixels):
-                        offset = constant(p * constant_step) if constant_step else builder.mul(constant(p), x_step)
-                        x_value = builder.load(at(x_data, builder.add(x_channel, offset)))
-                        spread = builder.shuffle_vector(builder.insert_element(undefined, x_value, lane_zero),
-                                                        undefined, broadcast_mask)
+                        offset = (ir_.constant(p * constant_step) if constant_step else
+                                  builder.mul(ir_.constant(p), x_step))
+                        spread = ir_.broadcast(builder.load(ir_.at(x_data, builder.add(x_channel, offset))))
                         for v in range(vectors):
-                            slot = at(accumulators, constant(p * vectors + v))
-                            builder.store(builder.call(fma, [spread, weights[v], builder.load(slot)]), slot)
+                            slot = ir_.at(accumulators, ir_.constant(p * vectors + v))
+                            builder.store(ir_.fma(spread, weights[v], builder.load(slot)), slot)
         for p in range(pixels):
             for v in range(vectors):
-                target = at(y_data, builder.add(builder.add(y_start, builder.mul(constant(p), y_step)),
-                                                constant(v * length)))
-                builder.store(builder.load(at(accumulators, constant(p * vectors + v))),
-                              builder.bitcast(target, vector.as_pointer()), align=dtype.itemsize)
+                target = builder.add(builder.add(y_start, builder.mul(ir_.constant(p), y_step)),
+                                     ir_.constant(v * ir_.length))
+                ir_.store_vector(builder.load(ir_.at(accumulators, ir_.constant(p * vectors + v))),
+                                 ir_.at(y_data, target))
         return context.get_dummy_value()
 
     return signature, codegen
 
 
+
+
+@intrinsic(prefer_literal=True)
+def _gradient_block(typingctx, channels, vectors, x, x_start, x_step, grad, grad_start, count, kernel_grad,
+                    kernel_start, channels_out):
+    """gradient_block(C, vectors, x, x_start, x_step, grad, grad_start, count, kernel_grad, kernel_start, C_out): for
+    C input channels c (a compile-time constant, as `vectors`) and one block of `vectors` vectors of output channels,
+
+        kernel_grad[kernel_start + c C_out + block] += sum over k < count of
+                                                       x[x_start + k x_step + c] * grad[grad_start + k C_out + block]
+
+    on flat arrays: one kernel cell's gradient from `count` output pixels of a row. The C x vectors accumulators
+    are loaded once, stay in registers over the pixels (one vector load of grad and C broadcast multiply-adds per
+    pixel), and are stored once."""
+    if not all(isinstance(value, types.IntegerLiteral) for value in (channels, vectors)):
+        return None
+    signature = types.void(channels, vectors, x, types.intp, types.intp, grad, types.intp, types.intp, kernel_grad,
+                           types.intp, types.intp)
+    channels, vectors = channels.literal_value, vectors.literal_value
+
+    def codegen(context, builder, signature, arguments):
+        (x_array, x_start, x_step, grad_array, grad_start, count, kernel_array, kernel_start,
+         channels_out) = arguments[2:]
+        x_data = context.make_array(signature.args[2])(context, builder, x_array).data
+        grad_data = context.make_array(signature.args[5])(context, builder, grad_array).data
+        kernel_data = context.make_array(signature.args[8])(context, builder, kernel_array).data
+        ir_ = _Vectors(context, builder, signature.args[2].dtype)
+        slots = [[ir_.at(kernel_data, builder.add(builder.add(kernel_start, builder.mul(ir_.constant(c), channels_out)),
+                                                 ir_.constant(v * ir_.length))) for v in range(vectors)]
+                 for c in range(channels)]
+        accumulators = cgutils.alloca_once(builder, ir_.vector, size=channels * vectors)
+        for c in range(channels):
+            for v in range(vectors):
+                builder.store(ir_.load_vector(slots[c][v]), ir_.at(accumulators, ir_.constant(c * vectors + v)))
+        with cgutils.for_range(builder, count) as k:
+            grad_pixel = builder.add(grad_start, builder.mul(k.index, channels_out))
+            gradients = [ir_.load_vector(ir_.at(grad_data, builder.add(grad_pixel, ir_.constant(v * ir_.length))))
+                         for v in range(vectors)]
+            x_pixel = builder.add(x_start, builder.mul(k.index, x_step))
+            for c in range(channels):
+                spread = ir_.broadcast(builder.load(ir_.at(x_data, builder.add(x_pixel, ir_.constant(c)))))
+                for v in range(vectors):
+                    slot = ir_.at(accumulators, ir_.constant(c * vectors + v))
+                    builder.store(ir_.fma(spread, gradients[v], builder.load(slot)), slot)
+        for c in range(channels):
+            for v in range(vectors):
+                ir_.store_vector(builder.load(ir_.at(accumulators, ir_.constant(c * vectors + v))), slots[c][v])
+        return context.get_dummy_value()
+
+    return signature, codegen
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -163,11 +233,20 @@ def _window(rows, columns, channels, dilation):
 
 
 @njit(nogil=True, cache=True)
+def _outputs_seeing(offset, stride, out_size, size):
+    """(first, last): the output positions first ... last - 1 whose input index position * stride + offset lies in
+    0 ... size - 1 (offset: a kernel cell's k * dilation - before)."""
+    first = min(out_size, -(offset // stride) if offset < 0 else 0)  # ceil(-offset / stride)
+    return first, max(first, min(out_size, (size - 1 - offset) // stride + 1))
+
+
+@njit(nogil=True, cache=True)
 def _inside_positions(out_size, stride, before, kernel_size, dilation, size):
-    """(first, last): output positions first ... last - 1 see only input cells (no padding) along one axis."""
-    first = min(out_size, -(-before // stride))
-    last = max(first, min(out_size, (size - 1 - (kernel_size - 1) * dilation + before) // stride + 1))
-    return first, last
+    """(first, last): output positions first ... last - 1 see only input cells (no padding) along one axis: those
+    whose first kernel cell and last kernel cell both lie in x."""
+    first = _outputs_seeing(-before, stride, out_size, size)[0]
+    last = _outputs_seeing((kernel_size - 1) * dilation - before, stride, out_size, size)[1]
+    return first, max(first, last)
 
 
 @functools.cache
@@ -230,3 +309,76 @@ def conv_forward_loop(vectors, pixel_step):
                                       steps)
 
     return loop
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _gradient_channels(vectors, channels, x, x_start, x_step, grad, grad_start, count, kernel_grad, kernel_start,
+                       channels_out):
+    """`_gradient_block` over `channels` input channels from x_start and kernel_start on, in blocks of 16 (one
+    vector of output channels) or 8 (two), then 4, 2, 1: at most 16 accumulators. `vectors` is compiled in."""
+    literally(vectors)
+    c = 0
+    while c < channels:
+        remaining = channels - c
+        x_block, kernel_block = x_start + c, kernel_start + c * channels_out
+        if remaining >= 16 and vectors == 1:  # the block size as a literal, which `_gradient_block` compiles in
+            _gradient_block(16, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
+                            channels_out)
+            c += 16
+        elif remaining >= 8:
+            _gradient_block(8, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
+                            channels_out)
+            c += 8
+        elif remaining >= 4:
+            _gradient_block(4, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
+                            channels_out)
+            c += 4
+        elif remaining >= 2:
+            _gradient_block(2, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
+                            channels_out)
+            c += 2
+        else:
+            _gradient_block(1, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
+                            channels_out)
+            c += 1
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_grad):
+    """kernel_grad (k_h, k_w, C_in, C_out) += the kernel gradient of a chunk: x (n, H, W, C_in) zero-padded by
+    padding = (top, bottom, left, right), grad = dLoss/dy (n, H_out, W_out, C_out), in output-channel blocks of
+    `vectors` (1 or 2) vectors:
+
+        kernel_grad[i, j, c, :] += sum over n, p, q of x[n, p s_h + i d_h - top, q s_w + j d_w - left, c]
+                                                       * grad[n, p, q, :]
+
+    output row by output row, so that a row of grad and the rows of x it reads stay in the cache while every kernel
+    cell takes its share; each cell sums only the output columns whose input lies in x (the padding is never
+    built). All arrays contiguous, of one dtype."""
+    images, high, wide, channels = x.shape
+    kernel_high, kernel_wide, _, channels_out = kernel_grad.shape
+    out_high, out_wide = grad.shape[1], grad.shape[2]
+    top, _, left, _ = padding
+    s_h, s_w = strides
+    d_h, d_w = dilation
+    flat_x, flat_grad, flat_kernel = x.reshape(-1), grad.reshape(-1), kernel_grad.reshape(-1)
+    block_channels = vectors * (REGISTER_BYTES // x.itemsize)
+    for n in range(images):
+        for p in range(out_high):
+            i_first, rows = _cells_inside(p, s_h, top, kernel_high, d_h, high)
+            for i in range(i_first, i_first + rows):
+                x_row = (n * high + p * s_h + i * d_h - top) * wide * channels
+                for j in range(kernel_wide):
+                    q_first, q_last = _outputs_seeing(j * d_w - left, s_w, out_wide, wide)
+                    x_start = x_row + (q_first * s_w + j * d_w - left) * channels
+                    grad_start = ((n * out_high + p) * out_wide + q_first) * channels_out
+                    kernel_start = (i * kernel_wide + j) * channels * channels_out
+                    for first in range(0, channels_out, block_channels):
+                        if vectors == 2:  # the count as a constant, which `_gradient_channels` compiles in
+                            _gradient_channels(2, channels, flat_x, x_start, s_w * channels, flat_grad,
+                                               grad_start + first, q_last - q_first, flat_kernel, kernel_start + first,
+                                               channels_out)
+                        else:
+                            _gradient_channels(1, channels, flat_x, x_start, s_w * channels, flat_grad,
+                                               grad_start + first, q_last - q_first, flat_kernel, kernel_start + first,
+                                               channels_out)
