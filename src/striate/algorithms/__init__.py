@@ -140,22 +140,15 @@ AUTO_TABLE = (
 PASSES = ("forward", "input gradient", "kernel gradient")
 
 
-def _vectorized_forward(case):
+def _vectorized_serves(case):
     # 2-D, groups 1, C_out a multiple of 16 (`vectorized.serves`); a 1x1 kernel is one GEMM without copies already
     return vectorized.serves(case.kernel_shape, case.groups) and not _is_pointwise(case)
 
 
-def _vectorized_gradients(case):
-    # its input gradient is the same loop with stride 1 and C_in a multiple of 16 (elsewhere im2col's); its kernel
-    # gradient is im2col's, so both gradients join together and are measured as one (as winograd's are)
-    flipped = (*case.kernel_shape[:-2], case.kernel_shape[-1], case.kernel_shape[-2])
-    return (_vectorized_forward(case) and vectorized.serves(flipped, case.groups)
-            and all(s == 1 for s in case.strides))
-
-
-# the passes `vectorized` is measured in, as the last candidate, wherever its condition holds
-VECTORIZED_PASSES = {"forward": _vectorized_forward, "input gradient": _vectorized_gradients,
-                     "kernel gradient": _vectorized_gradients}
+# the passes `vectorized` is measured in, as the last candidate, wherever it serves the case: its input gradient is
+# its own loop with stride 1 and C_in a multiple of 16 (im2col's elsewhere), so the two gradients join together and
+# are measured as one pair, as winograd's are
+VECTORIZED_PASSES = dict.fromkeys(("forward", "input gradient", "kernel gradient"), _vectorized_serves)
 
 
 @functools.lru_cache(maxsize=4096)
