@@ -13,23 +13,27 @@ CASES = generated_cases(16, seed=21, ranks=(2,), kernel_sizes=(1, 2, 3, 5), grou
                         per_group_out=(8, 16, 24, 48), extra=(0, 24), batch=(1, 3))
 
 
-def _paddings(seed):
-    """Two ((top, bottom), (left, right)) paddings of up to 4 cells, so some exceed the kernel's reach."""
+def _paddings(seed, rank=2):
+    """Two paddings, a (before, after) pair per axis, of up to 4 cells, so some exceed the kernel's reach."""
     rng = np.random.default_rng(seed)
-    return [tuple((int(rng.integers(0, 5)), int(rng.integers(0, 5))) for _ in range(2)) for _ in range(2)]
+    return [tuple((int(rng.integers(0, 5)), int(rng.integers(0, 5))) for _ in range(rank)) for _ in range(2)]
 
 
-@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES)
+CASES_1D = generated_cases(6, seed=22, ranks=(1,), kernel_sizes=(1, 3, 5), groups=(1,), per_group_in=(2, 8),
+                           per_group_out=(8, 16), extra=(0, 24))
+
+
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES + CASES_1D)
 def test_vectorized_forward_and_both_gradients_equal_direct(x, kernel, strides, dilation, groups):
     assert_equals_direct(vectorized, x, kernel, strides, dilation, groups)
 
 
-@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES[:10])
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES[:10] + CASES_1D[:3])
 def test_vectorized_with_its_own_zero_padding_equals_direct_on_the_padded_input(x, kernel, strides, dilation,
                                                                                 groups):
     """Padding within and beyond the kernel's reach: the edge columns run down the column, the corners alone, and
-    outputs whose whole window is padding are zeros."""
-    for padding in _paddings(seed=x.size):
+    outputs whose whole window is padding are zeros (a 1-D layer: as 2-D of height 1)."""
+    for padding in _paddings(seed=x.size, rank=x.ndim - 2):
         assert_padded_equals_direct(vectorized, x, kernel, strides, dilation, groups, padding)
 
 
@@ -62,14 +66,15 @@ def test_vectorized_in_one_image_chunks_on_two_threads_equals_direct(x, kernel, 
 
 
 def test_vectorized_refuses_groups_other_ranks_and_output_channels_off_the_vector_length():
-    with pytest.raises(ValueError, match=r"vectorized needs a 2-D kernel, groups=1 and output channels a multiple of "
-                                         r"16 \(float32\); received a kernel of shape \(3, 3, 2, 6\) with groups=1"):
+    with pytest.raises(ValueError, match=r"vectorized needs a 1-D or 2-D kernel, groups=1 and output channels a "
+                                         r"multiple of 16 \(float32\); received a kernel of shape \(3, 3, 2, 6\) "
+                                         r"with groups=1"):
         vectorized.conv_forward(np.zeros((1, 5, 5, 2), np.float32), np.zeros((3, 3, 2, 6), np.float32), (1, 1),
                                 (1, 1), 1)
     with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 3, 1, 16\) with groups=2"):
         vectorized.conv_forward(np.zeros((1, 5, 5, 2)), np.zeros((3, 3, 1, 16)), (1, 1), (1, 1), 2)
-    with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 2, 16\)"):
-        vectorized.conv_forward(np.zeros((1, 5, 2)), np.zeros((3, 2, 16)), (1,), (1,), 1)
+    with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 3, 3, 2, 16\)"):
+        vectorized.conv_forward(np.zeros((1, 5, 5, 5, 2)), np.zeros((3, 3, 3, 2, 16)), (1, 1, 1), (1, 1, 1), 1)
     with pytest.raises(ValueError, match="vectorized needs float32 or float64 data; received int64"):
         vectorized.conv_forward(np.zeros((1, 5, 5, 2), np.int64), np.zeros((3, 3, 2, 16), np.int64), (1, 1), (1, 1),
                                 1)

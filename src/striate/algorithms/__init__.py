@@ -19,7 +19,7 @@ copy is made (the convolution op uses this; for the other modules it pads x itse
     separable   rank-1 2-D kernels as a column pass and a row pass (kernel gradient by im2col)
     pointwise   1x1 kernels: the input is already the matrix, one GEMM (any stride)
     depthwise   one input channel per group: shifted multiply-adds, no GEMM; pads with zeros itself
-    vectorized  the definition with vector registers: 8 output pixels x 16 or 32 output channels per block (2-D,
+    vectorized  the definition with vector registers: 8 output pixels x 16 or 32 output channels per block (1-D, 2-D,
                 groups 1, C_out a multiple of 16); pads with zeros itself
 
 `algorithm="auto"` (the default everywhere) picks per layer and per pass from `AUTO_TABLE` below, the one
@@ -141,7 +141,7 @@ PASSES = ("forward", "input gradient", "kernel gradient")
 
 
 def _vectorized_serves(case):
-    # 2-D, groups 1, C_out a multiple of 16 (`vectorized.serves`); a 1x1 kernel is one GEMM without copies already
+    # 1-D or 2-D, groups 1, C_out a multiple of 16 (`vectorized.serves`); a 1x1 kernel is one GEMM without copies
     return vectorized.serves(case.kernel_shape, case.groups) and not _is_pointwise(case)
 
 

@@ -1,8 +1,9 @@
 """Convolution by its definition, vectorized: a block of output pixels times a vector of output channels, held in
 SIMD registers while the window is summed (the way oneDNN's direct convolutions run on CPUs).
 
-Same signature and result as `striate.algorithms.direct`, for 2-D kernels, groups 1, and C_out a multiple of V
-(one vector register of values: V = 16 float32 or 8 float64, `vectorized_loops.vector_length`):
+Same signature and result as `striate.algorithms.direct`, for 2-D kernels (1-D ones as 2-D of height 1), groups 1,
+and C_out a multiple of V (one vector register of values: V = 16 float32 or 8 float64,
+`vectorized_loops.vector_length`):
 
     y[n, p, q, :] = sum over kernel cells (i, j) and input channels c of
                     x[n, p s_h + i d_h - top, q s_w + j d_w - left, c] * w[i, j, c, :]     (0 outside x)
@@ -44,25 +45,34 @@ PADS_WITH_ZEROS = True  # every pass takes `padding` (see `striate.algorithms`)
 
 
 def serves(kernel_shape, groups, dtype=np.float32):
-    """Whether the loop runs a convolution of this kernel (*k, C_in / groups, C_out): a 2-D kernel, groups 1,
-    C_out a multiple of `vector_length(dtype)`."""
-    return len(kernel_shape) == 4 and groups == 1 and kernel_shape[-1] % vector_length(dtype) == 0
+    """Whether the loop runs a convolution of this kernel (*k, C_in / groups, C_out): a 1-D or 2-D kernel (1-D as
+    2-D of height 1), groups 1, C_out a multiple of `vector_length(dtype)`."""
+    return len(kernel_shape) in (3, 4) and groups == 1 and kernel_shape[-1] % vector_length(dtype) == 0
 
 
 def _check(kernel_shape, groups, dtype):
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise ValueError(f"vectorized needs float32 or float64 data; received {np.dtype(dtype)}")
     if not serves(kernel_shape, groups, dtype):
-        raise ValueError(f"vectorized needs a 2-D kernel, groups=1 and output channels a multiple of "
+        raise ValueError(f"vectorized needs a 1-D or 2-D kernel, groups=1 and output channels a multiple of "
                          f"{vector_length(dtype)} ({np.dtype(dtype)}); received a kernel of shape "
                          f"{tuple(kernel_shape)} with groups={groups}")
 
 
+def _with_height(padding):
+    """A 1-D layer's padding for the same layer as 2-D of height 1 (no padding along the height)."""
+    return None if padding is None else ((0, 0), *padding)
+
+
 def conv_forward(x, kernel, strides, dilation, groups, padding=None):
     """x (N, H, W, C_in), zero-padded by `padding` ((top, bottom), (left, right); None: none), kernel
-    (k_h, k_w, C_in, C_out) -> y (N, H_out, W_out, C_out)."""
+    (k_h, k_w, C_in, C_out) -> y (N, H_out, W_out, C_out); or the same without H, k_h and H_out (1-D)."""
     dtype = np.result_type(x, kernel)
     _check(kernel.shape, groups, dtype)
+    if kernel.ndim == 3:
+        # 1-D: the 2-D loop over a height of 1
+        return conv_forward(x[:, None], kernel[None], (1, *strides), (1, *dilation), groups,
+                            _with_height(padding))[:, 0]
     (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
     x = np.ascontiguousarray(x, dtype=dtype)
     kernel = np.ascontiguousarray(kernel, dtype=dtype)
@@ -84,10 +94,11 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
     """dLoss/dx (input_shape, without the cells of `padding`) from dLoss/dy: the "full" convolution of dy by this
     loop where it serves (stride 1, C_in a multiple of V), else im2col's col2im."""
-    padding = ((0, 0), (0, 0)) if padding is None else tuple(tuple(pair) for pair in padding)
-    reach = tuple(d * (k - 1) for k, d in zip(kernel.shape[:2], dilation))
+    rank = kernel.ndim - 2
+    padding = ((0, 0),) * rank if padding is None else tuple(tuple(pair) for pair in padding)
+    reach = tuple(d * (k - 1) for k, d in zip(kernel.shape[:rank], dilation))
     dtype = np.result_type(grad_output, kernel)
-    flipped_shape = (*kernel.shape[:2], kernel.shape[3], kernel.shape[2])  # its C_out is the layer's C_in
+    flipped_shape = (*kernel.shape[:rank], kernel.shape[-1], kernel.shape[-2])  # its C_out is the layer's C_in
     if (all(s == 1 for s in strides) and dtype in (np.float32, np.float64) and serves(flipped_shape, groups, dtype)
             and all(before <= r and after <= r for (before, after), r in zip(padding, reach))):
         full = tuple((r - before, r - after) for r, (before, after) in zip(reach, padding))
@@ -100,6 +111,9 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     chunk's sum by the compiled loop (`vectorized_loops.conv_kernel_gradient`), the chunks' sums added in order."""
     dtype = np.result_type(x, grad_output)
     _check(kernel_shape, groups, dtype)
+    if len(kernel_shape) == 3:
+        return conv_kernel_gradient(x[:, None], grad_output[:, None], (1, *kernel_shape), (1, *strides),
+                                    (1, *dilation), groups, _with_height(padding))[0]
     (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
     x = np.ascontiguousarray(x, dtype=dtype)
     grad_output = np.ascontiguousarray(grad_output, dtype=dtype)
