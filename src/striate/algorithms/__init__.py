@@ -7,9 +7,9 @@ Each module provides
 on an already padded channels-last input, and raises ValueError for a case it cannot serve. A module whose two
 gradients share work (winograd: the transformed output gradient) also provides
     conv_gradients(x, grad_output, kernel, strides, dilation, groups) -> (input gradient, kernel gradient)
-A module that sets PADS_WITH_ZEROS (im2col, winograd, depthwise) also takes `padding=` (one (before, after) pair of
-zeros per spatial axis) in each of them: x and the input gradient are then the unpadded arrays, and no padded
-copy is made (the convolution op uses this; for the other modules it pads x itself).
+A module that sets PADS_WITH_ZEROS (im2col, winograd, depthwise, vectorized) also takes `padding=` (one
+(before, after) pair of zeros per spatial axis) in each of them: x and the input gradient are then the unpadded
+arrays, and no padded copy is made (the convolution op uses this; for the other modules it pads x itself).
 
     direct      the lectures' loop, the reference (any case)
     im2col      windows copied to a matrix, one GEMM per chunk of images (any case); pads with zeros itself

@@ -18,8 +18,8 @@ Bias + relu is one compiled pass, and so is act'(y) dy together with db (`striat
 output that is not contiguous (separable's) gets NumPy's functions instead.
 
 And it takes the zero padding (one (before, after) pair per spatial axis; other padding modes are the `pad`
-op). An algorithm that pads with zeros itself (`PADS_WITH_ZEROS`: im2col, winograd, depthwise) is handed the
-unpadded x and the padding, so no padded copy of x is made or kept; for the others (and for "auto" when the
+op). An algorithm that pads with zeros itself (`PADS_WITH_ZEROS`: im2col, winograd, depthwise, vectorized) is
+handed the unpadded x and the padding, so no padded copy of x is made or kept; for the others (and for "auto" when the
 table names different algorithms for the passes) the op pads x with zeros before the algorithm runs and cuts
 the padding cells off the input gradient. The transposed convolution takes the same padding, the one of its
 matching convolution: its output is the inside of A^T x, the padding's cells dropped (by the algorithm, or cut
