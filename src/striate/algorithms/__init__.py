@@ -20,7 +20,7 @@ arrays, and no padded copy is made (the convolution op uses this; for the other 
     pointwise   1x1 kernels: the input is already the matrix, one GEMM (any stride)
     depthwise   one input channel per group: shifted multiply-adds, no GEMM; pads with zeros itself
     vectorized  the definition with vector registers: 8 output pixels x 16 or 32 output channels per block (1-D, 2-D,
-                groups 1, C_out a multiple of 16); pads with zeros itself
+                groups 1); pads with zeros itself
 
 `algorithm="auto"` (the default everywhere) picks per layer and per pass from `AUTO_TABLE` below, the one
 place the choice is made: the first row whose condition holds names the algorithm for the forward pass,
@@ -141,13 +141,13 @@ PASSES = ("forward", "input gradient", "kernel gradient")
 
 
 def _vectorized_serves(case):
-    # 1-D or 2-D, groups 1, C_out a multiple of 16 (`vectorized.serves`); a 1x1 kernel is one GEMM without copies
+    # 1-D or 2-D, groups 1 (`vectorized.serves`); a 1x1 kernel is one GEMM without copies
     return vectorized.serves(case.kernel_shape, case.groups) and not _is_pointwise(case)
 
 
 # the passes `vectorized` is measured in, as the last candidate, wherever it serves the case: its input gradient is
-# its own loop with stride 1 and C_in a multiple of 16 (im2col's elsewhere), so the two gradients join together and
-# are measured as one pair, as winograd's are
+# its own loop with stride 1 (im2col's elsewhere), so the two gradients join together and are measured as one pair,
+# as winograd's are
 VECTORIZED_PASSES = dict.fromkeys(("forward", "input gradient", "kernel gradient"), _vectorized_serves)
 
 

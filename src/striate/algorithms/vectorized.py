@@ -1,9 +1,10 @@
 """Convolution by its definition, vectorized: a block of output pixels times a vector of output channels, held in
 SIMD registers while the window is summed (the way oneDNN's direct convolutions run on CPUs).
 
-Same signature and result as `striate.algorithms.direct`, for 2-D kernels (1-D ones as 2-D of height 1), groups 1,
-and C_out a multiple of V (one vector register of values: V = 16 float32 or 8 float64,
-`vectorized_loops.vector_length`):
+Same signature and result as `striate.algorithms.direct`, for 2-D kernels (1-D ones as 2-D of height 1) and
+groups 1. Output channels go in blocks of one or two vectors of V values (one vector register: V = 16 float32 or
+8 float64, `vectorized_loops.vector_length`); with C_out not a multiple of V the kernel gets zero filters up to
+whole vectors and only C_out lanes are stored (masked stores):
 
     y[n, p, q, :] = sum over kernel cells (i, j) and input channels c of
                     x[n, p s_h + i d_h - top, q s_w + j d_w - left, c] * w[i, j, c, :]     (0 outside x)
@@ -19,7 +20,7 @@ at a fraction of the machine's multiply rate (one 64x32x32x16 -> 16 3x3 layer: i
 loop about 2.5 ms, PyTorch's channels-last convolution 2.1-2.9 ms; docs/algorithms.md).
 
     forward:         the loop above
-    input gradient:  with stride 1 and C_in a multiple of V, the same loop: dx is the convolution of dy, padded by
+    input gradient:  with stride 1 the same loop: dx is the convolution of dy, padded by
                      d (k - 1) less the input's padding, with the flipped kernel whose (C_in, C_out) blocks are
                      transposed (the "full" convolution, as im2col takes it for few channels); otherwise im2col's
     kernel gradient: dW[i, j, c, :] = sum over n, p, q of x[n, p s_h + i d_h - top, q s_w + j d_w - left, c]
@@ -44,19 +45,26 @@ from striate.algorithms.windows import windows_output_shape
 PADS_WITH_ZEROS = True  # every pass takes `padding` (see `striate.algorithms`)
 
 
-def serves(kernel_shape, groups, dtype=np.float32):
+def serves(kernel_shape, groups):
     """Whether the loop runs a convolution of this kernel (*k, C_in / groups, C_out): a 1-D or 2-D kernel (1-D as
-    2-D of height 1), groups 1, C_out a multiple of `vector_length(dtype)`."""
-    return len(kernel_shape) in (3, 4) and groups == 1 and kernel_shape[-1] % vector_length(dtype) == 0
+    2-D of height 1) and groups 1."""
+    return len(kernel_shape) in (3, 4) and groups == 1
 
 
 def _check(kernel_shape, groups, dtype):
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise ValueError(f"vectorized needs float32 or float64 data; received {np.dtype(dtype)}")
-    if not serves(kernel_shape, groups, dtype):
-        raise ValueError(f"vectorized needs a 1-D or 2-D kernel, groups=1 and output channels a multiple of "
-                         f"{vector_length(dtype)} ({np.dtype(dtype)}); received a kernel of shape "
+    if not serves(kernel_shape, groups):
+        raise ValueError(f"vectorized needs a 1-D or 2-D kernel and groups=1; received a kernel of shape "
                          f"{tuple(kernel_shape)} with groups={groups}")
+
+
+def _whole_vectors(channels, dtype):
+    """(K, vectors): C_out rounded up to whole vectors of `dtype`, and the vectors per block (2 when K holds an
+    even count of them)."""
+    length = vector_length(dtype)
+    rounded = -(-channels // length) * length
+    return rounded, 2 if rounded % (2 * length) == 0 else 1
 
 
 def _with_height(padding):
@@ -75,16 +83,20 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
                             _with_height(padding))[:, 0]
     (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
     x = np.ascontiguousarray(x, dtype=dtype)
-    kernel = np.ascontiguousarray(kernel, dtype=dtype)
     images, high, wide, channels = x.shape
     out_shape = windows_output_shape((high + top + bottom, wide + left + right), kernel.shape[:2], strides, dilation)
     y = np.empty((images, *out_shape, kernel.shape[-1]), dtype=dtype)
-    vectors = 2 if kernel.shape[-1] % (2 * vector_length(dtype)) == 0 else 1
+    rounded, vectors = _whole_vectors(kernel.shape[-1], dtype)
+    if rounded == kernel.shape[-1]:
+        padded_kernel = np.ascontiguousarray(kernel, dtype=dtype)
+    else:  # zero filters up to whole vectors: its vectors load whole, y takes only C_out lanes of them
+        padded_kernel = np.zeros((*kernel.shape[:-1], rounded), dtype=dtype)
+        padded_kernel[..., : kernel.shape[-1]] = kernel
     loop = conv_forward_loop(vectors, strides[1] * channels)
     geometry = ((top, bottom, left, right), tuple(strides), tuple(dilation))
 
     def forward_chunk(chunk):
-        loop(x[chunk], kernel, *geometry, y[chunk])
+        loop(x[chunk], padded_kernel, *geometry, y[chunk])
 
     split_batch(forward_chunk, batch_chunks(images, x[:1].nbytes + y[:1].nbytes),
                 work=images * math.prod(out_shape) * kernel.size)
@@ -92,14 +104,13 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
 
 
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
-    """dLoss/dx (input_shape, without the cells of `padding`) from dLoss/dy: the "full" convolution of dy by this
-    loop where it serves (stride 1, C_in a multiple of V), else im2col's col2im."""
+    """dLoss/dx (input_shape, without the cells of `padding`) from dLoss/dy: with stride 1 the "full" convolution
+    of dy by this loop, else im2col's col2im."""
     rank = kernel.ndim - 2
     padding = ((0, 0),) * rank if padding is None else tuple(tuple(pair) for pair in padding)
     reach = tuple(d * (k - 1) for k, d in zip(kernel.shape[:rank], dilation))
     dtype = np.result_type(grad_output, kernel)
-    flipped_shape = (*kernel.shape[:rank], kernel.shape[-1], kernel.shape[-2])  # its C_out is the layer's C_in
-    if (all(s == 1 for s in strides) and dtype in (np.float32, np.float64) and serves(flipped_shape, groups, dtype)
+    if (all(s == 1 for s in strides) and dtype in (np.float32, np.float64) and serves(kernel.shape, groups)
             and all(before <= r and after <= r for (before, after), r in zip(padding, reach))):
         full = tuple((r - before, r - after) for r, (before, after) in zip(reach, padding))
         return conv_forward(grad_output, im2col.flipped_transposed(kernel, groups), strides, dilation, groups, full)
@@ -117,14 +128,15 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
     x = np.ascontiguousarray(x, dtype=dtype)
     grad_output = np.ascontiguousarray(grad_output, dtype=dtype)
-    vectors = 2 if kernel_shape[-1] % (2 * vector_length(dtype)) == 0 else 1
+    rounded, vectors = _whole_vectors(kernel_shape[-1], dtype)
     geometry = ((top, bottom, left, right), tuple(strides), tuple(dilation), vectors)
 
     def kernel_gradient_chunk(chunk):
-        grad_kernel = np.zeros(kernel_shape, dtype=dtype)
+        grad_kernel = np.zeros((*kernel_shape[:-1], rounded), dtype=dtype)  # whole vectors, as the forward's kernel
         vectorized_loops.conv_kernel_gradient(x[chunk], grad_output[chunk], *geometry, grad_kernel)
         return grad_kernel
 
     parts = batch_chunks(x.shape[0], x[:1].nbytes + grad_output[:1].nbytes)
-    return functools.reduce(np.add, split_batch(kernel_gradient_chunk, parts,
-                                                work=grad_output.size * math.prod(kernel_shape[:-1])))
+    grad_kernel = functools.reduce(np.add, split_batch(kernel_gradient_chunk, parts,
+                                                       work=grad_output.size * math.prod(kernel_shape[:-1])))
+    return grad_kernel if rounded == kernel_shape[-1] else np.ascontiguousarray(grad_kernel[..., : kernel_shape[-1]])

@@ -71,30 +71,62 @@ class _Vectors:
         """a * b + c, lane by lane, one rounding."""
         return self.builder.call(self.fma_function, [a, b, c])
 
+    def first_lanes(self, count):
+        """The mask <lane < count> (count an i64 value): a vector's first `count` lanes, all of them for count >= V."""
+        lanes = ir.Constant(ir.VectorType(ir.IntType(64), self.length), list(range(self.length)))
+        undefined = ir.Constant(ir.VectorType(ir.IntType(64), self.length), ir.Undefined)
+        first = self.builder.insert_element(undefined, count, ir.Constant(ir.IntType(32), 0))
+        spread = self.builder.shuffle_vector(first, undefined, ir.Constant(ir.VectorType(ir.IntType(32), self.length),
+                                                                          [0] * self.length))
+        return self.builder.icmp_signed("<", lanes, spread)
+
+    def _masked(self, operation, result, arguments):
+        mask = ir.VectorType(ir.IntType(1), self.length)
+        types = {"load": [self.vector.as_pointer(), ir.IntType(32), mask, self.vector],
+                 "store": [self.vector, self.vector.as_pointer(), ir.IntType(32), mask]}[operation]
+        name = f"llvm.masked.{operation}.v{self.length}f{8 * self.itemsize}.p0"
+        function = self.builder.module.globals.get(name) or ir.Function(
+            self.builder.module, ir.FunctionType(result, types), name=name)
+        return self.builder.call(function, arguments)
+
+    def masked_load(self, address, mask):
+        """The vector at `address`, its lanes outside `mask` zero (and not read: they may lie past an array's end)."""
+        alignment = ir.Constant(ir.IntType(32), self.itemsize)
+        return self._masked("load", self.vector, [self.builder.bitcast(address, self.vector.as_pointer()), alignment,
+                                                  mask, ir.Constant(self.vector, [0.0] * self.length)])
+
+    def masked_store(self, value, address, mask):
+        """Store the lanes of `value` inside `mask` at `address`; memory under the others is left as it is."""
+        alignment = ir.Constant(ir.IntType(32), self.itemsize)
+        self._masked("store", ir.VoidType(), [value, self.builder.bitcast(address, self.vector.as_pointer()),
+                                              alignment, mask])
+
 
 @intrinsic(prefer_literal=True)
 def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step,
-           window, steps):
-    """block(P, vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step, window, steps):
-    P output pixels times `vectors` vectors of output channels (see the module), on flat arrays: the P pixels'
-    windows start x_step apart in x from x_start on, their vectors are written y_step apart in y from y_start on.
+           lanes, window, steps):
+    """block(P, vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step, lanes, window,
+    steps): P output pixels times `vectors` vectors of output channels (see the module), on flat arrays: the P
+    pixels' windows start x_step apart in x from x_start on, their vectors' first `lanes` values (all of them when
+    lanes >= vectors V) are written y_step apart in y from y_start on.
     P, vectors and constant_step are compile-time constants: constant_step is x_step compiled in (s_w C_in along a
     row: the P reads of one step are then at fixed offsets), or 0 where x_step is read at run time.
     window = (kernel rows, kernel columns, run): the part of the window inside x, its first cell at x_start in x and
     at kernel_start in the kernel; `run` values are read per kernel column (C_in, or k_w C_in with one column when
-    the window row is contiguous). steps = (x row step, x column step, kernel row step, kernel column step, C_out)
-    as flat offsets."""
+    the window row is contiguous). steps = (x row step, x column step, kernel row step, kernel column step, kernel
+    channel step) as flat offsets."""
     if not all(isinstance(value, types.IntegerLiteral) for value in (pixels, vectors, constant_step)):
         return None
     # the literal types stay in the signature: each (P, vectors, constant_step) is its own implementation
     signature = types.void(pixels, vectors, constant_step, x, types.intp, types.intp, kernel, types.intp, y,
-                           types.intp, types.intp, window, steps)
+                           types.intp, types.intp, types.intp, window, steps)
     pixels, vectors, constant_step = pixels.literal_value, vectors.literal_value, constant_step.literal_value
 
     def codegen(context, builder, signature, arguments):
-        x_array, x_start, x_step, kernel_array, kernel_start, y_array, y_start, y_step, window, steps = arguments[3:]
+        (x_array, x_start, x_step, kernel_array, kernel_start, y_array, y_start, y_step, lanes, window,
+         steps) = arguments[3:]
         kernel_high, columns, run = (builder.extract_value(window, field) for field in range(3))
-        row_step, column_step, kernel_row_step, kernel_column_step, channels_out = (
+        row_step, column_step, kernel_row_step, kernel_column_step, kernel_channels = (
             builder.extract_value(steps, field) for field in range(5))
         x_data = context.make_array(signature.args[3])(context, builder, x_array).data
         kernel_data = context.make_array(signature.args[6])(context, builder, kernel_array).data
@@ -111,7 +143,7 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
                 x_cell = builder.add(x_row, builder.mul(j.index, column_step))
                 kernel_cell = builder.add(kernel_row, builder.mul(j.index, kernel_column_step))
                 with cgutils.for_range(builder, run) as c:
-                    kernel_channel = builder.add(kernel_cell, builder.mul(c.index, channels_out))
+                    kernel_channel = builder.add(kernel_cell, builder.mul(c.index, kernel_channels))
                     weights = [ir_.load_vector(ir_.at(kernel_data, builder.add(kernel_channel,
                                                                                ir_.constant(v * ir_.length))))
                                for v in range(vectors)]
@@ -123,12 +155,13 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
                         for v in range(vectors):
                             slot = ir_.at(accumulators, ir_.constant(p * vectors + v))
                             builder.store(ir_.fma(spread, weights[v], builder.load(slot)), slot)
+        masks = [ir_.first_lanes(builder.sub(lanes, ir_.constant(v * ir_.length))) for v in range(vectors)]
         for p in range(pixels):
             for v in range(vectors):
                 target = builder.add(builder.add(y_start, builder.mul(ir_.constant(p), y_step)),
                                      ir_.constant(v * ir_.length))
-                ir_.store_vector(builder.load(ir_.at(accumulators, ir_.constant(p * vectors + v))),
-                                 ir_.at(y_data, target))
+                ir_.masked_store(builder.load(ir_.at(accumulators, ir_.constant(p * vectors + v))),
+                                 ir_.at(y_data, target), masks[v])
         return context.get_dummy_value()
 
     return signature, codegen
@@ -138,30 +171,32 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
 
 @intrinsic(prefer_literal=True)
 def _gradient_block(typingctx, channels, vectors, x, x_start, x_step, grad, grad_start, count, kernel_grad,
-                    kernel_start, channels_out):
-    """gradient_block(C, vectors, x, x_start, x_step, grad, grad_start, count, kernel_grad, kernel_start, C_out): for
-    C input channels c (a compile-time constant, as `vectors`) and one block of `vectors` vectors of output channels,
+                    kernel_start, steps):
+    """gradient_block(C, vectors, x, x_start, x_step, grad, grad_start, count, kernel_grad, kernel_start, steps):
+    for C input channels c (a compile-time constant, as `vectors`) and one block of `vectors` vectors of output
+    channels, with steps = (grad step, kernel step, lanes),
 
-        kernel_grad[kernel_start + c C_out + block] += sum over k < count of
-                                                       x[x_start + k x_step + c] * grad[grad_start + k C_out + block]
+        kernel_grad[kernel_start + c kernel_step + block] += sum over k < count of
+                                                x[x_start + k x_step + c] * grad[grad_start + k grad_step + block]
 
-    on flat arrays: one kernel cell's gradient from `count` output pixels of a row. The C x vectors accumulators
-    are loaded once, stay in registers over the pixels (one vector load of grad and C broadcast multiply-adds per
-    pixel), and are stored once."""
+    on flat arrays: one kernel cell's gradient from `count` output pixels of a row, grad read in its first `lanes`
+    channels of the block (the others as zeros). The C x vectors accumulators are loaded once, stay in registers
+    over the pixels (one vector load of grad and C broadcast multiply-adds per pixel), and are stored once."""
     if not all(isinstance(value, types.IntegerLiteral) for value in (channels, vectors)):
         return None
     signature = types.void(channels, vectors, x, types.intp, types.intp, grad, types.intp, types.intp, kernel_grad,
-                           types.intp, types.intp)
+                           types.intp, steps)
     channels, vectors = channels.literal_value, vectors.literal_value
 
     def codegen(context, builder, signature, arguments):
-        (x_array, x_start, x_step, grad_array, grad_start, count, kernel_array, kernel_start,
-         channels_out) = arguments[2:]
+        x_array, x_start, x_step, grad_array, grad_start, count, kernel_array, kernel_start, steps = arguments[2:]
+        grad_step, kernel_step, lanes = (builder.extract_value(steps, field) for field in range(3))
         x_data = context.make_array(signature.args[2])(context, builder, x_array).data
         grad_data = context.make_array(signature.args[5])(context, builder, grad_array).data
         kernel_data = context.make_array(signature.args[8])(context, builder, kernel_array).data
         ir_ = _Vectors(context, builder, signature.args[2].dtype)
-        slots = [[ir_.at(kernel_data, builder.add(builder.add(kernel_start, builder.mul(ir_.constant(c), channels_out)),
+        masks = [ir_.first_lanes(builder.sub(lanes, ir_.constant(v * ir_.length))) for v in range(vectors)]
+        slots = [[ir_.at(kernel_data, builder.add(builder.add(kernel_start, builder.mul(ir_.constant(c), kernel_step)),
                                                  ir_.constant(v * ir_.length))) for v in range(vectors)]
                  for c in range(channels)]
         accumulators = cgutils.alloca_once(builder, ir_.vector, size=channels * vectors)
@@ -169,9 +204,9 @@ def _gradient_block(typingctx, channels, vectors, x, x_start, x_step, grad, grad
             for v in range(vectors):
                 builder.store(ir_.load_vector(slots[c][v]), ir_.at(accumulators, ir_.constant(c * vectors + v)))
         with cgutils.for_range(builder, count) as k:
-            grad_pixel = builder.add(grad_start, builder.mul(k.index, channels_out))
-            gradients = [ir_.load_vector(ir_.at(grad_data, builder.add(grad_pixel, ir_.constant(v * ir_.length))))
-                         for v in range(vectors)]
+            grad_pixel = builder.add(grad_start, builder.mul(k.index, grad_step))
+            gradients = [ir_.masked_load(ir_.at(grad_data, builder.add(grad_pixel, ir_.constant(v * ir_.length))),
+                                         masks[v]) for v in range(vectors)]
             x_pixel = builder.add(x_start, builder.mul(k.index, x_step))
             for c in range(channels):
                 spread = ir_.broadcast(builder.load(ir_.at(x_data, builder.add(x_pixel, ir_.constant(c)))))
@@ -187,9 +222,10 @@ def _gradient_block(typingctx, channels, vectors, x, x_start, x_step, grad, grad
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def _blocks_along(vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step, count, window,
-                  steps):
-    """`count` output pixels whose windows are x_step apart in x and whose outputs are y_step apart in y, in blocks
+def _blocks_along(vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step, lanes, count,
+                  window, steps):
+    """`count` output pixels whose windows are x_step apart in x and whose outputs are y_step apart in y (their
+    first `lanes` channels of the block written, as `_block`), in blocks
     of the largest of 8, 4, 2, 1 pixels that the run holds, the last block moved back to end with the run (it
     recomputes a few pixels, to the same values). `vectors` and `constant_step` (x_step, or 0: see `_block`) are
     compiled in as constants."""
@@ -201,17 +237,17 @@ def _blocks_along(vectors, constant_step, x, x_start, x_step, kernel, kernel_sta
         start = min(start, count - size)
         x_block, y_block = x_start + start * x_step, y_start + start * y_step
         if size == 8:  # the block size as a literal, which `_block` compiles in
-            _block(8, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, window,
-                   steps)
+            _block(8, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, lanes,
+                   window, steps)
         elif size == 4:
-            _block(4, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, window,
-                   steps)
+            _block(4, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, lanes,
+                   window, steps)
         elif size == 2:
-            _block(2, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, window,
-                   steps)
+            _block(2, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, lanes,
+                   window, steps)
         else:
-            _block(1, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, window,
-                   steps)
+            _block(1, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, lanes,
+                   window, steps)
         start += size
 
 
@@ -257,24 +293,25 @@ def conv_forward_loop(vectors, pixel_step):
         loop(x, kernel, padding, strides, dilation, y)
 
     fills y (n, H_out, W_out, C_out) with the convolution of x (n, H, W, C_in), zero-padded by padding =
-    (top, bottom, left, right), with kernel (k_h, k_w, C_in, C_out); C_out a multiple of `vectors` vectors; x,
-    kernel and y contiguous, of one dtype. The padding is never built: the outputs whose windows lie inside x's
-    width run in blocks along each row (the kernel rows on padding left out); the output columns at the left and
-    right edges run in blocks down the column (the kernel columns on padding left out), and their corner pixels
-    one by one. Compiled on its first call for each dtype, and kept on disk."""
+    (top, bottom, left, right), with kernel (k_h, k_w, C_in, K), K >= C_out a multiple of `vectors` vectors (the
+    filters past C_out are not stored: masked stores); x, kernel and y contiguous, of one dtype. The padding is
+    never built: the outputs whose windows lie inside x's width run in blocks along each row (the kernel rows on
+    padding left out); the output columns at the left and right edges run in blocks down the column (the kernel
+    columns on padding left out), and their corner pixels one by one. Compiled on its first call for each dtype,
+    and kept on disk."""
 
     @njit(nogil=True, cache=True, boundscheck=False)
     def loop(x, kernel, padding, strides, dilation, y):
         images, high, wide, channels = x.shape
-        kernel_high, kernel_wide, _, channels_out = kernel.shape
-        out_high, out_wide = y.shape[1], y.shape[2]
+        kernel_high, kernel_wide, _, kernel_channels = kernel.shape
+        out_high, out_wide, channels_out = y.shape[1], y.shape[2], y.shape[3]
         top, _, left, _ = padding
         s_h, s_w = strides
         d_h, d_w = dilation
         flat_x, flat_kernel, flat_y = x.reshape(-1), kernel.reshape(-1), y.reshape(-1)
-        kernel_column_step = channels * channels_out
+        kernel_column_step = channels * kernel_channels
         kernel_row_step = kernel_wide * kernel_column_step
-        steps = (d_h * wide * channels, d_w * channels, kernel_row_step, kernel_column_step, channels_out)
+        steps = (d_h * wide * channels, d_w * channels, kernel_row_step, kernel_column_step, kernel_channels)
         y_row_step = out_wide * channels_out
         block_channels = vectors * (REGISTER_BYTES // x.itemsize)
         first_row, last_row = _inside_positions(out_high, s_h, top, kernel_high, d_h, high)
@@ -282,14 +319,14 @@ def conv_forward_loop(vectors, pixel_step):
         inside_columns = last_column - first_column
         for n in range(images):
             for first in range(0, channels_out, block_channels):
-                y_image = n * out_high * y_row_step + first
+                y_image, lanes = n * out_high * y_row_step + first, channels_out - first
                 # along each output row, the columns whose windows are inside x's width
                 for p in range(out_high):
                     i_first, rows = _cells_inside(p, s_h, top, kernel_high, d_h, high)
                     x_start = ((n * high + p * s_h - top + i_first * d_h) * wide + first_column * s_w - left) * channels
                     _blocks_along(vectors, pixel_step, flat_x, x_start, pixel_step, flat_kernel,
                                   i_first * kernel_row_step + first, flat_y,
-                                  y_image + p * y_row_step + first_column * channels_out, channels_out,
+                                  y_image + p * y_row_step + first_column * channels_out, channels_out, lanes,
                                   inside_columns, _window(rows, kernel_wide, channels, d_w), steps)
                 # the edge columns: down the rows whose windows are inside x's height, then the corners one by one
                 for index in range(out_wide - inside_columns):
@@ -304,7 +341,7 @@ def conv_forward_loop(vectors, pixel_step):
                         x_start = (n * high + p * s_h - top + i_first * d_h) * wide * channels + x_column
                         _blocks_along(vectors, 0, flat_x, x_start, s_h * wide * channels, flat_kernel,
                                       i_first * kernel_row_step + j_first * kernel_column_step + first, flat_y,
-                                      y_image + p * y_row_step + q * channels_out, y_row_step,
+                                      y_image + p * y_row_step + q * channels_out, y_row_step, lanes,
                                       last_row - first_row if inside else 1, _window(rows, columns, channels, d_w),
                                       steps)
 
@@ -313,51 +350,52 @@ def conv_forward_loop(vectors, pixel_step):
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def _gradient_channels(vectors, channels, x, x_start, x_step, grad, grad_start, count, kernel_grad, kernel_start,
-                       channels_out):
+                       steps):
     """`_gradient_block` over `channels` input channels from x_start and kernel_start on, in blocks of 16 (one
-    vector of output channels) or 8 (two), then 4, 2, 1: at most 16 accumulators. `vectors` is compiled in."""
+    vector of output channels) or 8 (two), then 4, 2, 1: at most 16 accumulators. `vectors` is compiled in;
+    steps = (grad step, kernel step, lanes) as `_gradient_block` takes them."""
     literally(vectors)
     c = 0
     while c < channels:
         remaining = channels - c
-        x_block, kernel_block = x_start + c, kernel_start + c * channels_out
+        x_block, kernel_block = x_start + c, kernel_start + c * steps[1]
         if remaining >= 16 and vectors == 1:  # the block size as a literal, which `_gradient_block` compiles in
             _gradient_block(16, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
-                            channels_out)
+                            steps)
             c += 16
         elif remaining >= 8:
             _gradient_block(8, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
-                            channels_out)
+                            steps)
             c += 8
         elif remaining >= 4:
             _gradient_block(4, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
-                            channels_out)
+                            steps)
             c += 4
         elif remaining >= 2:
             _gradient_block(2, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
-                            channels_out)
+                            steps)
             c += 2
         else:
             _gradient_block(1, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
-                            channels_out)
+                            steps)
             c += 1
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_grad):
-    """kernel_grad (k_h, k_w, C_in, C_out) += the kernel gradient of a chunk: x (n, H, W, C_in) zero-padded by
+    """kernel_grad (k_h, k_w, C_in, K) += the kernel gradient of a chunk: x (n, H, W, C_in) zero-padded by
     padding = (top, bottom, left, right), grad = dLoss/dy (n, H_out, W_out, C_out), in output-channel blocks of
-    `vectors` (1 or 2) vectors:
+    `vectors` (1 or 2) vectors; K >= C_out is C_out rounded up to whole vectors (the lanes past C_out stay zero):
 
-        kernel_grad[i, j, c, :] += sum over n, p, q of x[n, p s_h + i d_h - top, q s_w + j d_w - left, c]
-                                                       * grad[n, p, q, :]
+        kernel_grad[i, j, c, :C_out] += sum over n, p, q of x[n, p s_h + i d_h - top, q s_w + j d_w - left, c]
+                                                            * grad[n, p, q, :]
 
     output row by output row, so that a row of grad and the rows of x it reads stay in the cache while every kernel
     cell takes its share; each cell sums only the output columns whose input lies in x (the padding is never
     built). All arrays contiguous, of one dtype."""
     images, high, wide, channels = x.shape
-    kernel_high, kernel_wide, _, channels_out = kernel_grad.shape
-    out_high, out_wide = grad.shape[1], grad.shape[2]
+    kernel_high, kernel_wide, _, kernel_channels = kernel_grad.shape
+    out_high, out_wide, channels_out = grad.shape[1], grad.shape[2], grad.shape[3]
     top, _, left, _ = padding
     s_h, s_w = strides
     d_h, d_w = dilation
@@ -372,13 +410,14 @@ def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_gr
                     q_first, q_last = _outputs_seeing(j * d_w - left, s_w, out_wide, wide)
                     x_start = x_row + (q_first * s_w + j * d_w - left) * channels
                     grad_start = ((n * out_high + p) * out_wide + q_first) * channels_out
-                    kernel_start = (i * kernel_wide + j) * channels * channels_out
+                    kernel_start = (i * kernel_wide + j) * channels * kernel_channels
                     for first in range(0, channels_out, block_channels):
+                        steps = (channels_out, kernel_channels, channels_out - first)
                         if vectors == 2:  # the count as a constant, which `_gradient_channels` compiles in
                             _gradient_channels(2, channels, flat_x, x_start, s_w * channels, flat_grad,
                                                grad_start + first, q_last - q_first, flat_kernel, kernel_start + first,
-                                               channels_out)
+                                               steps)
                         else:
                             _gradient_channels(1, channels, flat_x, x_start, s_w * channels, flat_grad,
                                                grad_start + first, q_last - q_first, flat_kernel, kernel_start + first,
-                                               channels_out)
+                                               steps)
