@@ -110,7 +110,11 @@ def test_non_finite_weights_are_never_checkpointed_and_the_last_good_one_stays(t
 
 @pytest.mark.parametrize("extra, problem", [({"step": "three"}, "the metadata 'step' must be a whole number"),
                                             ({"step": "3"}, "needs the metadata 'epoch_random_state'"),
-                                            ({"step": "3", "epoch_random_state": "{}"}, "a state of striate's")])
+                                            ({"step": "3", "epoch_random_state": "{}"}, "a state of striate's"),
+                                            ({"algorithm_choices": '[["forward", [[1, 5, 5, 3]], "im2col"]]'},
+                                             "'algorithm_choices' must be"),
+                                            ({"algorithm_choices": '[["forward", [[1], [3], [1], [1], 1], "fast"]]'},
+                                             "'algorithm_choices' must be .*an entry \\['forward', 'fast', 1\\]")])
 def test_a_checkpoint_with_a_malformed_position_is_one_file_format_error(tmp_path, extra, problem):
     from striate import FileFormatError
     from striate.models.saving import save_model
@@ -119,3 +123,21 @@ def test_a_checkpoint_with_a_malformed_position_is_one_file_format_error(tmp_pat
     save_model(fresh_model(), path, extra_metadata=extra)
     with pytest.raises(FileFormatError, match=problem):
         RunCheckpoint.resume(path)
+
+
+def test_a_checkpoint_keeps_the_measured_algorithms_and_resuming_restores_them(tmp_path):
+    """A new process could measure another candidate fastest (values differing in the last bits): the resumed run
+    takes the choices the run had made, as the checkpoint recorded them."""
+    from striate.algorithms import Case, measured
+
+    case = Case((8, 10, 10, 16), (3, 3, 16, 16), (1, 1), (1, 1), 1)
+    measured.forget_measured()
+    measured.record({("forward", case): "vectorized", ("kernel gradient", case): "winograd"})
+    x, y = problem()
+    path = str(tmp_path / "checkpoint.safetensors")
+    model = fresh_model()
+    model.fit(x, y, batch_size=8, epochs=1, callbacks=[RunCheckpoint(path)], verbose=0)
+    measured.forget_measured()  # as in a new process
+    RunCheckpoint.resume(path)
+    assert measured.measured_choices() == {("forward", case): "vectorized", ("kernel gradient", case): "winograd"}
+    measured.forget_measured()

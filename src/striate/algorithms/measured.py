@@ -8,11 +8,12 @@ ROUNDS times interleaved, and keeps the candidate whose best run was fastest (it
 records its name. Every later call of the same case and pass runs the recorded algorithm alone.
 
 The record is per process and shared by its threads (`measured_choices()` shows it, `forget_measured()` empties
-it). Within a process the choice is fixed, so results stay the same from call to call and at any thread count;
-two processes may choose differently where two candidates take about the same time, and their results then
-differ in the last bits (each candidate equals the direct definition to float rounding).
-`striate.use_deterministic_algorithms(True)` makes "auto" take the first candidate untimed, the same in every
-process.
+it, `record(choices)` adds choices made elsewhere). Within a process the choice is fixed, so results stay the
+same from call to call and at any thread count; two processes may choose differently where two candidates take
+about the same time, and their results then differ in the last bits (each candidate equals the direct definition
+to float rounding). A training checkpoint keeps the record, and resuming from it restores it
+(`striate.training.checkpoint`); `striate.use_deterministic_algorithms(True)` makes "auto" take the first candidate
+untimed, the same in every process.
 """
 
 import threading
@@ -53,6 +54,13 @@ def measured_choices():
     """A copy of the record: {(pass, Case): algorithm name}."""
     with _lock:
         return dict(_choices)
+
+
+def record(choices):
+    """Add {(pass, Case): algorithm name} to the record, as if measured here: a resumed training run takes the
+    choices of the process that started it (`striate.training.checkpoint`), so it computes the same values."""
+    with _lock:
+        _choices.update(choices)
 
 
 def forget_measured():

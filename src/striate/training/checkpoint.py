@@ -2,10 +2,14 @@
 mid-epoch bit for bit.
 
 What a run needs to go on exactly where it stopped is the model file (weights, optimizer state, epochs
-finished, striate's generator state; `striate.models.saving`) and the position inside the epoch:
+finished, striate's generator state; `striate.models.saving`), the position inside the epoch and the convolution
+algorithms it measured:
     "step"                batches of the current epoch already trained (0 after a whole epoch)
     "epoch_random_state"  striate's generator as the epoch began, before it drew the epoch's order
-both kept in the same file (`extra_metadata`), written atomically, so a kill at any moment leaves either the
+    "algorithm_choices"   the algorithms `algorithm="auto"` measured fastest so far (`algorithms.measured`), as
+                          [pass, [input shape, kernel shape, strides, dilation, groups], name]: a new process could
+                          measure another candidate fastest, whose values differ in the last bits
+all kept in the same file (`extra_metadata`), written atomically, so a kill at any moment leaves either the
 previous checkpoint or the new one, and loses at most N steps.
 
 Resuming (`RunCheckpoint.resume(path)`, then `fit(..., initial_epoch, initial_step)`): when the epoch begins,
@@ -20,6 +24,7 @@ it) saved as a whole one.
 
 import json
 
+from striate.algorithms import ALGORITHMS, PASSES, Case, measured
 from striate.core import random as striate_random
 from striate.core.errors import FileFormatError
 from striate.models.saving import load_metadata, load_model, save_model
@@ -61,6 +66,8 @@ class RunCheckpoint(Callback):
                 raise FileFormatError(path, f"a checkpoint {step} steps into an epoch needs the metadata "
                                       f"'epoch_random_state', a state of striate's generator ({error})") from None
             position = (model.epochs_trained, step, epoch_state, striate_random.get_state())
+        if "algorithm_choices" in metadata:
+            measured.record(_choices_from_json(path, metadata["algorithm_choices"]))
         callback = cls(path, every, resume_from=position)
         callback.saved = (model.epochs_trained, step)
         return model, model.epochs_trained, step, callback
@@ -98,8 +105,30 @@ class RunCheckpoint(Callback):
         if non_finite_weights(self.model):
             self.refused = (epochs, step)
             return
-        extra = {"step": str(step)}
+        extra = {"step": str(step), "algorithm_choices": _choices_as_json(measured.measured_choices())}
         if step:
             extra["epoch_random_state"] = json.dumps(self.epoch_state)
         save_model(self.model, self.path, epoch=epochs, extra_metadata=extra)
         self.saved = (epochs, step)
+
+
+def _choices_as_json(choices):
+    """{(pass, Case): name} as JSON text: [[pass, [input shape, kernel shape, strides, dilation, groups], name]]."""
+    return json.dumps([[which, [list(case.input_shape), list(case.kernel_shape), list(case.strides),
+                                list(case.dilation), case.groups], name] for (which, case), name in choices.items()])
+
+
+def _choices_from_json(path, text):
+    """The {(pass, Case): name} of `_choices_as_json`'s text, each entry checked: FileFormatError naming `path`."""
+    try:
+        entries = json.loads(text)
+        choices = {}
+        for which, (input_shape, kernel_shape, strides, dilation, groups), name in entries:
+            if which not in PASSES or name not in ALGORITHMS or type(groups) is not int:
+                raise ValueError(f"an entry {[which, name, groups]!r}")
+            shapes = [tuple(int(n) for n in values) for values in (input_shape, kernel_shape, strides, dilation)]
+            choices[(which, Case(*shapes, groups))] = name
+    except (ValueError, TypeError) as error:
+        raise FileFormatError(path, f"the metadata 'algorithm_choices' must be [[pass, [input shape, kernel shape, "
+                              f"strides, dilation, groups], algorithm name], ...] ({error})") from None
+    return choices
