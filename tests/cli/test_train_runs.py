@@ -55,7 +55,8 @@ def weights(path):
 
 
 def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_runs_exact_weights(tmp_path, capsys):
-    options = ["--epochs", "2", "--augment-shift", "2", "--checkpoint-every", "3"]
+    # --deterministic: the reference run is another process, which must choose the same convolution algorithms
+    options = ["--epochs", "2", "--augment-shift", "2", "--checkpoint-every", "3", "--deterministic"]
     assert train(tmp_path / "whole", *options) == 0
 
     out = tmp_path / "killed"
@@ -190,3 +191,14 @@ def test_predict_with_a_model_that_outputs_nan_exits_non_zero(tmp_path, capsys):
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "digit.png")
     assert main(["predict", str(tmp_path), str(tmp_path / "digit.png")]) != 0
     assert "NaN" in capsys.readouterr().err
+
+
+def test_deterministic_takes_the_first_candidate_algorithms_for_that_command_only(tmp_path, monkeypatch):
+    import striate
+    from striate.cli import train as train_command
+
+    seen = []
+    monkeypatch.setattr(train_command, "run_here",
+                        lambda arguments: seen.append(striate.are_deterministic_algorithms_enabled()) or 0)
+    assert train(tmp_path / "a", "--deterministic") == 0 and train(tmp_path / "b") == 0
+    assert seen == [True, False] and striate.are_deterministic_algorithms_enabled() is False

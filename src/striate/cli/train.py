@@ -14,9 +14,16 @@ classes. A file that cannot be read is skipped with a warning naming it.
 DIR receives `model.safetensors` (the trained model), `checkpoint.safetensors` and `run.json` (the settings
 and every epoch's logs, rewritten after each epoch). The checkpoint is saved after every epoch and, with
 `--checkpoint-every STEPS`, every STEPS batches too (striate.training.checkpoint), atomically, so a kill loses
-at most that much work; `--resume` continues from it bit for bit, mid-epoch included, refuses a checkpoint
+at most that much work; `--resume` continues from it bit for bit, mid-epoch included (the checkpoint keeps the
+convolution algorithms the run measured, so the resumed run computes with the same ones), refuses a checkpoint
 of another model or a run.json of other settings (naming both values), and keeps the earlier epochs'
 history. (A mid-epoch resume's epoch logs average the batches trained since the resume.)
+
+Each convolution layer's algorithm is measured on its first call (`algorithm="auto"`), so two separate runs with
+the same settings may choose differently where two algorithms take about the same time, and their weights then
+differ in the last bits. `--deterministic` takes each layer's first candidate untimed instead
+(`striate.use_deterministic_algorithms(True)`, for this command only): two runs give the same weights to the last
+bit in any process.
 
 One run at a time: DIR is locked while it trains (striate.training.run_directory), a second run on it is
 refused with the first one's pid, and temporary files that killed writes left are removed at the start.
@@ -79,6 +86,9 @@ def add_arguments(parser):
                         help=f"hold out the last N of the MNIST training images to score after each epoch (default "
                              f"{MNIST_VALIDATION}; 0: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="take each convolution's first candidate algorithm untimed, so that two runs with the "
+                             "same settings give the same weights to the last bit (default: measured per layer)")
     parser.add_argument("--distributed", action="store_true",
                         help="data-parallel over the processes of an MPI job (`mpiexec -n 4 striate train ...`): "
                              "each trains its shard of every batch of --batch-size; rank 0 alone prints and writes "
@@ -86,6 +96,15 @@ def add_arguments(parser):
 
 
 def run(arguments):
+    before = striate.are_deterministic_algorithms_enabled()
+    striate.use_deterministic_algorithms(before or arguments.deterministic)
+    try:
+        return run_distributed_or_here(arguments)
+    finally:
+        striate.use_deterministic_algorithms(before)
+
+
+def run_distributed_or_here(arguments):
     if not arguments.distributed:
         return run_here(arguments)
     from striate import distributed
@@ -155,7 +174,8 @@ def train(arguments):
     settings = {"model": arguments.model, **data, "batch_size": arguments.batch_size,
                 "optimizer": arguments.optimizer, "learning_rate": arguments.learning_rate,
                 "schedule": arguments.schedule, "augment_shift": arguments.augment_shift, "seed": arguments.seed,
-                "training_images": training_images, "validation_images": validation_images}
+                "deterministic": arguments.deterministic, "training_images": training_images,
+                "validation_images": validation_images}
 
     previous, resumes = None, []
     if arguments.resume:
