@@ -73,6 +73,9 @@ def test_vectorized_refuses_groups_other_ranks_and_other_dtypes():
         vectorized.conv_forward(np.zeros((1, 5, 5, 2)), np.zeros((3, 3, 1, 16)), (1, 1), (1, 1), 2)
     with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 3, 3, 2, 16\)"):
         vectorized.conv_forward(np.zeros((1, 5, 5, 5, 2)), np.zeros((3, 3, 3, 2, 16)), (1, 1, 1), (1, 1, 1), 1)
+    with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 3, 1, 16\) with groups=2"):
+        vectorized.conv_input_gradient(np.zeros((1, 3, 3, 16)), np.zeros((3, 3, 1, 16)), (1, 5, 5, 2), (1, 1),
+                                       (1, 1), 2)
     with pytest.raises(ValueError, match="vectorized needs float32 or float64 data; received int64"):
         vectorized.conv_forward(np.zeros((1, 5, 5, 2), np.int64), np.zeros((3, 3, 2, 16), np.int64), (1, 1), (1, 1),
                                 1)

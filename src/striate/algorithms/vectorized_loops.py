@@ -16,6 +16,14 @@ one channel, whose inputs are C apart); the block is therefore written with numb
 compiled function emit LLVM IR: `<V x float>` loads, `llvm.fma` on vectors, and the three loops over (i, j, c).
 The loops around it (images, output rows, blocks of a row, channel blocks) and the zero padding are ordinary
 numba code (`conv_forward_loop`).
+
+The kernel gradient's block (`_gradient_block`, looped by `conv_kernel_gradient`) turns the roles around: up to
+16 input channels of one kernel cell are the accumulators, each a vector of output channels, and the loop runs over
+the output pixels of a row, one vector load of dy and one broadcast multiply-add per channel each.
+
+With C_out not a multiple of V the last vector of a block is partial: the kernel carries zero filters up to whole
+vectors, and the stores to y and the loads of dy take only the lanes below C_out (`llvm.masked.store`,
+`llvm.masked.load`), so no memory past a pixel's channels is written or read.
 """
 
 import functools
