@@ -46,6 +46,23 @@ def test_vectorized_input_gradient_of_16_channels_is_the_full_convolution_and_eq
     assert_padded_equals_direct(vectorized, x, kernel, (1, 1), (1, 1), 1, padding)
 
 
+@pytest.mark.parametrize(("kernel_shape", "strides", "padding"), [
+    ((3, 3), (2, 2), ((1, 1), (1, 1))),  # ResNet's downsampling layers: phases of 2x2, 2x1, 1x2 and 1x1 cells
+    ((1, 1), (2, 2), ((0, 0), (0, 0))),  # a kernel smaller than the stride: three phases get no cell (zeros)
+    ((2, 3), (3, 2), ((0, 1), (2, 0))),
+    ((5, 4), (2, 3), ((4, 3), (0, 2))),  # padding as far as the kernel reaches
+    ((3, 2), (3, 3), ((5, 0), (1, 4))),  # padding beyond the reach: some phases read padding only
+    ((3,), (2,), ((2, 1),)),  # 1-D
+])
+def test_vectorized_strided_input_gradient_phase_by_phase_equals_direct(kernel_shape, strides, padding):
+    """Stride > 1: dx phase by phase (the cells a with a + before = r mod s), each phase a stride-1 loop over dy
+    with the kernel cells r, r + s, ..., written to every s-th cell of dx."""
+    rng = np.random.default_rng(sum(kernel_shape) + sum(strides))
+    spatial = (11, 9)[-len(kernel_shape):]
+    x, kernel = rng.standard_normal((2, *spatial, 6)), rng.standard_normal((*kernel_shape, 6, 20))
+    assert_padded_equals_direct(vectorized, x, kernel, strides, (1,) * len(strides), 1, padding)
+
+
 @pytest.mark.parametrize(("channels_in", "channels_out", "stride"), [(3, 16, 1), (16, 16, 1), (16, 32, 2),
                                                                      (32, 48, 1), (1, 6, 1), (6, 20, 1)])
 def test_vectorized_float32_layers_equal_direct_in_float64(channels_in, channels_out, stride):

@@ -146,8 +146,8 @@ def _vectorized_serves(case):
 
 
 # the passes `vectorized` is measured in, as the last candidate, wherever it serves the case: its input gradient is
-# its own loop with stride 1 (im2col's elsewhere), so the two gradients join together and are measured as one pair,
-# as winograd's are
+# its own loop (phase by phase with a stride; im2col's only with both a stride and a dilation > 1), and the two
+# gradients join together and are measured as one pair, as winograd's are
 VECTORIZED_PASSES = dict.fromkeys(("forward", "input gradient", "kernel gradient"), _vectorized_serves)
 
 

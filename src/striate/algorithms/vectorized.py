@@ -20,9 +20,10 @@ at a fraction of the machine's multiply rate (one 64x32x32x16 -> 16 3x3 layer on
 6.0 ms, this loop 2.3-2.8 ms, PyTorch's channels-last convolution 2.1-3.0 ms; docs/algorithms.md).
 
     forward:         the loop above
-    input gradient:  with stride 1 the same loop: dx is the convolution of dy, padded by
-                     d (k - 1) less the input's padding, with the flipped kernel whose (C_in, C_out) blocks are
-                     transposed (the "full" convolution, as im2col takes it for few channels); otherwise im2col's
+    input gradient:  the same loop: with stride 1 dx is the convolution of dy, padded by d (k - 1) less the
+                     input's padding, with the flipped kernel whose (C_in, C_out) blocks are transposed (the
+                     "full" convolution, as im2col takes it for few channels); with a stride, each phase of dx
+                     (every s-th cell) is such a convolution with the kernel cells that reach it
     kernel gradient: dW[i, j, c, :] = sum over n, p, q of x[n, p s_h + i d_h - top, q s_w + j d_w - left, c]
                                                           * dy[n, p, q, :],
                      up to 16 channels c of a kernel cell in registers while one output row of dy passes by (one
@@ -82,40 +83,81 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
         return conv_forward(x[:, None], kernel[None], (1, *strides), (1, *dilation), groups,
                             _with_height(padding))[:, 0]
     (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
-    x = np.ascontiguousarray(x, dtype=dtype)
-    images, high, wide, channels = x.shape
-    out_shape = windows_output_shape((high + top + bottom, wide + left + right), kernel.shape[:2], strides, dilation)
-    y = np.empty((images, *out_shape, kernel.shape[-1]), dtype=dtype)
-    rounded, vectors = _whole_vectors(kernel.shape[-1], dtype)
-    if rounded == kernel.shape[-1]:
-        padded_kernel = np.ascontiguousarray(kernel, dtype=dtype)
-    else:  # zero filters up to whole vectors: its vectors load whole, y takes only C_out lanes of them
-        padded_kernel = np.zeros((*kernel.shape[:-1], rounded), dtype=dtype)
-        padded_kernel[..., : kernel.shape[-1]] = kernel
-    loop = conv_forward_loop(vectors, strides[1] * channels)
-    geometry = ((top, bottom, left, right), tuple(strides), tuple(dilation))
-
-    def forward_chunk(chunk):
-        loop(x[chunk], padded_kernel, *geometry, y[chunk])
-
-    split_batch(forward_chunk, batch_chunks(images, x[:1].nbytes + y[:1].nbytes),
-                work=images * math.prod(out_shape) * kernel.size)
+    out_shape = windows_output_shape((x.shape[1] + top + bottom, x.shape[2] + left + right), kernel.shape[:2],
+                                     strides, dilation)
+    y = np.empty((x.shape[0], *out_shape, kernel.shape[-1]), dtype=dtype)
+    _convolve_into(y, (*out_shape, 0, 0, 1, 1), x, kernel, strides, dilation, (top, bottom, left, right))
     return y
 
 
+def _convolve_into(y, placement, x, kernel, strides, dilation, padding):
+    """Write the convolution of x (N, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with kernel
+    (k_h, k_w, C_in, C_out) into y (N, Y_h, Y_w, C_out), its output pixel (p, q) at
+    y[:, row + p row step, column + q column step] for placement = (H_out, W_out, row, column, row step,
+    column step): the compiled loop on chunks of images, on striate's threads."""
+    x = np.ascontiguousarray(x, dtype=y.dtype)
+    rounded, vectors = _whole_vectors(kernel.shape[-1], y.dtype)
+    if rounded == kernel.shape[-1]:
+        padded_kernel = np.ascontiguousarray(kernel, dtype=y.dtype)
+    else:  # zero filters up to whole vectors: its vectors load whole, y takes only C_out lanes of them
+        padded_kernel = np.zeros((*kernel.shape[:-1], rounded), dtype=y.dtype)
+        padded_kernel[..., : kernel.shape[-1]] = kernel
+    loop = conv_forward_loop(vectors, strides[1] * x.shape[-1])
+    geometry = (padding, tuple(strides), tuple(dilation))
+
+    def forward_chunk(chunk):
+        loop(x[chunk], padded_kernel, *geometry, y[chunk], placement)
+
+    split_batch(forward_chunk, batch_chunks(x.shape[0], x[:1].nbytes + y[:1].nbytes),
+                work=x.shape[0] * math.prod(placement[:2]) * kernel.size)
+
+
+def _phase(size, before, out_size, stride, kernel_size, dilation, phase):
+    """One axis of the input gradient's phase r = `phase` (see `conv_input_gradient`): the dx cells
+    a = first, first + s, ... (count of them) with a + before = r (mod s), the kernel cells r, r + s, ... (a slice)
+    that reach them, and the stretch of dy ((start, stop), (zeros before, zeros after)) whose stride-1 convolution
+    with those cells reversed gives them; count 0 where no kernel cell or no dx cell is in this phase."""
+    taps = len(range(phase, kernel_size, stride))
+    first_u = -((phase - before) // stride)  # u: a = s u + r - before, for a = 0 ... size - 1
+    count = max(0, (size - 1 + before - phase) // stride + 1 - first_u) if taps else 0
+    reach = (taps - 1) * dilation
+    dy_start, dy_stop = first_u - reach, first_u + count  # dx cell u sums dy[u - m d], m = 0 ... taps - 1
+    zeros = (max(0, -dy_start), max(0, dy_stop - out_size))
+    if count and max(0, dy_start) >= min(out_size, dy_stop):
+        count = 0  # the phase reads padding only
+    return (stride * first_u + phase - before, count, slice(phase, None, stride),
+            ((max(0, dy_start), min(out_size, dy_stop)), zeros))
+
+
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
-    """dLoss/dx (input_shape, without the cells of `padding`) from dLoss/dy: with stride 1 the "full" convolution
-    of dy by this loop, else im2col's col2im."""
+    """dLoss/dx (input_shape, without the cells of `padding`) from dLoss/dy by this loop, phase by phase (with
+    dilation 1 where a stride is > 1; im2col's col2im otherwise).
+
+    Along an axis of stride s, dx cell a = s u + r - before (phase r < s) receives dy[u - m] through kernel cell
+    i = r + m s only, so each of the s_h s_w phases of dx is a stride-1 "full" convolution of dy with the kernel
+    cells of that phase, reversed, and each (C_in, C_out) block transposed (`im2col.flipped_transposed`); with
+    stride 1 there is one phase, all cells, any dilation. The phases' multiply-adds add up to the forward's."""
     dtype = np.result_type(grad_output, kernel)
     _check(kernel.shape, groups, dtype)
-    rank = kernel.ndim - 2
-    padding = ((0, 0),) * rank if padding is None else tuple(tuple(pair) for pair in padding)
-    reach = tuple(d * (k - 1) for k, d in zip(kernel.shape[:rank], dilation))
-    if (all(s == 1 for s in strides)
-            and all(before <= r and after <= r for (before, after), r in zip(padding, reach))):
-        full = tuple((r - before, r - after) for r, (before, after) in zip(reach, padding))
-        return conv_forward(grad_output, im2col.flipped_transposed(kernel, groups), strides, dilation, groups, full)
-    return im2col.conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding)
+    if kernel.ndim == 3:
+        return conv_input_gradient(grad_output[:, None], kernel[None], (input_shape[0], 1, *input_shape[1:]),
+                                   (1, *strides), (1, *dilation), groups, _with_height(padding))[:, 0]
+    padding = ((0, 0), (0, 0)) if padding is None else tuple(tuple(pair) for pair in padding)
+    if any(s > 1 and d > 1 for s, d in zip(strides, dilation)):
+        return im2col.conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding)
+    axes = [[_phase(size, before, out_size, s, k, d, r) for r in range(s)]
+            for size, (before, _), out_size, s, k, d in zip(input_shape[1:3], padding, grad_output.shape[1:3],
+                                                             strides, kernel.shape[:2], dilation)]
+    phases = [(rows, columns) for rows in axes[0] for columns in axes[1] if rows[1] and columns[1]]
+    covered = sum(rows[1] * columns[1] for rows, columns in phases) == math.prod(input_shape[1:3])
+    grad_input = (np.empty if covered else np.zeros)(input_shape, dtype=dtype)
+    for (row_first, rows, row_taps, (row_span, row_zeros)), (column_first, columns, column_taps,
+                                                              (column_span, column_zeros)) in phases:
+        _convolve_into(grad_input, (rows, columns, row_first, column_first, *strides),
+                       grad_output[:, slice(*row_span), slice(*column_span)],
+                       im2col.flipped_transposed(kernel[row_taps, column_taps], groups), (1, 1), dilation,
+                       (*row_zeros, *column_zeros))
+    return grad_input
 
 
 def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, padding=None):

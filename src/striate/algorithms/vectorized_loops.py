@@ -298,21 +298,24 @@ def conv_forward_loop(vectors, pixel_step):
     """The compiled convolution of a chunk in output-channel blocks of `vectors` (1 or 2) vectors, neighbouring
     output pixels' windows `pixel_step` = s_w C_in values apart along a row (both compiled in as constants):
 
-        loop(x, kernel, padding, strides, dilation, y)
+        loop(x, kernel, padding, strides, dilation, y, placement)
 
-    fills y (n, H_out, W_out, C_out) with the convolution of x (n, H, W, C_in), zero-padded by padding =
-    (top, bottom, left, right), with kernel (k_h, k_w, C_in, K), K >= C_out a multiple of `vectors` vectors (the
-    filters past C_out are not stored: masked stores); x, kernel and y contiguous, of one dtype. The padding is
+    writes the convolution of x (n, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with kernel
+    (k_h, k_w, C_in, K), K >= C_out a multiple of `vectors` vectors (the filters past C_out are not stored: masked
+    stores), into y (n, Y_h, Y_w, C_out): with placement = (H_out, W_out, row, column, row step, column step), its
+    output pixel (p, q) to y[:, row + p row step, column + q column step] (all of y: (Y_h, Y_w, 0, 0, 1, 1)); x,
+    kernel and y contiguous, of one dtype. The padding is
     never built: the outputs whose windows lie inside x's width run in blocks along each row (the kernel rows on
     padding left out); the output columns at the left and right edges run in blocks down the column (the kernel
     columns on padding left out), and their corner pixels one by one. Compiled on its first call for each dtype,
     and kept on disk."""
 
     @njit(nogil=True, cache=True, boundscheck=False)
-    def loop(x, kernel, padding, strides, dilation, y):
+    def loop(x, kernel, padding, strides, dilation, y, placement):
         images, high, wide, channels = x.shape
         kernel_high, kernel_wide, _, kernel_channels = kernel.shape
-        out_high, out_wide, channels_out = y.shape[1], y.shape[2], y.shape[3]
+        _, y_high, y_wide, channels_out = y.shape
+        out_high, out_wide, y_first_row, y_first_column, y_row_stride, y_column_stride = placement
         top, _, left, _ = padding
         s_h, s_w = strides
         d_h, d_w = dilation
@@ -320,21 +323,22 @@ def conv_forward_loop(vectors, pixel_step):
         kernel_column_step = channels * kernel_channels
         kernel_row_step = kernel_wide * kernel_column_step
         steps = (d_h * wide * channels, d_w * channels, kernel_row_step, kernel_column_step, kernel_channels)
-        y_row_step = out_wide * channels_out
+        y_row_step, y_column_step = y_row_stride * y_wide * channels_out, y_column_stride * channels_out
+        y_origin = (y_first_row * y_wide + y_first_column) * channels_out
         block_channels = vectors * (REGISTER_BYTES // x.itemsize)
         first_row, last_row = _inside_positions(out_high, s_h, top, kernel_high, d_h, high)
         first_column, last_column = _inside_positions(out_wide, s_w, left, kernel_wide, d_w, wide)
         inside_columns = last_column - first_column
         for n in range(images):
             for first in range(0, channels_out, block_channels):
-                y_image, lanes = n * out_high * y_row_step + first, channels_out - first
+                y_image, lanes = n * y_high * y_wide * channels_out + y_origin + first, channels_out - first
                 # along each output row, the columns whose windows are inside x's width
                 for p in range(out_high):
                     i_first, rows = _cells_inside(p, s_h, top, kernel_high, d_h, high)
                     x_start = ((n * high + p * s_h - top + i_first * d_h) * wide + first_column * s_w - left) * channels
                     _blocks_along(vectors, pixel_step, flat_x, x_start, pixel_step, flat_kernel,
                                   i_first * kernel_row_step + first, flat_y,
-                                  y_image + p * y_row_step + first_column * channels_out, channels_out, lanes,
+                                  y_image + p * y_row_step + first_column * y_column_step, y_column_step, lanes,
                                   inside_columns, _window(rows, kernel_wide, channels, d_w), steps)
                 # the edge columns: down the rows whose windows are inside x's height, then the corners one by one
                 for index in range(out_wide - inside_columns):
@@ -349,7 +353,7 @@ def conv_forward_loop(vectors, pixel_step):
                         x_start = (n * high + p * s_h - top + i_first * d_h) * wide * channels + x_column
                         _blocks_along(vectors, 0, flat_x, x_start, s_h * wide * channels, flat_kernel,
                                       i_first * kernel_row_step + j_first * kernel_column_step + first, flat_y,
-                                      y_image + p * y_row_step + q * channels_out, y_row_step, lanes,
+                                      y_image + p * y_row_step + q * y_column_step, y_row_step, lanes,
                                       last_row - first_row if inside else 1, _window(rows, columns, channels, d_w),
                                       steps)
 
