@@ -196,32 +196,38 @@ class Auto:
 
     pads_with_zeros: every algorithm the table names for the cases this instance serves takes `padding=` itself
     (`PADS_WITH_ZEROS`), so this instance does too and passes it on.
+    case: the one `Case` this instance serves (`algorithm_module` makes one per case, so that a call need not
+    build its case again), or None: each call's own.
     """
 
-    def __init__(self, pads_with_zeros=False):
-        self.PADS_WITH_ZEROS = pads_with_zeros
+    def __init__(self, pads_with_zeros=False, case=None):
+        self.PADS_WITH_ZEROS, self.case = pads_with_zeros, case
+
+    def _case(self, shape, kernel_shape, strides, dilation, groups, padding):
+        if self.case is not None:
+            return self.case
+        return Case(_padded(shape, padding.get("padding")), tuple(kernel_shape), tuple(strides), tuple(dilation),
+                    groups)
 
     def conv_forward(self, x, kernel, strides, dilation, groups, **padding):
-        case = Case(_padded(x.shape, padding.get("padding")), kernel.shape, tuple(strides), tuple(dilation), groups)
+        case = self._case(x.shape, kernel.shape, strides, dilation, groups, padding)
         return _run(("forward",), case,
                     lambda module: module.conv_forward(x, kernel, strides, dilation, groups, **padding))
 
     def conv_input_gradient(self, grad_output, kernel, input_shape, strides, dilation, groups, **padding):
-        case = Case(_padded(input_shape, padding.get("padding")), kernel.shape, tuple(strides), tuple(dilation),
-                    groups)
+        case = self._case(input_shape, kernel.shape, strides, dilation, groups, padding)
         return _run(("input gradient",), case, lambda module: module.conv_input_gradient(
             grad_output, kernel, input_shape, strides, dilation, groups, **padding))
 
     def conv_kernel_gradient(self, x, grad_output, kernel_shape, strides, dilation, groups, **padding):
-        case = Case(_padded(x.shape, padding.get("padding")), tuple(kernel_shape), tuple(strides), tuple(dilation),
-                    groups)
+        case = self._case(x.shape, kernel_shape, strides, dilation, groups, padding)
         return _run(("kernel gradient",), case, lambda module: module.conv_kernel_gradient(
             x, grad_output, kernel_shape, strides, dilation, groups, **padding))
 
     def conv_gradients(self, x, grad_output, kernel, strides, dilation, groups, **padding):
         """Both gradients: one `conv_gradients` call (timed as one where measured) when the table names the same
         algorithms for both passes and theirs share work, else the two passes one after the other."""
-        case = Case(_padded(x.shape, padding.get("padding")), kernel.shape, tuple(strides), tuple(dilation), groups)
+        case = self._case(x.shape, kernel.shape, strides, dilation, groups, padding)
         names = candidates(case, "input gradient")
         if names == candidates(case, "kernel gradient"):
             def both(module):
@@ -267,6 +273,14 @@ def multiply_count(name, case):
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
+def _auto_module(case):
+    names = {n for which in PASSES for n in candidates(case, which)}
+    if len(names) == 1:
+        return ALGORITHMS[names.pop()]
+    return Auto(all(getattr(ALGORITHMS[n], "PADS_WITH_ZEROS", False) for n in names), case)
+
+
 def algorithm_module(name, case=None):
     """The module implementing algorithm `name` ("auto" or a key of `ALGORITHMS`).
 
@@ -275,12 +289,7 @@ def algorithm_module(name, case=None):
     takes the padding itself when every algorithm named for the case does (kept per case, as `candidates`).
     """
     if name == "auto":
-        if case is None:
-            return auto
-        names = {n for which in PASSES for n in candidates(case, which)}
-        if len(names) == 1:
-            return ALGORITHMS[names.pop()]
-        return Auto(pads_with_zeros=all(getattr(ALGORITHMS[n], "PADS_WITH_ZEROS", False) for n in names))
+        return auto if case is None else _auto_module(case)
     if name not in ALGORITHMS:
         raise ValueError(f"convolution: unknown algorithm {name!r}; expected 'auto' or one of {sorted(ALGORITHMS)}")
     return ALGORITHMS[name]

@@ -104,19 +104,23 @@ def _convolve_into(y, placement, x, kernel, strides, dilation, padding):
         padded_kernel[..., : kernel.shape[-1]] = kernel
     loop = conv_forward_loop(vectors, strides[1] * x.shape[-1])
     geometry = (padding, tuple(strides), tuple(dilation))
+    chunks = batch_chunks(len(x), (x.nbytes + y.nbytes) // max(1, len(x)))
+    if len(chunks) == 1:  # the whole batch in one call (batch-1 inference): no slices, no hand-off
+        loop(x, padded_kernel, *geometry, y, placement)
+        return
 
     def forward_chunk(chunk):
         loop(x[chunk], padded_kernel, *geometry, y[chunk], placement)
 
-    split_batch(forward_chunk, batch_chunks(x.shape[0], x[:1].nbytes + y[:1].nbytes),
-                work=x.shape[0] * math.prod(placement[:2]) * kernel.size)
+    split_batch(forward_chunk, chunks, work=len(x) * math.prod(placement[:2]) * kernel.size)
 
 
 def _phase(size, before, out_size, stride, kernel_size, dilation, phase):
     """One axis of the input gradient's phase r = `phase` (see `conv_input_gradient`): the dx cells
-    a = first, first + s, ... (count of them) with a + before = r (mod s), the kernel cells r, r + s, ... (a slice)
-    that reach them, and the stretch of dy ((start, stop), (zeros before, zeros after)) whose stride-1 convolution
-    with those cells reversed gives them; count 0 where no kernel cell or no dx cell is in this phase."""
+    a = first, first + s, ... (count of them) with a + before = r (mod s), the kernel cells r, r + s, ... that reach
+    them as a slice of the reversed kernel's cells (r + m s is reversed cell k - 1 - r - m s), and the stretch of dy
+    ((start, stop), (zeros before, zeros after)) whose stride-1 convolution with those cells reversed gives them;
+    count 0 where no kernel cell or no dx cell is in this phase."""
     taps = len(range(phase, kernel_size, stride))
     first_u = -((phase - before) // stride)  # u: a = s u + r - before, for a = 0 ... size - 1
     count = max(0, (size - 1 + before - phase) // stride + 1 - first_u) if taps else 0
@@ -125,7 +129,7 @@ def _phase(size, before, out_size, stride, kernel_size, dilation, phase):
     zeros = (max(0, -dy_start), max(0, dy_stop - out_size))
     if count and max(0, dy_start) >= min(out_size, dy_stop):
         count = 0  # the phase reads padding only
-    return (stride * first_u + phase - before, count, slice(phase, None, stride),
+    return (stride * first_u + phase - before, count, slice((kernel_size - 1 - phase) % stride, None, stride),
             ((max(0, dy_start), min(out_size, dy_stop)), zeros))
 
 
@@ -151,11 +155,12 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     phases = [(rows, columns) for rows in axes[0] for columns in axes[1] if rows[1] and columns[1]]
     covered = sum(rows[1] * columns[1] for rows, columns in phases) == math.prod(input_shape[1:3])
     grad_input = (np.empty if covered else np.zeros)(input_shape, dtype=dtype)
+    flipped = im2col.flipped_transposed(kernel, groups)
     for (row_first, rows, row_taps, (row_span, row_zeros)), (column_first, columns, column_taps,
                                                               (column_span, column_zeros)) in phases:
         _convolve_into(grad_input, (rows, columns, row_first, column_first, *strides),
                        grad_output[:, slice(*row_span), slice(*column_span)],
-                       im2col.flipped_transposed(kernel[row_taps, column_taps], groups), (1, 1), dilation,
+                       flipped[row_taps, column_taps], (1, 1), dilation,
                        (*row_zeros, *column_zeros))
     return grad_input
 
