@@ -68,6 +68,17 @@ def _whole_vectors(channels, dtype):
     return rounded, 2 if rounded % (2 * length) == 0 else 1
 
 
+def _in_whole_vectors(kernel, dtype):
+    """(kernel as `dtype` with zero filters up to whole vectors, vectors per block): its vectors then load whole,
+    and y takes only the C_out lanes of them (masked stores)."""
+    rounded, vectors = _whole_vectors(kernel.shape[-1], dtype)
+    if rounded == kernel.shape[-1]:
+        return kernel.astype(dtype, copy=False), vectors
+    padded = np.zeros((*kernel.shape[:-1], rounded), dtype=dtype)
+    padded[..., : kernel.shape[-1]] = kernel
+    return padded, vectors
+
+
 def _with_height(padding):
     """A 1-D layer's padding for the same layer as 2-D of height 1 (no padding along the height)."""
     return None if padding is None else ((0, 0), *padding)
@@ -86,22 +97,18 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
     out_shape = windows_output_shape((x.shape[1] + top + bottom, x.shape[2] + left + right), kernel.shape[:2],
                                      strides, dilation)
     y = np.empty((x.shape[0], *out_shape, kernel.shape[-1]), dtype=dtype)
-    _convolve_into(y, (*out_shape, 0, 0, 1, 1), x, kernel, strides, dilation, (top, bottom, left, right))
+    _convolve_into(y, (*out_shape, 0, 0, 1, 1), x, *_in_whole_vectors(kernel, dtype), strides, dilation,
+                   (top, bottom, left, right))
     return y
 
 
-def _convolve_into(y, placement, x, kernel, strides, dilation, padding):
-    """Write the convolution of x (N, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with kernel
-    (k_h, k_w, C_in, C_out) into y (N, Y_h, Y_w, C_out), its output pixel (p, q) at
-    y[:, row + p row step, column + q column step] for placement = (H_out, W_out, row, column, row step,
+def _convolve_into(y, placement, x, padded_kernel, vectors, strides, dilation, padding):
+    """Write the convolution of x (N, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with
+    padded_kernel (k_h, k_w, C_in, K; `_in_whole_vectors`) into y (N, Y_h, Y_w, C_out), its output pixel (p, q)
+    at y[:, row + p row step, column + q column step] for placement = (H_out, W_out, row, column, row step,
     column step): the compiled loop on chunks of images, on striate's threads."""
     x = np.ascontiguousarray(x, dtype=y.dtype)
-    rounded, vectors = _whole_vectors(kernel.shape[-1], y.dtype)
-    if rounded == kernel.shape[-1]:
-        padded_kernel = np.ascontiguousarray(kernel, dtype=y.dtype)
-    else:  # zero filters up to whole vectors: its vectors load whole, y takes only C_out lanes of them
-        padded_kernel = np.zeros((*kernel.shape[:-1], rounded), dtype=y.dtype)
-        padded_kernel[..., : kernel.shape[-1]] = kernel
+    padded_kernel = np.ascontiguousarray(padded_kernel)
     loop = conv_forward_loop(vectors, strides[1] * x.shape[-1])
     geometry = (padding, tuple(strides), tuple(dilation))
     chunks = batch_chunks(len(x), (x.nbytes + y.nbytes) // max(1, len(x)))
@@ -112,7 +119,8 @@ def _convolve_into(y, placement, x, kernel, strides, dilation, padding):
     def forward_chunk(chunk):
         loop(x[chunk], padded_kernel, *geometry, y[chunk], placement)
 
-    split_batch(forward_chunk, chunks, work=len(x) * math.prod(placement[:2]) * kernel.size)
+    multiply_adds = len(x) * math.prod(placement[:2]) * math.prod(padded_kernel.shape[:-1]) * y.shape[-1]
+    split_batch(forward_chunk, chunks, work=multiply_adds)
 
 
 def _phase(size, before, out_size, stride, kernel_size, dilation, phase):
@@ -155,12 +163,12 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     phases = [(rows, columns) for rows in axes[0] for columns in axes[1] if rows[1] and columns[1]]
     covered = sum(rows[1] * columns[1] for rows, columns in phases) == math.prod(input_shape[1:3])
     grad_input = (np.empty if covered else np.zeros)(input_shape, dtype=dtype)
-    flipped = im2col.flipped_transposed(kernel, groups)
+    flipped, vectors = _in_whole_vectors(im2col.flipped_transposed(kernel, groups), dtype)
     for (row_first, rows, row_taps, (row_span, row_zeros)), (column_first, columns, column_taps,
                                                               (column_span, column_zeros)) in phases:
         _convolve_into(grad_input, (rows, columns, row_first, column_first, *strides),
                        grad_output[:, slice(*row_span), slice(*column_span)],
-                       flipped[row_taps, column_taps], (1, 1), dilation,
+                       flipped[row_taps, column_taps], vectors, (1, 1), dilation,
                        (*row_zeros, *column_zeros))
     return grad_input
 
