@@ -63,6 +63,25 @@ def test_vectorized_strided_input_gradient_phase_by_phase_equals_direct(kernel_s
     assert_padded_equals_direct(vectorized, x, kernel, strides, (1,) * len(strides), 1, padding)
 
 
+@pytest.mark.parametrize(("kernel_shape", "channels_in", "channels_out", "strides", "dilation"), [
+    ((5, 5), 1, 6, (1, 1), (1, 1)),  # LeNet's first layer: blocks of 3 and then 2 whole kernel rows
+    ((3, 3), 1, 16, (1, 2), (2, 1)),  # the whole kernel in one block, its rows 2 apart
+    ((3, 3), 3, 16, (2, 2), (1, 1)),  # one kernel row per block, as a first layer on colour images
+    ((3, 7), 3, 20, (1, 2), (2, 1)),  # 5 of 7 cells of a row per block, then the last 2
+    ((5, 5), 6, 16, (1, 1), (2, 2)),  # LeNet's second layer: 2 cells per block, then the last 1
+    ((2, 3), 8, 48, (2, 1), (1, 1)),  # float64: 48 channels are 3 vectors, so one per block
+    ((4, 1), 2, 32, (1, 1), (1, 1)),  # float64: 32 channels in blocks of 2 vectors
+])
+def test_vectorized_kernel_gradient_of_few_channels_in_blocks_of_kernel_cells_equals_direct(
+        kernel_shape, channels_in, channels_out, strides, dilation):
+    """Up to 8 input channels: each block sums several kernel cells (rows x columns x channels) of dy's row, on x
+    padded beforehand; the kernel's last rows and columns in smaller blocks."""
+    rng = np.random.default_rng(channels_in * channels_out)
+    x = rng.standard_normal((2, 13, 17, channels_in))
+    kernel = rng.standard_normal((*kernel_shape, channels_in, channels_out))
+    assert_padded_equals_direct(vectorized, x, kernel, strides, dilation, 1, ((2, 1), (0, 3)))
+
+
 @pytest.mark.parametrize(("channels_in", "channels_out", "stride"), [(3, 16, 1), (16, 16, 1), (16, 32, 2),
                                                                      (32, 48, 1), (1, 6, 1), (6, 20, 1)])
 def test_vectorized_float32_layers_equal_direct_in_float64(channels_in, channels_out, stride):

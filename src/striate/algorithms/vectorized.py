@@ -175,21 +175,30 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
 
 def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, padding=None):
     """dLoss/dkernel (k_h, k_w, C_in, C_out) from x (N, H, W, C_in), zero-padded by `padding`, and dLoss/dy: each
-    chunk's sum by the compiled loop (`vectorized_loops.conv_kernel_gradient`), the chunks' sums added in order."""
+    chunk's sum by a compiled loop (`vectorized_loops.conv_kernel_gradient`, or `few_channels_gradient_loop` for
+    up to FEW_CHANNELS input channels), the chunks' sums added in order."""
     dtype = np.result_type(x, grad_output)
     _check(kernel_shape, groups, dtype)
     if len(kernel_shape) == 3:
         return conv_kernel_gradient(x[:, None], grad_output[:, None], (1, *kernel_shape), (1, *strides),
                                     (1, *dilation), groups, _with_height(padding))[0]
     (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
+    rounded, vectors = _whole_vectors(kernel_shape[-1], dtype)
+    if kernel_shape[-2] <= vectorized_loops.FEW_CHANNELS:
+        # few channels: blocks of several kernel cells, on x padded here (a small copy), which every cell then
+        # sees along whole output rows
+        x = np.pad(np.asarray(x, dtype=dtype), ((0, 0), (top, bottom), (left, right), (0, 0)))
+        loop = vectorized_loops.few_channels_gradient_loop(vectors, kernel_shape[-2], *kernel_shape[:2])
+        geometry = (tuple(strides), tuple(dilation))
+    else:
+        loop = functools.partial(vectorized_loops.conv_kernel_gradient, vectors=vectors)
+        geometry = ((top, bottom, left, right), tuple(strides), tuple(dilation))
     x = np.ascontiguousarray(x, dtype=dtype)
     grad_output = np.ascontiguousarray(grad_output, dtype=dtype)
-    rounded, vectors = _whole_vectors(kernel_shape[-1], dtype)
-    geometry = ((top, bottom, left, right), tuple(strides), tuple(dilation), vectors)
 
     def kernel_gradient_chunk(chunk):
         grad_kernel = np.zeros((*kernel_shape[:-1], rounded), dtype=dtype)  # whole vectors, as the forward's kernel
-        vectorized_loops.conv_kernel_gradient(x[chunk], grad_output[chunk], *geometry, grad_kernel)
+        loop(x[chunk], grad_output[chunk], *geometry, kernel_grad=grad_kernel)
         return grad_kernel
 
     parts = batch_chunks(x.shape[0], x[:1].nbytes + grad_output[:1].nbytes)

@@ -178,52 +178,66 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
 
 
 @intrinsic(prefer_literal=True)
-def _gradient_block(typingctx, channels, vectors, x, x_start, x_step, grad, grad_start, count, kernel_grad,
-                    kernel_start, steps):
-    """gradient_block(C, vectors, x, x_start, x_step, grad, grad_start, count, kernel_grad, kernel_start, steps):
-    for C input channels c (a compile-time constant, as `vectors`) and one block of `vectors` vectors of output
-    channels, with steps = (grad step, kernel step, lanes),
+def _gradient_block(typingctx, rows, cells, channels, vectors, x, x_start, x_step, grad, grad_start, count,
+                    kernel_grad, kernel_start, steps):
+    """gradient_block(R, J, C, vectors, x, x_start, x_step, grad, grad_start, count, kernel_grad, kernel_start,
+    steps): for a block of R kernel rows i x J kernel columns j x C input channels c (compile-time constants, as
+    `vectors`) and one block of `vectors` vectors of output channels, with steps = (grad step, kernel channel step,
+    lanes, x column step, kernel column step, x row step, kernel row step),
 
-        kernel_grad[kernel_start + c kernel_step + block] += sum over k < count of
-                                                x[x_start + k x_step + c] * grad[grad_start + k grad_step + block]
+        kernel_grad[kernel_start + i kernel_row_step + j kernel_column_step + c kernel_channel_step + block]
+            += sum over k < count of x[x_start + k x_step + i x_row_step + j x_column_step + c]
+                                     * grad[grad_start + k grad_step + block]
 
-    on flat arrays: one kernel cell's gradient from `count` output pixels of a row, grad read in its first `lanes`
-    channels of the block (the others as zeros). The C x vectors accumulators are loaded once, stay in registers
-    over the pixels (one vector load of grad and C broadcast multiply-adds per pixel), and are stored once."""
-    if not all(isinstance(value, types.IntegerLiteral) for value in (channels, vectors)):
+    on flat arrays: R J C kernel values' gradients from `count` output pixels of a row, grad read in its first
+    `lanes` channels of the block (the others as zeros). The R J C x vectors accumulators are loaded once, stay in
+    registers over the pixels (one vector load of grad and R J C broadcast multiply-adds per pixel), and are
+    stored once."""
+    if not all(isinstance(value, types.IntegerLiteral) for value in (rows, cells, channels, vectors)):
         return None
-    signature = types.void(channels, vectors, x, types.intp, types.intp, grad, types.intp, types.intp, kernel_grad,
-                           types.intp, steps)
-    channels, vectors = channels.literal_value, vectors.literal_value
+    signature = types.void(rows, cells, channels, vectors, x, types.intp, types.intp, grad, types.intp, types.intp,
+                           kernel_grad, types.intp, steps)
+    vectors = vectors.literal_value
+    cells_of_block = [(i, j, c) for i in range(rows.literal_value) for j in range(cells.literal_value)
+                      for c in range(channels.literal_value)]
 
     def codegen(context, builder, signature, arguments):
-        x_array, x_start, x_step, grad_array, grad_start, count, kernel_array, kernel_start, steps = arguments[2:]
-        grad_step, kernel_step, lanes = (builder.extract_value(steps, field) for field in range(3))
-        x_data = context.make_array(signature.args[2])(context, builder, x_array).data
-        grad_data = context.make_array(signature.args[5])(context, builder, grad_array).data
-        kernel_data = context.make_array(signature.args[8])(context, builder, kernel_array).data
-        ir_ = _Vectors(context, builder, signature.args[2].dtype)
+        x_array, x_start, x_step, grad_array, grad_start, count, kernel_array, kernel_start, steps = arguments[4:]
+        (grad_step, kernel_channel_step, lanes, x_column_step, kernel_column_step, x_row_step,
+         kernel_row_step) = (builder.extract_value(steps, field) for field in range(7))
+        x_data = context.make_array(signature.args[4])(context, builder, x_array).data
+        grad_data = context.make_array(signature.args[7])(context, builder, grad_array).data
+        kernel_data = context.make_array(signature.args[10])(context, builder, kernel_array).data
+        ir_ = _Vectors(context, builder, signature.args[4].dtype)
         masks = [ir_.first_lanes(builder.sub(lanes, ir_.constant(v * ir_.length))) for v in range(vectors)]
-        slots = [[ir_.at(kernel_data, builder.add(builder.add(kernel_start, builder.mul(ir_.constant(c), kernel_step)),
-                                                 ir_.constant(v * ir_.length))) for v in range(vectors)]
-                 for c in range(channels)]
-        accumulators = cgutils.alloca_once(builder, ir_.vector, size=channels * vectors)
-        for c in range(channels):
+
+        def offset(i, j, c, row_step, column_step, channel_step):
+            return builder.add(builder.add(builder.mul(ir_.constant(i), row_step),
+                                           builder.mul(ir_.constant(j), column_step)),
+                               builder.mul(ir_.constant(c), channel_step))
+
+        starts = [builder.add(kernel_start, offset(i, j, c, kernel_row_step, kernel_column_step, kernel_channel_step))
+                  for i, j, c in cells_of_block]
+        slots = [[ir_.at(kernel_data, builder.add(start, ir_.constant(v * ir_.length))) for v in range(vectors)]
+                 for start in starts]
+        x_offsets = [offset(i, j, c, x_row_step, x_column_step, ir_.constant(1)) for i, j, c in cells_of_block]
+        accumulators = cgutils.alloca_once(builder, ir_.vector, size=len(slots) * vectors)
+        for index in range(len(slots)):
             for v in range(vectors):
-                builder.store(ir_.load_vector(slots[c][v]), ir_.at(accumulators, ir_.constant(c * vectors + v)))
+                builder.store(ir_.load_vector(slots[index][v]), ir_.at(accumulators, ir_.constant(index * vectors + v)))
         with cgutils.for_range(builder, count) as k:
             grad_pixel = builder.add(grad_start, builder.mul(k.index, grad_step))
             gradients = [ir_.masked_load(ir_.at(grad_data, builder.add(grad_pixel, ir_.constant(v * ir_.length))),
                                          masks[v]) for v in range(vectors)]
             x_pixel = builder.add(x_start, builder.mul(k.index, x_step))
-            for c in range(channels):
-                spread = ir_.broadcast(builder.load(ir_.at(x_data, builder.add(x_pixel, ir_.constant(c)))))
+            for index in range(len(slots)):
+                spread = ir_.broadcast(builder.load(ir_.at(x_data, builder.add(x_pixel, x_offsets[index]))))
                 for v in range(vectors):
-                    slot = ir_.at(accumulators, ir_.constant(c * vectors + v))
+                    slot = ir_.at(accumulators, ir_.constant(index * vectors + v))
                     builder.store(ir_.fma(spread, gradients[v], builder.load(slot)), slot)
-        for c in range(channels):
+        for index in range(len(slots)):
             for v in range(vectors):
-                ir_.store_vector(builder.load(ir_.at(accumulators, ir_.constant(c * vectors + v))), slots[c][v])
+                ir_.store_vector(builder.load(ir_.at(accumulators, ir_.constant(index * vectors + v))), slots[index][v])
         return context.get_dummy_value()
 
     return signature, codegen
@@ -363,33 +377,33 @@ def conv_forward_loop(vectors, pixel_step):
 @njit(nogil=True, cache=True, boundscheck=False)
 def _gradient_channels(vectors, channels, x, x_start, x_step, grad, grad_start, count, kernel_grad, kernel_start,
                        steps):
-    """`_gradient_block` over `channels` input channels from x_start and kernel_start on, in blocks of 16 (one
-    vector of output channels) or 8 (two), then 4, 2, 1: at most 16 accumulators. `vectors` is compiled in;
-    steps = (grad step, kernel step, lanes) as `_gradient_block` takes them."""
+    """`_gradient_block` of one kernel cell over `channels` input channels from x_start and kernel_start on, in
+    blocks of 16 (one vector of output channels) or 8 (two), then 4, 2, 1: at most 16 accumulators. `vectors` is
+    compiled in; steps as `_gradient_block` takes them."""
     literally(vectors)
     c = 0
     while c < channels:
         remaining = channels - c
         x_block, kernel_block = x_start + c, kernel_start + c * steps[1]
         if remaining >= 16 and vectors == 1:  # the block size as a literal, which `_gradient_block` compiles in
-            _gradient_block(16, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
-                            steps)
+            _gradient_block(1, 1, 16, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad,
+                            kernel_block, steps)
             c += 16
         elif remaining >= 8:
-            _gradient_block(8, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
-                            steps)
+            _gradient_block(1, 1, 8, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad,
+                            kernel_block, steps)
             c += 8
         elif remaining >= 4:
-            _gradient_block(4, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
-                            steps)
+            _gradient_block(1, 1, 4, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad,
+                            kernel_block, steps)
             c += 4
         elif remaining >= 2:
-            _gradient_block(2, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
-                            steps)
+            _gradient_block(1, 1, 2, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad,
+                            kernel_block, steps)
             c += 2
         else:
-            _gradient_block(1, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad, kernel_block,
-                            steps)
+            _gradient_block(1, 1, 1, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad,
+                            kernel_block, steps)
             c += 1
 
 
@@ -404,7 +418,7 @@ def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_gr
 
     output row by output row, so that a row of grad and the rows of x it reads stay in the cache while every kernel
     cell takes its share; each cell sums only the output columns whose input lies in x (the padding is never
-    built). All arrays contiguous, of one dtype."""
+    built), its channels in blocks of `_gradient_channels`. All arrays contiguous, of one dtype."""
     images, high, wide, channels = x.shape
     kernel_high, kernel_wide, _, kernel_channels = kernel_grad.shape
     out_high, out_wide, channels_out = grad.shape[1], grad.shape[2], grad.shape[3]
@@ -424,7 +438,7 @@ def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_gr
                     grad_start = ((n * out_high + p) * out_wide + q_first) * channels_out
                     kernel_start = (i * kernel_wide + j) * channels * kernel_channels
                     for first in range(0, channels_out, block_channels):
-                        steps = (channels_out, kernel_channels, channels_out - first)
+                        steps = (channels_out, kernel_channels, channels_out - first, 0, 0, 0, 0)
                         if vectors == 2:  # the count as a constant, which `_gradient_channels` compiles in
                             _gradient_channels(2, channels, flat_x, x_start, s_w * channels, flat_grad,
                                                grad_start + first, q_last - q_first, flat_kernel, kernel_start + first,
@@ -433,3 +447,74 @@ def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_gr
                             _gradient_channels(1, channels, flat_x, x_start, s_w * channels, flat_grad,
                                                grad_start + first, q_last - q_first, flat_kernel, kernel_start + first,
                                                steps)
+
+
+ACCUMULATORS = 16  # vectors of partial sums a kernel-gradient block keeps in registers (of AVX-512's 32)
+FEW_CHANNELS = 8  # up to this many input channels, blocks span several kernel cells (`few_channels_gradient_loop`)
+
+
+def cells_per_block(kernel_high, kernel_wide, channels, vectors):
+    """(R, J): the kernel rows and columns whose gradients one block sums together for C_in = `channels` <=
+    FEW_CHANNELS: a whole kernel row (J = k_w) and as many rows as fit, or part of a row, R J C_in vectors <=
+    ACCUMULATORS (each loaded vector of dy then feeds R J C_in multiply-adds)."""
+    cells = max(1, min(kernel_wide, ACCUMULATORS // (channels * vectors)))
+    rows = max(1, min(kernel_high, ACCUMULATORS // (cells * channels * vectors))) if cells == kernel_wide else 1
+    return rows, cells
+
+
+@functools.cache
+def few_channels_gradient_loop(vectors, channels, kernel_high, kernel_wide):
+    """The compiled kernel gradient of a chunk with few input channels (C_in = `channels` <= FEW_CHANNELS), for a
+    kernel of k_h x k_w cells and output-channel blocks of `vectors` (1 or 2) vectors, all compiled in as
+    constants:
+
+        loop(x, grad, strides, dilation, kernel_grad)
+
+    adds to kernel_grad (k_h, k_w, C_in, K) the kernel gradient of x (n, H, W, C_in), already zero-padded, and
+    grad = dLoss/dy (n, H_out, W_out, C_out), as `conv_kernel_gradient` with no padding; each block sums
+    R x J kernel cells x C_in channels (`cells_per_block`) along a whole output row, the last blocks of the
+    kernel's rows and columns with what is left of them. All arrays contiguous, of one dtype."""
+    rows, cells = cells_per_block(kernel_high, kernel_wide, channels, vectors)
+    # the kernel's last block of rows and of columns: what is left of them (a whole block where they divide)
+    last_rows = kernel_high - (kernel_high - 1) // rows * rows
+    last_cells = kernel_wide - (kernel_wide - 1) // cells * cells
+
+    @njit(nogil=True, cache=True, boundscheck=False)
+    def loop(x, grad, strides, dilation, kernel_grad):
+        images, high, wide, _ = x.shape
+        kernel_channels = kernel_grad.shape[3]
+        out_high, out_wide, channels_out = grad.shape[1], grad.shape[2], grad.shape[3]
+        s_h, s_w = strides
+        d_h, d_w = dilation
+        flat_x, flat_grad, flat_kernel = x.reshape(-1), grad.reshape(-1), kernel_grad.reshape(-1)
+        block_channels = vectors * (REGISTER_BYTES // x.itemsize)
+        for n in range(images):
+            for p in range(out_high):
+                grad_row = (n * out_high + p) * out_wide * channels_out
+                for first in range(0, channels_out, block_channels):
+                    steps = (channels_out, kernel_channels, channels_out - first, d_w * channels, channels *
+                             kernel_channels, d_h * wide * channels, kernel_wide * channels * kernel_channels)
+                    for i in range(0, kernel_high, rows):
+                        x_row = (n * high + p * s_h + i * d_h) * wide * channels
+                        for j in range(0, kernel_wide, cells):
+                            x_start = x_row + j * d_w * channels
+                            kernel_start = (i * kernel_wide + j) * channels * kernel_channels + first
+                            # the block's size as literals, which `_gradient_block` compiles in
+                            if i + rows <= kernel_high and j + cells <= kernel_wide:
+                                _gradient_block(rows, cells, channels, vectors, flat_x, x_start, s_w * channels,
+                                                flat_grad, grad_row + first, out_wide, flat_kernel, kernel_start,
+                                                steps)
+                            elif i + rows <= kernel_high:
+                                _gradient_block(rows, last_cells, channels, vectors, flat_x, x_start,
+                                                s_w * channels, flat_grad, grad_row + first, out_wide, flat_kernel,
+                                                kernel_start, steps)
+                            elif j + cells <= kernel_wide:
+                                _gradient_block(last_rows, cells, channels, vectors, flat_x, x_start,
+                                                s_w * channels, flat_grad, grad_row + first, out_wide, flat_kernel,
+                                                kernel_start, steps)
+                            else:
+                                _gradient_block(last_rows, last_cells, channels, vectors, flat_x, x_start,
+                                                s_w * channels, flat_grad, grad_row + first, out_wide, flat_kernel,
+                                                kernel_start, steps)
+
+    return loop
