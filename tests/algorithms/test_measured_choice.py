@@ -90,6 +90,28 @@ def test_gradients_through_auto_match_the_chosen_algorithm_run_alone():
                                                                         1), rtol=1e-12)
 
 
+@pytest.mark.parametrize(("case", "timed"), [
+    # Winograd computes both gradients together: the pair is timed as one
+    (Case((2, 10, 10, 16), (3, 3, 16, 16), (1, 1), (1, 1), 1), [("input gradient", "kernel gradient")]),
+    # toeplitz and vectorized (LeNet's second layer): each pass on its own, so the two may differ
+    (Case((2, 14, 14, 6), (5, 5, 6, 16), (1, 1), (1, 1), 1), [("input gradient",), ("kernel gradient",)]),
+])
+def test_both_gradients_are_timed_together_only_where_a_candidate_computes_them_together(monkeypatch, case, timed):
+    passes_timed = []
+
+    def run(passes, case, names, call):
+        passes_timed.append(passes)
+        return call(names[0])
+
+    monkeypatch.setattr(measured, "run", run)
+    rng = np.random.default_rng(3)
+    x, kernel = rng.standard_normal(case.input_shape), rng.standard_normal(case.kernel_shape)
+    grad_output = rng.standard_normal((2, *(n - k + 1 for n, k in zip(x.shape[1:3], kernel.shape[:2])),
+                                       kernel.shape[-1]))
+    auto.conv_gradients(x, grad_output, kernel, (1, 1), (1, 1), 1)
+    assert passes_timed == timed
+
+
 @pytest.fixture
 def deterministic_algorithms():
     from striate.core import runtime

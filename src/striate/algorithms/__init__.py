@@ -146,8 +146,7 @@ def _vectorized_serves(case):
 
 
 # the passes `vectorized` is measured in, as the last candidate, wherever it serves the case: its input gradient is
-# its own loop (phase by phase with a stride; im2col's only with both a stride and a dilation > 1), and the two
-# gradients join together and are measured as one pair, as winograd's are
+# its own loop (phase by phase with a stride; im2col's only with both a stride and a dilation > 1)
 VECTORIZED_PASSES = dict.fromkeys(("forward", "input gradient", "kernel gradient"), _vectorized_serves)
 
 
@@ -225,11 +224,14 @@ class Auto:
             x, grad_output, kernel_shape, strides, dilation, groups, **padding))
 
     def conv_gradients(self, x, grad_output, kernel, strides, dilation, groups, **padding):
-        """Both gradients: one `conv_gradients` call (timed as one where measured) when the table names the same
-        algorithms for both passes and theirs share work, else the two passes one after the other."""
+        """Both gradients: timed as one (one `conv_gradients` call where a candidate has it) when the table names
+        the same candidates for both passes and one of them computes the two together (Winograd shares its
+        transforms), else the two passes one after the other, each measured on its own (the fastest input
+        gradient and the fastest kernel gradient may then be two algorithms)."""
         case = self._case(x.shape, kernel.shape, strides, dilation, groups, padding)
         names = candidates(case, "input gradient")
-        if names == candidates(case, "kernel gradient"):
+        if names == candidates(case, "kernel gradient") and any(hasattr(ALGORITHMS[name], "conv_gradients")
+                                                                for name in names):
             def both(module):
                 if hasattr(module, "conv_gradients"):
                     return module.conv_gradients(x, grad_output, kernel, strides, dilation, groups, **padding)
