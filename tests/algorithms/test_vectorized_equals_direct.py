@@ -82,6 +82,39 @@ def test_vectorized_kernel_gradient_of_few_channels_in_blocks_of_kernel_cells_eq
     assert_padded_equals_direct(vectorized, x, kernel, strides, dilation, 1, ((2, 1), (0, 3)))
 
 
+@pytest.mark.parametrize(("width", "channels_out", "strides", "dilation", "dtype"), [
+    (28, 6, (1, 1), (1, 1), np.float32),  # LeNet's first layer: rows of 28 pixels in two vectors of 16
+    (37, 1, (2, 1), (1, 2), np.float64),  # one channel: 4 vectors per block (of 8 float64), the last one partly
+    (9, 3, (1, 1), (2, 1), np.float32),  # a row shorter than one vector: masked loads and scatters only
+    (40, 3, (1, 2), (1, 1), np.float32),  # stride 2 along the width: the channel lanes' loop instead, but the
+                                          # input gradient's phases (stride 1) take pixels, every 2nd of dx
+])
+def test_vectorized_with_few_filters_and_pixels_in_the_lanes_equals_direct(width, channels_out, strides, dilation,
+                                                                          dtype):
+    """Few output channels: blocks of neighbouring output pixels in the vector lanes, on x laid out channels-first,
+    each pixel's channels scattered into y; and the input gradients of layers with few input channels, whose
+    stride-1 phases are such convolutions (writing every s-th cell of dx)."""
+    rng = np.random.default_rng(width)
+    x = rng.standard_normal((2, 11, width, 4)).astype(dtype)
+    kernel = rng.standard_normal((3, 5, 4, channels_out)).astype(dtype)
+    padding = ((2, 1), (1, 3))
+    padded = np.pad(x.astype(np.float64), ((0, 0), *padding, (0, 0)))
+    expected = direct.conv_forward(padded, kernel.astype(np.float64), strides, dilation, 1)
+    y = vectorized.conv_forward(x, kernel, strides, dilation, 1, padding=padding)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    # the input gradient of a layer from `channels_out` channels to 4: dx has few channels
+    layer_x, layer_kernel = y, kernel.transpose(0, 1, 3, 2).copy()
+    grad_output = rng.standard_normal(direct.conv_forward(np.pad(layer_x, ((0, 0), *padding, (0, 0))), layer_kernel,
+                                                          strides, dilation, 1).shape).astype(dtype)
+    expected = direct.conv_input_gradient(grad_output.astype(np.float64), layer_kernel.astype(np.float64),
+                                          np.pad(layer_x, ((0, 0), *padding, (0, 0))).shape, strides, dilation, 1)
+    inside = (slice(None), slice(2, 2 + layer_x.shape[1]), slice(1, 1 + layer_x.shape[2]))
+    got = vectorized.conv_input_gradient(grad_output, layer_kernel, layer_x.shape, strides, dilation, 1,
+                                         padding=padding)
+    np.testing.assert_allclose(got, expected[inside], rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize(("channels_in", "channels_out", "stride"), [(3, 16, 1), (16, 16, 1), (16, 32, 2),
                                                                      (32, 48, 1), (1, 6, 1), (6, 20, 1)])
 def test_vectorized_float32_layers_equal_direct_in_float64(channels_in, channels_out, stride):

@@ -39,6 +39,7 @@ import math
 import numpy as np
 
 from striate.algorithms import im2col, vectorized_loops
+from striate.algorithms import vectorized_pixel_loops as pixel_loops
 from striate.algorithms.chunking import batch_chunks, split_batch
 from striate.algorithms.vectorized_loops import conv_forward_loop, vector_length
 from striate.algorithms.windows import windows_output_shape
@@ -107,6 +108,10 @@ def _convolve_into(y, placement, x, padded_kernel, vectors, strides, dilation, p
     padded_kernel (k_h, k_w, C_in, K; `_in_whole_vectors`) into y (N, Y_h, Y_w, C_out), its output pixel (p, q)
     at y[:, row + p row step, column + q column step] for placement = (H_out, W_out, row, column, row step,
     column step): the compiled loop on chunks of images, on striate's threads."""
+    if strides[1] == 1 and _pixels_fill_more_lanes(y.shape[-1], placement[1], y.dtype):
+        _convolve_pixels_into(y, placement, x, np.ascontiguousarray(padded_kernel[..., : y.shape[-1]]), strides,
+                              dilation, padding)
+        return
     x = np.ascontiguousarray(x, dtype=y.dtype)
     padded_kernel = np.ascontiguousarray(padded_kernel)
     loop = conv_forward_loop(vectors, strides[1] * x.shape[-1])
@@ -121,6 +126,33 @@ def _convolve_into(y, placement, x, padded_kernel, vectors, strides, dilation, p
 
     multiply_adds = len(x) * math.prod(placement[:2]) * math.prod(padded_kernel.shape[:-1]) * y.shape[-1]
     split_batch(forward_chunk, chunks, work=multiply_adds)
+
+
+def _pixels_fill_more_lanes(channels_out, out_wide, dtype):
+    """Whether output pixels in the vector lanes (`vectorized_pixel_loops`) use more of them than output channels
+    do: a row's W_out pixels fill W_out / (V ceil(W_out / V)) of their vectors, C_out channels C_out /
+    (V ceil(C_out / V)) of theirs (LeNet's 6 filters: 6 of 16 float32 lanes; its 14-pixel rows: 14 of 16)."""
+    length = vector_length(dtype)
+    return (channels_out <= pixel_loops.ACCUMULATORS
+            and out_wide * -(-channels_out // length) > channels_out * -(-out_wide // length))
+
+
+def _convolve_pixels_into(y, placement, x, kernel, strides, dilation, padding):
+    """`_convolve_into` with output pixels in the vector lanes (stride 1 along the width): x copied channels-first
+    with its zero padding, then the compiled loop (`vectorized_pixel_loops`) on chunks of images."""
+    top, bottom, left, right = padding
+    images, high, wide, channels = x.shape
+    x_cf = np.zeros((images, channels, high + top + bottom, wide + left + right), dtype=y.dtype)
+    x_cf[:, :, top: top + high, left: left + wide] = x.transpose(0, 3, 1, 2)
+    loop = pixel_loops.pixel_forward_loop(pixel_loops.pixel_vectors(y.shape[-1], placement[1], y.dtype),
+                                          y.shape[-1])
+    geometry = (tuple(strides), tuple(dilation))
+
+    def forward_chunk(chunk):
+        loop(x_cf[chunk], kernel, *geometry, y[chunk], placement)
+
+    split_batch(forward_chunk, batch_chunks(images, (x_cf.nbytes + y.nbytes) // max(1, images)),
+                work=images * math.prod(placement[:2]) * kernel.size)
 
 
 def _phase(size, before, out_size, stride, kernel_size, dilation, phase):

@@ -79,14 +79,32 @@ class _Vectors:
         """a * b + c, lane by lane, one rounding."""
         return self.builder.call(self.fma_function, [a, b, c])
 
+    def _lane_numbers(self):
+        return ir.Constant(ir.VectorType(ir.IntType(64), self.length), list(range(self.length)))
+
+    def _spread_integer(self, value):
+        """<value, ..., value> of an i64 value."""
+        undefined = ir.Constant(ir.VectorType(ir.IntType(64), self.length), ir.Undefined)
+        first = self.builder.insert_element(undefined, value, ir.Constant(ir.IntType(32), 0))
+        return self.builder.shuffle_vector(first, undefined, ir.Constant(ir.VectorType(ir.IntType(32), self.length),
+                                                                         [0] * self.length))
+
     def first_lanes(self, count):
         """The mask <lane < count> (count an i64 value): a vector's first `count` lanes, all of them for count >= V."""
-        lanes = ir.Constant(ir.VectorType(ir.IntType(64), self.length), list(range(self.length)))
-        undefined = ir.Constant(ir.VectorType(ir.IntType(64), self.length), ir.Undefined)
-        first = self.builder.insert_element(undefined, count, ir.Constant(ir.IntType(32), 0))
-        spread = self.builder.shuffle_vector(first, undefined, ir.Constant(ir.VectorType(ir.IntType(32), self.length),
-                                                                          [0] * self.length))
-        return self.builder.icmp_signed("<", lanes, spread)
+        return self.builder.icmp_signed("<", self._lane_numbers(), self._spread_integer(count))
+
+    def masked_scatter(self, value, address, lane_step, mask):
+        """Store lane l of `value` at address + l lane_step values (lane_step an i64 value), for the lanes inside
+        `mask`: a vector's lanes to memory `lane_step` values apart (`llvm.masked.scatter`)."""
+        builder = self.builder
+        offsets = builder.mul(self._lane_numbers(), self._spread_integer(builder.mul(lane_step,
+                                                                                     self.constant(self.itemsize))))
+        base = self._spread_integer(builder.ptrtoint(address, ir.IntType(64)))
+        addresses = builder.inttoptr(builder.add(base, offsets), ir.VectorType(address.type, self.length))
+        name = f"llvm.masked.scatter.v{self.length}f{8 * self.itemsize}.v{self.length}p0"
+        function = builder.module.globals.get(name) or ir.Function(builder.module, ir.FunctionType(
+            ir.VoidType(), [self.vector, addresses.type, ir.IntType(32), mask.type]), name=name)
+        builder.call(function, [value, addresses, ir.Constant(ir.IntType(32), self.itemsize), mask])
 
     def _masked(self, operation, result, arguments):
         mask = ir.VectorType(ir.IntType(1), self.length)
