@@ -109,8 +109,8 @@ def _convolve_into(y, placement, x, padded_kernel, vectors, strides, dilation, p
     at y[:, row + p row step, column + q column step] for placement = (H_out, W_out, row, column, row step,
     column step): the compiled loop on chunks of images, on striate's threads."""
     if strides[1] == 1 and _pixels_fill_more_lanes(y.shape[-1], placement[1], y.dtype):
-        _convolve_pixels_into(y, placement, x, np.ascontiguousarray(padded_kernel[..., : y.shape[-1]]), strides,
-                              dilation, padding)
+        _convolve_pixels_into(y, placement, _channels_first(x, padding, y.dtype), (0, 0),
+                              padded_kernel[..., : y.shape[-1]], strides, dilation)
         return
     x = np.ascontiguousarray(x, dtype=y.dtype)
     padded_kernel = np.ascontiguousarray(padded_kernel)
@@ -137,16 +137,25 @@ def _pixels_fill_more_lanes(channels_out, out_wide, dtype):
             and out_wide * -(-channels_out // length) > channels_out * -(-out_wide // length))
 
 
-def _convolve_pixels_into(y, placement, x, kernel, strides, dilation, padding):
-    """`_convolve_into` with output pixels in the vector lanes (stride 1 along the width): x copied channels-first
-    with its zero padding, then the compiled loop (`vectorized_pixel_loops`) on chunks of images."""
+def _channels_first(x, padding, dtype):
+    """x (N, H, W, C) -> (N, C, H + top + bottom, W + left + right) as `dtype`, zero-padded by padding = (top,
+    bottom, left, right): the layout of `vectorized_pixel_loops`, whose vectors are neighbouring pixels."""
     top, bottom, left, right = padding
     images, high, wide, channels = x.shape
-    x_cf = np.zeros((images, channels, high + top + bottom, wide + left + right), dtype=y.dtype)
+    x_cf = np.zeros((images, channels, high + top + bottom, wide + left + right), dtype=dtype)
     x_cf[:, :, top: top + high, left: left + wide] = x.transpose(0, 3, 1, 2)
-    loop = pixel_loops.pixel_forward_loop(pixel_loops.pixel_vectors(y.shape[-1], placement[1], y.dtype),
+    return x_cf
+
+
+def _convolve_pixels_into(y, placement, x_cf, origin, kernel, strides, dilation):
+    """`_convolve_into` with output pixels in the vector lanes (stride 1 along the width), on x_cf laid out by
+    `_channels_first` (its padding built), the window of output pixel (0, 0) at origin = (row, column) of it: the
+    compiled loop (`vectorized_pixel_loops`) on chunks of images."""
+    images = len(x_cf)
+    kernel = np.ascontiguousarray(kernel)
+    loop = pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(y.shape[-1], *placement[:2], y.dtype),
                                           y.shape[-1])
-    geometry = (tuple(strides), tuple(dilation))
+    geometry = (tuple(origin), tuple(strides), tuple(dilation))
 
     def forward_chunk(chunk):
         loop(x_cf[chunk], kernel, *geometry, y[chunk], placement)
@@ -196,12 +205,21 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     covered = sum(rows[1] * columns[1] for rows, columns in phases) == math.prod(input_shape[1:3])
     grad_input = (np.empty if covered else np.zeros)(input_shape, dtype=dtype)
     flipped, vectors = _in_whole_vectors(im2col.flipped_transposed(kernel, groups), dtype)
+    dy_cf = None
+    if phases and _pixels_fill_more_lanes(input_shape[-1], max(columns[1] for _, columns in phases), dtype):
+        # pixels in the lanes: dy laid out channels-first once, with as many zeros as any phase reads around it
+        before, after = ([max(zeros[side] for _, _, _, (_, zeros) in axis) for axis in axes] for side in (0, 1))
+        dy_cf = _channels_first(grad_output, (before[0], after[0], before[1], after[1]), dtype)
     for (row_first, rows, row_taps, (row_span, row_zeros)), (column_first, columns, column_taps,
                                                               (column_span, column_zeros)) in phases:
-        _convolve_into(grad_input, (rows, columns, row_first, column_first, *strides),
-                       grad_output[:, slice(*row_span), slice(*column_span)],
-                       flipped[row_taps, column_taps], vectors, (1, 1), dilation,
-                       (*row_zeros, *column_zeros))
+        placement = (rows, columns, row_first, column_first, *strides)
+        if dy_cf is not None:  # each phase's dy, zeros and all, is a window of dy_cf
+            origin = (before[0] + row_span[0] - row_zeros[0], before[1] + column_span[0] - column_zeros[0])
+            _convolve_pixels_into(grad_input, placement, dy_cf, origin,
+                                  flipped[row_taps, column_taps, :, : input_shape[-1]], (1, 1), dilation)
+        else:
+            _convolve_into(grad_input, placement, grad_output[:, slice(*row_span), slice(*column_span)],
+                           flipped[row_taps, column_taps], vectors, (1, 1), dilation, (*row_zeros, *column_zeros))
     return grad_input
 
 

@@ -30,47 +30,53 @@ from striate.algorithms.vectorized_loops import REGISTER_BYTES, _Vectors
 ACCUMULATORS = 16  # vectors of partial sums a block keeps in registers (of AVX-512's 32)
 
 
-def pixel_vectors(channels_out, out_wide, dtype):
-    """P: the vectors of neighbouring output pixels per block, P x C_out <= ACCUMULATORS, no more than a row
-    needs, at least 1."""
+def block_shape(channels_out, out_high, out_wide, dtype):
+    """(R, P): the output rows and the vectors of neighbouring output pixels of a row per block, R P C_out <=
+    ACCUMULATORS: as many vectors as a row needs, then as many rows as fit (each loaded weight then feeds R P
+    multiply-adds, and R P C_out independent sums hide the multiply-add's latency)."""
     length = REGISTER_BYTES // np.dtype(dtype).itemsize
-    return max(1, min(ACCUMULATORS // channels_out, -(-out_wide // length)))
+    vectors = max(1, min(ACCUMULATORS // channels_out, -(-out_wide // length)))
+    return max(1, min(ACCUMULATORS // (vectors * channels_out), out_high)), vectors
 
 
 @intrinsic(prefer_literal=True)
-def _pixel_block(typingctx, vectors, channels_out, x, x_start, kernel, y, y_start, y_pixel_step, lanes, window,
-                 steps):
-    """pixel_block(P, C_out, x, x_start, kernel, y, y_start, y_pixel_step, lanes, window, steps): the block of the
-    module on flat arrays: its first `lanes` output pixels (of P V), channel o of pixel l written to
-    y[y_start + l y_pixel_step + o]; window = (kernel rows, kernel columns, C_in), steps = (x row step, x column
-    step, x channel step) as flat offsets, x_start the index of the block's first pixel's window corner. P and
-    C_out are compile-time constants."""
-    if not all(isinstance(value, types.IntegerLiteral) for value in (vectors, channels_out)):
+def _pixel_block(typingctx, rows, vectors, channels_out, x, x_start, kernel, y, y_start, lanes, window, steps):
+    """pixel_block(R, P, C_out, x, x_start, kernel, y, y_start, lanes, window, steps): the block of the module on
+    flat arrays, R output rows of P V pixels: the first `lanes` pixels of each row, channel o of pixel l of block
+    row r written to y[y_start + r y_row_step + l y_pixel_step + o]; window = (kernel rows, kernel columns, C_in),
+    steps = (x row step, x column step, x channel step, x output-row step, y output-row step, y_pixel_step) as
+    flat offsets, x_start the index of the block's first pixel's window corner. R, P and C_out are compile-time
+    constants."""
+    if not all(isinstance(value, types.IntegerLiteral) for value in (rows, vectors, channels_out)):
         return None
-    signature = types.void(vectors, channels_out, x, types.intp, kernel, y, types.intp, types.intp, types.intp,
-                           window, steps)
-    vectors, channels_out = vectors.literal_value, channels_out.literal_value
+    signature = types.void(rows, vectors, channels_out, x, types.intp, kernel, y, types.intp, types.intp, window,
+                           steps)
+    rows, vectors, channels_out = rows.literal_value, vectors.literal_value, channels_out.literal_value
+    sums = [(r, v, o) for r in range(rows) for v in range(vectors) for o in range(channels_out)]
 
     def codegen(context, builder, signature, arguments):
-        x_array, x_start, kernel_array, y_array, y_start, y_pixel_step, lanes, window, steps = arguments[2:]
+        x_array, x_start, kernel_array, y_array, y_start, lanes, window, steps = arguments[3:]
         kernel_high, kernel_wide, channels = (builder.extract_value(window, field) for field in range(3))
-        row_step, column_step, channel_step = (builder.extract_value(steps, field) for field in range(3))
-        x_data = context.make_array(signature.args[2])(context, builder, x_array).data
-        kernel_data = context.make_array(signature.args[4])(context, builder, kernel_array).data
-        y_data = context.make_array(signature.args[5])(context, builder, y_array).data
-        ir_ = _Vectors(context, builder, signature.args[2].dtype)
+        row_step, column_step, channel_step, x_out_row_step, y_out_row_step, y_pixel_step = (
+            builder.extract_value(steps, field) for field in range(6))
+        x_data = context.make_array(signature.args[3])(context, builder, x_array).data
+        kernel_data = context.make_array(signature.args[5])(context, builder, kernel_array).data
+        y_data = context.make_array(signature.args[6])(context, builder, y_array).data
+        ir_ = _Vectors(context, builder, signature.args[3].dtype)
         masks = [ir_.first_lanes(builder.sub(lanes, ir_.constant(v * ir_.length))) for v in range(vectors)]
-        accumulators = cgutils.alloca_once(builder, ir_.vector, size=vectors * channels_out)
-        for slot in range(vectors * channels_out):
+        accumulators = cgutils.alloca_once(builder, ir_.vector, size=len(sums))
+        for slot in range(len(sums)):
             builder.store(ir.Constant(ir_.vector, [0.0] * ir_.length), ir_.at(accumulators, ir_.constant(slot)))
+        x_offsets = [[builder.add(builder.mul(ir_.constant(r), x_out_row_step), ir_.constant(v * ir_.length))
+                      for v in range(vectors)] for r in range(rows)]
         with cgutils.for_range(builder, kernel_high) as i:
             x_row = builder.add(x_start, builder.mul(i.index, row_step))
             with cgutils.for_range(builder, kernel_wide) as j:
                 x_cell = builder.add(x_row, builder.mul(j.index, column_step))
                 with cgutils.for_range(builder, channels) as c:
                     x_channel = builder.add(x_cell, builder.mul(c.index, channel_step))
-                    pixels = [ir_.masked_load(ir_.at(x_data, builder.add(x_channel, ir_.constant(v * ir_.length))),
-                                              masks[v]) for v in range(vectors)]
+                    pixels = [[ir_.masked_load(ir_.at(x_data, builder.add(x_channel, x_offsets[r][v])), masks[v])
+                               for v in range(vectors)] for r in range(rows)]
                     # w[i, j, c, :]: the C_out weights of this cell and input channel, in a row
                     cell = builder.add(builder.mul(i.index, kernel_wide), j.index)
                     first_weight = builder.mul(builder.add(builder.mul(cell, channels), c.index),
@@ -78,34 +84,36 @@ def _pixel_block(typingctx, vectors, channels_out, x, x_start, kernel, y, y_star
                     for o in range(channels_out):
                         spread = ir_.broadcast(builder.load(ir_.at(kernel_data,
                                                                    builder.add(first_weight, ir_.constant(o)))))
-                        for v in range(vectors):
-                            slot = ir_.at(accumulators, ir_.constant(v * channels_out + o))
-                            builder.store(ir_.fma(spread, pixels[v], builder.load(slot)), slot)
-        for v in range(vectors):
-            first_pixel = builder.add(y_start, builder.mul(ir_.constant(v * ir_.length), y_pixel_step))
-            for o in range(channels_out):
-                ir_.masked_scatter(builder.load(ir_.at(accumulators, ir_.constant(v * channels_out + o))),
-                                   ir_.at(y_data, builder.add(first_pixel, ir_.constant(o))), y_pixel_step, masks[v])
+                        for r in range(rows):
+                            for v in range(vectors):
+                                slot = ir_.at(accumulators, ir_.constant(sums.index((r, v, o))))
+                                builder.store(ir_.fma(spread, pixels[r][v], builder.load(slot)), slot)
+        for index, (r, v, o) in enumerate(sums):
+            first_pixel = builder.add(builder.add(y_start, builder.mul(ir_.constant(r), y_out_row_step)),
+                                      builder.mul(ir_.constant(v * ir_.length), y_pixel_step))
+            ir_.masked_scatter(builder.load(ir_.at(accumulators, ir_.constant(index))),
+                               ir_.at(y_data, builder.add(first_pixel, ir_.constant(o))), y_pixel_step, masks[v])
         return context.get_dummy_value()
 
     return signature, codegen
 
 
 @functools.cache
-def pixel_forward_loop(vectors, channels_out):
-    """The compiled convolution of a chunk in blocks of `vectors` vectors of output pixels x all `channels_out`
-    output channels (both compiled in as constants):
+def pixel_forward_loop(rows, vectors, channels_out):
+    """The compiled convolution of a chunk in blocks of `rows` output rows x `vectors` vectors of neighbouring
+    output pixels x all `channels_out` output channels (`block_shape`; all three compiled in as constants; the
+    rows past the last whole block of them one by one):
 
-        loop(x_cf, kernel, strides, dilation, y, placement)
+        loop(x_cf, kernel, origin, strides, dilation, y, placement)
 
-    writes the convolution of x_cf (n, C_in, H_p, W_p), zero-padded already, by kernel (k_h, k_w, C_in, C_out),
-    stride 1 along the width (strides[1] is not read), into y (n, Y_h, Y_w, C_out) channels-last: with
-    placement = (H_out, W_out, row, column, row step, column step), its output pixel (p, q) to
-    y[:, row + p row step, column + q column step]; all contiguous, of one dtype. Compiled on its first call for
-    each dtype, and kept on disk."""
+    writes the convolution of x_cf (n, C_in, H_p, W_p), zero-padded already, the window of output pixel (0, 0)
+    at origin = (row, column) of it, by kernel (k_h, k_w, C_in, C_out), stride 1 along the width (strides[1] is
+    not read), into y (n, Y_h, Y_w, C_out) channels-last: with placement = (H_out, W_out, row, column, row step,
+    column step), its output pixel (p, q) to y[:, row + p row step, column + q column step]; all contiguous, of
+    one dtype. Compiled on its first call for each dtype, and kept on disk."""
 
     @njit(nogil=True, cache=True, boundscheck=False)
-    def loop(x_cf, kernel, strides, dilation, y, placement):
+    def loop(x_cf, kernel, origin, strides, dilation, y, placement):
         images, channels, high, wide = x_cf.shape
         kernel_high, kernel_wide = kernel.shape[0], kernel.shape[1]
         _, y_high, y_wide, _ = y.shape
@@ -113,16 +121,24 @@ def pixel_forward_loop(vectors, channels_out):
         s_h = strides[0]
         d_h, d_w = dilation
         flat_x, flat_kernel, flat_y = x_cf.reshape(-1), kernel.reshape(-1), y.reshape(-1)
-        window, steps = (kernel_high, kernel_wide, channels), (d_h * wide, d_w, high * wide)
+        window = (kernel_high, kernel_wide, channels)
         y_pixel_step = y_column_stride * channels_out
+        steps = (d_h * wide, d_w, high * wide, s_h * wide, y_row_stride * y_wide * channels_out, y_pixel_step)
         block_pixels = vectors * (REGISTER_BYTES // x_cf.itemsize)
+        whole_rows = out_high - out_high % rows
         for n in range(images):
-            for p in range(out_high):
-                x_row = (n * channels * high + p * s_h) * wide
+            p = 0
+            while p < out_high:
+                x_row = (n * channels * high + origin[0] + p * s_h) * wide + origin[1]
                 y_row = ((n * y_high + y_first_row + p * y_row_stride) * y_wide + y_first_column) * channels_out
                 for q in range(0, out_wide, block_pixels):
-                    _pixel_block(vectors, channels_out, flat_x, x_row + q, flat_kernel, flat_y,
-                                 y_row + q * y_pixel_step, y_pixel_step, min(block_pixels, out_wide - q), window,
-                                 steps)
+                    lanes = min(block_pixels, out_wide - q)
+                    if p < whole_rows:  # the block's row count as a literal, which `_pixel_block` compiles in
+                        _pixel_block(rows, vectors, channels_out, flat_x, x_row + q, flat_kernel, flat_y,
+                                     y_row + q * y_pixel_step, lanes, window, steps)
+                    else:
+                        _pixel_block(1, vectors, channels_out, flat_x, x_row + q, flat_kernel, flat_y,
+                                     y_row + q * y_pixel_step, lanes, window, steps)
+                p += rows if p < whole_rows else 1
 
     return loop
