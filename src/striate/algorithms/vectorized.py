@@ -29,6 +29,11 @@ at a fraction of the machine's multiply rate (one 64x32x32x16 -> 16 3x3 layer on
                      up to 16 channels c of a kernel cell in registers while one output row of dy passes by (one
                      vector load of dy, up to 16 broadcast multiply-adds per pixel)
 
+With few output channels (LeNet's 6 filters fill 6 of 16 float32 lanes) the forward turns the vectors around:
+neighbouring output pixels of a row in the lanes, all C_out channels per block, on x laid out channels-first
+(`vectorized_pixel_loops`), wherever a row's pixels fill more lanes than the channels do and the stride along the
+width is 1. With up to 8 input channels the kernel gradient sums several kernel cells per block.
+
 The images run in chunks on striate's threads (`split_batch`); the loop is compiled on first use for each layout
 (vector count, and how far apart neighbouring windows lie), and kept in numba's cache on disk.
 """

@@ -19,7 +19,9 @@ numba code (`conv_forward_loop`).
 
 The kernel gradient's block (`_gradient_block`, looped by `conv_kernel_gradient`) turns the roles around: up to
 16 input channels of one kernel cell are the accumulators, each a vector of output channels, and the loop runs over
-the output pixels of a row, one vector load of dy and one broadcast multiply-add per channel each.
+the output pixels of a row, one vector load of dy and one broadcast multiply-add per channel each. With up to 8
+input channels a block holds several kernel cells' channels, rows x columns x channels
+(`few_channels_gradient_loop`), so that each loaded vector of dy still feeds up to 16 multiply-adds.
 
 With C_out not a multiple of V the last vector of a block is partial: the kernel carries zero filters up to whole
 vectors, and the stores to y and the loads of dy take only the lanes below C_out (`llvm.masked.store`,
