@@ -195,8 +195,8 @@ class Model(Layer):
 
         keep_freed_memory: True asks the C allocator to keep freed memory for the next step
         (`striate.core.runtime.keep_freed_memory`, for the whole process): training reallocates the same arrays
-        every step, and fresh pages cost a page fault each (LeNet-5 steps back to back at batch 128: 26 -> 13 ms,
-        docs/algorithms.md). False leaves the allocator as it is; `striate.core.runtime.keep_freed_memory(False)`
+        every step, and fresh pages cost a page fault each (the lectures' MNIST CNN steps back to back at batch
+        128: 82-84 -> 67-76 ms). False leaves the allocator as it is; `striate.core.runtime.keep_freed_memory(False)`
         gives the memory back later.
         """
         from striate.core import runtime
