@@ -342,8 +342,8 @@ def test_a_forked_pool_finishes_its_predicts_after_the_parent_used_the_threads()
 
 # ---- memory ----------------------------------------------------------------------------------------------------
 
-# LeNet-5 training steps on random images; prints the page faults of 5 steps after 3 warm-up steps, with
-# compile's keep_freed_memory switch as given, and with the policy then given back.
+# The lectures' MNIST CNN's training steps on random images (batch 128); prints the page faults of 5 steps after 3
+# warm-up steps, with compile's keep_freed_memory switch as given, and with the policy then given back.
 STEPS = """
 import resource, sys
 import numpy as np
