@@ -44,7 +44,7 @@ def vector_length(dtype):
     return REGISTER_BYTES // np.dtype(dtype).itemsize
 
 
-class _Vectors:
+class Vectors:
     """The LLVM IR pieces both blocks are built from, for one dtype: `vector` (<V x float> or <V x double>), flat
     addresses, vector loads and stores at any alignment, a scalar broadcast to all lanes, and llvm.fma on vectors."""
 
@@ -159,7 +159,7 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
         x_data = context.make_array(signature.args[3])(context, builder, x_array).data
         kernel_data = context.make_array(signature.args[6])(context, builder, kernel_array).data
         y_data = context.make_array(signature.args[8])(context, builder, y_array).data
-        ir_ = _Vectors(context, builder, signature.args[3].dtype)
+        ir_ = Vectors(context, builder, signature.args[3].dtype)
         # the accumulators: a stack array indexed by constants only, which LLVM keeps in registers
         accumulators = cgutils.alloca_once(builder, ir_.vector, size=pixels * vectors)
         for slot in range(pixels * vectors):
@@ -228,7 +228,7 @@ def _gradient_block(typingctx, rows, cells, channels, vectors, x, x_start, x_ste
         x_data = context.make_array(signature.args[4])(context, builder, x_array).data
         grad_data = context.make_array(signature.args[7])(context, builder, grad_array).data
         kernel_data = context.make_array(signature.args[10])(context, builder, kernel_array).data
-        ir_ = _Vectors(context, builder, signature.args[4].dtype)
+        ir_ = Vectors(context, builder, signature.args[4].dtype)
         masks = [ir_.first_lanes(builder.sub(lanes, ir_.constant(v * ir_.length))) for v in range(vectors)]
 
         def offset(i, j, c, row_step, column_step, channel_step):

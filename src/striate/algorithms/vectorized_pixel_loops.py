@@ -2,19 +2,20 @@
 the vector lanes, not output channels.
 
 With C_out output channels in the lanes (`vectorized_loops`), a layer of 6 filters uses 6 of a vector's 16 float32
-lanes. Here a block is P vectors of V consecutive output pixels of one row times all C_out channels, on the input
-laid out channels-first and already zero-padded (x_cf: (n, C_in, H_p, W_p)), stride 1 along the width:
+lanes. Here a block is R output rows times P vectors of V consecutive output pixels of each row times all C_out
+channels, on the input laid out channels-first and already zero-padded (x_cf: (n, C_in, H_p, W_p)), stride 1
+along the width:
 
-    acc[v, o] = sum over kernel rows i, kernel columns j, input channels c of
-                x_cf[c, row + i d_h, (q + v V ... q + v V + V - 1) + j d_w] * w[i, j, c, o]
+    acc[r, v, o] = sum over kernel rows i, kernel columns j, input channels c of
+                   x_cf[c, (p + r) s_h + i d_h, (q + v V ... q + v V + V - 1) + j d_w] * w[i, j, c, o]
 
-Per (i, j, c) the block loads P vectors of x (V neighbouring pixels each: contiguous, since the stride is 1) and,
-for each of the C_out channels, broadcasts the weight w[i, j, c, o] and adds its product with each vector into
-the accumulator (v, o): P C_out fused multiply-adds per P loads, the P x C_out accumulators in registers for the
-whole window. Each accumulator is then scattered into y, channels-last: its V pixels C_out values apart (more where
-y's pixels are a strided placement, as the input gradient's phases write them). The last block of a row takes only
-the pixels left (masked loads and scatters). Written in LLVM IR
-through numba's `intrinsic`, as `vectorized_loops`' blocks are, from the same pieces (`_Vectors`).
+Per (i, j, c) the block loads R P vectors of x (V neighbouring pixels each: contiguous, since the stride is 1)
+and, for each of the C_out channels, broadcasts the weight w[i, j, c, o] and adds its product with each vector
+into the accumulator (r, v, o): R P C_out fused multiply-adds per R P loads and C_out broadcasts, the accumulators
+in registers for the whole window. Each accumulator is then scattered into y, channels-last: its V pixels C_out
+values apart (more where y's pixels are a strided placement, as the input gradient's phases write them). The last
+block of a row takes only the pixels left (masked loads and scatters). Written in LLVM IR through numba's
+`intrinsic`, as `vectorized_loops`' blocks are, from the same pieces (`Vectors`).
 """
 
 import functools
@@ -25,7 +26,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from striate.algorithms.vectorized_loops import REGISTER_BYTES, _Vectors
+from striate.algorithms.vectorized_loops import REGISTER_BYTES, Vectors
 
 ACCUMULATORS = 16  # vectors of partial sums a block keeps in registers (of AVX-512's 32)
 
@@ -62,7 +63,7 @@ def _pixel_block(typingctx, rows, vectors, channels_out, x, x_start, kernel, y, 
         x_data = context.make_array(signature.args[3])(context, builder, x_array).data
         kernel_data = context.make_array(signature.args[5])(context, builder, kernel_array).data
         y_data = context.make_array(signature.args[6])(context, builder, y_array).data
-        ir_ = _Vectors(context, builder, signature.args[3].dtype)
+        ir_ = Vectors(context, builder, signature.args[3].dtype)
         masks = [ir_.first_lanes(builder.sub(lanes, ir_.constant(v * ir_.length))) for v in range(vectors)]
         accumulators = cgutils.alloca_once(builder, ir_.vector, size=len(sums))
         for slot in range(len(sums)):
