@@ -21,6 +21,15 @@ def test_chunks_cover_the_batch_evenly_within_the_budget():
     assert chunking.batch_chunks(9, bytes_per_image=1, budget=100) == [slice(0, 9)]
 
 
+def test_a_pass_of_striates_own_loops_is_split_for_the_threads_in_every_mode():
+    # 9 images that fit one budget: one chunk for a BLAS pass (its product gets BLAS's threads), PARALLEL_CHUNKS
+    # for a compiled loop of striate's, which only the workers can share; one image stays one chunk
+    parallel = chunking.PARALLEL_CHUNKS
+    assert chunking.batch_chunks(9, bytes_per_image=1, budget=100) == [slice(0, 9)]
+    assert chunking.batch_chunks(9, bytes_per_image=1, budget=100, own_loop=True) == even_chunks(9, parallel)
+    assert chunking.batch_chunks(1, bytes_per_image=1, budget=100, own_loop=True) == [slice(0, 1)]
+
+
 def test_an_image_larger_than_the_budget_is_cut_into_runs_of_its_output_rows():
     # 10 bytes per image, budget 4: 3 budgets, rounded up to a multiple of PARALLEL_CHUNKS row runs of each image
     parallel = chunking.PARALLEL_CHUNKS

@@ -26,18 +26,20 @@ PARALLEL_CHUNKS = 2
 MATMUL_SPLIT_MIN_WORK = 20_000_000  # multiply-adds below which `matmul` runs one BLAS call (no blocks)
 
 
-def batch_chunks(batch, bytes_per_image, budget=None):
+def batch_chunks(batch, bytes_per_image, budget=None, own_loop=False):
     """Slices of the batch axis, each holding as many images as fit `budget` bytes of scratch (at least one).
 
     `budget` defaults to CHUNK_BYTES, read at each call. When the batch needs several chunks, or in
-    `workers_only` mode, their count is rounded up to a multiple of PARALLEL_CHUNKS (at most `batch`).
+    `workers_only` mode, their count is rounded up to a multiple of PARALLEL_CHUNKS (at most `batch`); with
+    own_loop=True in every mode: the parts are striate's own compiled loops, which BLAS's threads do not run, so
+    one chunk would leave the other threads idle.
     """
     if batch == 1:  # what the rule below gives one image, in any mode, without its arithmetic (batch-1 inference)
         return [slice(0, 1)]
     budget = CHUNK_BYTES if budget is None else budget
     per_chunk = max(1, int(budget // max(1, bytes_per_image)))
     count = math.ceil(batch / per_chunk)
-    if count > 1 or in_workers_only():
+    if count > 1 or own_loop or in_workers_only():
         count = min(batch, math.ceil(count / PARALLEL_CHUNKS) * PARALLEL_CHUNKS)
     # even chunks: 9 images in budgets of 4 give 3, 3, 3 rather than 4, 4, 1
     per_chunk = math.ceil(batch / count)

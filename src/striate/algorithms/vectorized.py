@@ -121,7 +121,7 @@ def _convolve_into(y, placement, x, padded_kernel, vectors, strides, dilation, p
     padded_kernel = np.ascontiguousarray(padded_kernel)
     loop = conv_forward_loop(vectors, strides[1] * x.shape[-1])
     geometry = (padding, tuple(strides), tuple(dilation))
-    chunks = batch_chunks(len(x), (x.nbytes + y.nbytes) // max(1, len(x)))
+    chunks = batch_chunks(len(x), (x.nbytes + y.nbytes) // max(1, len(x)), own_loop=True)
     if len(chunks) == 1:  # the whole batch in one call (batch-1 inference): no slices, no hand-off
         loop(x, padded_kernel, *geometry, y, placement)
         return
@@ -165,7 +165,7 @@ def _convolve_pixels_into(y, placement, x_cf, origin, kernel, strides, dilation)
     def forward_chunk(chunk):
         loop(x_cf[chunk], kernel, *geometry, y[chunk], placement)
 
-    split_batch(forward_chunk, batch_chunks(images, (x_cf.nbytes + y.nbytes) // max(1, images)),
+    split_batch(forward_chunk, batch_chunks(images, (x_cf.nbytes + y.nbytes) // max(1, images), own_loop=True),
                 work=images * math.prod(placement[:2]) * kernel.size)
 
 
@@ -256,7 +256,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
         loop(x[chunk], grad_output[chunk], *geometry, kernel_grad=grad_kernel)
         return grad_kernel
 
-    parts = batch_chunks(x.shape[0], x[:1].nbytes + grad_output[:1].nbytes)
+    parts = batch_chunks(x.shape[0], x[:1].nbytes + grad_output[:1].nbytes, own_loop=True)
     grad_kernel = functools.reduce(np.add, split_batch(kernel_gradient_chunk, parts,
                                                        work=grad_output.size * math.prod(kernel_shape[:-1])))
     return grad_kernel if rounded == kernel_shape[-1] else np.ascontiguousarray(grad_kernel[..., : kernel_shape[-1]])
