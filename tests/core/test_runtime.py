@@ -343,7 +343,7 @@ def test_a_forked_pool_finishes_its_predicts_after_the_parent_used_the_threads()
 # ---- memory ----------------------------------------------------------------------------------------------------
 
 # The lectures' MNIST CNN's training steps on random images (batch 128); prints the page faults of 5 steps after 3
-# warm-up steps, with compile's keep_freed_memory switch as given, and with the policy then given back.
+# warm-up steps with compile's keep_freed_memory switch as given ("keep": on), then with the memory given back.
 STEPS = """
 import resource, sys
 import numpy as np
@@ -373,11 +373,12 @@ print(faults_of_five_steps())
 
 @pytest.mark.skipif(runtime._glibc() is None, reason="the C library is not glibc")
 def test_kept_memory_spares_the_page_faults_and_giving_it_back_brings_them_back():
-    default, default_after = map(int, run_python(STEPS, "default").split())
+    """With the memory given back (thresholds fixed at 128 KiB), every array above that is fresh pages at every
+    step; kept, almost none. glibc's own policy (compile's keep_freed_memory=False) adjusts its thresholds to the
+    allocations it has seen, and faults or not depending on their order: not asserted."""
     kept, given_back = map(int, run_python(STEPS, "keep").split())
-    assert default > 1000 and default_after > 1000  # measured about 2,800 per step: pages given back and faulted in
-    assert kept < default / 20
-    assert given_back > default / 2
+    assert given_back > 1000  # measured 22,000-66,000 in five steps
+    assert kept < given_back / 20
 
 
 def test_keep_freed_memory_reports_what_is_in_force():

@@ -298,8 +298,9 @@ def keep_freed_memory(keep=True):
     A training step allocates the same activation-sized arrays every time and frees them at the end. glibc
     serves an allocation above its mmap threshold (128 KiB at start, raised as it goes, at most 32 MiB) with
     fresh pages from the kernel and unmaps them when freed, and trims the top of its heap once more than the
-    trim threshold is free: the next step's arrays are new pages, and the first write to each 4 KiB page is a
-    page fault (the lectures' MNIST CNN at batch 128: about 2,800 faults a step). keep=True raises both
+    trim threshold is free: the next step's arrays can be new pages, and the first write to each 4 KiB page is a
+    page fault (the lectures' MNIST CNN at batch 128: about 2,800 faults a step in one process, none in another
+    whose allocations came in another order). keep=True raises both
     thresholds (32 MiB and 1 GiB) through `mallopt`: the process's resident memory then stays near its peak, as
     with the caching allocators of other frameworks. keep=False sets both back to 128 KiB (glibc no longer
     adjusts the mmap threshold by itself after any `mallopt` call) and returns the free memory to the kernel
