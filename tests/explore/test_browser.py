@@ -47,7 +47,9 @@ def test_drawing_a_stroke_gives_model_predict_of_its_pixels(page, model):
     shown_class = page.find_element("id", "predicted-class").text
     bars = page.find_elements("css selector", "#bars .bar")
     shown = np.float32([float(bar.get_attribute("data-probability")) for bar in bars])
-    np.testing.assert_array_equal(shown, expected)
+    # the server is another process, which may measure another convolution algorithm fastest than this one did
+    # (`algorithms.measured`): the same probabilities to float32 rounding, not always to the last bit
+    np.testing.assert_allclose(shown, expected, rtol=1e-5, atol=1e-7)
     assert shown_class == str(int(np.argmax(expected)))
     printed = [float(bar.find_element("css selector", ".value").text) for bar in bars]
     np.testing.assert_allclose(printed, expected, atol=0.005 + 1e-9)   # two decimals on screen
