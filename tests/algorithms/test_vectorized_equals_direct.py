@@ -115,6 +115,17 @@ def test_vectorized_with_few_filters_and_pixels_in_the_lanes_equals_direct(width
     np.testing.assert_allclose(got, expected[inside], rtol=1e-4, atol=1e-4)
 
 
+def test_vectorized_with_pixels_in_the_lanes_computes_in_the_wider_dtype_of_x_and_kernel():
+    """float64 x, float32 kernel of 6 filters (pixels in the lanes): the kernel is widened, as NumPy would."""
+    rng = np.random.default_rng(5)
+    x, kernel = rng.standard_normal((2, 9, 20, 3)), rng.standard_normal((3, 3, 3, 6)).astype(np.float32)
+    y = vectorized.conv_forward(x, kernel, (1, 1), (1, 1), 1, padding=((1, 1), (1, 1)))
+    expected = direct.conv_forward(np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))), kernel.astype(np.float64), (1, 1),
+                                   (1, 1), 1)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize(("channels_in", "channels_out", "stride"), [(3, 16, 1), (16, 16, 1), (16, 32, 2),
                                                                      (32, 48, 1), (1, 6, 1), (6, 20, 1)])
 def test_vectorized_float32_layers_equal_direct_in_float64(channels_in, channels_out, stride):

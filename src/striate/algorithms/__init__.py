@@ -275,14 +275,6 @@ def multiply_count(name, case):
 
 
 @functools.lru_cache(maxsize=4096)
-@functools.lru_cache(maxsize=4096)
-def _auto_module(case):
-    names = {n for which in PASSES for n in candidates(case, which)}
-    if len(names) == 1:
-        return ALGORITHMS[names.pop()]
-    return Auto(all(getattr(ALGORITHMS[n], "PADS_WITH_ZEROS", False) for n in names), case)
-
-
 def algorithm_module(name, case=None):
     """The module implementing algorithm `name` ("auto" or a key of `ALGORITHMS`).
 
@@ -291,7 +283,12 @@ def algorithm_module(name, case=None):
     takes the padding itself when every algorithm named for the case does (kept per case, as `candidates`).
     """
     if name == "auto":
-        return auto if case is None else _auto_module(case)
+        if case is None:
+            return auto
+        names = {n for which in PASSES for n in candidates(case, which)}
+        if len(names) == 1:
+            return ALGORITHMS[names.pop()]
+        return Auto(all(getattr(ALGORITHMS[n], "PADS_WITH_ZEROS", False) for n in names), case)
     if name not in ALGORITHMS:
         raise ValueError(f"convolution: unknown algorithm {name!r}; expected 'auto' or one of {sorted(ALGORITHMS)}")
     return ALGORITHMS[name]

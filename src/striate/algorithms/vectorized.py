@@ -103,8 +103,11 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
     out_shape = windows_output_shape((x.shape[1] + top + bottom, x.shape[2] + left + right), kernel.shape[:2],
                                      strides, dilation)
     y = np.empty((x.shape[0], *out_shape, kernel.shape[-1]), dtype=dtype)
-    _convolve_into(y, (*out_shape, 0, 0, 1, 1), x, *_in_whole_vectors(kernel, dtype), strides, dilation,
-                   (top, bottom, left, right))
+    placement, padding = (*out_shape, 0, 0, 1, 1), (top, bottom, left, right)
+    if strides[1] == 1 and _pixels_fill_more_lanes(kernel.shape[-1], out_shape[1], dtype):
+        _convolve_pixels_into(y, placement, _channels_first(x, padding, dtype), (0, 0), kernel, strides, dilation)
+    else:
+        _convolve_into(y, placement, x, *_in_whole_vectors(kernel, dtype), strides, dilation, padding)
     return y
 
 
@@ -112,11 +115,8 @@ def _convolve_into(y, placement, x, padded_kernel, vectors, strides, dilation, p
     """Write the convolution of x (N, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with
     padded_kernel (k_h, k_w, C_in, K; `_in_whole_vectors`) into y (N, Y_h, Y_w, C_out), its output pixel (p, q)
     at y[:, row + p row step, column + q column step] for placement = (H_out, W_out, row, column, row step,
-    column step): the compiled loop on chunks of images, on striate's threads."""
-    if strides[1] == 1 and _pixels_fill_more_lanes(y.shape[-1], placement[1], y.dtype):
-        _convolve_pixels_into(y, placement, _channels_first(x, padding, y.dtype), (0, 0),
-                              padded_kernel[..., : y.shape[-1]], strides, dilation)
-        return
+    column step): the compiled loop (output channels in the vector lanes) on chunks of images, on striate's
+    threads."""
     x = np.ascontiguousarray(x, dtype=y.dtype)
     padded_kernel = np.ascontiguousarray(padded_kernel)
     loop = conv_forward_loop(vectors, strides[1] * x.shape[-1])
@@ -157,7 +157,7 @@ def _convolve_pixels_into(y, placement, x_cf, origin, kernel, strides, dilation)
     `_channels_first` (its padding built), the window of output pixel (0, 0) at origin = (row, column) of it: the
     compiled loop (`vectorized_pixel_loops`) on chunks of images."""
     images = len(x_cf)
-    kernel = np.ascontiguousarray(kernel)
+    kernel = np.ascontiguousarray(kernel, dtype=y.dtype)
     loop = pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(y.shape[-1], *placement[:2], y.dtype),
                                           y.shape[-1])
     geometry = (tuple(origin), tuple(strides), tuple(dilation))
@@ -209,19 +209,21 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     phases = [(rows, columns) for rows in axes[0] for columns in axes[1] if rows[1] and columns[1]]
     covered = sum(rows[1] * columns[1] for rows, columns in phases) == math.prod(input_shape[1:3])
     grad_input = (np.empty if covered else np.zeros)(input_shape, dtype=dtype)
-    flipped, vectors = _in_whole_vectors(im2col.flipped_transposed(kernel, groups), dtype)
+    flipped = im2col.flipped_transposed(kernel, groups)
     dy_cf = None
     if phases and _pixels_fill_more_lanes(input_shape[-1], max(columns[1] for _, columns in phases), dtype):
         # pixels in the lanes: dy laid out channels-first once, with as many zeros as any phase reads around it
         before, after = ([max(zeros[side] for _, _, _, (_, zeros) in axis) for axis in axes] for side in (0, 1))
         dy_cf = _channels_first(grad_output, (before[0], after[0], before[1], after[1]), dtype)
+    else:  # output channels in the lanes: the kernel in whole vectors once, each phase a slice of it
+        flipped, vectors = _in_whole_vectors(flipped, dtype)
     for (row_first, rows, row_taps, (row_span, row_zeros)), (column_first, columns, column_taps,
                                                               (column_span, column_zeros)) in phases:
         placement = (rows, columns, row_first, column_first, *strides)
         if dy_cf is not None:  # each phase's dy, zeros and all, is a window of dy_cf
             origin = (before[0] + row_span[0] - row_zeros[0], before[1] + column_span[0] - column_zeros[0])
-            _convolve_pixels_into(grad_input, placement, dy_cf, origin,
-                                  flipped[row_taps, column_taps, :, : input_shape[-1]], (1, 1), dilation)
+            _convolve_pixels_into(grad_input, placement, dy_cf, origin, flipped[row_taps, column_taps], (1, 1),
+                                  dilation)
         else:
             _convolve_into(grad_input, placement, grad_output[:, slice(*row_span), slice(*column_span)],
                            flipped[row_taps, column_taps], vectors, (1, 1), dilation, (*row_zeros, *column_zeros))
@@ -242,7 +244,8 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     if kernel_shape[-2] <= vectorized_loops.FEW_CHANNELS:
         # few channels: blocks of several kernel cells, on x padded here (a small copy), which every cell then
         # sees along whole output rows
-        x = np.pad(np.asarray(x, dtype=dtype), ((0, 0), (top, bottom), (left, right), (0, 0)))
+        if top + bottom + left + right:
+            x = np.pad(np.asarray(x, dtype=dtype), ((0, 0), (top, bottom), (left, right), (0, 0)))
         loop = vectorized_loops.few_channels_gradient_loop(vectors, kernel_shape[-2], *kernel_shape[:2])
         geometry = (tuple(strides), tuple(dilation))
     else:
