@@ -40,6 +40,7 @@ The images run in chunks on striate's threads (`split_batch`); the loop is compi
 
 import functools
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -161,12 +162,15 @@ def _convolve_pixels_into(y, placement, x_cf, origin, kernel, strides, dilation)
     loop = pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(y.shape[-1], *placement[:2], y.dtype),
                                           y.shape[-1])
     geometry = (tuple(origin), tuple(strides), tuple(dilation))
+    chunks = batch_chunks(images, (x_cf.nbytes + y.nbytes) // max(1, images), own_loop=True)
+    if len(chunks) == 1:  # as `_convolve_into`
+        loop(x_cf, kernel, *geometry, y, placement)
+        return
 
     def forward_chunk(chunk):
         loop(x_cf[chunk], kernel, *geometry, y[chunk], placement)
 
-    split_batch(forward_chunk, batch_chunks(images, (x_cf.nbytes + y.nbytes) // max(1, images), own_loop=True),
-                work=images * math.prod(placement[:2]) * kernel.size)
+    split_batch(forward_chunk, chunks, work=images * math.prod(placement[:2]) * kernel.size)
 
 
 def _phase(size, before, out_size, stride, kernel_size, dilation, phase):
@@ -187,6 +191,49 @@ def _phase(size, before, out_size, stride, kernel_size, dilation, phase):
             ((max(0, dy_start), min(out_size, dy_stop)), zeros))
 
 
+class _Phase(NamedTuple):
+    """One phase of an input gradient (see `conv_input_gradient`): its dx cells as a placement for the loops, the
+    kernel cells that reach them (slices of the flipped kernel's rows and columns), and the dy it convolves: the
+    window of dy (row slice, column slice) with the zeros around it (top, bottom, left, right), or, for pixels in
+    the lanes, the origin (row, column) of its window in dy laid out channels-first with `pixel_padding`."""
+
+    placement: tuple
+    taps: tuple
+    window: tuple
+    zeros: tuple
+    origin: tuple
+
+
+class _InputGradientPlan(NamedTuple):
+    phases: tuple  # of _Phase, those with a kernel cell and a dx cell
+    covered: bool  # whether the phases write every cell of dx (else dx starts as zeros)
+    pixel_padding: tuple | None  # dy's zeros (top, bottom, left, right) for pixels in the lanes; None: channels
+
+
+@functools.lru_cache(maxsize=1024)
+def _input_gradient_plan(input_shape, out_shape, kernel_shape, strides, dilation, padding, dtype):
+    """The phases of one input gradient (2-D, dilation 1 along any axis with a stride > 1) and the lanes they take:
+    a function of the shapes only, kept per case (a network asks for the same few at every step)."""
+    axes = [[_phase(size, before, out_size, s, k, d, r) for r in range(s)]
+            for size, (before, _), out_size, s, k, d in zip(input_shape[1:3], padding, out_shape[1:3], strides,
+                                                             kernel_shape[:2], dilation)]
+    pairs = [(rows, columns) for rows in axes[0] for columns in axes[1] if rows[1] and columns[1]]
+    covered = sum(rows[1] * columns[1] for rows, columns in pairs) == math.prod(input_shape[1:3])
+    pixel_padding = None
+    if pairs and _pixels_fill_more_lanes(input_shape[-1], max(columns[1] for _, columns in pairs), dtype):
+        # dy laid out channels-first once, with as many zeros as any phase reads around it
+        before, after = ([max(zeros[side] for _, _, _, (_, zeros) in axis) for axis in axes] for side in (0, 1))
+        pixel_padding = (before[0], after[0], before[1], after[1])
+    phases = []
+    for (row_first, rows, row_taps, (row_span, row_zeros)), (column_first, columns, column_taps,
+                                                              (column_span, column_zeros)) in pairs:
+        origin = None if pixel_padding is None else (pixel_padding[0] + row_span[0] - row_zeros[0],
+                                                     pixel_padding[2] + column_span[0] - column_zeros[0])
+        phases.append(_Phase((rows, columns, row_first, column_first, *strides), (row_taps, column_taps),
+                             (slice(*row_span), slice(*column_span)), (*row_zeros, *column_zeros), origin))
+    return _InputGradientPlan(tuple(phases), covered, pixel_padding)
+
+
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
     """dLoss/dx (input_shape, without the cells of `padding`) from dLoss/dy by this loop, phase by phase (with
     dilation 1 where a stride is > 1; im2col's col2im otherwise).
@@ -203,30 +250,20 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     padding = ((0, 0), (0, 0)) if padding is None else tuple(tuple(pair) for pair in padding)
     if any(s > 1 and d > 1 for s, d in zip(strides, dilation)):
         return im2col.conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding)
-    axes = [[_phase(size, before, out_size, s, k, d, r) for r in range(s)]
-            for size, (before, _), out_size, s, k, d in zip(input_shape[1:3], padding, grad_output.shape[1:3],
-                                                             strides, kernel.shape[:2], dilation)]
-    phases = [(rows, columns) for rows in axes[0] for columns in axes[1] if rows[1] and columns[1]]
-    covered = sum(rows[1] * columns[1] for rows, columns in phases) == math.prod(input_shape[1:3])
-    grad_input = (np.empty if covered else np.zeros)(input_shape, dtype=dtype)
+    plan = _input_gradient_plan(tuple(input_shape), grad_output.shape, kernel.shape, tuple(strides),
+                                tuple(dilation), padding, dtype)
+    grad_input = (np.empty if plan.covered else np.zeros)(input_shape, dtype=dtype)
     flipped = im2col.flipped_transposed(kernel, groups)
-    dy_cf = None
-    if phases and _pixels_fill_more_lanes(input_shape[-1], max(columns[1] for _, columns in phases), dtype):
-        # pixels in the lanes: dy laid out channels-first once, with as many zeros as any phase reads around it
-        before, after = ([max(zeros[side] for _, _, _, (_, zeros) in axis) for axis in axes] for side in (0, 1))
-        dy_cf = _channels_first(grad_output, (before[0], after[0], before[1], after[1]), dtype)
+    if plan.pixel_padding is not None:  # pixels in the lanes: each phase's dy, zeros and all, is a window of dy_cf
+        dy_cf = _channels_first(grad_output, plan.pixel_padding, dtype)
+        for phase in plan.phases:
+            _convolve_pixels_into(grad_input, phase.placement, dy_cf, phase.origin, flipped[phase.taps], (1, 1),
+                                  dilation)
     else:  # output channels in the lanes: the kernel in whole vectors once, each phase a slice of it
         flipped, vectors = _in_whole_vectors(flipped, dtype)
-    for (row_first, rows, row_taps, (row_span, row_zeros)), (column_first, columns, column_taps,
-                                                              (column_span, column_zeros)) in phases:
-        placement = (rows, columns, row_first, column_first, *strides)
-        if dy_cf is not None:  # each phase's dy, zeros and all, is a window of dy_cf
-            origin = (before[0] + row_span[0] - row_zeros[0], before[1] + column_span[0] - column_zeros[0])
-            _convolve_pixels_into(grad_input, placement, dy_cf, origin, flipped[row_taps, column_taps], (1, 1),
-                                  dilation)
-        else:
-            _convolve_into(grad_input, placement, grad_output[:, slice(*row_span), slice(*column_span)],
-                           flipped[row_taps, column_taps], vectors, (1, 1), dilation, (*row_zeros, *column_zeros))
+        for phase in plan.phases:
+            _convolve_into(grad_input, phase.placement, grad_output[(slice(None), *phase.window)],
+                           flipped[phase.taps], vectors, (1, 1), dilation, phase.zeros)
     return grad_input
 
 
