@@ -150,3 +150,30 @@ def test_deterministic_algorithms_take_only_true_or_false():
     with pytest.raises(TypeError, match=r"use_deterministic_algorithms: mode must be True or False; received 1"):
         runtime.use_deterministic_algorithms(1)
     assert runtime.are_deterministic_algorithms_enabled() is False
+
+
+@pytest.mark.parametrize("chosen", ["toeplitz", "vectorized"])
+def test_auto_takes_the_padding_and_pads_for_a_chosen_algorithm_that_does_not(chosen):
+    """A one-channel 2-D layer (toeplitz, which takes no padding, and vectorized, which does): "auto" takes the
+    padding either way, padding x and cropping the input gradient itself for toeplitz; every pass equals direct on
+    the padded input."""
+    from striate.algorithms import direct
+
+    rng = np.random.default_rng(4)
+    x, kernel = rng.standard_normal((2, 9, 10, 1)), rng.standard_normal((3, 3, 1, 8))
+    padding, strides = ((1, 2), (0, 1)), (2, 1)
+    padded_x = np.pad(x, ((0, 0), *padding, (0, 0)))
+    case = Case(padded_x.shape, kernel.shape, strides, (1, 1), 1)
+    assert set(candidates(case, "forward")) == {"toeplitz", "vectorized"}
+    for which in ("forward", "input gradient", "kernel gradient"):
+        measured._choices[(which, case)] = chosen
+    module = algorithm_module("auto", case)
+    assert module.PADS_WITH_ZEROS
+    y = module.conv_forward(x, kernel, strides, (1, 1), 1, padding=padding)
+    np.testing.assert_allclose(y, direct.conv_forward(padded_x, kernel, strides, (1, 1), 1), rtol=1e-9, atol=1e-9)
+    grad_output = rng.standard_normal(y.shape)
+    grad_x, grad_kernel = module.conv_gradients(x, grad_output, kernel, strides, (1, 1), 1, padding=padding)
+    expected_x = direct.conv_input_gradient(grad_output, kernel, padded_x.shape, strides, (1, 1), 1)
+    np.testing.assert_allclose(grad_x, expected_x[:, 1:10, 0:10], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(grad_kernel, direct.conv_kernel_gradient(padded_x, grad_output, kernel.shape, strides,
+                                                                        (1, 1), 1), rtol=1e-9, atol=1e-9)

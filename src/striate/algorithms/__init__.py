@@ -49,6 +49,7 @@ from striate.algorithms import (
     vectorized,
     winograd,
 )
+from striate.algorithms.windows import inside, padded_shape, zero_padded
 from striate.core.runtime import are_deterministic_algorithms_enabled
 
 ALGORITHMS = {
@@ -174,12 +175,6 @@ def choose(case, which="forward"):
     return measured.chosen(which, case) or names[0]
 
 
-def _padded(shape, padding):
-    if padding is None:
-        return tuple(shape)
-    return (shape[0], *(n + before + after for n, (before, after) in zip(shape[1:-1], padding)), shape[-1])
-
-
 def _run(passes, case, call):
     """call(module) for the algorithm of `passes` on `case`, measured among the table's candidates when several
     (the first of them with `use_deterministic_algorithms(True)`)."""
@@ -189,41 +184,51 @@ def _run(passes, case, call):
     return measured.run(passes, case, names, lambda name: call(ALGORITHMS[name]))
 
 
+def _padding_for(module, padding):
+    """(padding= for `module`, the padding left to "auto"): a module that pads with zeros itself takes the
+    (before, after) pairs (or None); for another, "auto" pads x and crops the input gradient itself."""
+    if padding is None or getattr(module, "PADS_WITH_ZEROS", False):
+        return ({"padding": padding} if padding is not None else {}), None
+    return {}, padding
+
+
 class Auto:
     """The "auto" algorithm: each call looks its case up in `AUTO_TABLE` and runs the algorithm named there (the
     measured fastest where it names several).
 
-    pads_with_zeros: every algorithm the table names for the cases this instance serves takes `padding=` itself
-    (`PADS_WITH_ZEROS`), so this instance does too and passes it on.
+    It takes the zero padding itself (`PADS_WITH_ZEROS`): an algorithm that pads with zeros gets it passed on,
+    another gets x zero-padded here (`windows.zero_padded`) and its input gradient cropped to the unpadded cells,
+    so the measured times include that padding.
     case: the one `Case` this instance serves (`algorithm_module` makes one per case, so that a call need not
     build its case again), or None: each call's own.
     """
 
-    def __init__(self, pads_with_zeros=False, case=None):
-        self.PADS_WITH_ZEROS, self.case = pads_with_zeros, case
+    PADS_WITH_ZEROS = True
+
+    def __init__(self, case=None):
+        self.case = case
 
     def _case(self, shape, kernel_shape, strides, dilation, groups, padding):
         if self.case is not None:
             return self.case
-        return Case(_padded(shape, padding.get("padding")), tuple(kernel_shape), tuple(strides), tuple(dilation),
-                    groups)
+        return Case(padded_shape(shape, padding), tuple(kernel_shape), tuple(strides), tuple(dilation), groups)
 
-    def conv_forward(self, x, kernel, strides, dilation, groups, **padding):
+    def conv_forward(self, x, kernel, strides, dilation, groups, padding=None):
         case = self._case(x.shape, kernel.shape, strides, dilation, groups, padding)
-        return _run(("forward",), case,
-                    lambda module: module.conv_forward(x, kernel, strides, dilation, groups, **padding))
+        return _run(("forward",), case, lambda module: _forward(module, x, kernel, strides, dilation, groups,
+                                                                padding))
 
-    def conv_input_gradient(self, grad_output, kernel, input_shape, strides, dilation, groups, **padding):
+    def conv_input_gradient(self, grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
         case = self._case(input_shape, kernel.shape, strides, dilation, groups, padding)
-        return _run(("input gradient",), case, lambda module: module.conv_input_gradient(
-            grad_output, kernel, input_shape, strides, dilation, groups, **padding))
+        return _run(("input gradient",), case, lambda module: _input_gradient(
+            module, grad_output, kernel, input_shape, strides, dilation, groups, padding))
 
-    def conv_kernel_gradient(self, x, grad_output, kernel_shape, strides, dilation, groups, **padding):
+    def conv_kernel_gradient(self, x, grad_output, kernel_shape, strides, dilation, groups, padding=None):
         case = self._case(x.shape, kernel_shape, strides, dilation, groups, padding)
-        return _run(("kernel gradient",), case, lambda module: module.conv_kernel_gradient(
-            x, grad_output, kernel_shape, strides, dilation, groups, **padding))
+        return _run(("kernel gradient",), case, lambda module: _kernel_gradient(
+            module, x, grad_output, kernel_shape, strides, dilation, groups, padding))
 
-    def conv_gradients(self, x, grad_output, kernel, strides, dilation, groups, **padding):
+    def conv_gradients(self, x, grad_output, kernel, strides, dilation, groups, padding=None):
         """Both gradients: timed as one (one `conv_gradients` call where a candidate has it) when the table names
         the same candidates for both passes and one of them computes the two together (Winograd shares its
         transforms), else the two passes one after the other, each measured on its own (the fastest input
@@ -233,15 +238,36 @@ class Auto:
         if names == candidates(case, "kernel gradient") and any(hasattr(ALGORITHMS[name], "conv_gradients")
                                                                 for name in names):
             def both(module):
-                if hasattr(module, "conv_gradients"):
-                    return module.conv_gradients(x, grad_output, kernel, strides, dilation, groups, **padding)
-                return (module.conv_input_gradient(grad_output, kernel, x.shape, strides, dilation, groups, **padding),
-                        module.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups,
-                                                    **padding))
+                argument, own = _padding_for(module, padding)
+                if hasattr(module, "conv_gradients") and own is None:
+                    return module.conv_gradients(x, grad_output, kernel, strides, dilation, groups, **argument)
+                return (_input_gradient(module, grad_output, kernel, x.shape, strides, dilation, groups, padding),
+                        _kernel_gradient(module, x, grad_output, kernel.shape, strides, dilation, groups, padding))
 
             return _run(("input gradient", "kernel gradient"), case, both)
-        return (self.conv_input_gradient(grad_output, kernel, x.shape, strides, dilation, groups, **padding),
-                self.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups, **padding))
+        return (self.conv_input_gradient(grad_output, kernel, x.shape, strides, dilation, groups, padding),
+                self.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, groups, padding))
+
+
+def _forward(module, x, kernel, strides, dilation, groups, padding):
+    argument, own = _padding_for(module, padding)
+    x = x if own is None else zero_padded(x, own)
+    return module.conv_forward(x, kernel, strides, dilation, groups, **argument)
+
+
+def _input_gradient(module, grad_output, kernel, input_shape, strides, dilation, groups, padding):
+    argument, own = _padding_for(module, padding)
+    if own is None:
+        return module.conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, **argument)
+    padded = module.conv_input_gradient(grad_output, kernel, padded_shape(input_shape, own), strides, dilation,
+                                        groups)
+    return padded[inside(own, input_shape[1:-1])]
+
+
+def _kernel_gradient(module, x, grad_output, kernel_shape, strides, dilation, groups, padding):
+    argument, own = _padding_for(module, padding)
+    x = x if own is None else zero_padded(x, own)
+    return module.conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, **argument)
 
 
 auto = Auto()
@@ -279,8 +305,8 @@ def algorithm_module(name, case=None):
     """The module implementing algorithm `name` ("auto" or a key of `ALGORITHMS`).
 
     For "auto" with a `case`, the algorithm `AUTO_TABLE` names for all three passes of that case, when it names
-    one (so that its own abilities, such as `PADS_WITH_ZEROS`, are seen); otherwise a per-pass `Auto`, which
-    takes the padding itself when every algorithm named for the case does (kept per case, as `candidates`).
+    one (so that its own abilities, such as `PADS_WITH_ZEROS`, are seen); otherwise a per-pass `Auto` for that
+    case (kept per case, as `candidates`).
     """
     if name == "auto":
         if case is None:
@@ -288,7 +314,7 @@ def algorithm_module(name, case=None):
         names = {n for which in PASSES for n in candidates(case, which)}
         if len(names) == 1:
             return ALGORITHMS[names.pop()]
-        return Auto(all(getattr(ALGORITHMS[n], "PADS_WITH_ZEROS", False) for n in names), case)
+        return Auto(case)
     if name not in ALGORITHMS:
         raise ValueError(f"convolution: unknown algorithm {name!r}; expected 'auto' or one of {sorted(ALGORITHMS)}")
     return ALGORITHMS[name]

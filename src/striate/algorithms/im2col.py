@@ -39,7 +39,7 @@ import numpy as np
 
 from striate.algorithms import im2col_loops
 from striate.algorithms.chunking import batch_chunks, image_and_row_chunks, matmul_into, scratch, split_batch
-from striate.algorithms.windows import window_view, windows_output_shape
+from striate.algorithms.windows import inside, padded_shape, window_view, windows_output_shape
 
 OFFSET_COPY_CHANNELS = 3  # below this many input channels per group (1 or 2), im2col copies offset by offset
 THIN_CHANNELS = 16  # below this many input channels per group, col2im builds all offsets' rows in one product
@@ -51,25 +51,13 @@ PADS_WITH_ZEROS = True  # every pass takes `padding` (see the module's docstring
 COL2IM_CHANNELS = (32, 256)
 
 
-def _padded_shape(shape, padding):
-    """(N, *spatial, C) grown by the (before, after) pairs of `padding` (None: no padding)."""
-    if padding is None:
-        return tuple(shape)
-    return (shape[0], *(n + before + after for n, (before, after) in zip(shape[1:-1], padding)), shape[-1])
-
-
-def _inside(padding, spatial):
-    """The cells of a padded chunk that are the input's: (slice(None), *per-axis slices, slice(None))."""
-    return (slice(None), *(slice(before, before + n) for (before, _), n in zip(padding, spatial)), slice(None))
-
-
 def _padded_chunk(x, padding):
     """x (n, *spatial, C) itself without padding, else copied into this thread's zeroed buffer at the offset."""
     if padding is None or not any(before or after for before, after in padding):
         return x
-    padded = scratch("im2col.padded", _padded_shape(x.shape, padding), x.dtype)
+    padded = scratch("im2col.padded", padded_shape(x.shape, padding), x.dtype)
     padded[...] = 0
-    padded[_inside(padding, x.shape[1:-1])] = x
+    padded[inside(padding, x.shape[1:-1])] = x
     return padded
 
 
@@ -116,7 +104,7 @@ def _columns(x, padding, kernel_size, strides, dilation, groups, dtype, rows=sli
     if len(kernel_size) != 2 or groups != 1 or x.shape[-1] < OFFSET_COPY_CHANNELS:
         return _fill_columns(_padded_chunk(x, padding), kernel_size, strides, dilation, groups, dtype, rows)
     (top, _), (left, _) = ((0, 0), (0, 0)) if padding is None else padding
-    out_high, out_wide = windows_output_shape(_padded_shape(x.shape, padding)[1:-1], kernel_size, strides, dilation)
+    out_high, out_wide = windows_output_shape(padded_shape(x.shape, padding)[1:-1], kernel_size, strides, dilation)
     first, last, _ = rows.indices(out_high)
     columns = scratch("im2col.columns",
                       (1, x.shape[0] * (last - first) * out_wide, math.prod(kernel_size) * x.shape[-1]), dtype)
@@ -136,8 +124,8 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
     -> y (N, *out, C_out)."""
     kernel_size = kernel.shape[:-2]
     dtype = np.result_type(x, kernel)
-    padded_shape = _padded_shape(x.shape, padding)
-    out_shape = windows_output_shape(padded_shape[1:-1], kernel_size, strides, dilation)
+    padded = padded_shape(x.shape, padding)
+    out_shape = windows_output_shape(padded[1:-1], kernel_size, strides, dilation)
     weights = _grouped_kernel(kernel, groups, dtype)  # (G, K*Cg, Cog)
     y = np.empty((x.shape[0], out_shape[0], math.prod(out_shape[1:]), groups, kernel.shape[-1] // groups), dtype=dtype)
 
@@ -147,16 +135,16 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
         out = y[images, rows].reshape(-1, groups, y.shape[-1]).transpose(1, 0, 2)  # (G, M, Cog) view into y
         matmul_into(columns, weights, out)
 
-    split_batch(forward_chunk, _parts(x.shape[0], padded_shape, kernel_size, strides, dilation, dtype),
+    split_batch(forward_chunk, _parts(x.shape[0], padded, kernel_size, strides, dilation, dtype),
                 work=x.shape[0] * math.prod(out_shape) * weights.size)
     return y.reshape(x.shape[0], *out_shape, kernel.shape[-1])
 
 
-def _parts(batch, padded_shape, kernel_size, strides, dilation, dtype):
+def _parts(batch, shape, kernel_size, strides, dilation, dtype):
     """The (images, output rows) parts of a pass whose columns are built part by part (`image_and_row_chunks`); a
     1-D layer's images are not cut."""
-    rows = windows_output_shape(padded_shape[1:-1], kernel_size, strides, dilation)[0] if len(kernel_size) > 1 else 1
-    return image_and_row_chunks(batch, rows, _per_image_bytes(padded_shape, kernel_size, strides, dilation,
+    rows = windows_output_shape(shape[1:-1], kernel_size, strides, dilation)[0] if len(kernel_size) > 1 else 1
+    return image_and_row_chunks(batch, rows, _per_image_bytes(shape, kernel_size, strides, dilation,
                                                               dtype.itemsize))
 
 
@@ -195,7 +183,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     # per offset, the transposed weights of each group: (K, G, Cog, Cg)
     offsets = kernel.reshape(-1, per_group_in, groups, per_group_out).transpose(0, 2, 3, 1)
     offsets = np.ascontiguousarray(offsets, dtype=dtype)
-    padded_input_shape = _padded_shape(input_shape, padding)
+    padded_input_shape = padded_shape(input_shape, padding)
     self_padded = padded_input_shape != tuple(input_shape)
     grad_input = np.empty(input_shape, dtype=dtype) if self_padded else np.zeros(input_shape, dtype=dtype)
     # with few input channels per group each offset's product is too thin for BLAS: do all offsets at once
@@ -235,7 +223,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
                 target = target_chunk[(slice(None), *cells)]  # (n, *out, C_in), a view into grad_input
             np.add(target, values, out=target)
         if self_padded:
-            grad_input[images] = target_chunk[_inside(padding, input_shape[1:-1])]
+            grad_input[images] = target_chunk[inside(padding, input_shape[1:-1])]
 
     bytes_per_image = math.prod(out_shape) * kernel.shape[-2] * groups * dtype.itemsize
     if thin:
@@ -288,7 +276,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
         grad = grad_output[images, rows].reshape(-1, groups, per_group_out).transpose(1, 0, 2)  # (G, M, Cog)
         return columns.transpose(0, 2, 1) @ grad  # (G, K*Cg, Cog)
 
-    parts = _parts(x.shape[0], _padded_shape(x.shape, padding), kernel_size, strides, dilation, dtype)
+    parts = _parts(x.shape[0], padded_shape(x.shape, padding), kernel_size, strides, dilation, dtype)
     work = grad_output.size * math.prod(kernel_size) * per_group_in
     grad = sum(split_batch(kernel_gradient_chunk, parts, work))
     cells = math.prod(kernel_size)

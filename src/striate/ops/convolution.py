@@ -19,17 +19,20 @@ output that is not contiguous (separable's) gets NumPy's functions instead.
 
 And it takes the zero padding (one (before, after) pair per spatial axis; other padding modes are the `pad`
 op). An algorithm that pads with zeros itself (`PADS_WITH_ZEROS`: im2col, winograd, depthwise, vectorized) is
-handed the unpadded x and the padding, so no padded copy of x is made or kept; for the others (and for "auto" when the
-table names different algorithms for the passes) the op pads x with zeros before the algorithm runs and cuts
-the padding cells off the input gradient. The transposed convolution takes the same padding, the one of its
+handed the unpadded x and the padding, so no padded copy of x is made or kept; so is "auto", which pads for a
+chosen algorithm that does not; for the others the op pads x with zeros before the algorithm runs and cuts the
+padding cells off the input gradient. The transposed convolution takes the same padding, the one of its
 matching convolution: its output is the inside of A^T x, the padding's cells dropped (by the algorithm, or cut
 off by the op, which then pads its output gradient back with zeros).
 """
+
+import functools
 
 import numpy as np
 
 from striate.algorithms import Case, algorithm_module
 from striate.algorithms.chunking import batch_chunks, split_batch
+from striate.algorithms.windows import inside, padded_shape, zero_padded
 from striate.core.function import Function, sum_leading_axes
 from striate.ops import activation_loops
 from striate.ops.activations import IN_PLACE_ACTIVATIONS
@@ -37,10 +40,10 @@ from striate.ops.activations import IN_PLACE_ACTIVATIONS
 
 class Convolution(Function):
     def forward(self, x, kernel, *bias, padding, strides, dilation, groups, algorithm, activation):
-        self.kernel, self.arguments, self.inside = kernel, dict(strides=strides, dilation=dilation, groups=groups), None
-        self.algorithm = _padding_algorithm(self, algorithm, x.shape, kernel.shape, padding)
+        self.kernel, self.arguments = kernel, dict(strides=strides, dilation=dilation, groups=groups)
+        self.algorithm, self.inside = _algorithm_taking_padding(self, algorithm, x.shape, kernel.shape, padding)
         if self.inside is not None:
-            x = _zero_padded(x, padding, self.inside)
+            x = zero_padded(x, padding)
         self.x = x
         y = self.algorithm.conv_forward(x, kernel, **self.arguments)
         y = _add_bias_and_activate(y, bias[0] if bias else None, activation)
@@ -65,33 +68,31 @@ class Convolution(Function):
         return grad_x, grad_kernel, grad_bias
 
 
-def _padding_algorithm(op, algorithm, shape, kernel_shape, padding):
-    """The algorithm module for a convolution whose input of `shape` is zero-padded by `padding` (one (before, after)
-    pair per spatial axis): one that pads with zeros itself gets `padding=` in op.arguments; for another, op.inside
-    is set to the cells of the padded input that are the unpadded one's (the caller pads, or crops, with it)."""
-    padded_shape = _padded_shape(shape, padding)
-    module = algorithm_module(algorithm, Case(padded_shape, kernel_shape, op.arguments["strides"],
-                                              op.arguments["dilation"], op.arguments["groups"]))
-    if padded_shape != tuple(shape):
-        if getattr(module, "PADS_WITH_ZEROS", False):
-            op.arguments["padding"] = padding
-        else:
-            op.inside = (slice(None), *(slice(before, before + n) for n, (before, _) in zip(shape[1:-1], padding)),
-                         slice(None))
-    return module
+def _algorithm_taking_padding(op, algorithm, shape, kernel_shape, padding):
+    """(algorithm module, inside) for a convolution whose input of `shape` is zero-padded by `padding` (one (before,
+    after) pair per spatial axis): a module that pads with zeros itself gets `padding=` in op.arguments, and inside
+    is None; for another, inside is the cells of the padded input that are the unpadded one's (the caller pads, or
+    crops, with it)."""
+    arguments = op.arguments
+    module, takes_padding, inside_cells = _padding_plan(algorithm, tuple(shape), tuple(kernel_shape), padding,
+                                                        arguments["strides"], arguments["dilation"],
+                                                        arguments["groups"])
+    if takes_padding:
+        arguments["padding"] = padding
+    return module, inside_cells
 
 
-def _padded_shape(shape, padding):
-    """(N, *spatial, C) with each spatial axis grown by its (before, after) pair of `padding`."""
-    return (shape[0], *(n + before + after for n, (before, after) in zip(shape[1:-1], padding)), shape[-1])
-
-
-def _zero_padded(x, padding, inside):
-    """x with `padding` zeros around its spatial axes, `inside` (slices) the cells x fills: what np.pad gives, in
-    a third of its time on LeNet's input (27 against 75 us)."""
-    padded = np.zeros(_padded_shape(x.shape, padding), dtype=x.dtype)
-    padded[inside] = x
-    return padded
+@functools.lru_cache(maxsize=1024)
+def _padding_plan(algorithm, shape, kernel_shape, padding, strides, dilation, groups):
+    """(module, whether it takes the padding, inside or None): `_algorithm_taking_padding`'s answer, a function of
+    the geometry only, kept per geometry (a layer asks the same at every call)."""
+    padded = padded_shape(shape, padding)
+    module = algorithm_module(algorithm, Case(padded, kernel_shape, strides, dilation, groups))
+    if padded == shape:
+        return module, False, None
+    if getattr(module, "PADS_WITH_ZEROS", False):
+        return module, True, None
+    return module, False, inside(padding, shape[1:-1])
 
 
 TILED_BIAS_CHANNELS = 32  # below this many channels the bias is tiled along rows of W*C (when it pays: see below)
@@ -183,14 +184,15 @@ class TransposedConvolution(Function):
     padded result, the padding's cells dropped), the bias and the activation fused in place as in Convolution."""
 
     def forward(self, x, kernel, *bias, output_shape, padding, strides, dilation, groups, algorithm, activation):
-        self.x, self.kernel, self.padding, self.inside = x, kernel, padding, None
+        self.x, self.kernel, self.padding = x, kernel, padding
         self.arguments = dict(strides=strides, dilation=dilation, groups=groups)
-        self.algorithm = _padding_algorithm(self, algorithm, output_shape, kernel.shape, padding)
+        self.algorithm, self.inside = _algorithm_taking_padding(self, algorithm, output_shape, kernel.shape, padding)
         if self.inside is None:
             y = self.algorithm.conv_input_gradient(x, kernel, output_shape, **self.arguments)
         else:
-            y = np.ascontiguousarray(self.algorithm.conv_input_gradient(
-                x, kernel, _padded_shape(output_shape, padding), **self.arguments)[self.inside])
+            y = self.algorithm.conv_input_gradient(x, kernel, padded_shape(output_shape, padding),
+                                                   **self.arguments)[self.inside]
+        y = np.ascontiguousarray(y)  # the bias and activation go in place (a cropped gradient is a view)
         y = _add_bias_and_activate(y, bias[0] if bias else None, activation)
         self.activation, self.result = activation, (y if activation is not None else None)
         return y
@@ -198,7 +200,7 @@ class TransposedConvolution(Function):
     def backward(self, grad):
         grad, grad_bias = _through_activation_and_bias(self, grad)
         if self.inside is not None:
-            grad = _zero_padded(grad, self.padding, self.inside)
+            grad = zero_padded(grad, self.padding)
         grad_x = grad_kernel = None
         if self.needs_input_grad[0]:
             grad_x = self.algorithm.conv_forward(grad, self.kernel, **self.arguments)
