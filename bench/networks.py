@@ -26,10 +26,10 @@ channels_last, and the ratio is striate over the faster of the two (1-D networks
 
 Both libraries run in this one process at the same thread count (torch.set_num_threads(N),
 striate.set_num_threads(N)). The machine may be shared, so each row's contenders run interleaved: round after round,
-each once per round after a short rest and one untimed run (`machine.PAUSE`); the table gives each contender's
-median over the rounds, the ratio of those medians, and "per round" the lowest and highest ratio within one round
-(striate over that round's faster layout): how far the row moves with the machine's load. The load average is
-printed at start and end.
+each once per round after a short rest and one untimed run (`machine.PAUSE`; the batch-1 rows, the shortest, take
+SHORT_ROW_ROUNDS times the rounds); the table gives each contender's median over the rounds, the ratio of those
+medians, and "per round" the lowest and highest ratio within one round (striate over that round's faster layout):
+how far the row moves with the machine's load. The load average is printed at start and end.
 """
 
 import argparse
@@ -122,6 +122,8 @@ NETWORKS = {
     "ResNet-18": (lambda: resnet18(input_shape=(224, 224, 3)), images((224, 224, 3)), 8, 32, "classes", True),
 }
 LARGE = {"ResNet-18"}
+SHORT_ROW_ROUNDS = 3  # the batch-1 rows (under a millisecond for most networks: one busy moment spoils a whole
+# run) take this many times the rounds
 
 
 def to_torch(x, memory_format, is_image):
@@ -216,7 +218,8 @@ def bench_network(name, repeats):
     rows = {}
     for row in ("train", "batch 1", "batch N"):
         gc.collect()  # the previous networks' garbage, collected now rather than inside a timed run
-        rounds = round_ms({who: functions[row] for who, functions in contenders.items()}, repeats)
+        rounds = round_ms({who: functions[row] for who, functions in contenders.items()},
+                          repeats * (SHORT_ROW_ROUNDS if row == "batch 1" else 1))
         times = {who: statistics.median(values) for who, values in rounds.items()}
         fastest_torch = min(times[layout] for layout in modules)
         label = f"batch {inference_batch}" if row == "batch N" else row
@@ -239,8 +242,8 @@ def main():
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
     striate.set_num_threads(options.threads)
-    print_machine(options.threads, f"median of {options.repeats} interleaved rounds "
-                                   f"({options.large_repeats} for {', '.join(LARGE)})")
+    print_machine(options.threads, f"median of {options.repeats} interleaved rounds ({options.large_repeats} for "
+                                   f"{', '.join(LARGE)}; batch-1 rows {SHORT_ROW_ROUNDS}x)")
     header = (f"{'network':<16} {'row':<10} {'striate ms':>10} {'NCHW ms':>10} {'CL ms':>10} {'ratio':>6} "
               f"{'per round':>11}")
     print(header)
