@@ -159,3 +159,26 @@ def test_vectorized_refuses_groups_other_ranks_and_other_dtypes():
     with pytest.raises(ValueError, match="vectorized needs float32 or float64 data; received int64"):
         vectorized.conv_forward(np.zeros((1, 5, 5, 2), np.int64), np.zeros((3, 3, 2, 16), np.int64), (1, 1), (1, 1),
                                 1)
+
+
+@pytest.mark.parametrize(("x_shape", "kernel_shape", "strides", "dtype"), [
+    ((2, 9, 11, 5), (3, 3, 5, 20), (1, 1), np.float32),  # channels in the lanes, the last vector partly
+    ((2, 9, 11, 5), (3, 3, 5, 32), (2, 2), np.float64),  # two vectors per block, strided
+    ((2, 12, 30, 3), (3, 3, 3, 6), (1, 1), np.float32),  # few filters: pixels in the lanes
+    ((2, 30, 7), (3, 7, 12), (1,), np.float64),  # 1-D
+])
+@pytest.mark.parametrize("relu", [False, True])
+def test_vectorized_adds_the_bias_and_relu_as_it_stores_each_output(x_shape, kernel_shape, strides, dtype, relu):
+    """y = max(conv + bias, 0) (relu) or conv + bias, from the loops' stores, equal to direct's convolution with
+    the bias and NumPy's fmax (a NaN in x gives 0 after relu, NaN without) applied after."""
+    rng = np.random.default_rng(len(x_shape) + kernel_shape[-1])
+    x = rng.standard_normal(x_shape).astype(dtype)
+    x[(0,) * (len(x_shape) - 1)] = np.nan  # one input pixel NaN: every output that sees it is NaN before relu
+    kernel, bias = rng.standard_normal(kernel_shape).astype(dtype), rng.standard_normal(kernel_shape[-1]).astype(dtype)
+    rank = len(strides)
+    padding = ((1, 1),) * rank
+    expected = direct.conv_forward(np.pad(x, ((0, 0), *padding, (0, 0))), kernel, strides, (1,) * rank, 1) + bias
+    expected = np.fmax(expected, 0) if relu else expected
+    y = vectorized.conv_forward(x, kernel, strides, (1,) * rank, 1, padding, bias, relu)
+    assert y.dtype == dtype and np.isnan(y).any() == (not relu)
+    np.testing.assert_allclose(y, expected, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-5)

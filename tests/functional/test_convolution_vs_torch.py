@@ -252,6 +252,57 @@ def test_conv_bias_and_activation_on_two_workers_in_one_image_chunks_match_torch
         conv_case(2, (6, 7), c_in=2, c_out=5, padding="same", batch=4), np.float64, activation)
 
 
+# `vectorized` adds the bias and relu as it stores each output (`ADDS_BIAS_AND_RELU`): channels in the lanes, pixels
+# in the lanes (few filters), strided, 1-D
+STORE_EPILOGUE_CASES = [conv_case(2, (6, 7), c_in=3, c_out=20, padding="same"),
+                        conv_case(2, (9, 20), c_in=1, c_out=6, kernel=5, padding=2),
+                        conv_case(2, (8, 9), c_in=3, c_out=32, strides=2, padding="same"),
+                        conv_case(1, (11,), c_in=2, c_out=17, kernel=3, padding="same")]
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+@pytest.mark.parametrize("dtype", DTYPES.values(), ids=DTYPES.keys())
+@pytest.mark.parametrize("case", STORE_EPILOGUE_CASES,
+                         ids=[f"conv{c['nd']}d-{describe(c)}" for c in STORE_EPILOGUE_CASES])
+def test_conv_whose_algorithm_adds_the_bias_and_relu_as_it_stores_matches_torch(case, dtype, activation):
+    def fused(*inputs):
+        return STRIATE_CONV[case["nd"]](*inputs, strides=case["strides"], padding=case["padding"],
+                                        algorithm="vectorized", activation=activation)
+
+    def reference(*inputs):
+        out = torch_conv(case)(*inputs)
+        return out if activation is None else torch.relu(out)
+
+    inputs = conv_inputs(case, np.random.default_rng(len(describe(case))))
+    check_against_torch(fused, reference, inputs, dtype)
+
+
+def test_auto_adds_the_bias_and_relu_in_the_measured_algorithm_once_it_is_known(monkeypatch):
+    """"auto" with vectorized as the recorded choice for the forward: the bias and relu are added as it stores the
+    outputs (no separate pass), to the values of the plain convolution plus the bias, then fmax."""
+    import sys
+
+    from striate.algorithms import Case, measured
+
+    convolution_op = sys.modules["striate.ops.convolution"]  # the module (striate.ops.convolution is the function)
+
+    rng = np.random.default_rng(7)
+    x, kernel, bias = (rng.standard_normal(shape).astype(np.float32) for shape in ((2, 8, 9, 16), (3, 3, 16, 16),
+                                                                                  (16,)))
+    plain = F.conv2d(x, kernel, padding="same", algorithm="vectorized").data
+    case = Case((2, 10, 11, 16), kernel.shape, (1, 1), (1, 1), 1)
+    measured.forget_measured()
+    for which in ("forward", "input gradient", "kernel gradient"):
+        measured.record({(which, case): "vectorized"})
+    monkeypatch.setattr(convolution_op, "_add_bias_and_activate",
+                        lambda *arguments: pytest.fail("a separate bias and relu pass"))
+    try:
+        y = F.conv2d(x, kernel, bias, padding="same", activation="relu").data
+    finally:
+        measured.forget_measured()
+    np.testing.assert_array_equal(y, np.fmax(plain + bias, 0))
+
+
 def test_conv_refuses_an_activation_it_cannot_fuse():
     with pytest.raises(ValueError, match=r"conv2d: activation must be None or one of \['relu', 'sigmoid', 'tanh'\] "
                                          r"\(applied inside the op\); received 'softmax'"):

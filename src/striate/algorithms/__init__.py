@@ -9,7 +9,9 @@ gradients share work (winograd: the transformed output gradient) also provides
     conv_gradients(x, grad_output, kernel, strides, dilation, groups) -> (input gradient, kernel gradient)
 A module that sets PADS_WITH_ZEROS (im2col, winograd, depthwise, vectorized) also takes `padding=` (one
 (before, after) pair of zeros per spatial axis) in each of them: x and the input gradient are then the unpadded
-arrays, and no padded copy is made (the convolution op uses this; for the other modules it pads x itself).
+arrays, and no padded copy is made (the convolution op uses this; for the other modules it pads x itself, and
+"auto" pads for a chosen one). A module that sets ADDS_BIAS_AND_RELU (vectorized) takes `bias=` and `relu=` in
+conv_forward and adds them as it stores each output.
 
     direct      the lectures' loop, the reference (any case)
     im2col      windows copied to a matrix, one GEMM per chunk of images (any case); pads with zeros itself
@@ -207,6 +209,18 @@ class Auto:
 
     def __init__(self, case=None):
         self.case = case
+
+    def forward_module(self):
+        """The module this instance's forward runs, where known before the call: the table's one candidate, the
+        first with `use_deterministic_algorithms(True)`, or the measured fastest; None before that measurement (and
+        without a case)."""
+        if self.case is None:
+            return None
+        names = candidates(self.case, "forward")
+        if len(names) == 1 or are_deterministic_algorithms_enabled():
+            return ALGORITHMS[names[0]]
+        name = measured.chosen("forward", self.case)
+        return None if name is None else ALGORITHMS[name]
 
     def _case(self, shape, kernel_shape, strides, dilation, groups, padding):
         if self.case is not None:

@@ -51,6 +51,7 @@ from striate.algorithms.vectorized_loops import conv_forward_loop, vector_length
 from striate.algorithms.windows import windows_output_shape
 
 PADS_WITH_ZEROS = True  # every pass takes `padding` (see `striate.algorithms`)
+ADDS_BIAS_AND_RELU = True  # conv_forward takes `bias` and `relu`, added as the outputs are stored
 
 
 def serves(kernel_shape, groups):
@@ -91,44 +92,58 @@ def _with_height(padding):
     return None if padding is None else ((0, 0), *padding)
 
 
-def conv_forward(x, kernel, strides, dilation, groups, padding=None):
+def conv_forward(x, kernel, strides, dilation, groups, padding=None, bias=None, relu=False):
     """x (N, H, W, C_in), zero-padded by `padding` ((top, bottom), (left, right); None: none), kernel
-    (k_h, k_w, C_in, C_out) -> y (N, H_out, W_out, C_out); or the same without H, k_h and H_out (1-D)."""
+    (k_h, k_w, C_in, C_out) -> y (N, H_out, W_out, C_out); or the same without H, k_h and H_out (1-D). With bias
+    (C_out,) and relu, y = max(conv + bias, 0) (a NaN giving 0), added as each output is stored
+    (`ADDS_BIAS_AND_RELU`)."""
     dtype = np.result_type(x, kernel)
     _check(kernel.shape, groups, dtype)
     if kernel.ndim == 3:
         # 1-D: the 2-D loop over a height of 1
         return conv_forward(x[:, None], kernel[None], (1, *strides), (1, *dilation), groups,
-                            _with_height(padding))[:, 0]
+                            _with_height(padding), bias, relu)[:, 0]
     (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
     out_shape = windows_output_shape((x.shape[1] + top + bottom, x.shape[2] + left + right), kernel.shape[:2],
                                      strides, dilation)
     y = np.empty((x.shape[0], *out_shape, kernel.shape[-1]), dtype=dtype)
     placement, padding = (*out_shape, 0, 0, 1, 1), (top, bottom, left, right)
     if strides[1] == 1 and _pixels_fill_more_lanes(kernel.shape[-1], out_shape[1], dtype):
-        _convolve_pixels_into(y, placement, _channels_first(x, padding, dtype), (0, 0), kernel, strides, dilation)
+        _convolve_pixels_into(y, placement, _channels_first(x, padding, dtype), (0, 0), kernel, strides, dilation,
+                              _bias_values(bias, kernel.shape[-1], dtype), relu)
     else:
-        _convolve_into(y, placement, x, *_in_whole_vectors(kernel, dtype), strides, dilation, padding)
+        padded_kernel, vectors = _in_whole_vectors(kernel, dtype)
+        _convolve_into(y, placement, x, padded_kernel, vectors, strides, dilation, padding,
+                       _bias_values(bias, padded_kernel.shape[-1], dtype), relu)
     return y
 
 
-def _convolve_into(y, placement, x, padded_kernel, vectors, strides, dilation, padding):
+def _bias_values(bias, length, dtype):
+    """bias as `length` values of `dtype`, zeros past its own (and all zeros without a bias): what the loops add."""
+    values = np.zeros(length, dtype=dtype)
+    if bias is not None:
+        values[: len(bias)] = bias
+    return values
+
+
+def _convolve_into(y, placement, x, padded_kernel, vectors, strides, dilation, padding, bias, relu=False):
     """Write the convolution of x (N, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with
-    padded_kernel (k_h, k_w, C_in, K; `_in_whole_vectors`) into y (N, Y_h, Y_w, C_out), its output pixel (p, q)
-    at y[:, row + p row step, column + q column step] for placement = (H_out, W_out, row, column, row step,
-    column step): the compiled loop (output channels in the vector lanes) on chunks of images, on striate's
-    threads."""
+    padded_kernel (k_h, k_w, C_in, K; `_in_whole_vectors`), plus bias (K values: `_bias_values`), then max(., 0)
+    with relu, into y (N, Y_h, Y_w, C_out), its output pixel (p, q) at y[:, row + p row step, column + q column
+    step] for placement = (H_out, W_out, row, column, row step, column step): the compiled loop (output channels
+    in the vector lanes) on chunks of images, on striate's threads."""
     x = np.ascontiguousarray(x, dtype=y.dtype)
     padded_kernel = np.ascontiguousarray(padded_kernel)
     loop = conv_forward_loop(vectors, strides[1] * x.shape[-1])
     geometry = (padding, tuple(strides), tuple(dilation))
     chunks = batch_chunks(len(x), (x.nbytes + y.nbytes) // max(1, len(x)), own_loop=True)
+    epilogue = (bias, int(relu))
     if len(chunks) == 1:  # the whole batch in one call (batch-1 inference): no slices, no hand-off
-        loop(x, padded_kernel, *geometry, y, placement)
+        loop(x, padded_kernel, *geometry, y, placement, *epilogue)
         return
 
     def forward_chunk(chunk):
-        loop(x[chunk], padded_kernel, *geometry, y[chunk], placement)
+        loop(x[chunk], padded_kernel, *geometry, y[chunk], placement, *epilogue)
 
     multiply_adds = len(x) * math.prod(placement[:2]) * math.prod(padded_kernel.shape[:-1]) * y.shape[-1]
     split_batch(forward_chunk, chunks, work=multiply_adds)
@@ -153,22 +168,23 @@ def _channels_first(x, padding, dtype):
     return x_cf
 
 
-def _convolve_pixels_into(y, placement, x_cf, origin, kernel, strides, dilation):
+def _convolve_pixels_into(y, placement, x_cf, origin, kernel, strides, dilation, bias, relu=False):
     """`_convolve_into` with output pixels in the vector lanes (stride 1 along the width), on x_cf laid out by
-    `_channels_first` (its padding built), the window of output pixel (0, 0) at origin = (row, column) of it: the
-    compiled loop (`vectorized_pixel_loops`) on chunks of images."""
+    `_channels_first` (its padding built), the window of output pixel (0, 0) at origin = (row, column) of it, bias
+    C_out values: the compiled loop (`vectorized_pixel_loops`) on chunks of images."""
     images = len(x_cf)
     kernel = np.ascontiguousarray(kernel, dtype=y.dtype)
     loop = pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(y.shape[-1], *placement[:2], y.dtype),
                                           y.shape[-1])
     geometry = (tuple(origin), tuple(strides), tuple(dilation))
     chunks = batch_chunks(images, (x_cf.nbytes + y.nbytes) // max(1, images), own_loop=True)
+    epilogue = (bias, int(relu))
     if len(chunks) == 1:  # as `_convolve_into`
-        loop(x_cf, kernel, *geometry, y, placement)
+        loop(x_cf, kernel, *geometry, y, placement, *epilogue)
         return
 
     def forward_chunk(chunk):
-        loop(x_cf[chunk], kernel, *geometry, y[chunk], placement)
+        loop(x_cf[chunk], kernel, *geometry, y[chunk], placement, *epilogue)
 
     split_batch(forward_chunk, chunks, work=images * math.prod(placement[:2]) * kernel.size)
 
@@ -256,14 +272,16 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     flipped = im2col.flipped_transposed(kernel, groups)
     if plan.pixel_padding is not None:  # pixels in the lanes: each phase's dy, zeros and all, is a window of dy_cf
         dy_cf = _channels_first(grad_output, plan.pixel_padding, dtype)
+        no_bias = _bias_values(None, flipped.shape[-1], dtype)
         for phase in plan.phases:
             _convolve_pixels_into(grad_input, phase.placement, dy_cf, phase.origin, flipped[phase.taps], (1, 1),
-                                  dilation)
+                                  dilation, no_bias)
     else:  # output channels in the lanes: the kernel in whole vectors once, each phase a slice of it
         flipped, vectors = _in_whole_vectors(flipped, dtype)
+        no_bias = _bias_values(None, flipped.shape[-1], dtype)
         for phase in plan.phases:
             _convolve_into(grad_input, phase.placement, grad_output[(slice(None), *phase.window)],
-                           flipped[phase.taps], vectors, (1, 1), dilation, phase.zeros)
+                           flipped[phase.taps], vectors, (1, 1), dilation, phase.zeros, no_bias)
     return grad_input
 
 

@@ -81,6 +81,12 @@ class Vectors:
         """a * b + c, lane by lane, one rounding."""
         return self.builder.call(self.fma_function, [a, b, c])
 
+    def relu_if(self, value, relu):
+        """max(value, 0) lane by lane (a NaN giving 0) where the i64 value `relu` is not 0, else value itself."""
+        builder, zero = self.builder, ir.Constant(self.vector, [0.0] * self.length)
+        rectified = builder.select(builder.fcmp_ordered(">", value, zero), value, zero)
+        return builder.select(builder.icmp_signed("!=", relu, self.constant(0)), rectified, value)
+
     def _lane_numbers(self):
         return ir.Constant(ir.VectorType(ir.IntType(64), self.length), list(range(self.length)))
 
@@ -132,7 +138,7 @@ class Vectors:
 
 @intrinsic(prefer_literal=True)
 def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step,
-           lanes, window, steps):
+           lanes, window, steps, bias, epilogue):
     """block(P, vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step, lanes, window,
     steps): P output pixels times `vectors` vectors of output channels (see the module), on flat arrays: the P
     pixels' windows start x_step apart in x from x_start on, their vectors' first `lanes` values (all of them when
@@ -142,17 +148,19 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
     window = (kernel rows, kernel columns, run): the part of the window inside x, its first cell at x_start in x and
     at kernel_start in the kernel; `run` values are read per kernel column (C_in, or k_w C_in with one column when
     the window row is contiguous). steps = (x row step, x column step, kernel row step, kernel column step, kernel
-    channel step) as flat offsets."""
+    channel step) as flat offsets. Each sum is stored as max(sum + bias[first + lane], 0) with relu, else sum +
+    bias[first + lane], for epilogue = (first, relu) (bias: K values, zeros for none; relu 0 or 1; a NaN gives 0,
+    as `striate.ops.activation_loops`)."""
     if not all(isinstance(value, types.IntegerLiteral) for value in (pixels, vectors, constant_step)):
         return None
     # the literal types stay in the signature: each (P, vectors, constant_step) is its own implementation
     signature = types.void(pixels, vectors, constant_step, x, types.intp, types.intp, kernel, types.intp, y,
-                           types.intp, types.intp, types.intp, window, steps)
+                           types.intp, types.intp, types.intp, window, steps, bias, epilogue)
     pixels, vectors, constant_step = pixels.literal_value, vectors.literal_value, constant_step.literal_value
 
     def codegen(context, builder, signature, arguments):
         (x_array, x_start, x_step, kernel_array, kernel_start, y_array, y_start, y_step, lanes, window,
-         steps) = arguments[3:]
+         steps, bias_array, epilogue) = arguments[3:]
         kernel_high, columns, run = (builder.extract_value(window, field) for field in range(3))
         row_step, column_step, kernel_row_step, kernel_column_step, kernel_channels = (
             builder.extract_value(steps, field) for field in range(5))
@@ -184,12 +192,16 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
                             slot = ir_.at(accumulators, ir_.constant(p * vectors + v))
                             builder.store(ir_.fma(spread, weights[v], builder.load(slot)), slot)
         masks = [ir_.first_lanes(builder.sub(lanes, ir_.constant(v * ir_.length))) for v in range(vectors)]
+        bias_data = context.make_array(signature.args[14])(context, builder, bias_array).data
+        first, relu = (builder.extract_value(epilogue, field) for field in range(2))
+        biases = [ir_.load_vector(ir_.at(bias_data, builder.add(first, ir_.constant(v * ir_.length))))
+                  for v in range(vectors)]
         for p in range(pixels):
             for v in range(vectors):
                 target = builder.add(builder.add(y_start, builder.mul(ir_.constant(p), y_step)),
                                      ir_.constant(v * ir_.length))
-                ir_.masked_store(builder.load(ir_.at(accumulators, ir_.constant(p * vectors + v))),
-                                 ir_.at(y_data, target), masks[v])
+                value = builder.fadd(builder.load(ir_.at(accumulators, ir_.constant(p * vectors + v))), biases[v])
+                ir_.masked_store(ir_.relu_if(value, relu), ir_.at(y_data, target), masks[v])
         return context.get_dummy_value()
 
     return signature, codegen
@@ -265,12 +277,12 @@ def _gradient_block(typingctx, rows, cells, channels, vectors, x, x_start, x_ste
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def _blocks_along(vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step, lanes, count,
-                  window, steps):
+                  window, steps, bias, epilogue):
     """`count` output pixels whose windows are x_step apart in x and whose outputs are y_step apart in y (their
     first `lanes` channels of the block written, as `_block`), in blocks
     of the largest of 8, 4, 2, 1 pixels that the run holds, the last block moved back to end with the run (it
     recomputes a few pixels, to the same values). `vectors` and `constant_step` (x_step, or 0: see `_block`) are
-    compiled in as constants."""
+    compiled in as constants; bias and epilogue as `_block` takes them."""
     literally(vectors)
     literally(constant_step)
     size = 8 if count >= 8 else 4 if count >= 4 else 2 if count >= 2 else 1
@@ -280,16 +292,16 @@ def _blocks_along(vectors, constant_step, x, x_start, x_step, kernel, kernel_sta
         x_block, y_block = x_start + start * x_step, y_start + start * y_step
         if size == 8:  # the block size as a literal, which `_block` compiles in
             _block(8, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, lanes,
-                   window, steps)
+                   window, steps, bias, epilogue)
         elif size == 4:
             _block(4, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, lanes,
-                   window, steps)
+                   window, steps, bias, epilogue)
         elif size == 2:
             _block(2, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, lanes,
-                   window, steps)
+                   window, steps, bias, epilogue)
         else:
             _block(1, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, lanes,
-                   window, steps)
+                   window, steps, bias, epilogue)
         start += size
 
 
@@ -332,20 +344,20 @@ def conv_forward_loop(vectors, pixel_step):
     """The compiled convolution of a chunk in output-channel blocks of `vectors` (1 or 2) vectors, neighbouring
     output pixels' windows `pixel_step` = s_w C_in values apart along a row (both compiled in as constants):
 
-        loop(x, kernel, padding, strides, dilation, y, placement)
+        loop(x, kernel, padding, strides, dilation, y, placement, bias, relu)
 
     writes the convolution of x (n, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with kernel
     (k_h, k_w, C_in, K), K >= C_out a multiple of `vectors` vectors (the filters past C_out are not stored: masked
-    stores), into y (n, Y_h, Y_w, C_out): with placement = (H_out, W_out, row, column, row step, column step), its
-    output pixel (p, q) to y[:, row + p row step, column + q column step] (all of y: (Y_h, Y_w, 0, 0, 1, 1)); x,
-    kernel and y contiguous, of one dtype. The padding is
+    stores), plus bias (K,), then max(., 0) if relu (0 or 1), into y (n, Y_h, Y_w, C_out): with placement = (H_out,
+    W_out, row, column, row step, column step), its output pixel (p, q) to y[:, row + p row step, column + q column
+    step] (all of y: (Y_h, Y_w, 0, 0, 1, 1)); x, kernel, y and bias contiguous, of one dtype. The padding is
     never built: the outputs whose windows lie inside x's width run in blocks along each row (the kernel rows on
     padding left out); the output columns at the left and right edges run in blocks down the column (the kernel
     columns on padding left out), and their corner pixels one by one. Compiled on its first call for each dtype,
     and kept on disk."""
 
     @njit(nogil=True, cache=True, boundscheck=False)
-    def loop(x, kernel, padding, strides, dilation, y, placement):
+    def loop(x, kernel, padding, strides, dilation, y, placement, bias, relu):
         images, high, wide, channels = x.shape
         kernel_high, kernel_wide, _, kernel_channels = kernel.shape
         _, y_high, y_wide, channels_out = y.shape
@@ -373,7 +385,7 @@ def conv_forward_loop(vectors, pixel_step):
                     _blocks_along(vectors, pixel_step, flat_x, x_start, pixel_step, flat_kernel,
                                   i_first * kernel_row_step + first, flat_y,
                                   y_image + p * y_row_step + first_column * y_column_step, y_column_step, lanes,
-                                  inside_columns, _window(rows, kernel_wide, channels, d_w), steps)
+                                  inside_columns, _window(rows, kernel_wide, channels, d_w), steps, bias, (first, relu))
                 # the edge columns: down the rows whose windows are inside x's height, then the corners one by one
                 for index in range(out_wide - inside_columns):
                     q = index if index < first_column else index + inside_columns
@@ -389,7 +401,7 @@ def conv_forward_loop(vectors, pixel_step):
                                       i_first * kernel_row_step + j_first * kernel_column_step + first, flat_y,
                                       y_image + p * y_row_step + q * y_column_step, y_row_step, lanes,
                                       last_row - first_row if inside else 1, _window(rows, columns, channels, d_w),
-                                      steps)
+                                      steps, bias, (first, relu))
 
     return loop
 

@@ -41,22 +41,23 @@ def block_shape(channels_out, out_high, out_wide, dtype):
 
 
 @intrinsic(prefer_literal=True)
-def _pixel_block(typingctx, rows, vectors, channels_out, x, x_start, kernel, y, y_start, lanes, window, steps):
+def _pixel_block(typingctx, rows, vectors, channels_out, x, x_start, kernel, y, y_start, lanes, window, steps, bias,
+                 relu):
     """pixel_block(R, P, C_out, x, x_start, kernel, y, y_start, lanes, window, steps): the block of the module on
     flat arrays, R output rows of P V pixels: the first `lanes` pixels of each row, channel o of pixel l of block
     row r written to y[y_start + r y_row_step + l y_pixel_step + o]; window = (kernel rows, kernel columns, C_in),
     steps = (x row step, x column step, x channel step, x output-row step, y output-row step, y_pixel_step) as
     flat offsets, x_start the index of the block's first pixel's window corner. R, P and C_out are compile-time
-    constants."""
+    constants. Each sum is stored as sum + bias[o], then max(., 0) where relu is not 0 (bias: C_out values)."""
     if not all(isinstance(value, types.IntegerLiteral) for value in (rows, vectors, channels_out)):
         return None
     signature = types.void(rows, vectors, channels_out, x, types.intp, kernel, y, types.intp, types.intp, window,
-                           steps)
+                           steps, bias, types.intp)
     rows, vectors, channels_out = rows.literal_value, vectors.literal_value, channels_out.literal_value
     sums = [(r, v, o) for r in range(rows) for v in range(vectors) for o in range(channels_out)]
 
     def codegen(context, builder, signature, arguments):
-        x_array, x_start, kernel_array, y_array, y_start, lanes, window, steps = arguments[3:]
+        x_array, x_start, kernel_array, y_array, y_start, lanes, window, steps, bias_array, relu = arguments[3:]
         kernel_high, kernel_wide, channels = (builder.extract_value(window, field) for field in range(3))
         row_step, column_step, channel_step, x_out_row_step, y_out_row_step, y_pixel_step = (
             builder.extract_value(steps, field) for field in range(6))
@@ -89,11 +90,14 @@ def _pixel_block(typingctx, rows, vectors, channels_out, x, x_start, kernel, y, 
                             for v in range(vectors):
                                 slot = ir_.at(accumulators, ir_.constant(sums.index((r, v, o))))
                                 builder.store(ir_.fma(spread, pixels[r][v], builder.load(slot)), slot)
+        bias_data = context.make_array(signature.args[11])(context, builder, bias_array).data
+        biases = [ir_.broadcast(builder.load(ir_.at(bias_data, ir_.constant(o)))) for o in range(channels_out)]
         for index, (r, v, o) in enumerate(sums):
             first_pixel = builder.add(builder.add(y_start, builder.mul(ir_.constant(r), y_out_row_step)),
                                       builder.mul(ir_.constant(v * ir_.length), y_pixel_step))
-            ir_.masked_scatter(builder.load(ir_.at(accumulators, ir_.constant(index))),
-                               ir_.at(y_data, builder.add(first_pixel, ir_.constant(o))), y_pixel_step, masks[v])
+            value = ir_.relu_if(builder.fadd(builder.load(ir_.at(accumulators, ir_.constant(index))), biases[o]), relu)
+            ir_.masked_scatter(value, ir_.at(y_data, builder.add(first_pixel, ir_.constant(o))), y_pixel_step,
+                               masks[v])
         return context.get_dummy_value()
 
     return signature, codegen
@@ -105,16 +109,17 @@ def pixel_forward_loop(rows, vectors, channels_out):
     output pixels x all `channels_out` output channels (`block_shape`; all three compiled in as constants; the
     rows past the last whole block of them one by one):
 
-        loop(x_cf, kernel, origin, strides, dilation, y, placement)
+        loop(x_cf, kernel, origin, strides, dilation, y, placement, bias, relu)
 
     writes the convolution of x_cf (n, C_in, H_p, W_p), zero-padded already, the window of output pixel (0, 0)
     at origin = (row, column) of it, by kernel (k_h, k_w, C_in, C_out), stride 1 along the width (strides[1] is
     not read), into y (n, Y_h, Y_w, C_out) channels-last: with placement = (H_out, W_out, row, column, row step,
-    column step), its output pixel (p, q) to y[:, row + p row step, column + q column step]; all contiguous, of
-    one dtype. Compiled on its first call for each dtype, and kept on disk."""
+    column step), its output pixel (p, q) to y[:, row + p row step, column + q column step], plus bias (C_out,),
+    then max(., 0) if relu (0 or 1); all contiguous, of one dtype. Compiled on its first call for each dtype, and
+    kept on disk."""
 
     @njit(nogil=True, cache=True, boundscheck=False)
-    def loop(x_cf, kernel, origin, strides, dilation, y, placement):
+    def loop(x_cf, kernel, origin, strides, dilation, y, placement, bias, relu):
         images, channels, high, wide = x_cf.shape
         kernel_high, kernel_wide = kernel.shape[0], kernel.shape[1]
         _, y_high, y_wide, _ = y.shape
@@ -136,10 +141,10 @@ def pixel_forward_loop(rows, vectors, channels_out):
                     lanes = min(block_pixels, out_wide - q)
                     if p < whole_rows:  # the block's row count as a literal, which `_pixel_block` compiles in
                         _pixel_block(rows, vectors, channels_out, flat_x, x_row + q, flat_kernel, flat_y,
-                                     y_row + q * y_pixel_step, lanes, window, steps)
+                                     y_row + q * y_pixel_step, lanes, window, steps, bias, relu)
                     else:
                         _pixel_block(1, vectors, channels_out, flat_x, x_row + q, flat_kernel, flat_y,
-                                     y_row + q * y_pixel_step, lanes, window, steps)
+                                     y_row + q * y_pixel_step, lanes, window, steps, bias, relu)
                 p += rows if p < whole_rows else 1
 
     return loop

@@ -45,8 +45,11 @@ class Convolution(Function):
         if self.inside is not None:
             x = zero_padded(x, padding)
         self.x = x
-        y = self.algorithm.conv_forward(x, kernel, **self.arguments)
-        y = _add_bias_and_activate(y, bias[0] if bias else None, activation)
+        y = _forward_adding_bias_and_relu(self.algorithm, x, kernel, bias[0] if bias else None, activation,
+                                          self.arguments)
+        if y is None:
+            y = self.algorithm.conv_forward(x, kernel, **self.arguments)
+            y = _add_bias_and_activate(y, bias[0] if bias else None, activation)
         self.activation, self.result = activation, (y if activation is not None else None)
         return y
 
@@ -93,6 +96,20 @@ def _padding_plan(algorithm, shape, kernel_shape, padding, strides, dilation, gr
     if getattr(module, "PADS_WITH_ZEROS", False):
         return module, True, None
     return module, False, inside(padding, shape[1:-1])
+
+
+def _forward_adding_bias_and_relu(algorithm, x, kernel, bias, activation, arguments):
+    """relu(conv(x) + bias) (each optional) from the algorithm module that runs the forward, which adds them as it
+    stores each output (`ADDS_BIAS_AND_RELU`: one pass over y less), or None where that module is not known yet
+    ("auto" before its measured choice), does not add them, or the bias would widen y's dtype."""
+    if activation not in (None, "relu") or (bias is None and activation is None):
+        return None
+    module = algorithm.forward_module() if hasattr(algorithm, "forward_module") else algorithm
+    if not getattr(module, "ADDS_BIAS_AND_RELU", False):
+        return None
+    if bias is not None and np.result_type(x, kernel, bias) != np.result_type(x, kernel):
+        return None
+    return module.conv_forward(x, kernel, **arguments, bias=bias, relu=activation == "relu")
 
 
 TILED_BIAS_CHANNELS = 32  # below this many channels the bias is tiled along rows of W*C (when it pays: see below)
