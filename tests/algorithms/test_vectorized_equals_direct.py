@@ -182,3 +182,15 @@ def test_vectorized_adds_the_bias_and_relu_as_it_stores_each_output(x_shape, ker
     y = vectorized.conv_forward(x, kernel, strides, (1,) * rank, 1, padding, bias, relu)
     assert y.dtype == dtype and np.isnan(y).any() == (not relu)
     np.testing.assert_allclose(y, expected, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-5)
+
+
+@pytest.mark.usefixtures("tiny_chunks")
+@pytest.mark.parametrize(("x_shape", "kernel_shape"), [((3, 9, 11, 5), (3, 3, 5, 20)), ((3, 12, 30, 3), (3, 3, 3, 6))])
+def test_vectorized_adds_the_bias_and_relu_in_one_image_chunks_on_two_threads(x_shape, kernel_shape):
+    """Each chunk's loop adds the bias and relu to its own images: the values of direct, bias, then fmax."""
+    rng = np.random.default_rng(kernel_shape[-1])
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(kernel_shape)
+    bias = rng.standard_normal(kernel_shape[-1])
+    expected = np.fmax(direct.conv_forward(x, kernel, (1, 1), (1, 1), 1) + bias, 0)
+    y = vectorized.conv_forward(x, kernel, (1, 1), (1, 1), 1, None, bias, True)
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
