@@ -102,3 +102,11 @@ def test_matmul_of_a_wide_result_in_column_blocks_equals_numpy(dtype):
     np.testing.assert_allclose(product, a @ w.T, rtol=1e-5 if dtype == np.float32 else 1e-12,
                                atol=1e-4 if dtype == np.float32 else 1e-12)
     assert product.dtype == dtype and product.shape == (64, 6000)
+
+
+def test_the_chunks_partial_sums_are_added_in_order_into_the_first():
+    """float32 values whose sum depends on the order: ((a + b) + c), into a's own memory, not a copy."""
+    a, b, c = (np.array([value], dtype=np.float32) for value in (1e8, 1.0, -1e8))
+    total = chunking.sum_in_order([a, b, c])
+    assert total is a
+    assert total[0] == (np.float32(1e8) + np.float32(1.0)) + np.float32(-1e8) == 0.0  # 1e8 + 1 rounds to 1e8

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from striate.algorithms import depthwise_loops
-from striate.algorithms.chunking import batch_chunks, split_batch
+from striate.algorithms.chunking import batch_chunks, split_batch, sum_in_order
 from striate.algorithms.windows import three_per_axis, three_spatial_axes, windows_output_shape
 
 CHUNK_BYTES = 2 * 2**20
@@ -147,4 +147,5 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
         return grad_kernel
 
     work = grad.size * math.prod(loop_shape[:3])
-    return sum(split_batch(kernel_gradient_chunk, _chunks(grad.shape, dtype.itemsize), work)).reshape(kernel_shape)
+    parts = split_batch(kernel_gradient_chunk, _chunks(grad.shape, dtype.itemsize), work)
+    return sum_in_order(parts).reshape(kernel_shape)

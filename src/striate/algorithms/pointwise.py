@@ -14,7 +14,7 @@ With stride 1 X is a reshape of x (no copy). Each product runs in chunks of rows
 
 import numpy as np
 
-from striate.algorithms.chunking import batch_chunks, split_batch
+from striate.algorithms.chunking import batch_chunks, split_batch, sum_in_order
 
 
 def _rows_product(left, right, transpose_left=False):
@@ -25,7 +25,7 @@ def _rows_product(left, right, transpose_left=False):
     chunks = batch_chunks(left.shape[0], (left.shape[1] + right.shape[-1]) * left.itemsize)
     work = left.shape[0] * left.shape[1] * right.shape[-1]
     if transpose_left:
-        return sum(split_batch(lambda rows: left[rows].T @ right[rows], chunks, work))
+        return sum_in_order(split_batch(lambda rows: left[rows].T @ right[rows], chunks, work))
     out = np.empty((left.shape[0], right.shape[-1]), dtype=np.result_type(left, right))
 
     def product(rows):

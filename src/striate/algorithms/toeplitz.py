@@ -35,7 +35,7 @@ import functools
 import numpy as np
 
 from striate.algorithms import toeplitz_loops
-from striate.algorithms.chunking import batch_chunks, matmul_into, scratch, split_batch
+from striate.algorithms.chunking import batch_chunks, matmul_into, scratch, split_batch, sum_in_order
 from striate.algorithms.windows import windows_output_shape
 
 
@@ -165,7 +165,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     row_length = kernel_height * window * channels_in
     chunks = batch_chunks(batch, rows_per_image * row_length * dtype.itemsize)
     work = batch * rows_per_image * row_length * tile * channels_out
-    grad_banded = sum(split_batch(kernel_gradient_chunk, chunks, work))
+    grad_banded = sum_in_order(split_batch(kernel_gradient_chunk, chunks, work))
     grad_banded = grad_banded.reshape(kernel_height, window * channels_in, tile * channels_out)
     band_rows, band_columns = _band_indices(window, tuple(kernel_shape), tile, strides[1], dilation[1])
     grad = np.stack([grad_banded[i][band_rows, band_columns].sum(axis=-1) for i in range(kernel_height)])

@@ -46,7 +46,7 @@ import numpy as np
 
 from striate.algorithms import im2col, vectorized_loops
 from striate.algorithms import vectorized_pixel_loops as pixel_loops
-from striate.algorithms.chunking import batch_chunks, split_batch
+from striate.algorithms.chunking import batch_chunks, split_batch, sum_in_order
 from striate.algorithms.vectorized_loops import conv_forward_loop, vector_length
 from striate.algorithms.windows import windows_output_shape
 
@@ -315,6 +315,6 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
         return grad_kernel
 
     parts = batch_chunks(x.shape[0], x[:1].nbytes + grad_output[:1].nbytes, own_loop=True)
-    grad_kernel = functools.reduce(np.add, split_batch(kernel_gradient_chunk, parts,
+    grad_kernel = sum_in_order(split_batch(kernel_gradient_chunk, parts,
                                                        work=grad_output.size * math.prod(kernel_shape[:-1])))
     return grad_kernel if rounded == kernel_shape[-1] else np.ascontiguousarray(grad_kernel[..., : kernel_shape[-1]])

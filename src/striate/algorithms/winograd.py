@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 from striate.algorithms import winograd_loops
-from striate.algorithms.chunking import batch_chunks, image_and_row_chunks, split_batch
+from striate.algorithms.chunking import batch_chunks, image_and_row_chunks, split_batch, sum_in_order
 
 # Lavin & Gray 2015, section 4: the matrices of F(2x2, 3x3) and F(4x4, 3x3)
 TRANSFORMS = {
@@ -227,7 +227,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
         return _transformed_kernel_gradient(v, dm, kernel_shape, groups)
 
     chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], kernel_shape[-1]), tile, dtype.itemsize)
-    du = sum(split_batch(kernel_gradient_chunk, chunks, work=grad_output.size * kernel_shape[-2] * 9))
+    du = sum_in_order(split_batch(kernel_gradient_chunk, chunks, work=grad_output.size * kernel_shape[-2] * 9))
     return _kernel_from_transformed(du, kernel_shape, t)
 
 
@@ -268,5 +268,5 @@ def conv_gradients(x, grad_output, kernel, strides, dilation, groups, tile=DEFAU
         return _transformed_kernel_gradient(v, dm, kernel.shape, groups)
 
     chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], kernel.shape[-1]), tile, dtype.itemsize)
-    du = sum(split_batch(gradients_chunk, chunks, work=2 * grad_output.size * kernel.shape[-2] * 9))
+    du = sum_in_order(split_batch(gradients_chunk, chunks, work=2 * grad_output.size * kernel.shape[-2] * 9))
     return grad_input, _kernel_from_transformed(du, kernel.shape, t)

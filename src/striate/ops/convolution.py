@@ -31,7 +31,7 @@ import functools
 import numpy as np
 
 from striate.algorithms import Case, algorithm_module
-from striate.algorithms.chunking import batch_chunks, split_batch
+from striate.algorithms.chunking import batch_chunks, split_batch, sum_in_order
 from striate.algorithms.windows import inside, padded_shape, zero_padded
 from striate.core.function import Function, sum_leading_axes
 from striate.ops import activation_loops
@@ -177,7 +177,7 @@ def _activation_gradient(activation, grad, y, with_bias_gradient):
                                                row_sums, one)
         return row_sums
 
-    row_sums = sum(split_batch(chunk, batch_chunks(y.shape[0], y[:1].nbytes), work=y.size))
+    row_sums = sum_in_order(split_batch(chunk, batch_chunks(y.shape[0], y[:1].nbytes), work=y.size))
     bias_gradient = row_sums.reshape(y.shape[-2:]).sum(axis=0).astype(dtype) if with_bias_gradient else None
     return out, bias_gradient
 
