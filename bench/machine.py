@@ -21,8 +21,10 @@ def print_machine(threads, details):
 
 
 # seconds of rest before each contender's turn: PyTorch's OpenMP threads spin for a while after their work ends, and
-# without a rest the run timed next (striate's or the other PyTorch layout's) shares the two cores with them
-PAUSE = 0.05
+# so does OpenBLAS's worker after a product it ran on several threads (0.13 s of CPU time measured in the second
+# after one), and without a rest the run timed next (striate's or the other PyTorch layout's) shares the two cores
+# with them: with 0.05 s, PyTorch's batch-1 text CNN on two threads took 1-25 ms a run after striate's
+PAUSE = 0.2
 
 
 def interleaved_best_ms(functions, repeats, warm_ups=1, wake_ups=1):
