@@ -188,7 +188,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     dtype = np.result_type(grad_output, kernel)
     out_shape = grad_output.shape[1:-1]
     # per offset, the transposed weights of each group: (K, G, Cog, Cg); with one group each offset's (Cog, Cg) is a
-    # transposed view, which BLAS reads as it is (a contiguous copy of ResNet-18's 3x3x512x512 kernel: 5 ms a call)
+    # transposed view, which BLAS reads as it is (a contiguous copy of ResNet-18's 3x3x512x512 kernel: 3-6 ms a call)
     offsets = kernel.astype(dtype, copy=False).reshape(-1, per_group_in, groups, per_group_out).transpose(0, 2, 3, 1)
     if groups > 1:
         offsets = np.ascontiguousarray(offsets)

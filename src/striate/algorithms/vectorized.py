@@ -136,17 +136,22 @@ def _convolve_into(y, placement, x, padded_kernel, vectors, strides, dilation, p
     padded_kernel = np.ascontiguousarray(padded_kernel)
     loop = conv_forward_loop(vectors, strides[1] * x.shape[-1])
     geometry = (padding, tuple(strides), tuple(dilation))
-    chunks = batch_chunks(len(x), (x.nbytes + y.nbytes) // max(1, len(x)), own_loop=True)
-    epilogue = (bias, int(relu))
-    if len(chunks) == 1:  # the whole batch in one call (batch-1 inference): no slices, no hand-off
-        loop(x, padded_kernel, *geometry, y, placement, *epilogue)
-        return
 
     def forward_chunk(chunk):
-        loop(x[chunk], padded_kernel, *geometry, y[chunk], placement, *epilogue)
+        loop(x[chunk], padded_kernel, *geometry, y[chunk], placement, bias, int(relu))
 
     multiply_adds = len(x) * math.prod(placement[:2]) * math.prod(padded_kernel.shape[:-1]) * y.shape[-1]
-    split_batch(forward_chunk, chunks, work=multiply_adds)
+    _on_chunks(forward_chunk, len(x), (x.nbytes + y.nbytes) // max(1, len(x)), multiply_adds)
+
+
+def _on_chunks(run, images, bytes_per_image, multiply_adds):
+    """run(images) for each chunk of a pass of these compiled loops (`batch_chunks`, own_loop), on striate's
+    threads; one chunk (batch-1 inference) as run(slice(None)) on this thread, without the hand-off."""
+    chunks = batch_chunks(images, bytes_per_image, own_loop=True)
+    if len(chunks) == 1:
+        run(slice(None))
+    else:
+        split_batch(run, chunks, work=multiply_adds)
 
 
 def _pixels_fill_more_lanes(channels_out, out_wide, dtype):
@@ -177,16 +182,12 @@ def _convolve_pixels_into(y, placement, x_cf, origin, kernel, strides, dilation,
     loop = pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(y.shape[-1], *placement[:2], y.dtype),
                                           y.shape[-1])
     geometry = (tuple(origin), tuple(strides), tuple(dilation))
-    chunks = batch_chunks(images, (x_cf.nbytes + y.nbytes) // max(1, images), own_loop=True)
-    epilogue = (bias, int(relu))
-    if len(chunks) == 1:  # as `_convolve_into`
-        loop(x_cf, kernel, *geometry, y, placement, *epilogue)
-        return
 
     def forward_chunk(chunk):
-        loop(x_cf[chunk], kernel, *geometry, y[chunk], placement, *epilogue)
+        loop(x_cf[chunk], kernel, *geometry, y[chunk], placement, bias, int(relu))
 
-    split_batch(forward_chunk, chunks, work=images * math.prod(placement[:2]) * kernel.size)
+    _on_chunks(forward_chunk, images, (x_cf.nbytes + y.nbytes) // max(1, images),
+               images * math.prod(placement[:2]) * kernel.size)
 
 
 def _phase(size, before, out_size, stride, kernel_size, dilation, phase):
@@ -316,5 +317,5 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
 
     parts = batch_chunks(x.shape[0], x[:1].nbytes + grad_output[:1].nbytes, own_loop=True)
     grad_kernel = sum_in_order(split_batch(kernel_gradient_chunk, parts,
-                                                       work=grad_output.size * math.prod(kernel_shape[:-1])))
+                                           work=grad_output.size * math.prod(kernel_shape[:-1])))
     return grad_kernel if rounded == kernel_shape[-1] else np.ascontiguousarray(grad_kernel[..., : kernel_shape[-1]])

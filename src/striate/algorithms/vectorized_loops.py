@@ -140,9 +140,9 @@ class Vectors:
 def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step,
            lanes, window, steps, bias, epilogue):
     """block(P, vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step, lanes, window,
-    steps): P output pixels times `vectors` vectors of output channels (see the module), on flat arrays: the P
-    pixels' windows start x_step apart in x from x_start on, their vectors' first `lanes` values (all of them when
-    lanes >= vectors V) are written y_step apart in y from y_start on.
+    steps, bias, epilogue): P output pixels times `vectors` vectors of output channels (see the module), on flat
+    arrays: the P pixels' windows start x_step apart in x from x_start on, their vectors' first `lanes` values (all
+    of them when lanes >= vectors V) are written y_step apart in y from y_start on.
     P, vectors and constant_step are compile-time constants: constant_step is x_step compiled in (s_w C_in along a
     row: the P reads of one step are then at fixed offsets), or 0 where x_step is read at run time.
     window = (kernel rows, kernel columns, run): the part of the window inside x, its first cell at x_start in x and

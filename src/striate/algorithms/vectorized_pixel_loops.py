@@ -43,11 +43,11 @@ def block_shape(channels_out, out_high, out_wide, dtype):
 @intrinsic(prefer_literal=True)
 def _pixel_block(typingctx, rows, vectors, channels_out, x, x_start, kernel, y, y_start, lanes, window, steps, bias,
                  relu):
-    """pixel_block(R, P, C_out, x, x_start, kernel, y, y_start, lanes, window, steps): the block of the module on
-    flat arrays, R output rows of P V pixels: the first `lanes` pixels of each row, channel o of pixel l of block
-    row r written to y[y_start + r y_row_step + l y_pixel_step + o]; window = (kernel rows, kernel columns, C_in),
-    steps = (x row step, x column step, x channel step, x output-row step, y output-row step, y_pixel_step) as
-    flat offsets, x_start the index of the block's first pixel's window corner. R, P and C_out are compile-time
+    """pixel_block(R, P, C_out, x, x_start, kernel, y, y_start, lanes, window, steps, bias, relu): the block of the
+    module on flat arrays, R output rows of P V pixels: the first `lanes` pixels of each row, channel o of pixel l
+    of block row r written to y[y_start + r y_row_step + l y_pixel_step + o]; window = (kernel rows, kernel columns,
+    C_in), steps = (x row step, x column step, x channel step, x output-row step, y output-row step, y_pixel_step)
+    as flat offsets, x_start the index of the block's first pixel's window corner. R, P and C_out are compile-time
     constants. Each sum is stored as sum + bias[o], then max(., 0) where relu is not 0 (bias: C_out values)."""
     if not all(isinstance(value, types.IntegerLiteral) for value in (rows, vectors, channels_out)):
         return None
