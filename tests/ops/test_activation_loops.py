@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from striate.ops import activation_loops
 from striate.ops.activations import IN_PLACE_ACTIVATIONS
@@ -32,3 +33,24 @@ def test_gradient_is_numpys_value_for_value_and_row_sums_are_float64_sums(activa
     expected = gradient(grad, y)
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_allclose(row_sums, expected.astype(np.float64).sum(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_gradient_passes_the_gradient_where_the_output_is_positive_as_torch(dtype):
+    rng = np.random.default_rng(2)
+    y = np.maximum(rng.standard_normal(1000), 0).astype(dtype)
+    y[:4] = [0.0, -0.0, 1e-30, np.finfo(dtype).tiny]  # the kink (both zeros) and the smallest positive outputs
+    grad = rng.standard_normal(1000).astype(dtype)
+    out = np.empty_like(grad)
+    activation_loops.relu_gradient(grad, y, out, dtype(1))
+    expected = torch.ops.aten.threshold_backward(torch.from_numpy(grad), torch.from_numpy(y), 0).numpy()
+    np.testing.assert_array_equal(out, expected)
+    assert out.dtype == dtype
+
+
+def test_relu_gradient_keeps_a_nan_gradient_as_numpys_multiply_by_the_mask():
+    grad = np.array([np.nan, np.nan, 1.0], dtype=np.float32)
+    y = np.array([1.0, 0.0, -1.0], dtype=np.float32)
+    out = np.empty_like(grad)
+    activation_loops.relu_gradient(grad, y, out, np.float32(1))
+    np.testing.assert_array_equal(out, np.multiply(grad, y > 0))  # nan * 1, nan * 0 (nan), 1 * 0

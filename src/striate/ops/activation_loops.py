@@ -6,6 +6,7 @@ with few channels, as rows of its last two axes, each W*C values long, and the b
 
     add_bias_relu:           y = max(y + bias_row, 0)                                   (0 for NaN, as fmax)
     add_relu:                out = max(a + b, 0), a residual connection and its relu (flat arrays)
+    relu_gradient:           out = dy * (1 where y > 0, else 0), the backward of both (flat arrays)
     gradient_and_row_sums:   dz = dy * act'(y), act' from the output y:                 relu  1 where y > 0, else 0
                                                                                         tanh  1 - y^2
                                                                                         sigmoid  (1 - y) y
@@ -39,6 +40,16 @@ def add_relu(a, b, out):
     for m in range(out.shape[0]):
         value = a[m] + b[m]
         out[m] = value if value > 0 else 0
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def relu_gradient(grad, y, out, one):
+    """out = grad * (1 where y > 0, else 0) over flat arrays of one length (a NaN in grad stays NaN, as NumPy's
+    multiply by the mask): the relu's and the residual relu's backward in one pass (NumPy's compare, then multiply
+    by the mask, write and read the mask). `one` is 1 in the arrays' dtype."""
+    zero = one - one
+    for m in range(out.shape[0]):
+        out[m] = grad[m] * (one if y[m] > 0 else zero)
 
 
 @njit(nogil=True, cache=True, boundscheck=False)

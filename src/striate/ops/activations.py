@@ -14,7 +14,13 @@ def relu_values(x, out=None):
 
 
 def relu_gradient(grad, y, out=None):
-    """dLoss/dx from dLoss/dy and the output y: 1 where x > 0, i.e. where y > 0, else 0."""
+    """dLoss/dx from dLoss/dy and the output y: grad * (1 where x > 0, i.e. where y > 0, else 0), into `out` or
+    one new array: one compiled pass when grad, y and out are contiguous floats of one shape and dtype
+    (`activation_loops.relu_gradient`), else NumPy's comparison and multiply (a mask, then a pass reading it)."""
+    if out is not None and grad.shape == y.shape == out.shape and grad.dtype == y.dtype == out.dtype and (
+            grad.dtype.kind == "f" and all(array.flags.c_contiguous for array in (grad, y, out))):
+        activation_loops.relu_gradient(grad.reshape(-1), y.reshape(-1), out.reshape(-1), grad.dtype.type(1))
+        return out
     return np.multiply(grad, y > 0, out=out)
 
 
