@@ -54,3 +54,22 @@ def test_relu_gradient_keeps_a_nan_gradient_as_numpys_multiply_by_the_mask():
     out = np.empty_like(grad)
     activation_loops.relu_gradient(grad, y, out, np.float32(1))
     np.testing.assert_array_equal(out, np.multiply(grad, y > 0))  # nan * 1, nan * 0 (nan), 1 * 0
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int32])
+def test_relu_and_add_relu_on_dtypes_the_loops_do_not_take_are_numpys(dtype):
+    from striate import ops
+    from striate.core.tensor import Tensor
+
+    rng = np.random.default_rng(3)
+    a_values = (rng.standard_normal((4, 3, 2)) * 4).astype(dtype)
+    b_values = (rng.standard_normal((4, 3, 2)) * 4).astype(dtype)
+    y = ops.add_relu(Tensor(a_values), Tensor(b_values))
+    np.testing.assert_array_equal(y.data, np.fmax(a_values + b_values, 0))
+    if dtype == np.float16:
+        a = Tensor(a_values, requires_grad=True)
+        ops.add_relu(a, Tensor(b_values)).backward(np.ones_like(a_values))
+        np.testing.assert_array_equal(a.grad, (a_values + b_values > 0).astype(dtype))
+        a.grad = None
+        ops.relu(a).backward(np.ones_like(a_values))
+        np.testing.assert_array_equal(a.grad, (a_values > 0).astype(dtype))

@@ -6,7 +6,7 @@ with few channels, as rows of its last two axes, each W*C values long, and the b
 
     add_bias_relu:           y = max(y + bias_row, 0)                                   (0 for NaN, as fmax)
     add_relu:                out = max(a + b, 0), a residual connection and its relu (flat arrays)
-    relu_gradient:           out = dy * (1 where y > 0, else 0), the backward of both (flat arrays)
+    relu_gradient:           out = dy * (1 where y > 0, else 0), the backward of a relu and of add_relu
     gradient_and_row_sums:   dz = dy * act'(y), act' from the output y:                 relu  1 where y > 0, else 0
                                                                                         tanh  1 - y^2
                                                                                         sigmoid  (1 - y) y
