@@ -194,3 +194,19 @@ def test_vectorized_adds_the_bias_and_relu_in_one_image_chunks_on_two_threads(x_
     expected = np.fmax(direct.conv_forward(x, kernel, (1, 1), (1, 1), 1) + bias, 0)
     y = vectorized.conv_forward(x, kernel, (1, 1), (1, 1), 1, None, bias, True)
     np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("strides", "dilation", "padding"), [
+    ((1, 1), (1, 1), ((1, 1), (1, 1))),
+    ((2, 1), (2, 1), ((3, 0), (1, 2))),  # a kernel row's outputs start and end inside a band, not at its edges
+])
+def test_vectorized_kernel_gradient_in_bands_of_output_rows_equals_direct(strides, dilation, padding):
+    """Rows of x and dy larger than GRADIENT_BAND_BYTES allows at once: each kernel cell sums band after band,
+    each band's output rows that see x in one block (float64: bands of 20 rows, and of 12 at stride 2)."""
+    rng = np.random.default_rng(5)
+    x, kernel = rng.standard_normal((2, 70, 40, 24)), rng.standard_normal((3, 3, 24, 16))
+    padded = np.pad(x, ((0, 0), *padding, (0, 0)))
+    grad_output = rng.standard_normal(direct.conv_forward(padded, kernel, strides, dilation, 1).shape)
+    np.testing.assert_allclose(
+        vectorized.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, 1, padding=padding),
+        direct.conv_kernel_gradient(padded, grad_output, kernel.shape, strides, dilation, 1), rtol=1e-10, atol=1e-10)

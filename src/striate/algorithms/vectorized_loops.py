@@ -19,9 +19,9 @@ numba code (`conv_forward_loop`).
 
 The kernel gradient's block (`_gradient_block`, looped by `conv_kernel_gradient`) turns the roles around: up to
 16 input channels of one kernel cell are the accumulators, each a vector of output channels, and the loop runs over
-the output pixels of a row, one vector load of dy and one broadcast multiply-add per channel each. With up to 8
-input channels a block holds several kernel cells' channels, rows x columns x channels
-(`few_channels_gradient_loop`), so that each loaded vector of dy still feeds up to 16 multiply-adds.
+the output pixels of a band of rows, one vector load of dy and one broadcast multiply-add per channel each. With up
+to 8 input channels a block holds several kernel cells' channels, rows x columns x channels
+(`few_channels_gradient_loop`, along one row), so that each loaded vector of dy still feeds up to 16 multiply-adds.
 
 With C_out not a multiple of V the last vector of a block is partial: the kernel carries zero filters up to whole
 vectors, and the stores to y and the loads of dy take only the lanes below C_out (`llvm.masked.store`,
@@ -211,35 +211,39 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
 
 @intrinsic(prefer_literal=True)
 def _gradient_block(typingctx, rows, cells, channels, vectors, x, x_start, x_step, grad, grad_start, count,
-                    kernel_grad, kernel_start, steps):
-    """gradient_block(R, J, C, vectors, x, x_start, x_step, grad, grad_start, count, kernel_grad, kernel_start,
-    steps): for a block of R kernel rows i x J kernel columns j x C input channels c (compile-time constants, as
-    `vectors`) and one block of `vectors` vectors of output channels, with steps = (grad step, kernel channel step,
-    lanes, x column step, kernel column step, x row step, kernel row step),
+                    row_count, kernel_grad, kernel_start, steps):
+    """gradient_block(R, J, C, vectors, x, x_start, x_step, grad, grad_start, count, row_count, kernel_grad,
+    kernel_start, steps): for a block of R kernel rows i x J kernel columns j x C input channels c (compile-time
+    constants, as `vectors`) and one block of `vectors` vectors of output channels, with steps = (grad step, kernel
+    channel step, lanes, x column step, kernel column step, x row step, kernel row step, x output-row step, grad
+    output-row step),
 
         kernel_grad[kernel_start + i kernel_row_step + j kernel_column_step + c kernel_channel_step + block]
-            += sum over k < count of x[x_start + k x_step + i x_row_step + j x_column_step + c]
-                                     * grad[grad_start + k grad_step + block]
+            += sum over r < row_count, k < count of
+                   x[x_start + r x_output_row_step + k x_step + i x_row_step + j x_column_step + c]
+                   * grad[grad_start + r grad_output_row_step + k grad_step + block]
 
-    on flat arrays: R J C kernel values' gradients from `count` output pixels of a row, grad read in its first
-    `lanes` channels of the block (the others as zeros). The R J C x vectors accumulators are loaded once, stay in
-    registers over the pixels (one vector load of grad and R J C broadcast multiply-adds per pixel), and are
-    stored once."""
+    on flat arrays: R J C kernel values' gradients from `row_count` output rows of `count` pixels each, in that
+    order, grad read in its first `lanes` channels of the block (the others as zeros). The R J C x vectors
+    accumulators are loaded once, stay in registers over all the pixels (one vector load of grad and R J C
+    broadcast multiply-adds per pixel), and are stored once: on rows of 16 pixels (18x18x32 -> 32 at batch 64)
+    loading and storing them per row took 28% of the time."""
     if not all(isinstance(value, types.IntegerLiteral) for value in (rows, cells, channels, vectors)):
         return None
     signature = types.void(rows, cells, channels, vectors, x, types.intp, types.intp, grad, types.intp, types.intp,
-                           kernel_grad, types.intp, steps)
+                           types.intp, kernel_grad, types.intp, steps)
     vectors = vectors.literal_value
     cells_of_block = [(i, j, c) for i in range(rows.literal_value) for j in range(cells.literal_value)
                       for c in range(channels.literal_value)]
 
     def codegen(context, builder, signature, arguments):
-        x_array, x_start, x_step, grad_array, grad_start, count, kernel_array, kernel_start, steps = arguments[4:]
-        (grad_step, kernel_channel_step, lanes, x_column_step, kernel_column_step, x_row_step,
-         kernel_row_step) = (builder.extract_value(steps, field) for field in range(7))
+        (x_array, x_start, x_step, grad_array, grad_start, count, row_count, kernel_array, kernel_start,
+         steps) = arguments[4:]
+        (grad_step, kernel_channel_step, lanes, x_column_step, kernel_column_step, x_row_step, kernel_row_step,
+         x_output_row_step, grad_output_row_step) = (builder.extract_value(steps, field) for field in range(9))
         x_data = context.make_array(signature.args[4])(context, builder, x_array).data
         grad_data = context.make_array(signature.args[7])(context, builder, grad_array).data
-        kernel_data = context.make_array(signature.args[10])(context, builder, kernel_array).data
+        kernel_data = context.make_array(signature.args[11])(context, builder, kernel_array).data
         ir_ = Vectors(context, builder, signature.args[4].dtype)
         masks = [ir_.first_lanes(builder.sub(lanes, ir_.constant(v * ir_.length))) for v in range(vectors)]
 
@@ -257,16 +261,19 @@ def _gradient_block(typingctx, rows, cells, channels, vectors, x, x_start, x_ste
         for index in range(len(slots)):
             for v in range(vectors):
                 builder.store(ir_.load_vector(slots[index][v]), ir_.at(accumulators, ir_.constant(index * vectors + v)))
-        with cgutils.for_range(builder, count) as k:
-            grad_pixel = builder.add(grad_start, builder.mul(k.index, grad_step))
-            gradients = [ir_.masked_load(ir_.at(grad_data, builder.add(grad_pixel, ir_.constant(v * ir_.length))),
-                                         masks[v]) for v in range(vectors)]
-            x_pixel = builder.add(x_start, builder.mul(k.index, x_step))
-            for index in range(len(slots)):
-                spread = ir_.broadcast(builder.load(ir_.at(x_data, builder.add(x_pixel, x_offsets[index]))))
-                for v in range(vectors):
-                    slot = ir_.at(accumulators, ir_.constant(index * vectors + v))
-                    builder.store(ir_.fma(spread, gradients[v], builder.load(slot)), slot)
+        with cgutils.for_range(builder, row_count) as r:
+            grad_row = builder.add(grad_start, builder.mul(r.index, grad_output_row_step))
+            x_row = builder.add(x_start, builder.mul(r.index, x_output_row_step))
+            with cgutils.for_range(builder, count) as k:
+                grad_pixel = builder.add(grad_row, builder.mul(k.index, grad_step))
+                gradients = [ir_.masked_load(ir_.at(grad_data, builder.add(grad_pixel, ir_.constant(v * ir_.length))),
+                                             masks[v]) for v in range(vectors)]
+                x_pixel = builder.add(x_row, builder.mul(k.index, x_step))
+                for index in range(len(slots)):
+                    spread = ir_.broadcast(builder.load(ir_.at(x_data, builder.add(x_pixel, x_offsets[index]))))
+                    for v in range(vectors):
+                        slot = ir_.at(accumulators, ir_.constant(index * vectors + v))
+                        builder.store(ir_.fma(spread, gradients[v], builder.load(slot)), slot)
         for index in range(len(slots)):
             for v in range(vectors):
                 ir_.store_vector(builder.load(ir_.at(accumulators, ir_.constant(index * vectors + v))), slots[index][v])
@@ -411,8 +418,8 @@ def conv_forward_loop(vectors, pixel_step):
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def _gradient_channels(vectors, channels, x, x_start, x_step, grad, grad_start, count, kernel_grad, kernel_start,
-                       steps):
+def _gradient_channels(vectors, channels, x, x_start, x_step, grad, grad_start, count, row_count, kernel_grad,
+                       kernel_start, steps):
     """`_gradient_block` of one kernel cell over `channels` input channels from x_start and kernel_start on, in
     blocks of 16 (one vector of output channels) or 8 (two), then 4, 2, 1: at most 16 accumulators. `vectors` is
     compiled in; steps as `_gradient_block` takes them."""
@@ -422,25 +429,28 @@ def _gradient_channels(vectors, channels, x, x_start, x_step, grad, grad_start, 
         remaining = channels - c
         x_block, kernel_block = x_start + c, kernel_start + c * steps[1]
         if remaining >= 16 and vectors == 1:  # the block size as a literal, which `_gradient_block` compiles in
-            _gradient_block(1, 1, 16, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad,
-                            kernel_block, steps)
+            _gradient_block(1, 1, 16, vectors, x, x_block, x_step, grad, grad_start, count, row_count,
+                            kernel_grad, kernel_block, steps)
             c += 16
         elif remaining >= 8:
-            _gradient_block(1, 1, 8, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad,
-                            kernel_block, steps)
+            _gradient_block(1, 1, 8, vectors, x, x_block, x_step, grad, grad_start, count, row_count,
+                            kernel_grad, kernel_block, steps)
             c += 8
         elif remaining >= 4:
-            _gradient_block(1, 1, 4, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad,
-                            kernel_block, steps)
+            _gradient_block(1, 1, 4, vectors, x, x_block, x_step, grad, grad_start, count, row_count,
+                            kernel_grad, kernel_block, steps)
             c += 4
         elif remaining >= 2:
-            _gradient_block(1, 1, 2, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad,
-                            kernel_block, steps)
+            _gradient_block(1, 1, 2, vectors, x, x_block, x_step, grad, grad_start, count, row_count,
+                            kernel_grad, kernel_block, steps)
             c += 2
         else:
-            _gradient_block(1, 1, 1, vectors, x, x_block, x_step, grad, grad_start, count, kernel_grad,
-                            kernel_block, steps)
+            _gradient_block(1, 1, 1, vectors, x, x_block, x_step, grad, grad_start, count, row_count,
+                            kernel_grad, kernel_block, steps)
             c += 1
+
+
+GRADIENT_BAND_BYTES = 256 * 2**10  # the rows of x and dy a band of output rows reads: within the L2 cache
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -452,9 +462,10 @@ def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_gr
         kernel_grad[i, j, c, :C_out] += sum over n, p, q of x[n, p s_h + i d_h - top, q s_w + j d_w - left, c]
                                                             * grad[n, p, q, :]
 
-    output row by output row, so that a row of grad and the rows of x it reads stay in the cache while every kernel
-    cell takes its share; each cell sums only the output columns whose input lies in x (the padding is never
-    built), its channels in blocks of `_gradient_channels`. All arrays contiguous, of one dtype."""
+    in bands of output rows whose rows of grad and of x stay in the cache (GRADIENT_BAND_BYTES) while every kernel
+    cell takes its share of the band in one block per channel block (`_gradient_channels`): the rectangle of the
+    band's output pixels whose input lies in x (the padding is never built). Each value's sum runs over n, p, q in
+    order. All arrays contiguous, of one dtype."""
     images, high, wide, channels = x.shape
     kernel_high, kernel_wide, _, kernel_channels = kernel_grad.shape
     out_high, out_wide, channels_out = grad.shape[1], grad.shape[2], grad.shape[3]
@@ -463,26 +474,32 @@ def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_gr
     d_h, d_w = dilation
     flat_x, flat_grad, flat_kernel = x.reshape(-1), grad.reshape(-1), kernel_grad.reshape(-1)
     block_channels = vectors * (REGISTER_BYTES // x.itemsize)
+    x_output_row_step, grad_output_row_step = s_h * wide * channels, out_wide * channels_out
+    band = max(1, GRADIENT_BAND_BYTES // ((x_output_row_step + grad_output_row_step) * x.itemsize))
     for n in range(images):
-        for p in range(out_high):
-            i_first, rows = _cells_inside(p, s_h, top, kernel_high, d_h, high)
-            for i in range(i_first, i_first + rows):
-                x_row = (n * high + p * s_h + i * d_h - top) * wide * channels
+        for band_start in range(0, out_high, band):
+            for i in range(kernel_high):
+                p_first, p_last = _outputs_seeing(i * d_h - top, s_h, out_high, high)
+                p_first, p_last = max(p_first, band_start), min(p_last, band_start + band)
+                if p_last <= p_first:
+                    continue
+                x_row = (n * high + p_first * s_h + i * d_h - top) * wide * channels
                 for j in range(kernel_wide):
                     q_first, q_last = _outputs_seeing(j * d_w - left, s_w, out_wide, wide)
                     x_start = x_row + (q_first * s_w + j * d_w - left) * channels
-                    grad_start = ((n * out_high + p) * out_wide + q_first) * channels_out
+                    grad_start = ((n * out_high + p_first) * out_wide + q_first) * channels_out
                     kernel_start = (i * kernel_wide + j) * channels * kernel_channels
                     for first in range(0, channels_out, block_channels):
-                        steps = (channels_out, kernel_channels, channels_out - first, 0, 0, 0, 0)
+                        steps = (channels_out, kernel_channels, channels_out - first, 0, 0, 0, 0, x_output_row_step,
+                                 grad_output_row_step)
                         if vectors == 2:  # the count as a constant, which `_gradient_channels` compiles in
                             _gradient_channels(2, channels, flat_x, x_start, s_w * channels, flat_grad,
-                                               grad_start + first, q_last - q_first, flat_kernel, kernel_start + first,
-                                               steps)
+                                               grad_start + first, q_last - q_first, p_last - p_first, flat_kernel,
+                                               kernel_start + first, steps)
                         else:
                             _gradient_channels(1, channels, flat_x, x_start, s_w * channels, flat_grad,
-                                               grad_start + first, q_last - q_first, flat_kernel, kernel_start + first,
-                                               steps)
+                                               grad_start + first, q_last - q_first, p_last - p_first, flat_kernel,
+                                               kernel_start + first, steps)
 
 
 ACCUMULATORS = 16  # vectors of partial sums a kernel-gradient block keeps in registers (of AVX-512's 32)
@@ -508,8 +525,10 @@ def few_channels_gradient_loop(vectors, channels, kernel_high, kernel_wide):
 
     adds to kernel_grad (k_h, k_w, C_in, K) the kernel gradient of x (n, H, W, C_in), already zero-padded, and
     grad = dLoss/dy (n, H_out, W_out, C_out), as `conv_kernel_gradient` with no padding; each block sums
-    R x J kernel cells x C_in channels (`cells_per_block`) along a whole output row, the last blocks of the
-    kernel's rows and columns with what is left of them. All arrays contiguous, of one dtype."""
+    R x J kernel cells x C_in channels (`cells_per_block`) along a whole output row (a row of dy stays in the L1
+    cache while all its blocks read it: bands of rows, as `conv_kernel_gradient`'s, were 1.09-1.15x slower on
+    3-channel stems), the last blocks of the kernel's rows and columns with what is left of them. All arrays
+    contiguous, of one dtype."""
     rows, cells = cells_per_block(kernel_high, kernel_wide, channels, vectors)
     # the kernel's last block of rows and of columns: what is left of them (a whole block where they divide)
     last_rows = kernel_high - (kernel_high - 1) // rows * rows
@@ -529,7 +548,7 @@ def few_channels_gradient_loop(vectors, channels, kernel_high, kernel_wide):
                 grad_row = (n * out_high + p) * out_wide * channels_out
                 for first in range(0, channels_out, block_channels):
                     steps = (channels_out, kernel_channels, channels_out - first, d_w * channels, channels *
-                             kernel_channels, d_h * wide * channels, kernel_wide * channels * kernel_channels)
+                             kernel_channels, d_h * wide * channels, kernel_wide * channels * kernel_channels, 0, 0)
                     for i in range(0, kernel_high, rows):
                         x_row = (n * high + p * s_h + i * d_h) * wide * channels
                         for j in range(0, kernel_wide, cells):
@@ -538,19 +557,19 @@ def few_channels_gradient_loop(vectors, channels, kernel_high, kernel_wide):
                             # the block's size as literals, which `_gradient_block` compiles in
                             if i + rows <= kernel_high and j + cells <= kernel_wide:
                                 _gradient_block(rows, cells, channels, vectors, flat_x, x_start, s_w * channels,
-                                                flat_grad, grad_row + first, out_wide, flat_kernel, kernel_start,
+                                                flat_grad, grad_row + first, out_wide, 1, flat_kernel, kernel_start,
                                                 steps)
                             elif i + rows <= kernel_high:
                                 _gradient_block(rows, last_cells, channels, vectors, flat_x, x_start,
-                                                s_w * channels, flat_grad, grad_row + first, out_wide, flat_kernel,
+                                                s_w * channels, flat_grad, grad_row + first, out_wide, 1, flat_kernel,
                                                 kernel_start, steps)
                             elif j + cells <= kernel_wide:
                                 _gradient_block(last_rows, cells, channels, vectors, flat_x, x_start,
-                                                s_w * channels, flat_grad, grad_row + first, out_wide, flat_kernel,
+                                                s_w * channels, flat_grad, grad_row + first, out_wide, 1, flat_kernel,
                                                 kernel_start, steps)
                             else:
                                 _gradient_block(last_rows, last_cells, channels, vectors, flat_x, x_start,
-                                                s_w * channels, flat_grad, grad_row + first, out_wide, flat_kernel,
+                                                s_w * channels, flat_grad, grad_row + first, out_wide, 1, flat_kernel,
                                                 kernel_start, steps)
 
     return loop
