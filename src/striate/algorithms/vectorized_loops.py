@@ -21,7 +21,7 @@ The kernel gradient's block (`_gradient_block`, looped by `conv_kernel_gradient`
 16 input channels of one kernel cell are the accumulators, each a vector of output channels, and the loop runs over
 the output pixels of a band of rows, one vector load of dy and one broadcast multiply-add per channel each. With up
 to 8 input channels a block holds several kernel cells' channels, rows x columns x channels
-(`few_channels_gradient_loop`, along one row), so that each loaded vector of dy still feeds up to 16 multiply-adds.
+(`few_channels_gradient_loop`, in smaller bands), so that each loaded vector of dy still feeds up to 16 multiply-adds.
 
 With C_out not a multiple of V the last vector of a block is partial: the kernel carries zero filters up to whole
 vectors, and the stores to y and the loads of dy take only the lanes below C_out (`llvm.masked.store`,
@@ -504,6 +504,9 @@ def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_gr
 
 ACCUMULATORS = 16  # vectors of partial sums a kernel-gradient block keeps in registers (of AVX-512's 32)
 FEW_CHANNELS = 8  # up to this many input channels, blocks span several kernel cells (`few_channels_gradient_loop`)
+# ... over bands of output rows whose rows of x and dy stay in the L1 cache while every block reads them: a band
+# as large as GRADIENT_BAND_BYTES allows was 1.09-1.15x slower on 3-channel stems (their many blocks per row)
+FEW_CHANNELS_BAND_BYTES = 16 * 2**10
 
 
 def cells_per_block(kernel_high, kernel_wide, channels, vectors):
@@ -525,10 +528,9 @@ def few_channels_gradient_loop(vectors, channels, kernel_high, kernel_wide):
 
     adds to kernel_grad (k_h, k_w, C_in, K) the kernel gradient of x (n, H, W, C_in), already zero-padded, and
     grad = dLoss/dy (n, H_out, W_out, C_out), as `conv_kernel_gradient` with no padding; each block sums
-    R x J kernel cells x C_in channels (`cells_per_block`) along a whole output row (a row of dy stays in the L1
-    cache while all its blocks read it: bands of rows, as `conv_kernel_gradient`'s, were 1.09-1.15x slower on
-    3-channel stems), the last blocks of the kernel's rows and columns with what is left of them. All arrays
-    contiguous, of one dtype."""
+    R x J kernel cells x C_in channels (`cells_per_block`) over a band of whole output rows
+    (FEW_CHANNELS_BAND_BYTES), the last blocks of the kernel's rows and columns with what is left of them. All
+    arrays contiguous, of one dtype."""
     rows, cells = cells_per_block(kernel_high, kernel_wide, channels, vectors)
     # the kernel's last block of rows and of columns: what is left of them (a whole block where they divide)
     last_rows = kernel_high - (kernel_high - 1) // rows * rows
@@ -543,12 +545,16 @@ def few_channels_gradient_loop(vectors, channels, kernel_high, kernel_wide):
         d_h, d_w = dilation
         flat_x, flat_grad, flat_kernel = x.reshape(-1), grad.reshape(-1), kernel_grad.reshape(-1)
         block_channels = vectors * (REGISTER_BYTES // x.itemsize)
+        x_output_row_step, grad_output_row_step = s_h * wide * channels, out_wide * channels_out
+        band = max(1, FEW_CHANNELS_BAND_BYTES // ((x_output_row_step + grad_output_row_step) * x.itemsize))
         for n in range(images):
-            for p in range(out_high):
+            for p in range(0, out_high, band):
+                band_rows = min(band, out_high - p)
                 grad_row = (n * out_high + p) * out_wide * channels_out
                 for first in range(0, channels_out, block_channels):
                     steps = (channels_out, kernel_channels, channels_out - first, d_w * channels, channels *
-                             kernel_channels, d_h * wide * channels, kernel_wide * channels * kernel_channels, 0, 0)
+                             kernel_channels, d_h * wide * channels, kernel_wide * channels * kernel_channels,
+                             x_output_row_step, grad_output_row_step)
                     for i in range(0, kernel_high, rows):
                         x_row = (n * high + p * s_h + i * d_h) * wide * channels
                         for j in range(0, kernel_wide, cells):
@@ -557,19 +563,19 @@ def few_channels_gradient_loop(vectors, channels, kernel_high, kernel_wide):
                             # the block's size as literals, which `_gradient_block` compiles in
                             if i + rows <= kernel_high and j + cells <= kernel_wide:
                                 _gradient_block(rows, cells, channels, vectors, flat_x, x_start, s_w * channels,
-                                                flat_grad, grad_row + first, out_wide, 1, flat_kernel, kernel_start,
-                                                steps)
+                                                flat_grad, grad_row + first, out_wide, band_rows, flat_kernel,
+                                                kernel_start, steps)
                             elif i + rows <= kernel_high:
                                 _gradient_block(rows, last_cells, channels, vectors, flat_x, x_start,
-                                                s_w * channels, flat_grad, grad_row + first, out_wide, 1, flat_kernel,
-                                                kernel_start, steps)
+                                                s_w * channels, flat_grad, grad_row + first, out_wide, band_rows,
+                                                flat_kernel, kernel_start, steps)
                             elif j + cells <= kernel_wide:
                                 _gradient_block(last_rows, cells, channels, vectors, flat_x, x_start,
-                                                s_w * channels, flat_grad, grad_row + first, out_wide, 1, flat_kernel,
-                                                kernel_start, steps)
+                                                s_w * channels, flat_grad, grad_row + first, out_wide, band_rows,
+                                                flat_kernel, kernel_start, steps)
                             else:
                                 _gradient_block(last_rows, last_cells, channels, vectors, flat_x, x_start,
-                                                s_w * channels, flat_grad, grad_row + first, out_wide, 1, flat_kernel,
-                                                kernel_start, steps)
+                                                s_w * channels, flat_grad, grad_row + first, out_wide, band_rows,
+                                                flat_kernel, kernel_start, steps)
 
     return loop
