@@ -210,3 +210,40 @@ def test_vectorized_kernel_gradient_in_bands_of_output_rows_equals_direct(stride
     np.testing.assert_allclose(
         vectorized.conv_kernel_gradient(x, grad_output, kernel.shape, strides, dilation, 1, padding=padding),
         direct.conv_kernel_gradient(padded, grad_output, kernel.shape, strides, dilation, 1), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(("channels_in", "channels_out", "width", "padding", "dtype"), [
+    (16, 16, 9, ((1, 1), (1, 1)), np.float32),  # one vector of dy, 16 input channels in one block
+    (13, 32, 6, ((0, 2), (2, 0)), np.float32),  # two vectors: blocks of 8, 4 and 1 input channels
+    (9, 20, 2, ((1, 0), (3, 3)), np.float64),  # 20 of 24 lanes, rows of 2 input columns, padding past the reach
+    (14, 5, 12, ((0, 0), (0, 0)), np.float64),  # no padding; a partial vector of 5 lanes
+])
+def test_vectorized_kernel_gradient_of_3x3_kernels_equals_direct(channels_in, channels_out, width, padding, dtype):
+    """The common 3x3 case across channel blocks, partial vectors of dy and paddings within and past the kernel's
+    reach, in float32 against direct's float64 sums."""
+    rng = np.random.default_rng(channels_in + width)
+    x = rng.standard_normal((2, 7, width, channels_in)).astype(dtype)
+    kernel = rng.standard_normal((3, 3, channels_in, channels_out)).astype(dtype)
+    padded = np.pad(x, ((0, 0), *padding, (0, 0)))
+    grad_output = rng.standard_normal(direct.conv_forward(padded, kernel, (1, 1), (1, 1), 1).shape).astype(dtype)
+    np.testing.assert_allclose(
+        vectorized.conv_kernel_gradient(x, grad_output, kernel.shape, (1, 1), (1, 1), 1, padding=padding),
+        direct.conv_kernel_gradient(padded.astype(np.float64), grad_output.astype(np.float64), kernel.shape, (1, 1),
+                                    (1, 1), 1),
+        rtol=1e-5 if dtype == np.float32 else 1e-10, atol=1e-4 if dtype == np.float32 else 1e-10)
+
+
+def test_vectorized_kernel_gradient_leaves_out_the_x_columns_no_output_of_a_kernel_column_reads():
+    """Without padding, kernel column 0 never reads x's last two columns: an inf there reaches only the kernel
+    column that reads it (no block may multiply it by a zero standing in for a missing dy)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((1, 5, 8, 16))
+    x[0, 2, -1, 3] = np.inf
+    kernel = rng.standard_normal((3, 3, 16, 16))
+    grad_output = rng.standard_normal(direct.conv_forward(x, kernel, (1, 1), (1, 1), 1).shape)
+    got = vectorized.conv_kernel_gradient(x, grad_output, kernel.shape, (1, 1), (1, 1), 1)
+    expected = direct.conv_kernel_gradient(x, grad_output, kernel.shape, (1, 1), (1, 1), 1)
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
+    assert np.isfinite(got[:, :2]).all() and not np.isfinite(got[:, 2, 3]).all()
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-10, atol=1e-10)
