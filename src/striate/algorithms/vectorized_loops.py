@@ -226,8 +226,8 @@ def _gradient_block(typingctx, rows, cells, channels, vectors, x, x_start, x_ste
     on flat arrays: R J C kernel values' gradients from `row_count` output rows of `count` pixels each, in that
     order, grad read in its first `lanes` channels of the block (the others as zeros). The R J C x vectors
     accumulators are loaded once, stay in registers over all the pixels (one vector load of grad and R J C
-    broadcast multiply-adds per pixel), and are stored once: on rows of 16 pixels (18x18x32 -> 32 at batch 64)
-    loading and storing them per row took 28% of the time."""
+    broadcast multiply-adds per pixel), and are stored once: loaded and stored per row of 16 pixels (18x18x32 -> 32
+    at batch 64) they made the pass 1.28x the time of the same work in rows of 64."""
     if not all(isinstance(value, types.IntegerLiteral) for value in (rows, cells, channels, vectors)):
         return None
     signature = types.void(rows, cells, channels, vectors, x, types.intp, types.intp, grad, types.intp, types.intp,
