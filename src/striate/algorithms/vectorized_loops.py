@@ -453,6 +453,13 @@ def _gradient_channels(vectors, channels, x, x_start, x_step, grad, grad_start, 
 GRADIENT_BAND_BYTES = 256 * 2**10  # the rows of x and dy a band of output rows reads: within the L2 cache
 
 
+@njit(nogil=True, cache=True)
+def _band_rows(budget, row_values, itemsize):
+    """The output rows per band of a kernel gradient: as many as keep `budget` bytes of rows of x and dy (row_values
+    values per output row), at least one."""
+    return max(1, budget // (row_values * itemsize))
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
 def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_grad):
     """kernel_grad (k_h, k_w, C_in, K) += the kernel gradient of a chunk: x (n, H, W, C_in) zero-padded by
@@ -475,7 +482,7 @@ def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_gr
     flat_x, flat_grad, flat_kernel = x.reshape(-1), grad.reshape(-1), kernel_grad.reshape(-1)
     block_channels = vectors * (REGISTER_BYTES // x.itemsize)
     x_output_row_step, grad_output_row_step = s_h * wide * channels, out_wide * channels_out
-    band = max(1, GRADIENT_BAND_BYTES // ((x_output_row_step + grad_output_row_step) * x.itemsize))
+    band = _band_rows(GRADIENT_BAND_BYTES, x_output_row_step + grad_output_row_step, x.itemsize)
     for n in range(images):
         for band_start in range(0, out_high, band):
             for i in range(kernel_high):
@@ -546,7 +553,7 @@ def few_channels_gradient_loop(vectors, channels, kernel_high, kernel_wide):
         flat_x, flat_grad, flat_kernel = x.reshape(-1), grad.reshape(-1), kernel_grad.reshape(-1)
         block_channels = vectors * (REGISTER_BYTES // x.itemsize)
         x_output_row_step, grad_output_row_step = s_h * wide * channels, out_wide * channels_out
-        band = max(1, FEW_CHANNELS_BAND_BYTES // ((x_output_row_step + grad_output_row_step) * x.itemsize))
+        band = _band_rows(FEW_CHANNELS_BAND_BYTES, x_output_row_step + grad_output_row_step, x.itemsize)
         for n in range(images):
             for p in range(0, out_high, band):
                 band_rows = min(band, out_high - p)

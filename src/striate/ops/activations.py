@@ -10,6 +10,14 @@ from striate.ops.chunked import each_chunk, rows
 COMPILED_DTYPES = (np.float32, np.float64)  # what the compiled loops take (numba has no float16 arrays)
 
 
+def _compiled_loop_takes(*arrays):
+    """Whether the arrays (the last one the output, None for none) can go to a compiled loop over flat arrays:
+    contiguous float32 or float64 arrays of one shape and dtype."""
+    first = arrays[0]
+    return all(array is not None and array.shape == first.shape and array.dtype == first.dtype
+               and array.flags.c_contiguous for array in arrays) and first.dtype in COMPILED_DTYPES
+
+
 def relu_values(x, out=None):
     """max(x, 0) in x's dtype; fmax, not maximum, so that a NaN input still gives 0."""
     return np.fmax(x, 0, out=out)
@@ -19,8 +27,7 @@ def relu_gradient(grad, y, out=None):
     """dLoss/dx from dLoss/dy and the output y: grad * (1 where x > 0, i.e. where y > 0, else 0), into `out` or
     one new array: one compiled pass when grad, y and out are contiguous float32 or float64 arrays of one shape and
     dtype (`activation_loops.relu_gradient`), else NumPy's comparison and multiply (a mask, then a pass reading it)."""
-    if out is not None and grad.shape == y.shape == out.shape and grad.dtype == y.dtype == out.dtype and (
-            grad.dtype in COMPILED_DTYPES and all(array.flags.c_contiguous for array in (grad, y, out))):
+    if _compiled_loop_takes(grad, y, out):
         activation_loops.relu_gradient(grad.reshape(-1), y.reshape(-1), out.reshape(-1), grad.dtype.type(1))
         return out
     return np.multiply(grad, y > 0, out=out)
@@ -74,8 +81,7 @@ def add_relu_values(a, b, out=None):
     """max(a + b, 0) (0 for NaN, as relu_values), into `out` or one new array: one compiled pass when a, b and out
     are contiguous float32 or float64 arrays of one shape and dtype (`activation_loops.add_relu`), else NumPy's add
     and fmax."""
-    if out is not None and a.shape == b.shape == out.shape and a.dtype == b.dtype == out.dtype and (
-            a.dtype in COMPILED_DTYPES and all(array.flags.c_contiguous for array in (a, b, out))):
+    if _compiled_loop_takes(a, b, out):
         activation_loops.add_relu(a.reshape(-1), b.reshape(-1), out.reshape(-1))
         return out
     total = np.add(a, b, out=out)
