@@ -225,6 +225,7 @@ class _InputGradientPlan(NamedTuple):
     phases: tuple  # of _Phase, those with a kernel cell and a dx cell
     covered: bool  # whether the phases write every cell of dx (else dx starts as zeros)
     pixel_padding: tuple | None  # dy's zeros (top, bottom, left, right) for pixels in the lanes; None: channels
+    loops: tuple  # each phase's compiled loop (`pixel_forward_loop` or `conv_forward_loop`)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -248,7 +249,14 @@ def _input_gradient_plan(input_shape, out_shape, kernel_shape, strides, dilation
                                                      pixel_padding[2] + column_span[0] - column_zeros[0])
         phases.append(_Phase((rows, columns, row_first, column_first, *strides), (row_taps, column_taps),
                              (slice(*row_span), slice(*column_span)), (*row_zeros, *column_zeros), origin))
-    return _InputGradientPlan(tuple(phases), covered, pixel_padding)
+    channels = input_shape[-1]  # the flipped kernel's output channels
+    _, vectors = _whole_vectors(channels, dtype)
+    if pixel_padding is None:
+        loops = (conv_forward_loop(vectors, out_shape[-1]),) * len(phases)
+    else:
+        loops = tuple(pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(channels, *phase.placement[:2], dtype),
+                                                     channels) for phase in phases)
+    return _InputGradientPlan(tuple(phases), covered, pixel_padding, loops)
 
 
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
@@ -267,22 +275,31 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     padding = ((0, 0), (0, 0)) if padding is None else tuple(tuple(pair) for pair in padding)
     if any(s > 1 and d > 1 for s, d in zip(strides, dilation)):
         return im2col.conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding)
-    plan = _input_gradient_plan(tuple(input_shape), grad_output.shape, kernel.shape, tuple(strides),
-                                tuple(dilation), padding, dtype)
+    dilation = tuple(dilation)
+    plan = _input_gradient_plan(tuple(input_shape), grad_output.shape, kernel.shape, tuple(strides), dilation,
+                                padding, dtype)
     grad_input = (np.empty if plan.covered else np.zeros)(input_shape, dtype=dtype)
     flipped = im2col.flipped_transposed(kernel, groups)
     if plan.pixel_padding is not None:  # pixels in the lanes: each phase's dy, zeros and all, is a window of dy_cf
-        dy_cf = _channels_first(grad_output, plan.pixel_padding, dtype)
-        no_bias = _bias_values(None, flipped.shape[-1], dtype)
-        for phase in plan.phases:
-            _convolve_pixels_into(grad_input, phase.placement, dy_cf, phase.origin, flipped[phase.taps], (1, 1),
-                                  dilation, no_bias)
+        dy = _channels_first(grad_output, plan.pixel_padding, dtype)
     else:  # output channels in the lanes: the kernel in whole vectors once, each phase a slice of it
-        flipped, vectors = _in_whole_vectors(flipped, dtype)
-        no_bias = _bias_values(None, flipped.shape[-1], dtype)
-        for phase in plan.phases:
-            _convolve_into(grad_input, phase.placement, grad_output[(slice(None), *phase.window)],
-                           flipped[phase.taps], vectors, (1, 1), dilation, phase.zeros, no_bias)
+        dy, flipped = grad_output, _in_whole_vectors(flipped, dtype)[0]
+    kernels = [np.ascontiguousarray(flipped[phase.taps], dtype=dtype) for phase in plan.phases]
+    no_bias = _bias_values(None, flipped.shape[-1], dtype)
+
+    def phases_chunk(chunk):
+        """Every phase of the chunk's images, one after the other (their dy and dx stay in the caches)."""
+        dy_chunk, dx_chunk = dy[chunk], grad_input[chunk]
+        for phase, loop, phase_kernel in zip(plan.phases, plan.loops, kernels):
+            if plan.pixel_padding is not None:
+                loop(dy_chunk, phase_kernel, phase.origin, (1, 1), dilation, dx_chunk, phase.placement, no_bias, 0)
+            else:
+                window = np.ascontiguousarray(dy_chunk[(slice(None), *phase.window)], dtype=dtype)
+                loop(window, phase_kernel, phase.zeros, (1, 1), dilation, dx_chunk, phase.placement, no_bias, 0)
+
+    images = len(grad_input)
+    _on_chunks(phases_chunk, images, (dy.nbytes + grad_input.nbytes) // max(1, images),
+               grad_output.size * math.prod(kernel.shape[:-1]))
     return grad_input
 
 
