@@ -21,6 +21,18 @@ def test_add_bias_relu_is_fmax_of_the_sum_and_zero_also_for_nan(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_bias_is_numpys_broadcast_add_also_on_rows_of_one_channel(dtype):
+    rng = np.random.default_rng(3)
+    for rows_shape in ((7, 1), (4, 12)):
+        rows = rng.standard_normal(rows_shape).astype(dtype)
+        rows[0, 0] = np.inf
+        bias_row = rng.standard_normal(rows_shape[1]).astype(dtype)
+        expected = rows + bias_row
+        activation_loops.add_bias(rows, bias_row)
+        np.testing.assert_array_equal(rows, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation", sorted(activation_loops.KINDS))
 def test_gradient_is_numpys_value_for_value_and_row_sums_are_float64_sums(activation, dtype):
     rng = np.random.default_rng(1)

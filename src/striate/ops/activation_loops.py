@@ -4,6 +4,7 @@ A convolution layer's output y (N, *spatial, C) is seen as rows of its C channel
 with few channels, as rows of its last two axes, each W*C values long, and the bias repeated along a row
 (`bias_row`, W*C values):
 
+    add_bias:                y = y + bias_row
     add_bias_relu:           y = max(y + bias_row, 0)                                   (0 for NaN, as fmax)
     add_relu:                out = max(a + b, 0), a residual connection and its relu (flat arrays)
     relu_gradient:           out = dy * (1 where y > 0, else 0), the backward of a relu and of add_relu
@@ -21,6 +22,16 @@ from numba import njit
 
 RELU, TANH, SIGMOID = 0, 1, 2
 KINDS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def add_bias(rows, bias_row):
+    """rows (R, L) in place: rows + bias_row (NumPy's broadcast add loops along rows of L values: C = 1 channel
+    makes it one call per value)."""
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        for m in range(row.shape[0]):
+            row[m] += bias_row[m]
 
 
 @njit(nogil=True, cache=True, boundscheck=False)

@@ -118,7 +118,7 @@ TILED_BIAS_MIN_ROWS = 32  # ... and only over more rows than this: over fewer, m
 
 def _add_bias_and_activate(y, bias, activation):
     """activation(y + bias) (bias and activation each optional), in place in a fresh contiguous y, the batch split
-    over the workers (`striate.algorithms.chunking`); bias and relu in one compiled pass
+    over the workers (`striate.algorithms.chunking`); the bias (and relu) in one compiled pass
     (`striate.ops.activation_loops`) over rows of the C channels, or, with few channels and many rows, over rows of
     the last two axes (W*C) with the bias tiled to match, so that the loop along a row is long enough to vectorize.
     Measured (us, rows of C against tiled): 1 x 198 x 128 4.4 / 14.4, 1 x 32x32 x 16 6.6 / 8.8, 2 x 32x32 x 16
@@ -140,8 +140,7 @@ def _add_bias_and_activate(y, bias, activation):
             activation_loops.add_bias_relu(part.reshape(-1, row_length), bias_row)
             return
         if bias_row is not None:
-            rows = part.reshape(-1, row_length)
-            np.add(rows, bias_row, out=rows)
+            activation_loops.add_bias(part.reshape(-1, row_length), bias_row)
         if values is not None:
             values(part, out=part)
 
