@@ -87,3 +87,28 @@ def test_configs_rebuild_the_new_convolution_layers():
         twin = type(layer)(**{**config, "name": config["name"] + "_twin"})
         assert {k: v for k, v in twin.get_config().items() if k != "name"} == \
                {k: v for k, v in config.items() if k != "name"}
+
+
+@pytest.mark.parametrize("make", [
+    lambda K: K.Conv2D(3, 3, padding="same", activation="relu"),
+    lambda K: K.Conv2DTranspose(2, 3, strides=2),
+    lambda K: K.MaxPooling2D(2),
+    lambda K: K.AveragePooling2D(2),
+    lambda K: K.BatchNormalization(),
+])
+def test_float16_inputs_are_computed_in_float32_as_keras_casts_them(make):
+    from keras_oracle import to_numpy
+
+    x = inputs((2, 6, 6, 3), seed=4).astype(np.float16)
+    theirs, ours = make(KL), make(L)
+    theirs.build((None, 6, 6, 3))
+    ours.ensure_built((None, 6, 6, 3))
+    weights = [np.random.default_rng(5).uniform(-1, 1, w.shape).astype(np.float32) for w in theirs.get_weights()]
+    if isinstance(theirs, KL.BatchNormalization):  # a positive moving variance
+        weights[-1] = np.abs(weights[-1]) + 0.5
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    expected = to_numpy(theirs(x))
+    got = ours(x).numpy()
+    assert got.dtype == expected.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

@@ -76,11 +76,11 @@ def test_relu_and_add_relu_on_dtypes_the_loops_do_not_take_are_numpys(dtype):
     rng = np.random.default_rng(3)
     a_values = (rng.standard_normal((4, 3, 2)) * 4).astype(dtype)
     b_values = (rng.standard_normal((4, 3, 2)) * 4).astype(dtype)
-    y = ops.add_relu(Tensor(a_values), Tensor(b_values))
+    y = ops.add_relu(Tensor(a_values, dtype=dtype), Tensor(b_values, dtype=dtype))
     np.testing.assert_array_equal(y.data, np.fmax(a_values + b_values, 0))
-    if dtype == np.float16:
-        a = Tensor(a_values, requires_grad=True)
-        ops.add_relu(a, Tensor(b_values)).backward(np.ones_like(a_values))
+    if dtype == np.float16:  # asked for by name (a float16 array alone becomes a float32 Tensor)
+        a = Tensor(a_values, requires_grad=True, dtype=dtype)
+        ops.add_relu(a, Tensor(b_values, dtype=dtype)).backward(np.ones_like(a_values))
         np.testing.assert_array_equal(a.grad, (a_values + b_values > 0).astype(dtype))
         a.grad = None
         ops.relu(a).backward(np.ones_like(a_values))

@@ -20,10 +20,13 @@ if TYPE_CHECKING:
     from striate.core.function import Function
 
 DEFAULT_DTYPE = np.float32
+KEPT_FLOATS = (np.float32, np.float64)  # the float dtypes striate computes in (its compiled loops take only these)
 
 
 def _as_float_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """float32 by default; a floating NumPy array keeps its precision; anything non-numeric is refused."""
+    """float32 by default; a float32 or float64 NumPy array keeps its precision; float16 becomes float32 (as
+    Keras' default float32 policy casts a layer's float16 inputs) and a longer float float64; anything non-numeric
+    is refused."""
     array = np.asarray(data)
     if array.dtype.kind not in "biuf":
         raise TypeError(
@@ -32,7 +35,9 @@ def _as_float_array(data: Any, dtype: Any = None) -> np.ndarray:
     if dtype is not None:
         return array.astype(dtype, copy=False)
     if isinstance(data, np.ndarray | np.floating) and array.dtype.kind == "f":
-        return array
+        if array.dtype in KEPT_FLOATS:
+            return array
+        return array.astype(np.float64 if array.dtype.itemsize > 8 else DEFAULT_DTYPE)
     return array.astype(DEFAULT_DTYPE)
 
 
@@ -40,7 +45,7 @@ class Tensor:
     """A multi-dimensional array that can record how it was computed.
 
     Args:
-        data: array-like. NumPy float arrays keep their dtype (float64 stays float64); Python numbers,
+        data: array-like. NumPy float32 and float64 arrays keep their dtype; float16 ones, Python numbers,
             lists and integer arrays become float32.
         requires_grad: if True, `backward()` of a result computes `self.grad` (dLoss/dself).
         dtype: force a dtype, e.g. `np.float64` for gradient checks.
@@ -274,7 +279,8 @@ def as_tensor(value: Any, dtype: Any = None) -> Tensor:
 
 def operands_as_tensors(values: Sequence[Any]) -> tuple[Tensor, ...]:
     """Wrap an op's operands. A Python number or an integer array takes the dtype of the Tensor operands,
-    so `x64 * 0.1` stays float64 and `x32 * 0.1` stays float32; a float array keeps its own dtype."""
+    so `x64 * 0.1` stays float64 and `x32 * 0.1` stays float32; a float array keeps its own dtype (float16
+    becoming float32, as in Tensor)."""
     if all(type(value) is Tensor for value in values):  # the common case, with nothing to wrap
         return tuple(values)
     tensor_dtypes = [v.dtype for v in values if isinstance(v, Tensor)]
