@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="$PWD/.venv/bin/python"
 OUT=docs/benchmarks
-ALL=(conv_layers training_steps networks time_to_99 training_memory classic_networks distributed model_file_fuzz)
+ALL=(conv_layers training_steps networks time_to_99 training_memory freed_memory classic_networks distributed
+     model_file_fuzz)
 mkdir -p "$OUT"
 
 run() {  # run NAME [ARGUMENTS...]: the benchmark's output into $OUT/NAME.txt (replaced only when it succeeds)
@@ -42,8 +43,8 @@ done
 """docs/benchmarks.md: one section per benchmark output found, headed by the script's own first docstring line."""
 import ast, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-order = ["conv_layers", "training_steps", "networks", "time_to_99", "training_memory", "classic_networks",
-         "distributed", "model_file_fuzz"]
+order = ["conv_layers", "training_steps", "networks", "time_to_99", "training_memory", "freed_memory",
+         "classic_networks", "distributed", "model_file_fuzz"]
 titles = {"model_file_fuzz": ("The model reader under 10,000 fuzzed files per test (hypothesis)",
                               "tests/models/test_model_file_fuzz.py")}
 parts = ["# Benchmarks\n",

@@ -195,9 +195,9 @@ class Model(Layer):
 
         keep_freed_memory: True asks the C allocator to keep freed memory for the next step
         (`striate.core.runtime.keep_freed_memory`, for the whole process): training reallocates the same arrays
-        every step, and fresh pages cost a page fault each (the lectures' MNIST CNN steps back to back at batch
-        128: 82-84 -> 67-76 ms). False leaves the allocator as it is; `striate.core.runtime.keep_freed_memory(False)`
-        gives the memory back later.
+        every step, and fresh pages cost a page fault each (bench/freed_memory.py, in docs/benchmarks.md: the
+        lectures' MNIST CNN at batch 128 has about 1,800 faults a step without it and none with it). False leaves
+        the allocator as it is; `striate.core.runtime.keep_freed_memory(False)` gives the memory back later.
         """
         from striate.core import runtime
         from striate.training.compiled import Compiled
