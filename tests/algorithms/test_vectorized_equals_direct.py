@@ -141,6 +141,26 @@ def test_vectorized_float32_layers_equal_direct_in_float64(channels_in, channels
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("min_pixels", [0, 10**9])  # every kernel laid out in blocks; none
+@pytest.mark.parametrize(("channels_in", "channels_out"), [(5, 48), (24, 20), (40, 3)])
+def test_vectorized_kernel_in_blocks_of_filters_or_side_by_side_equals_direct(monkeypatch, min_pixels, channels_in,
+                                                                              channels_out):
+    """float64: 48 filters are three blocks of two vectors, 20 three blocks of one (the last partly filled); 40
+    input channels make the input gradient's flipped kernel five blocks. Forward with bias and relu, both gradients,
+    strides 1 and 2, in either layout of the kernel."""
+    monkeypatch.setattr(vectorized, "BLOCKED_KERNEL_MIN_PIXELS", min_pixels)
+    rng = np.random.default_rng(channels_in * channels_out)
+    x = rng.standard_normal((2, 9, 11, channels_in))
+    kernel = rng.standard_normal((3, 3, channels_in, channels_out))
+    for strides in ((1, 1), (2, 2)):
+        assert_padded_equals_direct(vectorized, x, kernel, strides, (1, 1), 1, ((1, 1), (1, 1)))
+    bias = rng.standard_normal(channels_out)
+    y = vectorized.conv_forward(x, kernel, (1, 1), (1, 1), 1, padding=((1, 1), (1, 1)), bias=bias, relu=True)
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    expected = np.maximum(direct.conv_forward(padded, kernel, (1, 1), (1, 1), 1) + bias, 0)
+    np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.usefixtures("tiny_chunks")
 @pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), CASES[:4])
 def test_vectorized_in_one_image_chunks_on_two_threads_equals_direct(x, kernel, strides, dilation, groups):

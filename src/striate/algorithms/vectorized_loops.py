@@ -358,10 +358,12 @@ def conv_forward_loop(vectors, pixel_step):
         loop(x, kernel, padding, strides, dilation, y, placement, bias, relu)
 
     writes the convolution of x (n, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with kernel
-    (k_h, k_w, C_in, K), K >= C_out a multiple of `vectors` vectors (the filters past C_out are not stored: masked
-    stores), plus bias (K,), then max(., 0) if relu (0 or 1), into y (n, Y_h, Y_w, C_out): with placement = (H_out,
-    W_out, row, column, row step, column step), its output pixel (p, q) to y[:, row + p row step, column + q column
-    step] (all of y: (Y_h, Y_w, 0, 0, 1, 1)); x, kernel, y and bias contiguous, of one dtype. The padding is
+    (K / B, k_h, k_w, C_in, B) in blocks of B = `vectors` vectors of filters (block b holds filters b B to
+    b B + B - 1), or (1, k_h, k_w, C_in, K) with the filters side by side (K >= C_out; the filters past C_out are
+    not stored: masked stores), plus bias (K,), then max(., 0)
+    if relu (0 or 1), into y (n, Y_h, Y_w, C_out): with placement = (H_out, W_out, row, column, row step, column
+    step), its output pixel (p, q) to y[:, row + p row step, column + q column step] (all of y: (Y_h, Y_w, 0, 0,
+    1, 1)); x, kernel, y and bias contiguous, of one dtype. The padding is
     never built: the outputs whose windows lie inside x's width run in blocks along each row (the kernel rows on
     padding left out); the output columns at the left and right edges run in blocks down the column (the kernel
     columns on padding left out), and their corner pixels one by one. Compiled on its first call for each dtype,
@@ -370,7 +372,7 @@ def conv_forward_loop(vectors, pixel_step):
     @njit(nogil=True, cache=True, boundscheck=False)
     def loop(x, kernel, padding, strides, dilation, y, placement, bias, relu):
         images, high, wide, channels = x.shape
-        kernel_high, kernel_wide, _, kernel_channels = kernel.shape
+        _, kernel_high, kernel_wide, _, kernel_channels = kernel.shape
         _, y_high, y_wide, channels_out = y.shape
         out_high, out_wide, y_first_row, y_first_column, y_row_stride, y_column_stride = placement
         top, _, left, _ = padding
@@ -379,6 +381,7 @@ def conv_forward_loop(vectors, pixel_step):
         flat_x, flat_kernel, flat_y = x.reshape(-1), kernel.reshape(-1), y.reshape(-1)
         kernel_column_step = channels * kernel_channels
         kernel_row_step = kernel_wide * kernel_column_step
+        kernel_block_step = kernel_high * kernel_row_step
         steps = (d_h * wide * channels, d_w * channels, kernel_row_step, kernel_column_step, kernel_channels)
         y_row_step, y_column_step = y_row_stride * y_wide * channels_out, y_column_stride * channels_out
         y_origin = (y_first_row * y_wide + y_first_column) * channels_out
@@ -389,12 +392,15 @@ def conv_forward_loop(vectors, pixel_step):
         for n in range(images):
             for first in range(0, channels_out, block_channels):
                 y_image, lanes = n * y_high * y_wide * channels_out + y_origin + first, channels_out - first
+                # the block's first filter: block `first // B` of the blocked layout, or filter `first` of the
+                # filters side by side (one "block" of all K: kernel_channels = K)
+                kernel_block = first // kernel_channels * kernel_block_step + first % kernel_channels
                 # along each output row, the columns whose windows are inside x's width
                 for p in range(out_high):
                     i_first, rows = _cells_inside(p, s_h, top, kernel_high, d_h, high)
                     x_start = ((n * high + p * s_h - top + i_first * d_h) * wide + first_column * s_w - left) * channels
                     _blocks_along(vectors, pixel_step, flat_x, x_start, pixel_step, flat_kernel,
-                                  i_first * kernel_row_step + first, flat_y,
+                                  kernel_block + i_first * kernel_row_step, flat_y,
                                   y_image + p * y_row_step + first_column * y_column_step, y_column_step, lanes,
                                   inside_columns, _window(rows, kernel_wide, channels, d_w), steps, bias, (first, relu))
                 # the edge columns: down the rows whose windows are inside x's height, then the corners one by one
@@ -409,7 +415,7 @@ def conv_forward_loop(vectors, pixel_step):
                         i_first, rows = _cells_inside(p, s_h, top, kernel_high, d_h, high)
                         x_start = (n * high + p * s_h - top + i_first * d_h) * wide * channels + x_column
                         _blocks_along(vectors, 0, flat_x, x_start, s_h * wide * channels, flat_kernel,
-                                      i_first * kernel_row_step + j_first * kernel_column_step + first, flat_y,
+                                      kernel_block + i_first * kernel_row_step + j_first * kernel_column_step, flat_y,
                                       y_image + p * y_row_step + q * y_column_step, y_row_step, lanes,
                                       last_row - first_row if inside else 1, _window(rows, columns, channels, d_w),
                                       steps, bias, (first, relu))
