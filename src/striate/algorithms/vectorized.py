@@ -301,11 +301,11 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     grad_input = (np.empty if plan.covered else np.zeros)(input_shape, dtype=dtype)
     flipped = im2col.flipped_transposed(kernel, groups)
     if plan.pixel_padding is not None:  # pixels in the lanes: each phase's dy, zeros and all, is a window of dy_cf
-        dy, filters, cells = _channels_first(grad_output, plan.pixel_padding, dtype), flipped.shape[-1], ()
+        dy, filters, every_block = _channels_first(grad_output, plan.pixel_padding, dtype), flipped.shape[-1], ()
     else:  # output channels in the lanes: the kernel in blocks once, each phase a slice of each block
         dy, flipped = grad_output, _in_blocks(flipped, dtype, math.prod(input_shape[:-1]))[0]
-        filters, cells = _filters(flipped), (slice(None),)
-    kernels = [np.ascontiguousarray(flipped[(*cells, *phase.taps)], dtype=dtype) for phase in plan.phases]
+        filters, every_block = _filters(flipped), (slice(None),)
+    kernels = [np.ascontiguousarray(flipped[(*every_block, *phase.taps)], dtype=dtype) for phase in plan.phases]
     no_bias = _bias_values(None, filters, dtype)
 
     def phases_chunk(chunk):
