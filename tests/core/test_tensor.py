@@ -15,13 +15,15 @@ def test_python_numbers_and_integer_arrays_become_float32():
     assert Tensor(2.5).dtype == np.float32
 
 
-def test_float16_arrays_become_float32_unless_float16_is_asked_for():
+def test_float16_arrays_become_float32_and_longer_floats_float64_unless_asked_for():
     values = np.array([0.1, 1.5, -65504.0], dtype=np.float16)
     tensor = Tensor(values)
     assert tensor.dtype == np.float32
     np.testing.assert_array_equal(tensor.data, values.astype(np.float32))  # exact: float16 widens without rounding
     assert (Tensor(np.ones(2, np.float32)) + values[:2]).dtype == np.float32
     assert Tensor(values, dtype=np.float16).dtype == np.float16
+    if np.dtype(np.longdouble).itemsize > 8:  # x86's 80-bit float: kept as float64, not cut to float32
+        assert Tensor(np.array([1 / 3], dtype=np.longdouble)).dtype == np.float64
 
 
 def test_float64_arrays_keep_their_precision():

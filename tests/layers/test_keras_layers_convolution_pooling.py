@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from keras_layer_check import check_against_keras
 
-from keras_oracle import IGNORE_KERAS_WARNINGS, keras
+from keras_oracle import IGNORE_KERAS_WARNINGS, keras, to_numpy
 from striate import layers as L
 
 KL = keras.layers
@@ -97,8 +97,6 @@ def test_configs_rebuild_the_new_convolution_layers():
     lambda K: K.BatchNormalization(),
 ])
 def test_float16_inputs_are_computed_in_float32_as_keras_casts_them(make):
-    from keras_oracle import to_numpy
-
     x = inputs((2, 6, 6, 3), seed=4).astype(np.float16)
     theirs, ours = make(KL), make(L)
     theirs.build((None, 6, 6, 3))

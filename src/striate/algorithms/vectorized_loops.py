@@ -360,14 +360,13 @@ def conv_forward_loop(vectors, pixel_step):
     writes the convolution of x (n, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with kernel
     (K / B, k_h, k_w, C_in, B) in blocks of B = `vectors` vectors of filters (block b holds filters b B to
     b B + B - 1), or (1, k_h, k_w, C_in, K) with the filters side by side (K >= C_out; the filters past C_out are
-    not stored: masked stores), plus bias (K,), then max(., 0)
-    if relu (0 or 1), into y (n, Y_h, Y_w, C_out): with placement = (H_out, W_out, row, column, row step, column
-    step), its output pixel (p, q) to y[:, row + p row step, column + q column step] (all of y: (Y_h, Y_w, 0, 0,
-    1, 1)); x, kernel, y and bias contiguous, of one dtype. The padding is
-    never built: the outputs whose windows lie inside x's width run in blocks along each row (the kernel rows on
-    padding left out); the output columns at the left and right edges run in blocks down the column (the kernel
-    columns on padding left out), and their corner pixels one by one. Compiled on its first call for each dtype,
-    and kept on disk."""
+    not stored: masked stores), plus bias (K,), then max(., 0) if relu (0 or 1), into y (n, Y_h, Y_w, C_out): with
+    placement = (H_out, W_out, row, column, row step, column step), its output pixel (p, q) to y[:, row + p row
+    step, column + q column step] (all of y: (Y_h, Y_w, 0, 0, 1, 1)); x, kernel, y and bias contiguous, of one
+    dtype. The padding is never built: the outputs whose windows lie inside x's width run in blocks along each row
+    (the kernel rows on padding left out); the output columns at the left and right edges run in blocks down the
+    column (the kernel columns on padding left out), and their corner pixels one by one. Compiled on its first call
+    for each dtype, and kept on disk."""
 
     @njit(nogil=True, cache=True, boundscheck=False)
     def loop(x, kernel, padding, strides, dilation, y, placement, bias, relu):
