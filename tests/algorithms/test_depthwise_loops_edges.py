@@ -53,6 +53,7 @@ CASES = [  # (height, width, channels, multiplier, strides, dilation, padding: "
     (5, 6, 4, 1, (1, 1), (1, 1), ((4, 4), (0, 5))),  # padding wider than the kernel: rows and columns of zeros
     (3, 4, 6, 1, (2, 3), (1, 1), ((2, 0), (3, 3))),
     (6, 150, 8, 1, (1, 1), (1, 1), "same"),  # rows of 150 x 8 values: more than one block of sums per row
+    (5, 37, 32, 1, (1, 1), (1, 1), "same"),  # two whole vectors of float32 channels; runs of 35 pixels, odd
 ]
 
 

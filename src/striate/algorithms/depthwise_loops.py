@@ -23,11 +23,15 @@ then run over those only, with no test in the inner loops, which run over the ch
 channels-last data, so vectorized). Two cases get loops of their own:
 
 - forward, 2-D 3x3 kernel (`_forward_3x3`, which also serves the stride-1 input gradient): the loops are split
-  at the border rather than tested per cell. In a row whose three kernel rows lie inside x, the run of
-  columns whose three taps lie inside x (found once per call by `_columns`) is one loop over the columns in
-  which each cell is one expression per channel, the nine products summed in registers and the output stored
-  once; the few border cells before and after the run, and the rows cut by the padding, add their taps
-  inside x one by one.
+  at the border rather than tested per cell, and written in LLVM's vector instructions (numba's `intrinsic`, the
+  `Vectors` of `vectorized_loops`) on blocks of V channels (16 float32, 8 float64; the last block partial, read
+  and written through masks). In a row whose three kernel rows lie inside x, the run of columns whose three taps
+  lie inside x (found once per call by `_columns`) is one loop over the columns with the block's nine weight
+  vectors in registers (`_run_3x3`): per output vector nine loads, nine multiply-adds, one store. The border
+  cells, in the rows cut by the padding and before and after the run, sum their taps inside x (`_cell`).
+  numba's own loop over one cell's channels, which it vectorized with a runtime overlap check per cell and a
+  scalar remainder, ran this at a third of the speed for 16 to 32 channels: 32x32x32 at 4 images 0.31 -> 0.13
+  ms, 45x45x16 0.47 -> 0.13, 16x16x128 0.19 -> 0.13.
 - kernel gradient, stride 1 along the rows and fewer than SHORT_CHANNELS channels
   (`_add_kernel_gradient_by_rows`): a loop over one cell's few channels is too short to pay for its start
   (measured with 32 channels: 1.4x slower than by rows; with 128 or 256, by rows is 1.2x slower than by
@@ -40,7 +44,12 @@ threads. numba compiles each loop on its first call for each dtype and keeps the
 """
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from striate.algorithms.vectorized_loops import Vectors
 
 SHORT_CHANNELS = 64  # fewer channels than this: the kernel gradient runs row by row (see the docstring)
 ROW_BLOCK = 1024  # values per row of per-tap sums in the kernel gradient: nine such rows fit the L1 cache
@@ -94,62 +103,134 @@ def forward(x, w, y, strides, dilation, offsets):
                                     out[c] += cell[c] * weights[c]
 
 
-@njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
+@njit(nogil=True, cache=True, boundscheck=False)
 def _forward_3x3(x, w, y, strides, dilation, offsets):
-    """The forward loop of a 2-D 3x3 kernel. In the rows whose three kernel rows lie inside x, the columns whose
-    three taps lie inside x, [inner_first, inner_stop), are each one expression per channel over the 3x3
-    window (`_inner_row_3x3`); the border cells add their taps inside x one by one (`_border_cell`)."""
+    """The forward loop of a 2-D 3x3 kernel, on vectors of channels. In the rows whose three kernel rows lie inside
+    x, the columns whose three taps lie inside x, [inner_first, inner_stop), are one run with the nine weight
+    vectors in registers (`_run_3x3`); the border cells sum their taps inside x (`_cell`)."""
     s_d, s_h, s_w = strides
     d_h, d_w = dilation[1], dilation[2]
     o_d, o_h, o_w = offsets
-    height, width, columns = x.shape[2], x.shape[3], y.shape[3]
+    depth, height, width, channels = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    out_depth, out_high, columns = y.shape[1], y.shape[2], y.shape[3]
     left, right = _columns(-o_w, s_w, width, columns), _columns(2 * d_w - o_w, s_w, width, columns)
     inner_first = max(left[0], right[0])
     inner_stop = max(inner_first, min(left[1], right[1]))
+    flat_x, flat_w, flat_y = x.reshape(-1), w.reshape(-1), y.reshape(-1)
+    row_step, tap_step = d_h * width * channels, d_w * channels
+    run_steps, cell_steps = (row_step, s_w * channels, tap_step), (row_step, tap_step, 3 * channels)
     for n in range(y.shape[0]):
-        for p in range(y.shape[1]):
+        for p in range(out_depth):
             plane = p * s_d - o_d
-            if plane < 0 or plane >= x.shape[1]:
+            if plane < 0 or plane >= depth:
                 y[n, p] = 0
                 continue
-            rows = x[n, plane]
-            for q in range(y.shape[2]):
+            for q in range(out_high):
                 j_first, j_stop = _taps(q, s_h, d_h, o_h, 3, height)
-                top, out = q * s_h - o_h, y[n, p, q]
+                top = q * s_h - o_h
+                x_row = ((n * depth + plane) * height + top) * width * channels  # may lie above x: padding rows
+                y_row = ((n * out_depth + p) * out_high + q) * columns * channels
                 first, stop = 0, 0
                 if j_stop - j_first == 3:
                     first, stop = inner_first, inner_stop
-                    _inner_row_3x3(rows[top], rows[top + d_h], rows[top + 2 * d_h], w[0], out, first, stop, s_w,
-                                   -o_w, d_w)
-                for r in range(0, first):
-                    _border_cell(rows, w[0], out[r], top, j_first, j_stop, r, s_w, d_h, d_w, o_w)
-                for r in range(stop, columns):
-                    _border_cell(rows, w[0], out[r], top, j_first, j_stop, r, s_w, d_h, d_w, o_w)
+                    _run_3x3(flat_x, x_row + (first * s_w - o_w) * channels, run_steps, flat_w, flat_y,
+                             y_row + first * channels, stop - first, channels)
+                for r in range(columns):
+                    if first <= r < stop:
+                        continue
+                    k_first, k_stop = _taps(r, s_w, d_w, o_w, 3, width)
+                    _cell(flat_x, x_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
+                          cell_steps, flat_w, (3 * j_first + k_first) * channels, flat_y, y_row + r * channels,
+                          (j_stop - j_first, k_stop - k_first), channels)
 
 
-@njit(nogil=True, cache=True, fastmath=True, boundscheck=False, inline="always")
-def _inner_row_3x3(upper, middle, lower, v, out, first, stop, stride, shift, dilation):
-    """out[r, c] = the sum of v[j, k, c] times row j's cell r*stride + shift + k*dilation, for r in [first, stop):
-    one expression per channel, the nine products in registers, the output stored once."""
-    for r in range(first, stop):
-        a = r * stride + shift
-        b, e = a + dilation, a + 2 * dilation
-        for c in range(out.shape[1]):
-            out[r, c] = (upper[a, c] * v[0, 0, c] + upper[b, c] * v[0, 1, c] + upper[e, c] * v[0, 2, c]
-                         + middle[a, c] * v[1, 0, c] + middle[b, c] * v[1, 1, c] + middle[e, c] * v[1, 2, c]
-                         + lower[a, c] * v[2, 0, c] + lower[b, c] * v[2, 1, c] + lower[e, c] * v[2, 2, c])
+def _vector_blocks(builder, ir_, channels):
+    """The loop over the blocks of V channels (the last one partial when V does not divide C): yields (the
+    block's first channel, the mask of its lanes below C) inside the loop's body."""
+    length = ir_.constant(ir_.length)
+    count = builder.sdiv(builder.add(channels, ir_.constant(ir_.length - 1)), length)
+    with cgutils.for_range(builder, count) as block:
+        first = builder.mul(block.index, length)
+        yield first, ir_.first_lanes(builder.sub(channels, first))
 
 
-@njit(nogil=True, cache=True, fastmath=True, boundscheck=False, inline="always")
-def _border_cell(rows, w, out, top, j_first, j_stop, r, stride, d_h, d_w, o_w):
-    """out[c] = the sum over the taps (j, k) of a 3x3 window whose cells lie inside `rows` of cell * w[j, k, c]."""
-    k_first, k_stop = _taps(r, stride, d_w, o_w, 3, rows.shape[1])
-    out[:] = 0
-    for j in range(j_first, j_stop):
-        for k in range(k_first, k_stop):
-            cell, weights = rows[top + j * d_h, r * stride + k * d_w - o_w], w[j, k]
-            for c in range(out.shape[0]):
-                out[c] += cell[c] * weights[c]
+@intrinsic
+def _run_3x3(typingctx, x, x_start, steps, w, y, y_start, pixels, channels):
+    """run_3x3(x, x_start, steps, w, y, y_start, pixels, channels): `pixels` neighbouring outputs of one row whose
+    3x3 windows lie inside x, on flat arrays, C = `channels`:
+
+        y[y_start + r C + c] = sum over j, k < 3 of x[x_start + r pixel_step + j row_step + k tap_step + c]
+                                                    * w[(3 j + k) C + c]
+
+    with steps = (row step, pixel step, tap step): d_h W C, s_w C and d_w C. Per block of V channels the nine
+    weight vectors are loaded once and stay in registers while the run's pixels pass: each output vector is nine
+    vector loads of x, one multiply and eight fused multiply-adds, and one store; the lanes past C are neither
+    read nor written (masked loads and stores)."""
+    signature = types.void(x, types.intp, steps, w, y, types.intp, types.intp, types.intp)
+
+    def codegen(context, builder, signature, arguments):
+        x_array, x_start, steps, w_array, y_array, y_start, pixels, channels = arguments
+        row_step, pixel_step, tap_step = (builder.extract_value(steps, field) for field in range(3))
+        x_data = context.make_array(signature.args[0])(context, builder, x_array).data
+        w_data = context.make_array(signature.args[3])(context, builder, w_array).data
+        y_data = context.make_array(signature.args[4])(context, builder, y_array).data
+        ir_ = Vectors(context, builder, signature.args[0].dtype)
+        taps = [(j, k) for j in range(3) for k in range(3)]
+        for first, mask in _vector_blocks(builder, ir_, channels):
+            weights = [ir_.masked_load(ir_.at(w_data, builder.add(builder.mul(ir_.constant(3 * j + k), channels),
+                                                                  first)), mask) for j, k in taps]
+            offsets = [builder.add(builder.mul(ir_.constant(j), row_step), builder.mul(ir_.constant(k), tap_step))
+                       for j, k in taps]
+            with cgutils.for_range(builder, pixels) as r:
+                corner = builder.add(builder.add(x_start, builder.mul(r.index, pixel_step)), first)
+                rows = []  # each kernel row's three products summed apart, then the rows added: short chains
+                for j in range(3):
+                    total = None
+                    for k in range(3):
+                        value = ir_.masked_load(ir_.at(x_data, builder.add(corner, offsets[3 * j + k])), mask)
+                        weight = weights[3 * j + k]
+                        total = builder.fmul(value, weight) if total is None else ir_.fma(value, weight, total)
+                    rows.append(total)
+                target = builder.add(builder.add(y_start, builder.mul(r.index, channels)), first)
+                ir_.masked_store(builder.fadd(builder.fadd(rows[0], rows[1]), rows[2]), ir_.at(y_data, target), mask)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def _cell(typingctx, x, x_start, steps, w, w_start, y, y_start, taps, channels):
+    """cell(x, x_start, steps, w, w_start, y, y_start, taps, channels): one output cell whose window is cut by the
+    padding, on flat arrays, C = `channels`:
+
+        y[y_start + c] = sum over j < rows, k < columns of x[x_start + j row_step + k tap_step + c]
+                                                          * w[w_start + j w_row_step + k C + c]
+
+    with taps = (rows, columns) of the window inside x and steps = (row step, tap step, w row step): d_h W C,
+    d_w C and k_w C; per block of V channels, one vector load of x and of w and one fused multiply-add per tap."""
+    signature = types.void(x, types.intp, steps, w, types.intp, y, types.intp, taps, types.intp)
+
+    def codegen(context, builder, signature, arguments):
+        x_array, x_start, steps, w_array, w_start, y_array, y_start, taps, channels = arguments
+        row_step, tap_step, w_row_step = (builder.extract_value(steps, field) for field in range(3))
+        rows, columns = (builder.extract_value(taps, field) for field in range(2))
+        x_data = context.make_array(signature.args[0])(context, builder, x_array).data
+        w_data = context.make_array(signature.args[3])(context, builder, w_array).data
+        y_data = context.make_array(signature.args[5])(context, builder, y_array).data
+        ir_ = Vectors(context, builder, signature.args[0].dtype)
+        for first, mask in _vector_blocks(builder, ir_, channels):
+            total = cgutils.alloca_once_value(builder, ir.Constant(ir_.vector, [0.0] * ir_.length))
+            with cgutils.for_range(builder, rows) as j:
+                x_row = builder.add(builder.add(x_start, builder.mul(j.index, row_step)), first)
+                w_row = builder.add(builder.add(w_start, builder.mul(j.index, w_row_step)), first)
+                with cgutils.for_range(builder, columns) as k:
+                    value = ir_.masked_load(ir_.at(x_data, builder.add(x_row, builder.mul(k.index, tap_step))), mask)
+                    weight = ir_.masked_load(ir_.at(w_data, builder.add(w_row, builder.mul(k.index, channels))), mask)
+                    builder.store(ir_.fma(value, weight, builder.load(total)), total)
+            ir_.masked_store(builder.load(total), ir_.at(y_data, builder.add(y_start, first)), mask)
+        return context.get_dummy_value()
+
+    return signature, codegen
 
 
 @njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
