@@ -20,9 +20,9 @@ padded array.
 
 For each output row (n, p, q) the loops first find the kernel taps whose input cells lie inside x (`_taps`),
 then run over those only, with no test in the inner loops, which run over the channels (contiguous in
-channels-last data, so vectorized). Three cases get loops of their own:
+channels-last data, so vectorized). A 2-D 3x3 kernel, MobileNet's, gets loops of its own in each pass:
 
-- forward, 2-D 3x3 kernel (`_forward_3x3`, which also serves the stride-1 input gradient): the loops are split
+- forward (`_forward_3x3`, which also serves the stride-1 input gradient): the loops are split
   at the border rather than tested per cell, and written in LLVM's vector instructions (numba's `intrinsic`, the
   `Vectors` of `vectorized_loops`) on blocks of V channels (16 float32, 8 float64; the last block partial, read
   and written through masks). In a row whose three kernel rows lie inside x, the run of columns whose three taps
@@ -32,15 +32,18 @@ channels-last data, so vectorized). Three cases get loops of their own:
   numba's own loop over one cell's channels, which it vectorized with a runtime overlap check per cell and a
   scalar remainder, ran this at a third of the speed for 16 to 32 channels: 32x32x32 at 4 images 0.31 -> 0.13
   ms, 45x45x16 0.47 -> 0.13, 16x16x128 0.19 -> 0.13.
-- kernel gradient, 2-D 3x3 kernel (`_add_kernel_gradient_3x3`): the same runs and border cells, the block's nine
+- kernel gradient (`_add_kernel_gradient_3x3`): the same runs and border cells, the block's nine
   sums in registers while a run passes (`_gradient_run_3x3`: per output vector one load of dy, nine of x, nine
   multiply-adds); the border cells add into the sums in memory (`_cell_gradient`). 64 images, one thread:
   32x32x32 3.34 -> 1.59 ms, 16x16x128 2.42 -> 1.61, 8x8x256 0.95 -> 0.82.
-- kernel gradient of another kernel, stride 1 along the rows and fewer than SHORT_CHANNELS channels
-  (`_add_kernel_gradient_by_rows`): a loop over one cell's few channels is too short to pay for its start
-  (measured with 32 channels: 1.4x slower than by rows; with 128 or 256, by rows is 1.2x slower than by
-  cells), so each tap of each output row is one contiguous loop over the whole row (columns times channels),
-  its border columns cut off by the loop's range (`_columns`).
+- input gradient with a stride (`_add_input_gradient_3x3`): per output cell and block of V
+  channels, one load of dy, then for each tap inside the input a load of w and of dx, a multiply-add and a store
+  (`_scatter_cell`). 8 images, one thread: 32x32x64 0.22 -> 0.13 ms, 112x112x32 1.92 -> 0.97.
+The kernel gradient of another kernel, with stride 1 along the rows and fewer than SHORT_CHANNELS channels, runs
+row by row (`_add_kernel_gradient_by_rows`): a loop over one cell's few channels is too short to pay for its start
+(measured with 32 channels: 1.4x slower than by rows; with 128 or 256, by rows is 1.2x slower than by cells),
+so each tap of each output row is one contiguous loop over the whole row (columns times channels), its border
+columns cut off by the loop's range (`_columns`).
 
 The loops release the GIL (`nogil`), so `striate.algorithms.depthwise` runs several chunks at once on several
 threads. numba compiles each loop on its first call for each dtype and keeps the machine code in its cache
@@ -239,11 +242,15 @@ def _cell(typingctx, x, x_start, steps, w, w_start, y, y_start, taps, channels):
 
 @njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
 def add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
-    """grad_input += each output gradient times the weight it was multiplied by, in the cell it came from."""
+    """grad_input += each output gradient times the weight it was multiplied by, in the cell it came from (a 2-D
+    3x3 kernel on vectors of channels: `_add_input_gradient_3x3`)."""
     s_d, s_h, s_w = strides
     d_d, d_h, d_w = dilation
     o_d, o_h, o_w = offsets
     k_d, k_h, k_w, channels = w.shape
+    if k_d == 1 and k_h == 3 and k_w == 3:
+        _add_input_gradient_3x3(grad_output, w, grad_input, strides, dilation, offsets)
+        return
     depth, height, width = grad_input.shape[1], grad_input.shape[2], grad_input.shape[3]
     for n in range(grad_output.shape[0]):
         for p in range(grad_output.shape[1]):
@@ -261,6 +268,70 @@ def add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
                                 weights = w[i, j, k]
                                 for c in range(channels):
                                     cell[c] += grad[c] * weights[c]
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _add_input_gradient_3x3(grad_output, w, grad_input, strides, dilation, offsets):
+    """add_input_gradient for a 2-D 3x3 kernel, on vectors of channels: each output cell's gradient times the
+    weights of its taps inside the input, added into the cells they read (`_scatter_cell`)."""
+    s_d, s_h, s_w = strides
+    d_h, d_w = dilation[1], dilation[2]
+    o_d, o_h, o_w = offsets
+    depth, height, width, channels = grad_input.shape[1], grad_input.shape[2], grad_input.shape[3], grad_input.shape[4]
+    out_depth, out_high, columns = grad_output.shape[1], grad_output.shape[2], grad_output.shape[3]
+    flat_grad, flat_w, flat_input = grad_output.reshape(-1), w.reshape(-1), grad_input.reshape(-1)
+    row_step, tap_step = d_h * width * channels, d_w * channels
+    steps = (row_step, tap_step, 3 * channels)
+    for n in range(grad_output.shape[0]):
+        for p in range(out_depth):
+            plane = p * s_d - o_d
+            if plane < 0 or plane >= depth:
+                continue
+            for q in range(out_high):
+                j_first, j_stop = _taps(q, s_h, d_h, o_h, 3, height)
+                input_row = ((n * depth + plane) * height + q * s_h - o_h) * width * channels
+                grad_row = ((n * out_depth + p) * out_high + q) * columns * channels
+                for r in range(columns):
+                    k_first, k_stop = _taps(r, s_w, d_w, o_w, 3, width)
+                    _scatter_cell(flat_grad, grad_row + r * channels, flat_w, (3 * j_first + k_first) * channels,
+                                  flat_input,
+                                  input_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
+                                  steps, (j_stop - j_first, k_stop - k_first), channels)
+
+
+@intrinsic
+def _scatter_cell(typingctx, grad, grad_start, w, w_start, target, target_start, steps, taps, channels):
+    """scatter_cell(grad, grad_start, w, w_start, target, target_start, steps, taps, channels): one output cell's
+    share of the input gradient, on flat arrays, C = `channels`:
+
+        target[target_start + j row_step + k tap_step + c] += grad[grad_start + c] * w[w_start + j w_row_step
+                                                                                       + k C + c]
+
+    for j < rows, k < columns, with taps = (rows, columns) of the window inside the input and steps = (row step,
+    tap step, w row step) as `_cell`; per block of V channels one load of grad, then a load of w and of the target,
+    a multiply-add and a store per tap."""
+    signature = types.void(grad, types.intp, w, types.intp, target, types.intp, steps, taps, types.intp)
+
+    def codegen(context, builder, signature, arguments):
+        grad_array, grad_start, w_array, w_start, target_array, target_start, steps, taps, channels = arguments
+        row_step, tap_step, w_row_step = (builder.extract_value(steps, field) for field in range(3))
+        rows, columns = (builder.extract_value(taps, field) for field in range(2))
+        grad_data = context.make_array(signature.args[0])(context, builder, grad_array).data
+        w_data = context.make_array(signature.args[2])(context, builder, w_array).data
+        target_data = context.make_array(signature.args[4])(context, builder, target_array).data
+        ir_ = Vectors(context, builder, signature.args[0].dtype)
+        for first, mask in _vector_blocks(builder, ir_, channels):
+            gradient = ir_.masked_load(ir_.at(grad_data, builder.add(grad_start, first)), mask)
+            with cgutils.for_range(builder, rows) as j:
+                target_row = builder.add(builder.add(target_start, builder.mul(j.index, row_step)), first)
+                w_row = builder.add(builder.add(w_start, builder.mul(j.index, w_row_step)), first)
+                with cgutils.for_range(builder, columns) as k:
+                    weight = ir_.masked_load(ir_.at(w_data, builder.add(w_row, builder.mul(k.index, channels))), mask)
+                    slot = ir_.at(target_data, builder.add(target_row, builder.mul(k.index, tap_step)))
+                    ir_.masked_store(ir_.fma(gradient, weight, ir_.masked_load(slot, mask)), slot, mask)
+        return context.get_dummy_value()
+
+    return signature, codegen
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
