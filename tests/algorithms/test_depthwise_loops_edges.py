@@ -123,3 +123,18 @@ def test_depthwise_passes_give_the_same_bits_at_any_thread_count(threads):
         striate.set_num_threads(before)
     for a, b in zip(one, many):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("kernel_size", "channels", "strides", "dtype"), [
+    ((5, 5), 24, (1, 1), np.float32),  # MobileNetV3's 5x5 layers: every cell by `_cell`, a partial vector of 8
+    ((5, 5), 40, (2, 2), np.float32),
+    ((7, 3), 9, (1, 2), np.float64),  # float64: vectors of 8, the last of 1 channel
+])
+def test_depthwise_other_2d_kernels_equal_torch_forward_and_both_gradients(kernel_size, channels, strides, dtype):
+    """A 2-D kernel other than 3x3: each output cell sums its taps inside x, on vectors of channels, in all passes
+    ('same' padding: the border cells have windows cut on every side)."""
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((2, 13, 11, channels)).astype(dtype)
+    kernel = rng.standard_normal((*kernel_size, 1, channels)).astype(dtype)
+    padding = tuple(_same_padding(n, s, 1, k) for n, s, k in zip((13, 11), strides, kernel_size))
+    _assert_matches_torch(x, kernel, strides, (1, 1), padding, tolerance=1e-4 if dtype == np.float32 else 1e-10)

@@ -19,28 +19,31 @@ padded array.
     kernel gradient:  dw[i, j, k, c]  += x[same cell] * dy[n, p, q, r, c]           (dw starts at zero)
 
 For each output row (n, p, q) the loops first find the kernel taps whose input cells lie inside x (`_taps`),
-then run over those only, with no test in the inner loops, which run over the channels (contiguous in
-channels-last data, so vectorized). A 2-D 3x3 kernel, MobileNet's, gets loops of its own in each pass:
+then run over those only, with no test in the inner loops. A 2-D kernel (k_d = 1: every 1-D and 2-D layer)
+gets loops of its own in each pass, written in LLVM's vector instructions (numba's `intrinsic`, the `Vectors` of
+`vectorized_loops`) on blocks of V channels (16 float32, 8 float64; the last block partial, read and written
+through masks):
 
-- forward (`_forward_3x3`, which also serves the stride-1 input gradient): the loops are split
-  at the border rather than tested per cell, and written in LLVM's vector instructions (numba's `intrinsic`, the
-  `Vectors` of `vectorized_loops`) on blocks of V channels (16 float32, 8 float64; the last block partial, read
-  and written through masks). In a row whose three kernel rows lie inside x, the run of columns whose three taps
-  lie inside x (found once per call by `_columns`) is one loop over the columns with the block's nine weight
-  vectors in registers (`_run_3x3`): per output vector nine loads, nine multiply-adds, one store. The border
-  cells, in the rows cut by the padding and before and after the run, sum their taps inside x (`_cell`).
-  numba's own loop over one cell's channels, which it vectorized with a runtime overlap check per cell and a
-  scalar remainder, ran this at a third of the speed for 16 to 32 channels: 32x32x32 at 4 images 0.31 -> 0.13
-  ms, 45x45x16 0.47 -> 0.13, 16x16x128 0.19 -> 0.13.
-- kernel gradient (`_add_kernel_gradient_3x3`): the same runs and border cells, the block's nine
-  sums in registers while a run passes (`_gradient_run_3x3`: per output vector one load of dy, nine of x, nine
-  multiply-adds); the border cells add into the sums in memory (`_cell_gradient`). 64 images, one thread:
-  32x32x32 3.34 -> 1.59 ms, 16x16x128 2.42 -> 1.61, 8x8x256 0.95 -> 0.82.
-- input gradient with a stride (`_add_input_gradient_3x3`): per output cell and block of V
-  channels, one load of dy, then for each tap inside the input a load of w and of dx, a multiply-add and a store
-  (`_scatter_cell`). 8 images, one thread: 32x32x64 0.22 -> 0.13 ms, 112x112x32 1.92 -> 0.97.
-The kernel gradient of another kernel, with stride 1 along the rows and fewer than SHORT_CHANNELS channels, runs
-row by row (`_add_kernel_gradient_by_rows`): a loop over one cell's few channels is too short to pay for its start
+- forward (`_forward_2d`, which also serves the stride-1 input gradient): each output cell sums its taps inside x, a
+  vector load of x and of w and a multiply-add per tap (`_cell`; 5x5 at 8 images, one thread: 28x28x40 1.34 -> 0.65
+  ms, 56x56x24 4.84 -> 1.84, their kernel gradients 0.88 -> 0.48 and 1.92 -> 1.33). For a 3x3 kernel the loops are
+  split at the border rather than tested per cell: in a row whose three kernel rows lie inside x, the run of columns
+  whose three taps lie inside x (found once per call, `_run_columns`) is one loop with the block's nine weight
+  vectors in registers (`_run_3x3`): per output vector nine loads, nine multiply-adds, one store. numba's own loop
+  over one cell's channels, which it vectorized with a runtime overlap check per cell and a scalar remainder, ran
+  this at a third of the speed for 16 to 32 channels: 32x32x32 at 4 images 0.31 -> 0.13 ms, 45x45x16 0.47 -> 0.13,
+  16x16x128 0.19 -> 0.13.
+- kernel gradient (`_add_kernel_gradient_2d`): the same cells, each adding its taps into the sums in memory
+  (`_cell_gradient`), and for a 3x3 kernel the same runs, the block's nine sums in registers while a run passes
+  (`_gradient_run_3x3`: per output vector one load of dy, nine of x, nine multiply-adds). 64 images, one
+  thread: 32x32x32 3.34 -> 1.59 ms, 16x16x128 2.42 -> 1.61, 8x8x256 0.95 -> 0.82.
+- input gradient with a stride (`_add_input_gradient_2d`): per output cell and block of V channels, one load of
+  dy, then for each tap inside the input a load of w and of dx, a multiply-add and a store (`_scatter_cell`).
+  8 images, one thread: 32x32x64 0.22 -> 0.13 ms, 112x112x32 1.92 -> 0.97.
+
+A 3-D kernel runs in numba's loops over each cell's channels (contiguous in channels-last data, so vectorized by
+the compiler); its kernel gradient, with stride 1 along the rows and fewer than SHORT_CHANNELS channels, row by
+row (`_add_kernel_gradient_by_rows`): a loop over one cell's few channels is too short to pay for its start
 (measured with 32 channels: 1.4x slower than by rows; with 128 or 256, by rows is 1.2x slower than by cells),
 so each tap of each output row is one contiguous loop over the whole row (columns times channels), its border
 columns cut off by the loop's range (`_columns`).
@@ -83,8 +86,8 @@ def _columns(shift, stride, size, outputs):
 @njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
 def forward(x, w, y, strides, dilation, offsets):
     """y = the depthwise cross-correlation of x, zero-padded by `offsets` before each axis, with w."""
-    if w.shape[0] == 1 and w.shape[1] == 3 and w.shape[2] == 3:
-        _forward_3x3(x, w, y, strides, dilation, offsets)
+    if w.shape[0] == 1:
+        _forward_2d(x, w, y, strides, dilation, offsets)
         return
     s_d, s_h, s_w = strides
     d_d, d_h, d_w = dilation
@@ -111,21 +114,20 @@ def forward(x, w, y, strides, dilation, offsets):
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def _forward_3x3(x, w, y, strides, dilation, offsets):
-    """The forward loop of a 2-D 3x3 kernel, on vectors of channels. In the rows whose three kernel rows lie inside
-    x, the columns whose three taps lie inside x, [inner_first, inner_stop), are one run with the nine weight
-    vectors in registers (`_run_3x3`); the border cells sum their taps inside x (`_cell`)."""
+def _forward_2d(x, w, y, strides, dilation, offsets):
+    """The forward loop of a 2-D kernel (k_d = 1), on vectors of channels. For a 3x3 kernel, in the rows whose three
+    kernel rows lie inside x, the columns whose three taps lie inside x, [inner_first, inner_stop), are one run
+    with the nine weight vectors in registers (`_run_3x3`); every other cell sums its taps inside x (`_cell`)."""
     s_d, s_h, s_w = strides
     d_h, d_w = dilation[1], dilation[2]
     o_d, o_h, o_w = offsets
+    k_h, k_w = w.shape[1], w.shape[2]
     depth, height, width, channels = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     out_depth, out_high, columns = y.shape[1], y.shape[2], y.shape[3]
-    left, right = _columns(-o_w, s_w, width, columns), _columns(2 * d_w - o_w, s_w, width, columns)
-    inner_first = max(left[0], right[0])
-    inner_stop = max(inner_first, min(left[1], right[1]))
+    inner_first, inner_stop = _run_columns(k_h, k_w, s_w, d_w, o_w, width, columns)
     flat_x, flat_w, flat_y = x.reshape(-1), w.reshape(-1), y.reshape(-1)
     row_step, tap_step = d_h * width * channels, d_w * channels
-    run_steps, cell_steps = (row_step, s_w * channels, tap_step), (row_step, tap_step, 3 * channels)
+    run_steps, cell_steps = (row_step, s_w * channels, tap_step), (row_step, tap_step, k_w * channels)
     for n in range(y.shape[0]):
         for p in range(out_depth):
             plane = p * s_d - o_d
@@ -133,22 +135,32 @@ def _forward_3x3(x, w, y, strides, dilation, offsets):
                 y[n, p] = 0
                 continue
             for q in range(out_high):
-                j_first, j_stop = _taps(q, s_h, d_h, o_h, 3, height)
-                top = q * s_h - o_h
-                x_row = ((n * depth + plane) * height + top) * width * channels  # may lie above x: padding rows
+                j_first, j_stop = _taps(q, s_h, d_h, o_h, k_h, height)
+                x_row = ((n * depth + plane) * height + q * s_h - o_h) * width * channels  # may lie above x
                 y_row = ((n * out_depth + p) * out_high + q) * columns * channels
                 first, stop = 0, 0
-                if j_stop - j_first == 3:
+                if inner_stop > inner_first and j_stop - j_first == 3:  # a 3x3 window's run
                     first, stop = inner_first, inner_stop
                     _run_3x3(flat_x, x_row + (first * s_w - o_w) * channels, run_steps, flat_w, flat_y,
                              y_row + first * channels, stop - first, channels)
                 for r in range(columns):
                     if first <= r < stop:
                         continue
-                    k_first, k_stop = _taps(r, s_w, d_w, o_w, 3, width)
+                    k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
                     _cell(flat_x, x_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
-                          cell_steps, flat_w, (3 * j_first + k_first) * channels, flat_y, y_row + r * channels,
+                          cell_steps, flat_w, (j_first * k_w + k_first) * channels, flat_y, y_row + r * channels,
                           (j_stop - j_first, k_stop - k_first), channels)
+
+
+@njit(nogil=True, cache=True)
+def _run_columns(k_h, k_w, s_w, d_w, o_w, width, columns):
+    """[first, stop): the output columns whose taps all lie inside x, run with the weights in registers: those of
+    a 3x3 kernel (`_run_3x3`, `_gradient_run_3x3`); none for another kernel, whose cells run one by one."""
+    if k_h != 3 or k_w != 3:
+        return 0, 0
+    left, right = _columns(-o_w, s_w, width, columns), _columns(2 * d_w - o_w, s_w, width, columns)
+    first = max(left[0], right[0])
+    return first, max(first, min(left[1], right[1]))
 
 
 def _vector_blocks(builder, ir_, channels):
@@ -243,13 +255,13 @@ def _cell(typingctx, x, x_start, steps, w, w_start, y, y_start, taps, channels):
 @njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
 def add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
     """grad_input += each output gradient times the weight it was multiplied by, in the cell it came from (a 2-D
-    3x3 kernel on vectors of channels: `_add_input_gradient_3x3`)."""
+    kernel on vectors of channels: `_add_input_gradient_2d`)."""
     s_d, s_h, s_w = strides
     d_d, d_h, d_w = dilation
     o_d, o_h, o_w = offsets
     k_d, k_h, k_w, channels = w.shape
-    if k_d == 1 and k_h == 3 and k_w == 3:
-        _add_input_gradient_3x3(grad_output, w, grad_input, strides, dilation, offsets)
+    if k_d == 1:
+        _add_input_gradient_2d(grad_output, w, grad_input, strides, dilation, offsets)
         return
     depth, height, width = grad_input.shape[1], grad_input.shape[2], grad_input.shape[3]
     for n in range(grad_output.shape[0]):
@@ -271,29 +283,30 @@ def add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def _add_input_gradient_3x3(grad_output, w, grad_input, strides, dilation, offsets):
-    """add_input_gradient for a 2-D 3x3 kernel, on vectors of channels: each output cell's gradient times the
+def _add_input_gradient_2d(grad_output, w, grad_input, strides, dilation, offsets):
+    """add_input_gradient for a 2-D kernel (k_d = 1), on vectors of channels: each output cell's gradient times the
     weights of its taps inside the input, added into the cells they read (`_scatter_cell`)."""
     s_d, s_h, s_w = strides
     d_h, d_w = dilation[1], dilation[2]
     o_d, o_h, o_w = offsets
+    k_h, k_w = w.shape[1], w.shape[2]
     depth, height, width, channels = grad_input.shape[1], grad_input.shape[2], grad_input.shape[3], grad_input.shape[4]
     out_depth, out_high, columns = grad_output.shape[1], grad_output.shape[2], grad_output.shape[3]
     flat_grad, flat_w, flat_input = grad_output.reshape(-1), w.reshape(-1), grad_input.reshape(-1)
     row_step, tap_step = d_h * width * channels, d_w * channels
-    steps = (row_step, tap_step, 3 * channels)
+    steps = (row_step, tap_step, k_w * channels)
     for n in range(grad_output.shape[0]):
         for p in range(out_depth):
             plane = p * s_d - o_d
             if plane < 0 or plane >= depth:
                 continue
             for q in range(out_high):
-                j_first, j_stop = _taps(q, s_h, d_h, o_h, 3, height)
+                j_first, j_stop = _taps(q, s_h, d_h, o_h, k_h, height)
                 input_row = ((n * depth + plane) * height + q * s_h - o_h) * width * channels
                 grad_row = ((n * out_depth + p) * out_high + q) * columns * channels
                 for r in range(columns):
-                    k_first, k_stop = _taps(r, s_w, d_w, o_w, 3, width)
-                    _scatter_cell(flat_grad, grad_row + r * channels, flat_w, (3 * j_first + k_first) * channels,
+                    k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
+                    _scatter_cell(flat_grad, grad_row + r * channels, flat_w, (j_first * k_w + k_first) * channels,
                                   flat_input,
                                   input_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
                                   steps, (j_stop - j_first, k_stop - k_first), channels)
@@ -335,22 +348,22 @@ def _scatter_cell(typingctx, grad, grad_start, w, w_start, target, target_start,
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def _add_kernel_gradient_3x3(x, grad_output, grad_kernel, strides, dilation, offsets):
-    """add_kernel_gradient for a 2-D 3x3 kernel, on vectors of channels, row by row as `_forward_3x3`: the run of
-    a row's cells whose windows lie inside x adds into the nine sums held in registers (`_gradient_run_3x3`), the
-    border cells add their taps inside x (`_cell_gradient`). Each image's sums are added to grad_kernel."""
+def _add_kernel_gradient_2d(x, grad_output, grad_kernel, strides, dilation, offsets):
+    """add_kernel_gradient for a 2-D kernel (k_d = 1), on vectors of channels, row by row as `_forward_2d`: for a
+    3x3 kernel the run of a row's cells whose windows lie inside x adds into the nine sums held in registers
+    (`_gradient_run_3x3`); every other cell adds its taps inside x (`_cell_gradient`). Each image's sums are added
+    to grad_kernel."""
     s_d, s_h, s_w = strides
     d_h, d_w = dilation[1], dilation[2]
     o_d, o_h, o_w = offsets
+    k_h, k_w = grad_kernel.shape[1], grad_kernel.shape[2]
     depth, height, width, channels = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     out_depth, out_high, columns = grad_output.shape[1], grad_output.shape[2], grad_output.shape[3]
-    left, right = _columns(-o_w, s_w, width, columns), _columns(2 * d_w - o_w, s_w, width, columns)
-    inner_first = max(left[0], right[0])
-    inner_stop = max(inner_first, min(left[1], right[1]))
+    inner_first, inner_stop = _run_columns(k_h, k_w, s_w, d_w, o_w, width, columns)
     flat_x, flat_grad = x.reshape(-1), grad_output.reshape(-1)
     row_step, tap_step = d_h * width * channels, d_w * channels
-    run_steps, cell_steps = (row_step, s_w * channels, tap_step), (row_step, tap_step, 3 * channels)
-    image_sum = np.empty(9 * channels, dtype=grad_kernel.dtype)  # (3, 3, C), flat
+    run_steps, cell_steps = (row_step, s_w * channels, tap_step), (row_step, tap_step, k_w * channels)
+    image_sum = np.empty(k_h * k_w * channels, dtype=grad_kernel.dtype)  # (k_h, k_w, C), flat
     total = grad_kernel.reshape(-1)
     for n in range(grad_output.shape[0]):
         image_sum[:] = 0
@@ -359,21 +372,21 @@ def _add_kernel_gradient_3x3(x, grad_output, grad_kernel, strides, dilation, off
             if plane < 0 or plane >= depth:
                 continue
             for q in range(out_high):
-                j_first, j_stop = _taps(q, s_h, d_h, o_h, 3, height)
+                j_first, j_stop = _taps(q, s_h, d_h, o_h, k_h, height)
                 x_row = ((n * depth + plane) * height + q * s_h - o_h) * width * channels
                 grad_row = ((n * out_depth + p) * out_high + q) * columns * channels
                 first, stop = 0, 0
-                if j_stop - j_first == 3:
+                if inner_stop > inner_first and j_stop - j_first == 3:  # a 3x3 window's run
                     first, stop = inner_first, inner_stop
                     _gradient_run_3x3(flat_x, x_row + (first * s_w - o_w) * channels, run_steps, flat_grad,
                                       grad_row + first * channels, stop - first, channels, image_sum)
                 for r in range(columns):
                     if first <= r < stop:
                         continue
-                    k_first, k_stop = _taps(r, s_w, d_w, o_w, 3, width)
+                    k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
                     _cell_gradient(flat_x, x_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
                                    cell_steps, flat_grad, grad_row + r * channels, image_sum,
-                                   (3 * j_first + k_first) * channels, (j_stop - j_first, k_stop - k_first),
+                                   (j_first * k_w + k_first) * channels, (j_stop - j_first, k_stop - k_first),
                                    channels)
         for m in range(total.shape[0]):
             total[m] += image_sum[m]
@@ -459,8 +472,8 @@ def _cell_gradient(typingctx, x, x_start, steps, grad, grad_start, sums, sums_st
 def add_kernel_gradient(x, grad_output, grad_kernel, strides, dilation, offsets):
     """grad_kernel += the sum over images and positions of input cell times output gradient.
 
-    Each image is summed into its own buffer first and then added, so that float32 sums stay short. A 2-D 3x3
-    kernel on vectors of channels (`_add_kernel_gradient_3x3`); otherwise output cell by output cell, each cell's
+    Each image is summed into its own buffer first and then added, so that float32 sums stay short. A 2-D kernel
+    on vectors of channels (`_add_kernel_gradient_2d`); a 3-D one output cell by output cell, each cell's
     gradient (C values) read once for all its taps, or, with stride 1 along the rows and fewer than
     SHORT_CHANNELS channels, where a loop over one cell's channels is too short to pay for its start, row by row
     (`_add_kernel_gradient_by_rows`).
@@ -469,8 +482,8 @@ def add_kernel_gradient(x, grad_output, grad_kernel, strides, dilation, offsets)
     d_d, d_h, d_w = dilation
     o_d, o_h, o_w = offsets
     k_d, k_h, k_w, channels = grad_kernel.shape
-    if k_d == 1 and k_h == 3 and k_w == 3:
-        _add_kernel_gradient_3x3(x, grad_output, grad_kernel, strides, dilation, offsets)
+    if k_d == 1:
+        _add_kernel_gradient_2d(x, grad_output, grad_kernel, strides, dilation, offsets)
         return
     if s_w == 1 and channels < SHORT_CHANNELS:
         _add_kernel_gradient_by_rows(x, grad_output, grad_kernel, strides, dilation, offsets)
