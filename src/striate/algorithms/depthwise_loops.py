@@ -34,11 +34,11 @@ through masks):
   this at a third of the speed for 16 to 32 channels: 32x32x32 at 4 images 0.31 -> 0.13 ms, 45x45x16 0.47 -> 0.13,
   16x16x128 0.19 -> 0.13.
 - kernel gradient (`_add_kernel_gradient_2d`): the same cells, each adding its taps into the sums in memory
-  (`_cell_gradient`), and for a 3x3 kernel the same runs, the block's nine sums in registers while a run passes
+  (`_add_window_products`), and for a 3x3 kernel the same runs, the block's nine sums in registers while a run passes
   (`_gradient_run_3x3`: per output vector one load of dy, nine of x, nine multiply-adds). 64 images, one
   thread: 32x32x32 3.34 -> 1.59 ms, 16x16x128 2.42 -> 1.61, 8x8x256 0.95 -> 0.82.
 - input gradient with a stride (`_add_input_gradient_2d`): per output cell and block of V channels, one load of
-  dy, then for each tap inside the input a load of w and of dx, a multiply-add and a store (`_scatter_cell`).
+  dy, then for each tap inside the input a load of w and of dx, a multiply-add and a store (`_add_window_products`).
   8 images, one thread: 32x32x64 0.22 -> 0.13 ms, 112x112x32 1.92 -> 0.97.
 
 A 3-D kernel runs in numba's loops over each cell's channels (contiguous in channels-last data, so vectorized by
@@ -219,8 +219,8 @@ def _run_3x3(typingctx, x, x_start, steps, w, y, y_start, pixels, channels):
 
 @intrinsic
 def _cell(typingctx, x, x_start, steps, w, w_start, y, y_start, taps, channels):
-    """cell(x, x_start, steps, w, w_start, y, y_start, taps, channels): one output cell whose window is cut by the
-    padding, on flat arrays, C = `channels`:
+    """cell(x, x_start, steps, w, w_start, y, y_start, taps, channels): one output cell, the taps of its window
+    that lie inside x (all of them away from the padding), on flat arrays, C = `channels`:
 
         y[y_start + c] = sum over j < rows, k < columns of x[x_start + j row_step + k tap_step + c]
                                                           * w[w_start + j w_row_step + k C + c]
@@ -285,7 +285,7 @@ def add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
 @njit(nogil=True, cache=True, boundscheck=False)
 def _add_input_gradient_2d(grad_output, w, grad_input, strides, dilation, offsets):
     """add_input_gradient for a 2-D kernel (k_d = 1), on vectors of channels: each output cell's gradient times the
-    weights of its taps inside the input, added into the cells they read (`_scatter_cell`)."""
+    weights of its taps inside the input, added into the cells they read (`_add_window_products`)."""
     s_d, s_h, s_w = strides
     d_h, d_w = dilation[1], dilation[2]
     o_d, o_h, o_w = offsets
@@ -294,7 +294,7 @@ def _add_input_gradient_2d(grad_output, w, grad_input, strides, dilation, offset
     out_depth, out_high, columns = grad_output.shape[1], grad_output.shape[2], grad_output.shape[3]
     flat_grad, flat_w, flat_input = grad_output.reshape(-1), w.reshape(-1), grad_input.reshape(-1)
     row_step, tap_step = d_h * width * channels, d_w * channels
-    steps = (row_step, tap_step, k_w * channels)
+    kernel_steps, input_steps = (k_w * channels, channels), (row_step, tap_step)
     for n in range(grad_output.shape[0]):
         for p in range(out_depth):
             plane = p * s_d - o_d
@@ -306,52 +306,17 @@ def _add_input_gradient_2d(grad_output, w, grad_input, strides, dilation, offset
                 grad_row = ((n * out_depth + p) * out_high + q) * columns * channels
                 for r in range(columns):
                     k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
-                    _scatter_cell(flat_grad, grad_row + r * channels, flat_w, (j_first * k_w + k_first) * channels,
-                                  flat_input,
-                                  input_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
-                                  steps, (j_stop - j_first, k_stop - k_first), channels)
-
-
-@intrinsic
-def _scatter_cell(typingctx, grad, grad_start, w, w_start, target, target_start, steps, taps, channels):
-    """scatter_cell(grad, grad_start, w, w_start, target, target_start, steps, taps, channels): one output cell's
-    share of the input gradient, on flat arrays, C = `channels`:
-
-        target[target_start + j row_step + k tap_step + c] += grad[grad_start + c] * w[w_start + j w_row_step
-                                                                                       + k C + c]
-
-    for j < rows, k < columns, with taps = (rows, columns) of the window inside the input and steps = (row step,
-    tap step, w row step) as `_cell`; per block of V channels one load of grad, then a load of w and of the target,
-    a multiply-add and a store per tap."""
-    signature = types.void(grad, types.intp, w, types.intp, target, types.intp, steps, taps, types.intp)
-
-    def codegen(context, builder, signature, arguments):
-        grad_array, grad_start, w_array, w_start, target_array, target_start, steps, taps, channels = arguments
-        row_step, tap_step, w_row_step = (builder.extract_value(steps, field) for field in range(3))
-        rows, columns = (builder.extract_value(taps, field) for field in range(2))
-        grad_data = context.make_array(signature.args[0])(context, builder, grad_array).data
-        w_data = context.make_array(signature.args[2])(context, builder, w_array).data
-        target_data = context.make_array(signature.args[4])(context, builder, target_array).data
-        ir_ = Vectors(context, builder, signature.args[0].dtype)
-        for first, mask in _vector_blocks(builder, ir_, channels):
-            gradient = ir_.masked_load(ir_.at(grad_data, builder.add(grad_start, first)), mask)
-            with cgutils.for_range(builder, rows) as j:
-                target_row = builder.add(builder.add(target_start, builder.mul(j.index, row_step)), first)
-                w_row = builder.add(builder.add(w_start, builder.mul(j.index, w_row_step)), first)
-                with cgutils.for_range(builder, columns) as k:
-                    weight = ir_.masked_load(ir_.at(w_data, builder.add(w_row, builder.mul(k.index, channels))), mask)
-                    slot = ir_.at(target_data, builder.add(target_row, builder.mul(k.index, tap_step)))
-                    ir_.masked_store(ir_.fma(gradient, weight, ir_.masked_load(slot, mask)), slot, mask)
-        return context.get_dummy_value()
-
-    return signature, codegen
+                    _add_window_products(flat_grad, grad_row + r * channels, flat_w,
+                                         (j_first * k_w + k_first) * channels, kernel_steps, flat_input,
+                                         input_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
+                                         input_steps, (j_stop - j_first, k_stop - k_first), channels)
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def _add_kernel_gradient_2d(x, grad_output, grad_kernel, strides, dilation, offsets):
     """add_kernel_gradient for a 2-D kernel (k_d = 1), on vectors of channels, row by row as `_forward_2d`: for a
     3x3 kernel the run of a row's cells whose windows lie inside x adds into the nine sums held in registers
-    (`_gradient_run_3x3`); every other cell adds its taps inside x (`_cell_gradient`). Each image's sums are added
+    (`_gradient_run_3x3`); every other cell adds its taps inside x (`_add_window_products`). Each image's sums are added
     to grad_kernel."""
     s_d, s_h, s_w = strides
     d_h, d_w = dilation[1], dilation[2]
@@ -362,7 +327,8 @@ def _add_kernel_gradient_2d(x, grad_output, grad_kernel, strides, dilation, offs
     inner_first, inner_stop = _run_columns(k_h, k_w, s_w, d_w, o_w, width, columns)
     flat_x, flat_grad = x.reshape(-1), grad_output.reshape(-1)
     row_step, tap_step = d_h * width * channels, d_w * channels
-    run_steps, cell_steps = (row_step, s_w * channels, tap_step), (row_step, tap_step, k_w * channels)
+    run_steps = (row_step, s_w * channels, tap_step)
+    x_steps, sums_steps = (row_step, tap_step), (k_w * channels, channels)  # (row step, column step) of each window
     image_sum = np.empty(k_h * k_w * channels, dtype=grad_kernel.dtype)  # (k_h, k_w, C), flat
     total = grad_kernel.reshape(-1)
     for n in range(grad_output.shape[0]):
@@ -384,10 +350,10 @@ def _add_kernel_gradient_2d(x, grad_output, grad_kernel, strides, dilation, offs
                     if first <= r < stop:
                         continue
                     k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
-                    _cell_gradient(flat_x, x_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
-                                   cell_steps, flat_grad, grad_row + r * channels, image_sum,
-                                   (j_first * k_w + k_first) * channels, (j_stop - j_first, k_stop - k_first),
-                                   channels)
+                    _add_window_products(flat_grad, grad_row + r * channels, flat_x,
+                                         x_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
+                                         x_steps, image_sum, (j_first * k_w + k_first) * channels, sums_steps,
+                                         (j_stop - j_first, k_stop - k_first), channels)
         for m in range(total.shape[0]):
             total[m] += image_sum[m]
 
@@ -435,33 +401,41 @@ def _gradient_run_3x3(typingctx, x, x_start, steps, grad, grad_start, pixels, ch
 
 
 @intrinsic
-def _cell_gradient(typingctx, x, x_start, steps, grad, grad_start, sums, sums_start, taps, channels):
-    """cell_gradient(x, x_start, steps, grad, grad_start, sums, sums_start, taps, channels): the kernel gradient's
-    sums for one output cell whose window is cut by the padding, on flat arrays, C = `channels`:
+def _add_window_products(typingctx, grad, grad_start, source, source_start, source_steps, target, target_start,
+                         target_steps, taps, channels):
+    """add_window_products(grad, grad_start, source, source_start, source_steps, target, target_start, target_steps,
+    taps, channels): one output cell's gradient times a window of `source`, added into a window of `target`, on
+    flat arrays, C = `channels`:
 
-        sums[sums_start + j sums_row_step + k C + c] += x[x_start + j row_step + k tap_step + c]
-                                                        * grad[grad_start + c]
+        target[target_start + j target_row_step + k target_column_step + c]
+            += grad[grad_start + c] * source[source_start + j source_row_step + k source_column_step + c]
 
-    for j < rows, k < columns, with taps = (rows, columns) of the window inside x and steps = (row step, tap
-    step, sums row step) as `_cell`."""
-    signature = types.void(x, types.intp, steps, grad, types.intp, sums, types.intp, taps, types.intp)
+    for j < rows, k < columns, taps = (rows, columns), each steps = (row step, column step). The strided input
+    gradient: source the kernel (k_w C, C), target dx (d_h W C, d_w C); the kernel gradient: source x, target the
+    sums. Per block of V channels one load of grad, then per tap a load of source and of target, a multiply-add and
+    a store."""
+    signature = types.void(grad, types.intp, source, types.intp, source_steps, target, types.intp, target_steps, taps,
+                           types.intp)
 
     def codegen(context, builder, signature, arguments):
-        x_array, x_start, steps, grad_array, grad_start, sums_array, sums_start, taps, channels = arguments
-        row_step, tap_step, sums_row_step = (builder.extract_value(steps, field) for field in range(3))
+        (grad_array, grad_start, source_array, source_start, source_steps, target_array, target_start, target_steps,
+         taps, channels) = arguments
+        source_row_step, source_column_step = (builder.extract_value(source_steps, field) for field in range(2))
+        target_row_step, target_column_step = (builder.extract_value(target_steps, field) for field in range(2))
         rows, columns = (builder.extract_value(taps, field) for field in range(2))
-        x_data = context.make_array(signature.args[0])(context, builder, x_array).data
-        grad_data = context.make_array(signature.args[3])(context, builder, grad_array).data
-        sums_data = context.make_array(signature.args[5])(context, builder, sums_array).data
+        grad_data = context.make_array(signature.args[0])(context, builder, grad_array).data
+        source_data = context.make_array(signature.args[2])(context, builder, source_array).data
+        target_data = context.make_array(signature.args[5])(context, builder, target_array).data
         ir_ = Vectors(context, builder, signature.args[0].dtype)
         for first, mask in _vector_blocks(builder, ir_, channels):
             gradient = ir_.masked_load(ir_.at(grad_data, builder.add(grad_start, first)), mask)
             with cgutils.for_range(builder, rows) as j:
-                x_row = builder.add(builder.add(x_start, builder.mul(j.index, row_step)), first)
-                sums_row = builder.add(builder.add(sums_start, builder.mul(j.index, sums_row_step)), first)
+                source_row = builder.add(builder.add(source_start, builder.mul(j.index, source_row_step)), first)
+                target_row = builder.add(builder.add(target_start, builder.mul(j.index, target_row_step)), first)
                 with cgutils.for_range(builder, columns) as k:
-                    value = ir_.masked_load(ir_.at(x_data, builder.add(x_row, builder.mul(k.index, tap_step))), mask)
-                    slot = ir_.at(sums_data, builder.add(sums_row, builder.mul(k.index, channels)))
+                    value = ir_.masked_load(ir_.at(source_data, builder.add(
+                        source_row, builder.mul(k.index, source_column_step))), mask)
+                    slot = ir_.at(target_data, builder.add(target_row, builder.mul(k.index, target_column_step)))
                     ir_.masked_store(ir_.fma(value, gradient, ir_.masked_load(slot, mask)), slot, mask)
         return context.get_dummy_value()
 
