@@ -163,16 +163,6 @@ def _run_columns(k_h, k_w, s_w, d_w, o_w, width, columns):
     return first, max(first, min(left[1], right[1]))
 
 
-def _vector_blocks(builder, ir_, channels):
-    """The loop over the blocks of V channels (the last one partial when V does not divide C): yields (the
-    block's first channel, the mask of its lanes below C) inside the loop's body."""
-    length = ir_.constant(ir_.length)
-    count = builder.sdiv(builder.add(channels, ir_.constant(ir_.length - 1)), length)
-    with cgutils.for_range(builder, count) as block:
-        first = builder.mul(block.index, length)
-        yield first, ir_.first_lanes(builder.sub(channels, first))
-
-
 @intrinsic
 def _run_3x3(typingctx, x, x_start, steps, w, y, y_start, pixels, channels):
     """run_3x3(x, x_start, steps, w, y, y_start, pixels, channels): `pixels` neighbouring outputs of one row whose
@@ -195,7 +185,7 @@ def _run_3x3(typingctx, x, x_start, steps, w, y, y_start, pixels, channels):
         y_data = context.make_array(signature.args[4])(context, builder, y_array).data
         ir_ = Vectors(context, builder, signature.args[0].dtype)
         taps = [(j, k) for j in range(3) for k in range(3)]
-        for first, mask in _vector_blocks(builder, ir_, channels):
+        for first, mask in ir_.channel_blocks(channels):
             weights = [ir_.masked_load(ir_.at(w_data, builder.add(builder.mul(ir_.constant(3 * j + k), channels),
                                                                   first)), mask) for j, k in taps]
             offsets = [builder.add(builder.mul(ir_.constant(j), row_step), builder.mul(ir_.constant(k), tap_step))
@@ -237,7 +227,7 @@ def _cell(typingctx, x, x_start, steps, w, w_start, y, y_start, taps, channels):
         w_data = context.make_array(signature.args[3])(context, builder, w_array).data
         y_data = context.make_array(signature.args[5])(context, builder, y_array).data
         ir_ = Vectors(context, builder, signature.args[0].dtype)
-        for first, mask in _vector_blocks(builder, ir_, channels):
+        for first, mask in ir_.channel_blocks(channels):
             total = cgutils.alloca_once_value(builder, ir.Constant(ir_.vector, [0.0] * ir_.length))
             with cgutils.for_range(builder, rows) as j:
                 x_row = builder.add(builder.add(x_start, builder.mul(j.index, row_step)), first)
@@ -379,7 +369,7 @@ def _gradient_run_3x3(typingctx, x, x_start, steps, grad, grad_start, pixels, ch
         sums_data = context.make_array(signature.args[7])(context, builder, sums_array).data
         ir_ = Vectors(context, builder, signature.args[0].dtype)
         taps = [(j, k) for j in range(3) for k in range(3)]
-        for first, mask in _vector_blocks(builder, ir_, channels):
+        for first, mask in ir_.channel_blocks(channels):
             slots = [ir_.at(sums_data, builder.add(builder.mul(ir_.constant(3 * j + k), channels), first))
                      for j, k in taps]
             # the sums in stack slots indexed by constants only, which LLVM keeps in registers through the loop
@@ -427,7 +417,7 @@ def _add_window_products(typingctx, grad, grad_start, source, source_start, sour
         source_data = context.make_array(signature.args[2])(context, builder, source_array).data
         target_data = context.make_array(signature.args[5])(context, builder, target_array).data
         ir_ = Vectors(context, builder, signature.args[0].dtype)
-        for first, mask in _vector_blocks(builder, ir_, channels):
+        for first, mask in ir_.channel_blocks(channels):
             gradient = ir_.masked_load(ir_.at(grad_data, builder.add(grad_start, first)), mask)
             with cgutils.for_range(builder, rows) as j:
                 source_row = builder.add(builder.add(source_start, builder.mul(j.index, source_row_step)), first)

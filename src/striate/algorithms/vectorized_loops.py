@@ -97,6 +97,15 @@ class Vectors:
         return self.builder.shuffle_vector(first, undefined, ir.Constant(ir.VectorType(ir.IntType(32), self.length),
                                                                          [0] * self.length))
 
+    def channel_blocks(self, channels):
+        """The loop over the blocks of V channels of a pixel (the last one partial when V does not divide C, an i64
+        value): yields (the block's first channel, the mask of its lanes below C) inside the loop's body."""
+        length = self.constant(self.length)
+        count = self.builder.sdiv(self.builder.add(channels, self.constant(self.length - 1)), length)
+        with cgutils.for_range(self.builder, count) as block:
+            first = self.builder.mul(block.index, length)
+            yield first, self.first_lanes(self.builder.sub(channels, first))
+
     def first_lanes(self, count):
         """The mask <lane < count> (count an i64 value): a vector's first `count` lanes, all of them for count >= V."""
         return self.builder.icmp_signed("<", self._lane_numbers(), self._spread_integer(count))
