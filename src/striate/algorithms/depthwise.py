@@ -90,8 +90,8 @@ def _forward(inputs, weights, y, strides, dilation, offsets):
 
 
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
-    """dLoss/dx (input_shape, the unpadded shape when `padding` is given): each output gradient times its
-    weight, added back into the cell it came from."""
+    """dLoss/dx (input_shape, the unpadded shape when `padding` is given): for each input cell, the output
+    gradients of the cells that read it times the weights they read it with."""
     check_case(kernel.shape, groups)
     rank = kernel.ndim - 2
     padding = _padding(padding, rank)
@@ -100,28 +100,28 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     grad = np.ascontiguousarray(grad_output, dtype=dtype)
     weights = _weights(kernel, dtype)
     grad_input_shape = (*input_shape[:-1], kernel.shape[-1])
+    grad_input = np.empty(grad_input_shape, dtype=dtype)  # every cell written below
     if all(s == 1 for s in strides):
         # dx[a] = sum over k of dy[a + before - k d] w[k]: dy correlated with the flipped kernel
-        grad_input = np.empty(grad_input_shape, dtype=dtype)
         flipped = np.ascontiguousarray(weights[::-1, ::-1, ::-1])
         reach = [d * (k - 1) - before for d, k, (before, _) in zip(dilation, kernel.shape[:rank], padding)]
         _forward(grad, flipped, grad_input, strides, dilation, three_per_axis(tuple(reach), fill=0))
     else:
-        grad_input = np.zeros(grad_input_shape, dtype=dtype)
-        _add_input_gradient(grad, weights, grad_input, strides, dilation, _offsets(padding))
+        _input_gradient(grad, weights, grad_input, strides, dilation, _offsets(padding))
     if multiplier == 1:
         return grad_input
     return grad_input.reshape(*input_shape, multiplier).sum(axis=-1)
 
 
-def _add_input_gradient(grad, weights, grad_input, strides, dilation, offsets):
+def _input_gradient(grad, weights, grad_input, strides, dilation, offsets):
+    """The strided input gradient's loop (`depthwise_loops.input_gradient`, which writes every cell of grad_input)
+    over chunks of images on striate's threads."""
     grad_3d = grad.reshape(three_spatial_axes(grad.shape))
     grad_input_3d = grad_input.reshape(three_spatial_axes(grad_input.shape))
     strides, dilation = three_per_axis(strides), three_per_axis(dilation)
 
     def input_gradient_chunk(images):
-        depthwise_loops.add_input_gradient(grad_3d[images], weights, grad_input_3d[images], strides, dilation,
-                                           offsets)
+        depthwise_loops.input_gradient(grad_3d[images], weights, grad_input_3d[images], strides, dilation, offsets)
 
     work = grad.size * math.prod(weights.shape[:3])
     split_batch(input_gradient_chunk, _chunks(grad.shape, grad.dtype.itemsize), work)

@@ -37,9 +37,10 @@ through masks):
   (`_add_window_products`), and for a 3x3 kernel the same runs, the block's nine sums in registers while a run passes
   (`_gradient_run_3x3`: per output vector one load of dy, nine of x, nine multiply-adds). 64 images, one
   thread: 32x32x32 3.34 -> 1.59 ms, 16x16x128 2.42 -> 1.61, 8x8x256 0.95 -> 0.82.
-- input gradient with a stride (`_add_input_gradient_2d`): per output cell and block of V channels, one load of
-  dy, then for each tap inside the input a load of w and of dx, a multiply-add and a store (`_add_window_products`).
-  8 images, one thread: 32x32x64 0.22 -> 0.13 ms, 112x112x32 1.92 -> 0.97.
+- input gradient with a stride (`input_gradient`, `_gather_input_gradient_2d`): each input cell gathers the output
+  cells that read it, the taps along each axis found once per row and column (`_gather_taps`), one `_cell` per
+  input cell, so dx is written once and needs no zeroing. 64 images, one thread, against zeroing dx and adding
+  each output cell's share into it: 32x32x64 3.19 -> 2.17 ms, 16x16x128 0.91 -> 0.64; 8 of 112x112x32 2.28 -> 1.57.
 
 A 3-D kernel runs in numba's loops over each cell's channels (contiguous in channels-last data, so vectorized by
 the compiler); its kernel gradient, with stride 1 along the rows and fewer than SHORT_CHANNELS channels, row by
@@ -52,6 +53,8 @@ The loops release the GIL (`nogil`), so `striate.algorithms.depthwise` runs seve
 threads. numba compiles each loop on its first call for each dtype and keeps the machine code in its cache
 (`cache=True`), so later processes start at once.
 """
+
+import math
 
 import numpy as np
 from llvmlite import ir
@@ -127,7 +130,8 @@ def _forward_2d(x, w, y, strides, dilation, offsets):
     inner_first, inner_stop = _run_columns(k_h, k_w, s_w, d_w, o_w, width, columns)
     flat_x, flat_w, flat_y = x.reshape(-1), w.reshape(-1), y.reshape(-1)
     row_step, tap_step = d_h * width * channels, d_w * channels
-    run_steps, cell_steps = (row_step, s_w * channels, tap_step), (row_step, tap_step, k_w * channels)
+    run_steps = (row_step, s_w * channels, tap_step)
+    x_steps, w_steps = (row_step, tap_step), (k_w * channels, channels)  # (row step, column step) of each window
     for n in range(y.shape[0]):
         for p in range(out_depth):
             plane = p * s_d - o_d
@@ -148,8 +152,8 @@ def _forward_2d(x, w, y, strides, dilation, offsets):
                         continue
                     k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
                     _cell(flat_x, x_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
-                          cell_steps, flat_w, (j_first * k_w + k_first) * channels, flat_y, y_row + r * channels,
-                          (j_stop - j_first, k_stop - k_first), channels)
+                          x_steps, flat_w, (j_first * k_w + k_first) * channels, w_steps, flat_y,
+                          y_row + r * channels, (j_stop - j_first, k_stop - k_first), channels)
 
 
 @njit(nogil=True, cache=True)
@@ -208,33 +212,38 @@ def _run_3x3(typingctx, x, x_start, steps, w, y, y_start, pixels, channels):
 
 
 @intrinsic
-def _cell(typingctx, x, x_start, steps, w, w_start, y, y_start, taps, channels):
-    """cell(x, x_start, steps, w, w_start, y, y_start, taps, channels): one output cell, the taps of its window
-    that lie inside x (all of them away from the padding), on flat arrays, C = `channels`:
+def _cell(typingctx, x, x_start, x_steps, w, w_start, w_steps, y, y_start, taps, channels):
+    """cell(x, x_start, x_steps, w, w_start, w_steps, y, y_start, taps, channels): one output cell from a window of
+    x and of w, on flat arrays, C = `channels`:
 
-        y[y_start + c] = sum over j < rows, k < columns of x[x_start + j row_step + k tap_step + c]
-                                                          * w[w_start + j w_row_step + k C + c]
+        y[y_start + c] = sum over j < rows, k < columns of x[x_start + j x_row_step + k x_column_step + c]
+                                                          * w[w_start + j w_row_step + k w_column_step + c]
 
-    with taps = (rows, columns) of the window inside x and steps = (row step, tap step, w row step): d_h W C,
-    d_w C and k_w C; per block of V channels, one vector load of x and of w and one fused multiply-add per tap."""
-    signature = types.void(x, types.intp, steps, w, types.intp, y, types.intp, taps, types.intp)
+    taps = (rows, columns), each steps = (row step, column step): the forward's taps of a window inside x (x
+    steps d_h W C and d_w C, w steps k_w C and C), or the input gradient's output cells that read one input cell
+    (`_gather_input_gradient_2d`). Per block of V channels, one vector load of x and of w and one fused
+    multiply-add per tap, one store."""
+    signature = types.void(x, types.intp, x_steps, w, types.intp, w_steps, y, types.intp, taps, types.intp)
 
     def codegen(context, builder, signature, arguments):
-        x_array, x_start, steps, w_array, w_start, y_array, y_start, taps, channels = arguments
-        row_step, tap_step, w_row_step = (builder.extract_value(steps, field) for field in range(3))
+        x_array, x_start, x_steps, w_array, w_start, w_steps, y_array, y_start, taps, channels = arguments
+        x_row_step, x_column_step = (builder.extract_value(x_steps, field) for field in range(2))
+        w_row_step, w_column_step = (builder.extract_value(w_steps, field) for field in range(2))
         rows, columns = (builder.extract_value(taps, field) for field in range(2))
         x_data = context.make_array(signature.args[0])(context, builder, x_array).data
         w_data = context.make_array(signature.args[3])(context, builder, w_array).data
-        y_data = context.make_array(signature.args[5])(context, builder, y_array).data
+        y_data = context.make_array(signature.args[6])(context, builder, y_array).data
         ir_ = Vectors(context, builder, signature.args[0].dtype)
         for first, mask in ir_.channel_blocks(channels):
             total = cgutils.alloca_once_value(builder, ir.Constant(ir_.vector, [0.0] * ir_.length))
             with cgutils.for_range(builder, rows) as j:
-                x_row = builder.add(builder.add(x_start, builder.mul(j.index, row_step)), first)
+                x_row = builder.add(builder.add(x_start, builder.mul(j.index, x_row_step)), first)
                 w_row = builder.add(builder.add(w_start, builder.mul(j.index, w_row_step)), first)
                 with cgutils.for_range(builder, columns) as k:
-                    value = ir_.masked_load(ir_.at(x_data, builder.add(x_row, builder.mul(k.index, tap_step))), mask)
-                    weight = ir_.masked_load(ir_.at(w_data, builder.add(w_row, builder.mul(k.index, channels))), mask)
+                    value = ir_.masked_load(ir_.at(x_data, builder.add(x_row, builder.mul(k.index, x_column_step))),
+                                            mask)
+                    weight = ir_.masked_load(ir_.at(w_data, builder.add(w_row, builder.mul(k.index, w_column_step))),
+                                             mask)
                     builder.store(ir_.fma(value, weight, builder.load(total)), total)
             ir_.masked_store(builder.load(total), ir_.at(y_data, builder.add(y_start, first)), mask)
         return context.get_dummy_value()
@@ -242,17 +251,76 @@ def _cell(typingctx, x, x_start, steps, w, w_start, y, y_start, taps, channels):
     return signature, codegen
 
 
+@njit(nogil=True, cache=True)
+def _gather_taps(position, stride, dilation, offset, taps, outputs):
+    """(first tap, tap count, first output, tap step, output step): the taps t that carry input cell `position` to
+    an output o (position = o stride + t dilation - offset, 0 <= o < outputs) along one axis: t = first, first +
+    tap step, ..., the outputs o = first output, first output - output step, ... (count 0: none reads it)."""
+    first, count, first_output = 0, 0, 0
+    for t in range(taps):
+        shifted = position + offset - t * dilation
+        if shifted >= 0 and shifted % stride == 0 and shifted // stride < outputs:
+            if count == 0:
+                first, first_output = t, shifted // stride
+            count += 1
+    common = math.gcd(stride, dilation)
+    return first, count, first_output, stride // common, dilation // common
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
+    """grad_input = the gradient of the input, every cell written: for a 2-D kernel each input cell gathers the
+    output cells that read it (`_gather_input_gradient_2d`); for a 3-D one zeros, then `add_input_gradient`."""
+    if w.shape[0] == 1:
+        _gather_input_gradient_2d(grad_output, w, grad_input, strides, dilation, offsets)
+        return
+    grad_input[...] = 0
+    add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets)
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _gather_input_gradient_2d(grad_output, w, grad_input, strides, dilation, offsets):
+    """The input gradient of a 2-D kernel (k_d = 1), on vectors of channels: input cell (a, b) is the sum over the
+    taps (j, k) that read it of dy[o_j, o_k] * w[j, k] (`_gather_taps` along each axis), one `_cell`; written once,
+    so dx needs no zeroing and no cell is read back."""
+    s_d, s_h, s_w = strides
+    d_h, d_w = dilation[1], dilation[2]
+    o_d, o_h, o_w = offsets
+    k_h, k_w = w.shape[1], w.shape[2]
+    depth, height, width, channels = grad_input.shape[1], grad_input.shape[2], grad_input.shape[3], grad_input.shape[4]
+    out_depth, out_high, columns = grad_output.shape[1], grad_output.shape[2], grad_output.shape[3]
+    row_taps = np.empty((height, 5), dtype=np.int64)
+    for a in range(height):
+        row_taps[a] = _gather_taps(a, s_h, d_h, o_h, k_h, out_high)
+    column_taps = np.empty((width, 5), dtype=np.int64)
+    for b in range(width):
+        column_taps[b] = _gather_taps(b, s_w, d_w, o_w, k_w, columns)
+    flat_grad, flat_w, flat_input = grad_output.reshape(-1), w.reshape(-1), grad_input.reshape(-1)
+    for n in range(grad_input.shape[0]):
+        for plane in range(depth):
+            shifted = plane + o_d
+            if shifted % s_d != 0 or shifted // s_d >= out_depth:
+                grad_input[n, plane] = 0  # no output plane reads this one (k_d = 1)
+                continue
+            p = shifted // s_d
+            for a in range(height):
+                j_first, rows, q, j_step, q_step = row_taps[a]
+                for b in range(width):
+                    k_first, cells, r, k_step, r_step = column_taps[b]
+                    _cell(flat_grad, (((n * out_depth + p) * out_high + q) * columns + r) * channels,
+                          (-q_step * columns * channels, -r_step * channels), flat_w,
+                          (j_first * k_w + k_first) * channels, (j_step * k_w * channels, k_step * channels),
+                          flat_input, (((n * depth + plane) * height + a) * width + b) * channels, (rows, cells),
+                          channels)
+
+
 @njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
 def add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
-    """grad_input += each output gradient times the weight it was multiplied by, in the cell it came from (a 2-D
-    kernel on vectors of channels: `_add_input_gradient_2d`)."""
+    """grad_input += each output gradient times the weight it was multiplied by, in the cell it came from."""
     s_d, s_h, s_w = strides
     d_d, d_h, d_w = dilation
     o_d, o_h, o_w = offsets
     k_d, k_h, k_w, channels = w.shape
-    if k_d == 1:
-        _add_input_gradient_2d(grad_output, w, grad_input, strides, dilation, offsets)
-        return
     depth, height, width = grad_input.shape[1], grad_input.shape[2], grad_input.shape[3]
     for n in range(grad_output.shape[0]):
         for p in range(grad_output.shape[1]):
@@ -270,36 +338,6 @@ def add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
                                 weights = w[i, j, k]
                                 for c in range(channels):
                                     cell[c] += grad[c] * weights[c]
-
-
-@njit(nogil=True, cache=True, boundscheck=False)
-def _add_input_gradient_2d(grad_output, w, grad_input, strides, dilation, offsets):
-    """add_input_gradient for a 2-D kernel (k_d = 1), on vectors of channels: each output cell's gradient times the
-    weights of its taps inside the input, added into the cells they read (`_add_window_products`)."""
-    s_d, s_h, s_w = strides
-    d_h, d_w = dilation[1], dilation[2]
-    o_d, o_h, o_w = offsets
-    k_h, k_w = w.shape[1], w.shape[2]
-    depth, height, width, channels = grad_input.shape[1], grad_input.shape[2], grad_input.shape[3], grad_input.shape[4]
-    out_depth, out_high, columns = grad_output.shape[1], grad_output.shape[2], grad_output.shape[3]
-    flat_grad, flat_w, flat_input = grad_output.reshape(-1), w.reshape(-1), grad_input.reshape(-1)
-    row_step, tap_step = d_h * width * channels, d_w * channels
-    kernel_steps, input_steps = (k_w * channels, channels), (row_step, tap_step)
-    for n in range(grad_output.shape[0]):
-        for p in range(out_depth):
-            plane = p * s_d - o_d
-            if plane < 0 or plane >= depth:
-                continue
-            for q in range(out_high):
-                j_first, j_stop = _taps(q, s_h, d_h, o_h, k_h, height)
-                input_row = ((n * depth + plane) * height + q * s_h - o_h) * width * channels
-                grad_row = ((n * out_depth + p) * out_high + q) * columns * channels
-                for r in range(columns):
-                    k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
-                    _add_window_products(flat_grad, grad_row + r * channels, flat_w,
-                                         (j_first * k_w + k_first) * channels, kernel_steps, flat_input,
-                                         input_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
-                                         input_steps, (j_stop - j_first, k_stop - k_first), channels)
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -394,16 +432,15 @@ def _gradient_run_3x3(typingctx, x, x_start, steps, grad, grad_start, pixels, ch
 def _add_window_products(typingctx, grad, grad_start, source, source_start, source_steps, target, target_start,
                          target_steps, taps, channels):
     """add_window_products(grad, grad_start, source, source_start, source_steps, target, target_start, target_steps,
-    taps, channels): one output cell's gradient times a window of `source`, added into a window of `target`, on
-    flat arrays, C = `channels`:
+    taps, channels): the kernel gradient's share of one output cell, its gradient times a window of `source` (x)
+    added into a window of `target` (the sums), on flat arrays, C = `channels`:
 
         target[target_start + j target_row_step + k target_column_step + c]
             += grad[grad_start + c] * source[source_start + j source_row_step + k source_column_step + c]
 
-    for j < rows, k < columns, taps = (rows, columns), each steps = (row step, column step). The strided input
-    gradient: source the kernel (k_w C, C), target dx (d_h W C, d_w C); the kernel gradient: source x, target the
-    sums. Per block of V channels one load of grad, then per tap a load of source and of target, a multiply-add and
-    a store."""
+    for j < rows, k < columns, taps = (rows, columns), each steps = (row step, column step): x's d_h W C and d_w C,
+    the sums' k_w C and C. Per block of V channels one load of grad, then per tap a load of source and of target, a
+    multiply-add and a store."""
     signature = types.void(grad, types.intp, source, types.intp, source_steps, target, types.intp, target_steps, taps,
                            types.intp)
 
