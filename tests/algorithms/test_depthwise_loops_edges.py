@@ -1,7 +1,8 @@
 """The depthwise loops at their edges equal PyTorch's grouped convolution (groups = C_in), forward and both
 gradients: 3x3 windows cut by 'same' padding, stride 2 on odd sizes, padding wider than the kernel's reach,
-dilation, depth multipliers, both kernel-gradient paths (few channels: row by row; many: cell by cell, also
-with rows longer than one block of sums), float32 and float64; and the same bits at any thread count."""
+dilation, depth multipliers, partial vectors of channels, other 2-D kernels, float32 and float64; 3-D kernels in
+numba's loops, both of their kernel-gradient paths (few channels: row by row, also with rows longer than one block
+of sums; many: cell by cell); and the same bits at any thread count."""
 
 import numpy as np
 import pytest
@@ -45,14 +46,14 @@ CASES = [  # (height, width, channels, multiplier, strides, dilation, padding: "
     (9, 7, 5, 1, (2, 2), (1, 1), "same"),  # stride 2, odd sizes: the padding is all before nothing, 1 after
     (9, 7, 5, 1, (2, 2), (1, 1), "valid"),
     (8, 8, 5, 1, (2, 2), (1, 1), "same"),  # even sizes: 0 before, 1 after
-    (10, 11, 70, 1, (1, 1), (1, 1), "same"),  # 70 channels: the kernel gradient cell by cell
+    (10, 11, 70, 1, (1, 1), (1, 1), "same"),  # 70 channels: four whole vectors of float32, then 6 lanes
     (10, 11, 70, 1, (2, 2), (1, 1), "same"),
     (7, 9, 3, 2, (1, 1), (1, 1), "same"),  # depth multiplier 2
     (7, 9, 3, 3, (2, 1), (1, 1), "valid"),  # depth multiplier 3, stride along one axis
     (11, 10, 4, 1, (1, 2), (2, 2), "same"),  # dilation 2
     (5, 6, 4, 1, (1, 1), (1, 1), ((4, 4), (0, 5))),  # padding wider than the kernel: rows and columns of zeros
     (3, 4, 6, 1, (2, 3), (1, 1), ((2, 0), (3, 3))),
-    (6, 150, 8, 1, (1, 1), (1, 1), "same"),  # rows of 150 x 8 values: more than one block of sums per row
+    (6, 150, 8, 1, (1, 1), (1, 1), "same"),  # runs of 148 pixels along a row, half a vector of channels
     (5, 37, 32, 1, (1, 1), (1, 1), "same"),  # two whole vectors of float32 channels; runs of 35 pixels, odd
 ]
 
@@ -82,11 +83,42 @@ def test_depthwise_3x3_float32_equals_torch_forward_and_both_gradients(height, w
     _assert_matches_torch(x, kernel, strides, dilation, padding, tolerance=2e-4)
 
 
-def test_both_kernel_gradient_paths_are_covered_by_the_cases():
-    """The cases above hold channel counts on both sides of SHORT_CHANNELS, so both kernel-gradient loops run."""
-    channels = {case[2] * case[3] for case in CASES}
+CASES_3D = [  # (depth, height, width, channels, kernel, strides): 3-D kernels, in numba's loops over the channels
+    (4, 5, 6, 5, (2, 3, 3), (1, 1, 1)),  # few channels, stride 1 along the rows: the kernel gradient row by row
+    (3, 4, 150, 8, (2, 1, 3), (1, 1, 1)),  # rows of 150 x 8 values: more than one block of sums per row
+    (4, 5, 6, 70, (2, 3, 3), (1, 1, 1)),  # 70 channels: the kernel gradient cell by cell
+    (5, 6, 7, 6, (3, 2, 3), (2, 1, 2)),  # stride 2 along the rows: cell by cell; the strided input gradient
+]
+
+
+@pytest.mark.parametrize(("depth", "height", "width", "channels", "kernel_size", "strides"), CASES_3D)
+def test_depthwise_3d_kernels_equal_torch_forward_and_both_gradients(depth, height, width, channels, kernel_size,
+                                                                      strides):
+    """A 3-D kernel (k_d > 1) runs in numba's loops; 'same'-like padding on every axis, float64."""
+    rng = np.random.default_rng(channels + width)
+    x = rng.standard_normal((2, depth, height, width, channels))
+    kernel = rng.standard_normal((*kernel_size, 1, channels))
+    padding = tuple(_same_padding(n, s, 1, k) for n, s, k in zip((depth, height, width), strides, kernel_size))
+    y = depthwise.conv_forward(x, kernel, strides, (1, 1, 1), channels, padding)
+    grad_output = rng.standard_normal(y.shape)
+    dx = depthwise.conv_input_gradient(grad_output, kernel, x.shape, strides, (1, 1, 1), channels, padding)
+    dw = depthwise.conv_kernel_gradient(x, grad_output, kernel.shape, strides, (1, 1, 1), channels, padding)
+    x_t = torch.tensor(x.transpose(0, 4, 1, 2, 3), requires_grad=True)
+    w_t = torch.tensor(kernel.transpose(4, 3, 0, 1, 2), requires_grad=True)
+    flat_padding = [size for pair in reversed(padding) for size in pair]
+    y_t = torch.nn.functional.conv3d(torch.nn.functional.pad(x_t, flat_padding), w_t, stride=strides, groups=channels)
+    y_t.backward(torch.tensor(grad_output.transpose(0, 4, 1, 2, 3)))
+    np.testing.assert_allclose(y, y_t.detach().numpy().transpose(0, 2, 3, 4, 1), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, x_t.grad.numpy().transpose(0, 2, 3, 4, 1), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dw, w_t.grad.numpy().transpose(2, 3, 4, 1, 0), rtol=1e-10, atol=1e-9)
+
+
+def test_both_3d_kernel_gradient_paths_are_covered_by_the_cases():
+    """The 3-D cases hold channel counts on both sides of SHORT_CHANNELS and a row longer than ROW_BLOCK values, so
+    both kernel-gradient loops of numba run, the row-by-row one over several blocks."""
+    channels = {case[3] for case in CASES_3D}
     assert min(channels) < depthwise_loops.SHORT_CHANNELS <= max(channels)
-    assert any(case[1] * case[2] > depthwise_loops.ROW_BLOCK for case in CASES)
+    assert any(case[2] * case[3] > depthwise_loops.ROW_BLOCK and case[5][2] == 1 for case in CASES_3D)
 
 
 def test_3x3_forward_worked_example_by_hand():
