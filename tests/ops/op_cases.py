@@ -205,6 +205,39 @@ def _matmul_cases() -> list[OpCase]:
     return cases
 
 
+def _dense_inputs(x_shape, units, with_bias):
+    """x, kernel (and bias) for the dense op, the bias of each unit chosen (from a grid) so that x @ kernel + bias
+    keeps |value| >= 0.3 over every row: no pre-activation on relu's kink."""
+    def make(rng):
+        x, kernel = rng.standard_normal(x_shape), rng.standard_normal((x_shape[-1], units))
+        if not with_bias:
+            return [x, kernel]
+        product = (x @ kernel).reshape(-1, units)
+        grid = np.linspace(-2, 2, 81)
+        margins = np.abs(product[:, :, None] + grid).min(axis=0)  # (units, grid)
+        bias = grid[margins.argmax(axis=1)]
+        assert margins.max(axis=1).min() >= 0.3, "no bias keeps these rows away from 0; change the seed"
+        return [x, kernel, bias]
+
+    return make
+
+
+def _dense_cases() -> list[OpCase]:
+    """The fused dense op (product, bias, activation in one) on 1-D to 3-D inputs, each activation it takes."""
+    torch_activations = {None: lambda z: z, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+    cases = []
+    for x_shape, with_bias, activation in [((3, 4), True, None), ((3, 4), True, "relu"), ((2, 3, 4), True, "relu"),
+                                           ((4,), True, "tanh"), ((1, 6), True, "sigmoid"), ((3, 4), False, "relu"),
+                                           ((2, 3, 4), False, None)]:
+        torch_activation = torch_activations[activation]
+        cases.append(OpCase(
+            f"dense {x_shape}x5 {'bias' if with_bias else 'no bias'} {activation}",
+            lambda *inputs, activation=activation: ops.dense(*inputs, activation=activation),
+            lambda x, kernel, *bias, act=torch_activation: act(x @ kernel + bias[0] if bias else x @ kernel),
+            _dense_inputs(x_shape, 5, with_bias)))
+    return cases
+
+
 def _sums_away_from_zero(shape, other_shape=None):
     """Two inputs whose sum keeps |a + b| >= 0.3 (no sum on relu's kink at 0), b of `other_shape` (broadcast)."""
     def make(rng):
@@ -420,6 +453,7 @@ def all_op_cases() -> list[OpCase]:
         + _scalar_and_array_operand_cases()
         + _reuse_cases()
         + _matmul_cases()
+        + _dense_cases()
         + _unary_cases()
         + _reduction_cases()
         + _shape_cases()

@@ -8,6 +8,7 @@ from striate.layers import activations
 from striate.layers.data_format import check_data_format
 from striate.layers.layer import Layer
 from striate.layers.noise import RandomSource, dropout_mask
+from striate.ops import dense
 
 
 class InputLayer(Layer):
@@ -53,8 +54,8 @@ class Dense(Layer):
         if inputs.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"{self.name}: built for {self.kernel.shape[0]} input features, received an input of "
                              f"shape {inputs.shape} ({inputs.shape[-1]} features)")
-        y = inputs @ self.kernel
-        return self.activation(y if self.bias is None else y + self.bias)
+        fused, after = activations.fusable(self.activation)
+        return after(dense(inputs, self.kernel, self.bias, activation=fused))
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)

@@ -3,6 +3,7 @@
 from striate.ops.activations import add_relu, elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from striate.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
 from striate.ops.convolution import convolution, transposed_convolution
+from striate.ops.dense import dense
 from striate.ops.dropout import dropout
 from striate.ops.elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
 from striate.ops.gradient_gate import gradient_gate
@@ -14,7 +15,7 @@ from striate.ops.sliding_window import sliding_window
 from striate.ops.smooth_activations import gelu, hard_sigmoid, mish, selu, softplus, swish
 
 __all__ = [
-    "abs", "add", "add_relu", "clip", "concat", "convolution", "div", "dropout", "elu", "exp", "getitem",
+    "abs", "add", "add_relu", "clip", "concat", "convolution", "dense", "div", "dropout", "elu", "exp", "getitem",
     "gradient_gate", "leaky_relu", "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum", "mul", "neg",
     "pad", "pow",
     "relu", "reshape", "sigmoid", "sliding_window", "softmax", "sqrt", "stack", "sub", "sum", "tanh", "transpose",
