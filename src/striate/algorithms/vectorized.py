@@ -213,30 +213,31 @@ def _convolve_pixels_into(y, placement, x_cf, origin, kernel, strides, dilation,
 def _phase(size, before, out_size, stride, kernel_size, dilation, phase):
     """One axis of the input gradient's phase r = `phase` (see `conv_input_gradient`): the dx cells
     a = first, first + s, ... (count of them) with a + before = r (mod s), the kernel cells r, r + s, ... that reach
-    them as a slice of the reversed kernel's cells (r + m s is reversed cell k - 1 - r - m s), and the stretch of dy
-    ((start, stop), (zeros before, zeros after)) whose stride-1 convolution with those cells reversed gives them;
-    count 0 where no kernel cell or no dx cell is in this phase."""
+    them, in reverse order (r + m s for m = taps - 1 ... 0), as a slice of the kernel, and the zeros (before, after)
+    around dy whose stride-1 convolution with those cells gives them: dx cell u (a = s u + r - before) sums
+    dy[u - m d], m = 0 ... taps - 1, so the phase reads dy from first_u - (taps - 1) d to first_u + count - 1, the
+    rows dy does not have counting as zeros (a negative count of zeros: rows of dy the phase skips); count 0 where
+    no kernel cell or no dx cell is in this phase, or the phase reads only padding."""
     taps = len(range(phase, kernel_size, stride))
     first_u = -((phase - before) // stride)  # u: a = s u + r - before, for a = 0 ... size - 1
     count = max(0, (size - 1 + before - phase) // stride + 1 - first_u) if taps else 0
-    reach = (taps - 1) * dilation
-    dy_start, dy_stop = first_u - reach, first_u + count  # dx cell u sums dy[u - m d], m = 0 ... taps - 1
-    zeros = (max(0, -dy_start), max(0, dy_stop - out_size))
+    dy_start = first_u - (taps - 1) * dilation  # the first row of dy that the phase's cells read, ...
+    dy_stop = first_u + count  # ... and one past the last
     if count and max(0, dy_start) >= min(out_size, dy_stop):
         count = 0  # the phase reads padding only
-    return (stride * first_u + phase - before, count, slice((kernel_size - 1 - phase) % stride, None, stride),
-            ((max(0, dy_start), min(out_size, dy_stop)), zeros))
+    last_tap = phase + (taps - 1) * stride
+    cells = slice(last_tap, None if phase == 0 else phase - 1, -stride)
+    return stride * first_u + phase - before, count, cells, (-dy_start, dy_stop - out_size)
 
 
 class _Phase(NamedTuple):
     """One phase of an input gradient (see `conv_input_gradient`): its dx cells as a placement for the loops, the
-    kernel cells that reach them (slices of the flipped kernel's rows and columns), and the dy it convolves: the
-    window of dy (row slice, column slice) with the zeros around it (top, bottom, left, right), or, for pixels in
-    the lanes, the origin (row, column) of its window in dy laid out channels-first with `pixel_padding`."""
+    kernel cells that reach them, reversed (a slice of the kernel's rows and of its columns), and where the window
+    of dx cell 0 of the phase starts in dy: as the zeros (top, 0, left, 0) before dy for channels in the lanes, or
+    as the origin (row, column) in dy laid out channels-first with `pixel_padding` for pixels in the lanes."""
 
     placement: tuple
-    taps: tuple
-    window: tuple
+    cells: tuple
     zeros: tuple
     origin: tuple
 
@@ -246,6 +247,7 @@ class _InputGradientPlan(NamedTuple):
     covered: bool  # whether the phases write every cell of dx (else dx starts as zeros)
     pixel_padding: tuple | None  # dy's zeros (top, bottom, left, right) for pixels in the lanes; None: channels
     loops: tuple  # each phase's compiled loop (`pixel_forward_loop` or `conv_forward_loop`)
+    no_bias: np.ndarray  # zeros, one per filter the loops take (read only)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -257,26 +259,27 @@ def _input_gradient_plan(input_shape, out_shape, kernel_shape, strides, dilation
                                                              kernel_shape[:2], dilation)]
     pairs = [(rows, columns) for rows in axes[0] for columns in axes[1] if rows[1] and columns[1]]
     covered = sum(rows[1] * columns[1] for rows, columns in pairs) == math.prod(input_shape[1:3])
+    channels = input_shape[-1]  # the flipped kernel's output channels
     pixel_padding = None
-    if pairs and _pixels_fill_more_lanes(input_shape[-1], max(columns[1] for _, columns in pairs), dtype):
+    if pairs and _pixels_fill_more_lanes(channels, max(columns[1] for _, columns in pairs), dtype):
         # dy laid out channels-first once, with as many zeros as any phase reads around it
-        before, after = ([max(zeros[side] for _, _, _, (_, zeros) in axis) for axis in axes] for side in (0, 1))
+        before, after = ([max([0, *(zeros[side] for _, count, _, zeros in axis if count)]) for axis in axes]
+                         for side in (0, 1))
         pixel_padding = (before[0], after[0], before[1], after[1])
     phases = []
-    for (row_first, rows, row_taps, (row_span, row_zeros)), (column_first, columns, column_taps,
-                                                              (column_span, column_zeros)) in pairs:
-        origin = None if pixel_padding is None else (pixel_padding[0] + row_span[0] - row_zeros[0],
-                                                     pixel_padding[2] + column_span[0] - column_zeros[0])
-        phases.append(_Phase((rows, columns, row_first, column_first, *strides), (row_taps, column_taps),
-                             (slice(*row_span), slice(*column_span)), (*row_zeros, *column_zeros), origin))
-    channels = input_shape[-1]  # the flipped kernel's output channels
-    _, vectors = _whole_vectors(channels, dtype)
+    for (row_first, rows, row_cells, (top, _)), (column_first, columns, column_cells, (left, _)) in pairs:
+        origin = None if pixel_padding is None else (pixel_padding[0] - top, pixel_padding[2] - left)
+        phases.append(_Phase((rows, columns, row_first, column_first, *strides), (row_cells, column_cells),
+                             (top, 0, left, 0), origin))
+    filters, vectors = _whole_vectors(channels, dtype)
     if pixel_padding is None:
         loops = (conv_forward_loop(vectors, out_shape[-1]),) * len(phases)
     else:
         loops = tuple(pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(channels, *phase.placement[:2], dtype),
                                                      channels) for phase in phases)
-    return _InputGradientPlan(tuple(phases), covered, pixel_padding, loops)
+    no_bias = np.zeros(filters if pixel_padding is None else channels, dtype=dtype)
+    no_bias.flags.writeable = False
+    return _InputGradientPlan(tuple(phases), covered, pixel_padding, loops, no_bias)
 
 
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
@@ -285,7 +288,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
 
     Along an axis of stride s, dx cell a = s u + r - before (phase r < s) receives dy[u - m] through kernel cell
     i = r + m s only, so each of the s_h s_w phases of dx is a stride-1 "full" convolution of dy with the kernel
-    cells of that phase, reversed, and each (C_in, C_out) block transposed (`im2col.flipped_transposed`); with
+    cells of that phase, reversed, and each (C_in, C_out) block transposed (as `im2col.flipped_transposed`); with
     stride 1 there is one phase, all cells, any dilation. The phases' multiply-adds add up to the forward's."""
     dtype = np.result_type(grad_output, kernel)
     _check(kernel.shape, groups, dtype)
@@ -299,24 +302,25 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     plan = _input_gradient_plan(tuple(input_shape), grad_output.shape, kernel.shape, tuple(strides), dilation,
                                 padding, dtype)
     grad_input = (np.empty if plan.covered else np.zeros)(input_shape, dtype=dtype)
-    flipped = im2col.flipped_transposed(kernel, groups)
+    # each phase's kernel: its cells reversed, each (C_in, C_out) block transposed, straight from the kernel
+    phase_kernels = [kernel[phase.cells].swapaxes(-1, -2) for phase in plan.phases]
     if plan.pixel_padding is not None:  # pixels in the lanes: each phase's dy, zeros and all, is a window of dy_cf
-        dy, filters, every_block = _channels_first(grad_output, plan.pixel_padding, dtype), flipped.shape[-1], ()
-    else:  # output channels in the lanes: the kernel in blocks once, each phase a slice of each block
-        dy, flipped = grad_output, _in_blocks(flipped, dtype, math.prod(input_shape[:-1]))[0]
-        filters, every_block = _filters(flipped), (slice(None),)
-    kernels = [np.ascontiguousarray(flipped[(*every_block, *phase.taps)], dtype=dtype) for phase in plan.phases]
-    no_bias = _bias_values(None, filters, dtype)
+        dy = _channels_first(grad_output, plan.pixel_padding, dtype)
+        kernels = [np.ascontiguousarray(phase_kernel, dtype=dtype) for phase_kernel in phase_kernels]
+    else:  # output channels in the lanes: each phase's kernel in blocks; dy read where it lies
+        dy = np.ascontiguousarray(grad_output, dtype=dtype)
+        kernels = [_in_blocks(phase_kernel, dtype, math.prod(input_shape[:-1]))[0] for phase_kernel in phase_kernels]
 
     def phases_chunk(chunk):
         """Every phase of the chunk's images, one after the other (their dy and dx stay in the caches)."""
         dy_chunk, dx_chunk = dy[chunk], grad_input[chunk]
         for phase, loop, phase_kernel in zip(plan.phases, plan.loops, kernels):
             if plan.pixel_padding is not None:
-                loop(dy_chunk, phase_kernel, phase.origin, (1, 1), dilation, dx_chunk, phase.placement, no_bias, 0)
+                loop(dy_chunk, phase_kernel, phase.origin, (1, 1), dilation, dx_chunk, phase.placement,
+                     plan.no_bias, 0)
             else:
-                window = np.ascontiguousarray(dy_chunk[(slice(None), *phase.window)], dtype=dtype)
-                loop(window, phase_kernel, phase.zeros, (1, 1), dilation, dx_chunk, phase.placement, no_bias, 0)
+                loop(dy_chunk, phase_kernel, phase.zeros, (1, 1), dilation, dx_chunk, phase.placement,
+                     plan.no_bias, 0)
 
     images = len(grad_input)
     _on_chunks(phases_chunk, images, (dy.nbytes + grad_input.nbytes) // max(1, images),
