@@ -107,3 +107,28 @@ def test_winograd_on_an_output_of_whole_tiles_equals_direct(tile):
     rng = np.random.default_rng(4)
     x, kernel = rng.standard_normal((2, 10, 6, 3)), rng.standard_normal((3, 3, 3, 5))  # output 8 x 4
     assert_equals_direct(TileSize(tile), x, kernel, (1, 1), (1, 1), 1)
+
+
+def test_winograd_chunks_of_a_kernel_outgrowing_the_cache_hold_at_least_min_chunk_tiles(monkeypatch):
+    """Where the transformed kernel outgrows the cache (here: any), each chunk's products take at least
+    MIN_CHUNK_TILES tiles (or the whole batch), though a chunk of CHUNK_BYTES would hold one image; on two threads,
+    all three passes still equal direct."""
+    from striate.core import runtime
+
+    rng = np.random.default_rng(12)
+    x, kernel = rng.standard_normal((6, 6, 5, 3)), rng.standard_normal((3, 3, 3, 4))  # 9 F(2x2) tiles an image
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(winograd, "KERNEL_IN_CACHE_BYTES", 1)
+    monkeypatch.setattr(winograd, "MIN_CHUNK_TILES", 10)
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)
+    tiles_per_product = []
+    grouped_product = winograd._grouped_product
+
+    def counting_product(v, u, groups):
+        tiles_per_product.append(v.shape[2])
+        return grouped_product(v, u, groups)
+
+    monkeypatch.setattr(winograd, "_grouped_product", counting_product)
+    assert_padded_equals_direct(TileSize(2), x, kernel, (1, 1), (1, 1), 1, ((1, 1), (1, 1)))
+    # two images (18 tiles) a chunk, the fewest that reach 10 tiles (one image a chunk without the rule)
+    assert set(tiles_per_product) == {18}

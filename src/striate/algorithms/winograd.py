@@ -29,7 +29,8 @@ G^T dU G, a few numbers, are NumPy products.
 F(4x4) loses more float32 precision than F(2x2) (its transforms hold 4s, 8s and 1/24s): relative errors
 near 1e-5 against 1e-6; `explain_algorithms` reports both.
 
-The batch runs in chunks of a few MiB of tiles, on striate's threads (`striate.algorithms.chunking`); in the
+The batch runs in chunks of a few MiB of tiles, or of at least MIN_CHUNK_TILES tiles where the transformed kernel
+outgrows the cache (`_chunk_budget`), on striate's threads (`striate.algorithms.chunking`); in the
 forward pass an image whose tiles alone exceed that runs in parts of its tile rows (`image_and_row_chunks`), each
 reading the input rows its tiles cover.
 """
@@ -57,7 +58,9 @@ TRANSFORMS = {
     ),
 }
 DEFAULT_TILE = 4
-CHUNK_BYTES = 3 * 2**20
+CHUNK_BYTES = 3 * 2**20  # the scratch of one chunk's tiles, where the transformed kernel stays in the cache ...
+KERNEL_IN_CACHE_BYTES = 2**20  # ... which it does up to this size (a^2 Cg C_out values) ...
+MIN_CHUNK_TILES = 256  # ... and a larger one is read once per chunk: a chunk then takes at least this many tiles
 PADS_WITH_ZEROS = True  # every pass takes `padding` (see the module's docstring)
 
 
@@ -106,8 +109,25 @@ def _bytes_per_image(tiles_shape, channels, tile, itemsize):
     return math.prod(tiles_shape) * (tile + 2) ** 2 * channels * itemsize * 3
 
 
-def _chunks(batch, tiles_shape, channels, tile, itemsize):
-    return batch_chunks(batch, _bytes_per_image(tiles_shape, channels, tile, itemsize), CHUNK_BYTES)
+def _chunk_budget(kernel_shape, tiles_shape, channels, tile, itemsize):
+    """The scratch budget of one chunk (see `_bytes_per_image`; channels: the larger of C_in and C_out).
+
+    Each chunk's a^2 products (P tiles, Cg) @ (Cg, C_out) read all of the transformed kernel u, a^2 Cg C_out values:
+    MIN_CHUNK_TILES tiles or more per chunk where u outgrows the cache, so that it is read once per that many tiles,
+    not once per image of a few tiles, which alone fit CHUNK_BYTES. 8 images, one thread, the forward: 14x14, 256
+    channels (16 tiles an image, u 9.4 MB) 12.5 -> 8.4 ms; 7x7, 512 channels (4 tiles, u 38 MB) 26.8 -> 19.0 ms;
+    28x28, 128 channels (49 tiles, u 2.4 MB) 8.4 -> 7.5 ms; 56x56, 64 channels (u 0.6 MB) keeps CHUNK_BYTES (7.0
+    ms; 16 MiB chunks: 9.6). Both gradients of 14x14x256: 48.2 -> 24.8 ms (docs/algorithms.md)."""
+    a = tile + 2
+    if a * a * math.prod(kernel_shape[-2:]) * itemsize <= KERNEL_IN_CACHE_BYTES:
+        return CHUNK_BYTES
+    images = math.ceil(MIN_CHUNK_TILES / math.prod(tiles_shape))
+    return max(CHUNK_BYTES, images * _bytes_per_image(tiles_shape, channels, tile, itemsize))
+
+
+def _chunks(batch, tiles_shape, kernel_shape, channels, tile, itemsize):
+    return batch_chunks(batch, _bytes_per_image(tiles_shape, channels, tile, itemsize),
+                        _chunk_budget(kernel_shape, tiles_shape, channels, tile, itemsize))
 
 
 def _before(padding):
@@ -142,8 +162,10 @@ def conv_forward(x, kernel, strides, dilation, groups, tile=DEFAULT_TILE, paddin
         rows = y[images, first * tile : last * tile].reshape(inputs.shape[0], -1, y.shape[2] * channels_out)
         winograd_loops.output_transform(_cells(m), channels_out, tile, (last - first, tiles_shape[1]), rows)
 
-    parts = image_and_row_chunks(x.shape[0], tiles_shape[0], _bytes_per_image(tiles_shape, max(x.shape[-1],
-                                 channels_out), tile, dtype.itemsize), CHUNK_BYTES)
+    channels = max(x.shape[-1], channels_out)
+    parts = image_and_row_chunks(x.shape[0], tiles_shape[0], _bytes_per_image(tiles_shape, channels, tile,
+                                                                              dtype.itemsize),
+                                 _chunk_budget(kernel.shape, tiles_shape, channels, tile, dtype.itemsize))
     split_batch(forward_chunk, parts, work=y.size * kernel.shape[-2] * 9)
     return y
 
@@ -199,7 +221,8 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
         dv = _grouped_product(dm, u_transposed, groups)  # (a, a, P, C_in)
         _input_gradient_into(dv, tile, tiles_shape, before, grad_input[images])
 
-    chunks = _chunks(grad_output.shape[0], tiles_shape, max(channels_in, kernel.shape[-1]), tile, dtype.itemsize)
+    chunks = _chunks(grad_output.shape[0], tiles_shape, kernel.shape, max(channels_in, kernel.shape[-1]), tile,
+                     dtype.itemsize)
     split_batch(input_gradient_chunk, chunks, work=grad_output.size * kernel.shape[-2] * 9)
     return grad_input
 
@@ -226,7 +249,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
         v = _input_tiles(x[images], tile, tiles_shape, before)
         return _transformed_kernel_gradient(v, dm, kernel_shape, groups)
 
-    chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], kernel_shape[-1]), tile, dtype.itemsize)
+    chunks = _chunks(x.shape[0], tiles_shape, kernel_shape, max(x.shape[-1], kernel_shape[-1]), tile, dtype.itemsize)
     du = sum_in_order(split_batch(kernel_gradient_chunk, chunks, work=grad_output.size * kernel_shape[-2] * 9))
     return _kernel_from_transformed(du, kernel_shape, t)
 
@@ -267,6 +290,6 @@ def conv_gradients(x, grad_output, kernel, strides, dilation, groups, tile=DEFAU
         v = _input_tiles(x[images], tile, tiles_shape, before)
         return _transformed_kernel_gradient(v, dm, kernel.shape, groups)
 
-    chunks = _chunks(x.shape[0], tiles_shape, max(x.shape[-1], kernel.shape[-1]), tile, dtype.itemsize)
+    chunks = _chunks(x.shape[0], tiles_shape, kernel.shape, max(x.shape[-1], kernel.shape[-1]), tile, dtype.itemsize)
     du = sum_in_order(split_batch(gradients_chunk, chunks, work=2 * grad_output.size * kernel.shape[-2] * 9))
     return grad_input, _kernel_from_transformed(du, kernel.shape, t)
