@@ -68,6 +68,7 @@ def _check(kernel_shape, groups, dtype):
                          f"{tuple(kernel_shape)} with groups={groups}")
 
 
+@functools.lru_cache(maxsize=256)
 def _whole_vectors(channels, dtype):
     """(K, vectors): C_out rounded up to whole vectors of `dtype`, and the vectors per block (2 when K holds an
     even count of them)."""
@@ -79,28 +80,42 @@ def _whole_vectors(channels, dtype):
 BLOCKED_KERNEL_MIN_PIXELS = 512  # output pixels (all images) from which the kernel is laid out in blocks
 
 
-def _in_blocks(kernel, dtype, pixels):
-    """(kernel (k_h, k_w, C_in, C_out) as `dtype` for the loop, vectors per block): zero filters up to whole
-    vectors (K of them; y takes only the C_out lanes: masked stores), in blocks of B = 1 or 2 vectors of filters
-    (K / B, k_h, k_w, C_in, B), each block's weights contiguous, for a pass of at least BLOCKED_KERNEL_MIN_PIXELS
-    output `pixels`; else (1, k_h, k_w, C_in, K), the filters side by side, without a copy.
+class _Layout(NamedTuple):
+    """How a kernel (k_h, k_w, C_in, C_out) is laid out for the loop (`_block_layout`, `_laid_out`)."""
+
+    filters: int  # K: C_out rounded up to whole vectors (zero filters past C_out)
+    vectors: int  # B: vectors of filters per block
+    blocked: bool  # (K / B, k_h, k_w, C_in, B), each block's weights contiguous; else (1, k_h, k_w, C_in, K)
+
+
+def _block_layout(channels_out, dtype, pixels):
+    """The layout of a kernel of `channels_out` filters for a pass of `pixels` output pixels (all images): zero
+    filters up to whole vectors (K of them; y takes only the C_out lanes: masked stores), in blocks of B = 1 or 2
+    vectors of filters, each block's weights contiguous, for a pass of at least BLOCKED_KERNEL_MIN_PIXELS output
+    pixels; else the filters side by side, one "block" of all K.
 
     The loop runs one block at a time and reads its weights once per block of pixels: with the filters side by
     side they lie K values apart, 512 bytes for 128 filters, and the L1 cache holds them in an eighth of its sets
     (1-D, 200 steps, 64 -> 128 channels: 61 GMAC/s, 72 in blocks; 64 -> 256: 52, 69). The copy costs 12-18 us
     for such a kernel, more than the blocks save on one image of 198 outputs (1.20x the time) or two (1.06x);
     from four images (792 outputs) they pay (0.92x)."""
-    rounded, vectors = _whole_vectors(kernel.shape[-1], dtype)
-    if rounded == kernel.shape[-1]:
+    rounded, vectors = _whole_vectors(channels_out, dtype)
+    return _Layout(rounded, vectors, rounded != vectors * vector_length(dtype) and pixels >= BLOCKED_KERNEL_MIN_PIXELS)
+
+
+def _laid_out(kernel, dtype, layout):
+    """kernel (k_h, k_w, C_in, C_out) as `dtype`, in `layout` (`_block_layout`): (K / B, k_h, k_w, C_in, B) or
+    (1, k_h, k_w, C_in, K), contiguous."""
+    if layout.filters == kernel.shape[-1]:
         padded = kernel.astype(dtype, copy=False)
     else:
-        padded = np.zeros((*kernel.shape[:-1], rounded), dtype=dtype)
+        padded = np.zeros((*kernel.shape[:-1], layout.filters), dtype=dtype)
         padded[..., : kernel.shape[-1]] = kernel
-    block = vectors * vector_length(dtype)
-    if rounded == block or pixels < BLOCKED_KERNEL_MIN_PIXELS:
-        return np.ascontiguousarray(padded)[None], vectors
-    blocks = padded.reshape(*padded.shape[:-1], rounded // block, block)
-    return np.ascontiguousarray(np.moveaxis(blocks, -2, 0)), vectors
+    if not layout.blocked:
+        return np.ascontiguousarray(padded)[None]
+    block = layout.vectors * vector_length(dtype)
+    blocks = padded.reshape(*padded.shape[:-1], layout.filters // block, block)
+    return np.ascontiguousarray(np.moveaxis(blocks, -2, 0))
 
 
 def _with_height(padding):
@@ -108,35 +123,62 @@ def _with_height(padding):
     return None if padding is None else ((0, 0), *padding)
 
 
+class _ForwardPlan(NamedTuple):
+    """What a forward pass needs besides its arrays: a function of the shapes only, kept per case."""
+
+    out_shape: tuple  # (H_out, W_out)
+    padding: tuple  # (top, bottom, left, right)
+    pixels: bool  # output pixels in the vector lanes (`vectorized_pixel_loops`), else output channels
+    loop: object  # the compiled loop
+    filters: int  # the bias values the loop reads
+
+
+@functools.lru_cache(maxsize=1024)
+def _forward_plan(x_shape, kernel_shape, strides, dilation, padding, dtype):
+    (top, bottom), (left, right) = padding
+    out_shape = windows_output_shape((x_shape[1] + top + bottom, x_shape[2] + left + right), kernel_shape[:2],
+                                     strides, dilation)
+    channels_out = kernel_shape[-1]
+    if strides[1] == 1 and _pixels_fill_more_lanes(channels_out, out_shape[1], dtype):
+        loop = pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(channels_out, *out_shape, dtype), channels_out)
+        return _ForwardPlan(out_shape, (top, bottom, left, right), True, loop, channels_out)
+    filters, vectors = _whole_vectors(channels_out, dtype)
+    loop = conv_forward_loop(vectors, strides[1] * x_shape[-1])
+    return _ForwardPlan(out_shape, (top, bottom, left, right), False, loop, filters)
+
+
 def conv_forward(x, kernel, strides, dilation, groups, padding=None, bias=None, relu=False):
     """x (N, H, W, C_in), zero-padded by `padding` ((top, bottom), (left, right); None: none), kernel
     (k_h, k_w, C_in, C_out) -> y (N, H_out, W_out, C_out); or the same without H, k_h and H_out (1-D). With bias
     (C_out,) and relu, y = max(conv + bias, 0) (a NaN giving 0), added as each output is stored
-    (`ADDS_BIAS_AND_RELU`)."""
+    (`ADDS_BIAS_AND_RELU`).
+
+    The compiled loop runs on chunks of images, on striate's threads: with output channels in the vector lanes on x
+    as it is, the kernel laid out by `_block_layout`, the padding never built; with output pixels in the lanes
+    (stride 1 along the width) on x laid out channels-first with its padding (`_channels_first`)."""
     dtype = np.result_type(x, kernel)
     _check(kernel.shape, groups, dtype)
     if kernel.ndim == 3:
         # 1-D: the 2-D loop over a height of 1
         return conv_forward(x[:, None], kernel[None], (1, *strides), (1, *dilation), groups,
                             _with_height(padding), bias, relu)[:, 0]
-    (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
-    out_shape = windows_output_shape((x.shape[1] + top + bottom, x.shape[2] + left + right), kernel.shape[:2],
-                                     strides, dilation)
-    y = np.empty((x.shape[0], *out_shape, kernel.shape[-1]), dtype=dtype)
-    placement, padding = (*out_shape, 0, 0, 1, 1), (top, bottom, left, right)
-    if strides[1] == 1 and _pixels_fill_more_lanes(kernel.shape[-1], out_shape[1], dtype):
-        _convolve_pixels_into(y, placement, _channels_first(x, padding, dtype), (0, 0), kernel, strides, dilation,
-                              _bias_values(bias, kernel.shape[-1], dtype), relu)
+    strides, dilation = tuple(strides), tuple(dilation)
+    plan = _forward_plan(x.shape, kernel.shape, strides, dilation, ((0, 0), (0, 0)) if padding is None else
+                         tuple(tuple(pair) for pair in padding), dtype)
+    images = x.shape[0]
+    y = np.empty((images, *plan.out_shape, kernel.shape[-1]), dtype=dtype)
+    if plan.pixels:  # the window of output pixel (0, 0) at row 0, column 0 of the padded x
+        source, weights, start = _channels_first(x, plan.padding, dtype), np.ascontiguousarray(kernel, dtype), (0, 0)
     else:
-        blocked_kernel, vectors = _in_blocks(kernel, dtype, y.shape[0] * math.prod(out_shape))
-        _convolve_into(y, placement, x, blocked_kernel, vectors, strides, dilation, padding,
-                       _bias_values(bias, _filters(blocked_kernel), dtype), relu)
+        layout = _block_layout(kernel.shape[-1], dtype, images * math.prod(plan.out_shape))
+        source, weights, start = np.ascontiguousarray(x, dtype), _laid_out(kernel, dtype, layout), plan.padding
+    placement, bias_values = (*plan.out_shape, 0, 0, 1, 1), _bias_values(bias, plan.filters, dtype)
+
+    def forward_chunk(chunk):
+        plan.loop(source[chunk], weights, start, strides, dilation, y[chunk], placement, bias_values, int(relu))
+
+    _on_chunks(forward_chunk, images, (source.nbytes + y.nbytes) // max(1, images), y.size * kernel[..., 0].size)
     return y
-
-
-def _filters(blocked_kernel):
-    """K, the filters of a kernel laid out by `_in_blocks`, zero filters included."""
-    return blocked_kernel.shape[0] * blocked_kernel.shape[-1]
 
 
 def _bias_values(bias, length, dtype):
@@ -145,23 +187,6 @@ def _bias_values(bias, length, dtype):
     if bias is not None:
         values[: len(bias)] = bias
     return values
-
-
-def _convolve_into(y, placement, x, blocked_kernel, vectors, strides, dilation, padding, bias, relu=False):
-    """Write the convolution of x (N, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with
-    blocked_kernel (K / B, k_h, k_w, C_in, B) or (1, k_h, k_w, C_in, K) (`_in_blocks`), plus bias (K values:
-    `_bias_values`), then max(., 0) with relu, into y (N, Y_h, Y_w, C_out), its output pixel (p, q) at
-    y[:, row + p row step, column + q column step] for placement = (H_out, W_out, row, column, row step, column
-    step): the compiled loop (output channels in the vector lanes) on chunks of images, on striate's threads."""
-    x = np.ascontiguousarray(x, dtype=y.dtype)
-    loop = conv_forward_loop(vectors, strides[1] * x.shape[-1])
-    geometry = (padding, tuple(strides), tuple(dilation))
-
-    def forward_chunk(chunk):
-        loop(x[chunk], blocked_kernel, *geometry, y[chunk], placement, bias, int(relu))
-
-    multiply_adds = len(x) * math.prod(placement[:2]) * math.prod(blocked_kernel.shape[1:-1]) * y.shape[-1]
-    _on_chunks(forward_chunk, len(x), (x.nbytes + y.nbytes) // max(1, len(x)), multiply_adds)
 
 
 def _on_chunks(run, images, bytes_per_image, multiply_adds):
@@ -191,23 +216,6 @@ def _channels_first(x, padding, dtype):
     x_cf = np.zeros((images, channels, high + top + bottom, wide + left + right), dtype=dtype)
     x_cf[:, :, top: top + high, left: left + wide] = x.transpose(0, 3, 1, 2)
     return x_cf
-
-
-def _convolve_pixels_into(y, placement, x_cf, origin, kernel, strides, dilation, bias, relu=False):
-    """`_convolve_into` with output pixels in the vector lanes (stride 1 along the width), on x_cf laid out by
-    `_channels_first` (its padding built), the window of output pixel (0, 0) at origin = (row, column) of it, bias
-    C_out values: the compiled loop (`vectorized_pixel_loops`) on chunks of images."""
-    images = len(x_cf)
-    kernel = np.ascontiguousarray(kernel, dtype=y.dtype)
-    loop = pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(y.shape[-1], *placement[:2], y.dtype),
-                                          y.shape[-1])
-    geometry = (tuple(origin), tuple(strides), tuple(dilation))
-
-    def forward_chunk(chunk):
-        loop(x_cf[chunk], kernel, *geometry, y[chunk], placement, bias, int(relu))
-
-    _on_chunks(forward_chunk, images, (x_cf.nbytes + y.nbytes) // max(1, images),
-               images * math.prod(placement[:2]) * kernel.size)
 
 
 def _phase(size, before, out_size, stride, kernel_size, dilation, phase):
@@ -309,7 +317,8 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
         kernels = [np.ascontiguousarray(phase_kernel, dtype=dtype) for phase_kernel in phase_kernels]
     else:  # output channels in the lanes: each phase's kernel in blocks; dy read where it lies
         dy = np.ascontiguousarray(grad_output, dtype=dtype)
-        kernels = [_in_blocks(phase_kernel, dtype, math.prod(input_shape[:-1]))[0] for phase_kernel in phase_kernels]
+        layout = _block_layout(input_shape[-1], dtype, math.prod(input_shape[:-1]))
+        kernels = [_laid_out(phase_kernel, dtype, layout) for phase_kernel in phase_kernels]
 
     def phases_chunk(chunk):
         """Every phase of the chunk's images, one after the other (their dy and dx stay in the caches)."""
