@@ -9,6 +9,7 @@ window hanging over the edge averages its real cells only (Keras). The loops are
 `striate.ops.pooling_loops`; the batch runs in chunks on striate's threads.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -19,17 +20,32 @@ from striate.core.function import Function
 from striate.ops import pooling_loops
 
 
+@functools.lru_cache(maxsize=1024)
+def _shapes(input_shape, pool_size, strides):
+    """(output shape, input and output shapes with three spatial axes, window and strides of three axes): the
+    arithmetic of a pooling case, kept per case (a layer pools the same shapes at every call)."""
+    out_shape = windows_output_shape(input_shape[1:-1], pool_size, strides, (1,) * len(pool_size))
+    output_shape = (input_shape[0], *out_shape, input_shape[-1])
+    return (output_shape, three_spatial_axes(input_shape), three_spatial_axes(output_shape), three_per_axis(pool_size),
+            three_per_axis(strides))
+
+
 def _output(x, pool_size, strides, dtype):
-    out_shape = windows_output_shape(x.shape[1:-1], pool_size, strides, (1,) * len(pool_size))
-    return np.empty((x.shape[0], *out_shape, x.shape[-1]), dtype=dtype)
+    return np.empty(_shapes(x.shape, pool_size, strides)[0], dtype=dtype)
 
 
 def _run(loop, batch_arrays, per_image_bytes, work):
-    """loop(*[a[chunk] for a in batch_arrays]) on every chunk of the batch, two chunks at a time."""
+    """loop(*[a[chunk] for a in batch_arrays]) on every chunk of the batch, shared by striate's threads; a batch of
+    one chunk (batch-1 inference) on this thread, without the hand-off."""
+    chunks = batch_chunks(batch_arrays[0].shape[0], per_image_bytes)
+    if len(chunks) == 1:
+        loop(*batch_arrays)
+        return
+
     def run_chunk(images):
         loop(*(a[images] for a in batch_arrays))
 
-    split_batch(run_chunk, batch_chunks(batch_arrays[0].shape[0], per_image_bytes), work)
+    split_batch(run_chunk, chunks, work)
 
 
 def _three(array):
@@ -57,17 +73,18 @@ def _gradient_buffer(input_shape, out_shape, pool_size, strides, dtype):
 class MaxPool(Function):
     def forward(self, x, pool_size, strides):
         self.input_shape, self.dtype, self.pool = x.shape, x.dtype, (pool_size, strides)
-        self.window, self.strides = three_per_axis(pool_size), three_per_axis(strides)
+        output_shape, three_input, three_output, window, step = _shapes(x.shape, pool_size, strides)
+        self.window, self.strides = window, step
         x = np.ascontiguousarray(x)
-        y = _output(x, pool_size, strides, x.dtype)
+        y = np.empty(output_shape, dtype=x.dtype)
         # the winning cell's number in its window (int32: an int8 would halve the speed of the vector selects)
-        self.winner = np.empty(y.shape, dtype=np.int32)
-        window, step = self.window, self.strides
+        self.winner = np.empty(output_shape, dtype=np.int32)
 
         def loop(x_chunk, y_chunk, winner_chunk):
             pooling_loops.max_forward(x_chunk, window, step, y_chunk, winner_chunk)
 
-        _run(loop, (_three(x), _three(y), _three(self.winner)), x[:1].nbytes, x.size)
+        _run(loop, (x.reshape(three_input), y.reshape(three_output), self.winner.reshape(three_output)), x[:1].nbytes,
+             x.size)
         return y
 
     def backward(self, grad):
