@@ -167,9 +167,12 @@ class Softmax(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        self.result = shifted / np.sum(shifted, axis=axis, keepdims=True)
-        return self.result
+        shifted = x - x.max(axis=axis, keepdims=True)  # fresh: exp and the division go in place (a classifier's
+        # softmax at batch 1 is a few calls on ten values, each allocation a good part of one)
+        result = np.exp(shifted, out=shifted) if shifted.dtype.kind == "f" else np.exp(shifted)
+        result /= result.sum(axis=axis, keepdims=True)
+        self.result = result
+        return result
 
     def backward(self, grad):
         s = self.result
