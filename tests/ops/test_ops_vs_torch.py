@@ -178,3 +178,23 @@ def test_dropout_not_training_is_identity_with_identity_gradient():
 def test_dropout_rate_zero_keeps_everything():
     x_data = np.random.default_rng(1).standard_normal((4, 5))
     np.testing.assert_array_equal(F.dropout(Tensor(x_data), 0.0, training=True, seed=0).numpy(), x_data)
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "sigmoid"])
+def test_dense_on_an_empty_batch_gives_an_empty_output_and_zero_weight_gradients_as_torch(activation):
+    """No rows: the product, bias and activation pass over nothing, in a training step's workers_only mode too."""
+    from striate import ops
+    from striate.core.runtime import workers_only
+
+    rng = np.random.default_rng(5)
+    kernel_data, bias_data = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    x_t, kernel_t, bias_t = (torch.tensor(a, requires_grad=True) for a in (np.zeros((0, 4)), kernel_data, bias_data))
+    act = {None: lambda z: z, "relu": torch.relu, "sigmoid": torch.sigmoid}[activation]
+    act(x_t @ kernel_t + bias_t).sum().backward()
+    x, kernel, bias = (Tensor(a, requires_grad=True) for a in (np.zeros((0, 4)), kernel_data, bias_data))
+    with workers_only():
+        y = ops.dense(x, kernel, bias, activation=activation)
+    y.sum().backward()
+    assert y.shape == (0, 3)
+    assert_close(kernel.grad, kernel_t.grad, np.float64, "dW of no rows")
+    assert_close(bias.grad, bias_t.grad, np.float64, "db of no rows")

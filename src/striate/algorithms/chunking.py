@@ -34,8 +34,8 @@ def batch_chunks(batch, bytes_per_image, budget=None, own_loop=False):
     own_loop=True in every mode: the parts are striate's own compiled loops, which BLAS's threads do not run, so
     one chunk would leave the other threads idle.
     """
-    if batch == 1:  # what the rule below gives one image, in any mode, without its arithmetic (batch-1 inference)
-        return [slice(0, 1)]
+    if batch <= 1:  # what the rule below gives one image, in any mode, without its arithmetic (batch-1 inference);
+        return [slice(0, batch)]  # an empty batch is one empty chunk
     budget = CHUNK_BYTES if budget is None else budget
     per_chunk = max(1, int(budget // max(1, bytes_per_image)))
     count = math.ceil(batch / per_chunk)
