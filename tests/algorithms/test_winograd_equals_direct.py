@@ -132,3 +132,31 @@ def test_winograd_chunks_of_a_kernel_outgrowing_the_cache_hold_at_least_min_chun
     assert_padded_equals_direct(TileSize(2), x, kernel, (1, 1), (1, 1), 1, ((1, 1), (1, 1)))
     # two images (18 tiles) a chunk, the fewest that reach 10 tiles (one image a chunk without the rule)
     assert set(tiles_per_product) == {18}
+
+
+def test_winograd_forward_still_cuts_an_image_of_many_tiles_into_tile_rows_when_its_kernel_outgrows_the_cache(
+        monkeypatch):
+    """An image of more than MIN_CHUNK_TILES tiles, with a kernel outgrowing the cache: the forward runs it in parts
+    of its tile rows of about MIN_CHUNK_TILES tiles (one image does not become one part of all its tiles), on two
+    threads, equal to direct."""
+    from striate.core import runtime
+
+    rng = np.random.default_rng(13)
+    x, kernel = rng.standard_normal((1, 16, 16, 3)), rng.standard_normal((3, 3, 3, 4))  # padded: 8x8 F(2x2) tiles
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(winograd, "KERNEL_IN_CACHE_BYTES", 1)
+    monkeypatch.setattr(winograd, "MIN_CHUNK_TILES", 16)
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)
+    tiles_per_product = []
+    grouped_product = winograd._grouped_product
+
+    def counting_product(v, u, groups):
+        tiles_per_product.append(v.shape[2])
+        return grouped_product(v, u, groups)
+
+    monkeypatch.setattr(winograd, "_grouped_product", counting_product)
+    padding = ((1, 1), (1, 1))
+    np.testing.assert_allclose(TileSize(2).conv_forward(x, kernel, (1, 1), (1, 1), 1, padding=padding),
+                               direct.conv_forward(np.pad(x, ((0, 0), *padding, (0, 0))), kernel, (1, 1), (1, 1), 1),
+                               rtol=1e-10, atol=1e-10)
+    assert tiles_per_product == [16, 16, 16, 16]  # four parts of two tile rows

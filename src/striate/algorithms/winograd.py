@@ -114,15 +114,19 @@ def _chunk_budget(kernel_shape, tiles_shape, channels, tile, itemsize):
 
     Each chunk's a^2 products (P tiles, Cg) @ (Cg, C_out) read all of the transformed kernel u, a^2 Cg C_out values:
     MIN_CHUNK_TILES tiles or more per chunk where u outgrows the cache, so that it is read once per that many tiles,
-    not once per image of a few tiles, which alone fit CHUNK_BYTES. 8 images, one thread, the forward: 14x14, 256
+    not once per image of a few tiles, which alone fit CHUNK_BYTES: the fewest whole images that hold that many, or,
+    for an image of more tiles, that many tiles' worth (the forward then cuts the image into parts of its tile rows
+    of about that size, as it cuts any image larger than the budget). 8 images, one thread, the forward: 14x14, 256
     channels (16 tiles an image, u 9.4 MB) 12.5 -> 8.4 ms; 7x7, 512 channels (4 tiles, u 38 MB) 26.8 -> 19.0 ms;
     28x28, 128 channels (49 tiles, u 2.4 MB) 8.4 -> 7.5 ms; 56x56, 64 channels (u 0.6 MB) keeps CHUNK_BYTES (7.0
     ms; 16 MiB chunks: 9.6). Both gradients of 14x14x256: 48.2 -> 24.8 ms (docs/algorithms.md)."""
     a = tile + 2
     if a * a * math.prod(kernel_shape[-2:]) * itemsize <= KERNEL_IN_CACHE_BYTES:
         return CHUNK_BYTES
-    images = math.ceil(MIN_CHUNK_TILES / math.prod(tiles_shape))
-    return max(CHUNK_BYTES, images * _bytes_per_image(tiles_shape, channels, tile, itemsize))
+    tiles, per_image = math.prod(tiles_shape), _bytes_per_image(tiles_shape, channels, tile, itemsize)
+    if tiles >= MIN_CHUNK_TILES:
+        return max(CHUNK_BYTES, MIN_CHUNK_TILES * per_image // tiles)
+    return max(CHUNK_BYTES, math.ceil(MIN_CHUNK_TILES / tiles) * per_image)
 
 
 def _chunks(batch, tiles_shape, kernel_shape, channels, tile, itemsize):
