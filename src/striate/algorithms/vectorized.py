@@ -135,6 +135,9 @@ class _ForwardPlan(NamedTuple):
 
 @functools.lru_cache(maxsize=1024)
 def _forward_plan(x_shape, kernel_shape, strides, dilation, padding, dtype):
+    """The `_ForwardPlan` of x (N, H, W, C_in) zero-padded by padding ((top, bottom), (left, right)), with a kernel
+    (k_h, k_w, C_in, C_out): pixels in the lanes where they fill more of them than the output channels do and the
+    stride along the width is 1 (`_pixels_fill_more_lanes`), output channels otherwise."""
     (top, bottom), (left, right) = padding
     out_shape = windows_output_shape((x_shape[1] + top + bottom, x_shape[2] + left + right), kernel_shape[:2],
                                      strides, dilation)
