@@ -109,17 +109,14 @@ def test_winograd_on_an_output_of_whole_tiles_equals_direct(tile):
     assert_equals_direct(TileSize(tile), x, kernel, (1, 1), (1, 1), 1)
 
 
-def test_winograd_chunks_of_a_kernel_outgrowing_the_cache_hold_at_least_min_chunk_tiles(monkeypatch):
-    """Where the transformed kernel outgrows the cache (here: any), each chunk's products take at least
-    MIN_CHUNK_TILES tiles (or the whole batch), though a chunk of CHUNK_BYTES would hold one image; on two threads,
-    all three passes still equal direct."""
+def _tiles_per_product_with_a_kernel_outgrowing_the_cache(monkeypatch, min_chunk_tiles):
+    """Make every kernel outgrow the cache, chunks of CHUNK_BYTES one image, MIN_CHUNK_TILES `min_chunk_tiles`, two
+    threads on any problem; return the list that records the tile count of each chunk's products."""
     from striate.core import runtime
 
-    rng = np.random.default_rng(12)
-    x, kernel = rng.standard_normal((6, 6, 5, 3)), rng.standard_normal((3, 3, 3, 4))  # 9 F(2x2) tiles an image
     monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
     monkeypatch.setattr(winograd, "KERNEL_IN_CACHE_BYTES", 1)
-    monkeypatch.setattr(winograd, "MIN_CHUNK_TILES", 10)
+    monkeypatch.setattr(winograd, "MIN_CHUNK_TILES", min_chunk_tiles)
     monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)
     tiles_per_product = []
     grouped_product = winograd._grouped_product
@@ -129,6 +126,16 @@ def test_winograd_chunks_of_a_kernel_outgrowing_the_cache_hold_at_least_min_chun
         return grouped_product(v, u, groups)
 
     monkeypatch.setattr(winograd, "_grouped_product", counting_product)
+    return tiles_per_product
+
+
+def test_winograd_chunks_of_a_kernel_outgrowing_the_cache_hold_at_least_min_chunk_tiles(monkeypatch):
+    """Where the transformed kernel outgrows the cache (here: any), each chunk's products take at least
+    MIN_CHUNK_TILES tiles (or the whole batch), though a chunk of CHUNK_BYTES would hold one image; on two threads,
+    all three passes still equal direct."""
+    rng = np.random.default_rng(12)
+    x, kernel = rng.standard_normal((6, 6, 5, 3)), rng.standard_normal((3, 3, 3, 4))  # 9 F(2x2) tiles an image
+    tiles_per_product = _tiles_per_product_with_a_kernel_outgrowing_the_cache(monkeypatch, 10)
     assert_padded_equals_direct(TileSize(2), x, kernel, (1, 1), (1, 1), 1, ((1, 1), (1, 1)))
     # two images (18 tiles) a chunk, the fewest that reach 10 tiles (one image a chunk without the rule)
     assert set(tiles_per_product) == {18}
@@ -139,22 +146,9 @@ def test_winograd_forward_still_cuts_an_image_of_many_tiles_into_tile_rows_when_
     """An image of more than MIN_CHUNK_TILES tiles, with a kernel outgrowing the cache: the forward runs it in parts
     of its tile rows of about MIN_CHUNK_TILES tiles (one image does not become one part of all its tiles), on two
     threads, equal to direct."""
-    from striate.core import runtime
-
     rng = np.random.default_rng(13)
     x, kernel = rng.standard_normal((1, 16, 16, 3)), rng.standard_normal((3, 3, 3, 4))  # padded: 8x8 F(2x2) tiles
-    monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(winograd, "KERNEL_IN_CACHE_BYTES", 1)
-    monkeypatch.setattr(winograd, "MIN_CHUNK_TILES", 16)
-    monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)
-    tiles_per_product = []
-    grouped_product = winograd._grouped_product
-
-    def counting_product(v, u, groups):
-        tiles_per_product.append(v.shape[2])
-        return grouped_product(v, u, groups)
-
-    monkeypatch.setattr(winograd, "_grouped_product", counting_product)
+    tiles_per_product = _tiles_per_product_with_a_kernel_outgrowing_the_cache(monkeypatch, 16)
     padding = ((1, 1), (1, 1))
     np.testing.assert_allclose(TileSize(2).conv_forward(x, kernel, (1, 1), (1, 1), 1, padding=padding),
                                direct.conv_forward(np.pad(x, ((0, 0), *padding, (0, 0))), kernel, (1, 1), (1, 1), 1),
