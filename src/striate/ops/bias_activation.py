@@ -6,10 +6,10 @@ An op that computes z = A x (a convolution, a dense product) into a fresh array 
     dz = act'(y) dy             backward, from the kept output y alone (relu, tanh, sigmoid: `IN_PLACE_ACTIVATIONS`)
     db = dz summed over every axis but the last
 
-which saves the two passes and the two output-sized arrays that separate add and activation ops would take. Bias
-+ relu is one compiled pass, and so is act'(y) dy together with db (`striate.ops.activation_loops`); an output
-that is not contiguous (separable's) gets NumPy's functions instead. The batch (the first axis) is cut into chunks
-of images for striate's threads.
+which saves the two passes and the two output-sized arrays that separate add and activation ops would take. The
+bias with relu is one compiled pass, and so is act'(y) dy together with db (`striate.ops.activation_loops`); an
+output that is not contiguous (separable's) gets NumPy's functions instead. The batch (the first axis) is cut into
+chunks of images for striate's threads.
 """
 
 import numpy as np
@@ -56,7 +56,8 @@ def add_bias_and_activate(y, bias, activation):
 
 
 def through_activation_and_bias(op, grad):
-    """(dz, db) for a convolution op with a fused activation and bias: dz = dy * act'(y) from the kept output
+    """(dz, db) for an op with a fused activation and bias (a convolution, the dense op: its `activation`, its kept
+    output `result` and its `needs_input_grad`): dz = dy * act'(y) from the kept output
     (dy itself without activation), db = dz summed over all but the channels when the bias (a third input) wants
     a gradient, else None."""
     wants_bias_gradient = len(op.needs_input_grad) == 3 and op.needs_input_grad[2]
