@@ -207,6 +207,9 @@ def test_predict_holds_blas_to_one_thread_for_a_batch_and_gives_a_single_image_a
     model = striate.Sequential([BlasThreads(input_shape=(4,)), striate.layers.Dense(2)])
     model.predict(np.ones((5, 4), np.float32), batch_size=4)  # a batch of 4, then a single image
     assert seen == [{1}, {3}]
+    model.predict(np.ones((3, 4), np.float32), batch_size=4, verbose=0)  # one batch, without the batch loop
+    model.predict(np.ones((1, 4), np.float32), verbose=0)
+    assert seen == [{1}, {3}, {1}, {3}]
     assert set(blas_threads()) == {3}
 
 

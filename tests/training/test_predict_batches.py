@@ -2,6 +2,7 @@
 that writes into its batch never changes the caller's data."""
 
 import numpy as np
+import pytest
 
 import striate
 from striate import layers as L
@@ -35,3 +36,19 @@ def test_predict_in_batches_equals_the_model_on_each_slice():
     np.testing.assert_array_equal(predicted, expected)
     np.testing.assert_array_equal(x, kept)
     assert not np.shares_memory(model.predict(x[:1], batch_size=1, verbose=0), x)  # the result is a new array
+
+
+def test_predict_of_one_batch_without_callbacks_is_the_layers_arithmetic_in_a_new_array():
+    striate.set_random_seed(0)
+    model = striate.Sequential([L.InputLayer((5,)), L.Dense(4, activation="relu"), L.Dense(2)])
+    (w1, b1), (w2, b2) = ([w.data.astype(np.float64) for w in layer.weights] for layer in model.layers)
+    x = np.random.default_rng(1).standard_normal((3, 5)).astype(np.float32)
+    expected = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+    for batch_size in (3, 32):
+        predicted = model.predict(x, batch_size=batch_size, verbose=0)
+        np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-6)
+        assert predicted.dtype == np.float32 and not np.shares_memory(predicted, x)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.predict(x, batch_size=0, verbose=0)
+    with pytest.raises(ValueError, match="x gave no batch"):
+        model.predict(x[:0], verbose=0)
