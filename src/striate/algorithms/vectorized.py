@@ -88,11 +88,11 @@ class _Layout(NamedTuple):
     blocked: bool  # (K / B, k_h, k_w, C_in, B), each block's weights contiguous; else (1, k_h, k_w, C_in, K)
 
 
-def _block_layout(channels_out, dtype, pixels):
+def _block_layout(channels_out, dtype, pixels, blocked_min_pixels):
     """The layout of a kernel of `channels_out` filters for a pass of `pixels` output pixels (all images): zero
     filters up to whole vectors (K of them; y takes only the C_out lanes: masked stores), in blocks of B = 1 or 2
-    vectors of filters, each block's weights contiguous, for a pass of at least BLOCKED_KERNEL_MIN_PIXELS output
-    pixels; else the filters side by side, one "block" of all K.
+    vectors of filters, each block's weights contiguous, for a pass of at least `blocked_min_pixels` output pixels
+    (BLOCKED_KERNEL_MIN_PIXELS); else the filters side by side, one "block" of all K.
 
     The loop runs one block at a time and reads its weights once per block of pixels: with the filters side by
     side they lie K values apart, 512 bytes for 128 filters, and the L1 cache holds them in an eighth of its sets
@@ -100,7 +100,7 @@ def _block_layout(channels_out, dtype, pixels):
     for such a kernel, more than the blocks save on one image of 198 outputs (1.20x the time) or two (1.06x);
     from four images (792 outputs) they pay (0.92x)."""
     rounded, vectors = _whole_vectors(channels_out, dtype)
-    return _Layout(rounded, vectors, rounded != vectors * vector_length(dtype) and pixels >= BLOCKED_KERNEL_MIN_PIXELS)
+    return _Layout(rounded, vectors, rounded != vectors * vector_length(dtype) and pixels >= blocked_min_pixels)
 
 
 def _laid_out(kernel, dtype, layout):
@@ -130,65 +130,80 @@ class _ForwardPlan(NamedTuple):
     padding: tuple  # (top, bottom, left, right)
     pixels: bool  # output pixels in the vector lanes (`vectorized_pixel_loops`), else output channels
     loop: object  # the compiled loop
-    filters: int  # the bias values the loop reads
+    layout: _Layout | None  # the kernel's layout for channels in the lanes (`_block_layout`); None for pixels
+    placement: tuple  # all of y, as the loop takes it: (H_out, W_out, 0, 0, 1, 1)
+    no_bias: np.ndarray  # zeros, one per bias value the loop reads (read only)
 
 
 @functools.lru_cache(maxsize=1024)
-def _forward_plan(x_shape, kernel_shape, strides, dilation, padding, dtype):
+def _forward_plan(x_shape, kernel_shape, strides, dilation, padding, groups, dtype, blocked_min_pixels):
     """The `_ForwardPlan` of x (N, H, W, C_in) zero-padded by padding ((top, bottom), (left, right)), with a kernel
     (k_h, k_w, C_in, C_out): pixels in the lanes where they fill more of them than the output channels do and the
-    stride along the width is 1 (`_pixels_fill_more_lanes`), output channels otherwise."""
+    stride along the width is 1 (`_pixels_fill_more_lanes`), output channels otherwise. It checks the kernel and
+    dtype first (`_check`; a failing check raises at every call, as nothing is kept for it). `blocked_min_pixels`
+    is BLOCKED_KERNEL_MIN_PIXELS as read at the call."""
+    _check(kernel_shape, groups, dtype)
     (top, bottom), (left, right) = padding
     out_shape = windows_output_shape((x_shape[1] + top + bottom, x_shape[2] + left + right), kernel_shape[:2],
                                      strides, dilation)
-    channels_out = kernel_shape[-1]
+    channels_out, placement = kernel_shape[-1], (*out_shape, 0, 0, 1, 1)
     if strides[1] == 1 and _pixels_fill_more_lanes(channels_out, out_shape[1], dtype):
         loop = pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(channels_out, *out_shape, dtype), channels_out)
-        return _ForwardPlan(out_shape, (top, bottom, left, right), True, loop, channels_out)
-    filters, vectors = _whole_vectors(channels_out, dtype)
-    loop = conv_forward_loop(vectors, strides[1] * x_shape[-1])
-    return _ForwardPlan(out_shape, (top, bottom, left, right), False, loop, filters)
+        return _ForwardPlan(out_shape, (top, bottom, left, right), True, loop, None, placement,
+                            _read_only_zeros(channels_out, dtype))
+    layout = _block_layout(channels_out, dtype, x_shape[0] * math.prod(out_shape), blocked_min_pixels)
+    loop = conv_forward_loop(layout.vectors, strides[1] * x_shape[-1])
+    return _ForwardPlan(out_shape, (top, bottom, left, right), False, loop, layout, placement,
+                        _read_only_zeros(layout.filters, dtype))
+
+
+def _read_only_zeros(length, dtype):
+    """`length` zeros of `dtype` that nothing may write: a plan's bias for a pass without one."""
+    zeros = np.zeros(length, dtype=dtype)
+    zeros.flags.writeable = False
+    return zeros
 
 
 def conv_forward(x, kernel, strides, dilation, groups, padding=None, bias=None, relu=False):
     """x (N, H, W, C_in), zero-padded by `padding` ((top, bottom), (left, right); None: none), kernel
-    (k_h, k_w, C_in, C_out) -> y (N, H_out, W_out, C_out); or the same without H, k_h and H_out (1-D). With bias
-    (C_out,) and relu, y = max(conv + bias, 0) (a NaN giving 0), added as each output is stored
-    (`ADDS_BIAS_AND_RELU`).
+    (k_h, k_w, C_in, C_out) -> y (N, H_out, W_out, C_out); or the same without H, k_h and H_out (1-D: the 2-D loop
+    over a height of 1, on views of x, the kernel and y). With bias (C_out,) and relu, y = max(conv + bias, 0) (a
+    NaN giving 0), added as each output is stored (`ADDS_BIAS_AND_RELU`).
 
     The compiled loop runs on chunks of images, on striate's threads: with output channels in the vector lanes on x
     as it is, the kernel laid out by `_block_layout`, the padding never built; with output pixels in the lanes
     (stride 1 along the width) on x laid out channels-first with its padding (`_channels_first`)."""
     dtype = np.result_type(x, kernel)
-    _check(kernel.shape, groups, dtype)
-    if kernel.ndim == 3:
-        # 1-D: the 2-D loop over a height of 1
-        return conv_forward(x[:, None], kernel[None], (1, *strides), (1, *dilation), groups,
-                            _with_height(padding), bias, relu)[:, 0]
+    one_dimensional = kernel.ndim == 3
+    if one_dimensional:
+        x, kernel = x[:, None], kernel[None]
+        strides, dilation, padding = (1, *strides), (1, *dilation), _with_height(padding)
     strides, dilation = tuple(strides), tuple(dilation)
     plan = _forward_plan(x.shape, kernel.shape, strides, dilation, ((0, 0), (0, 0)) if padding is None else
-                         tuple(tuple(pair) for pair in padding), dtype)
+                         tuple(tuple(pair) for pair in padding), groups, dtype, BLOCKED_KERNEL_MIN_PIXELS)
     images = x.shape[0]
     y = np.empty((images, *plan.out_shape, kernel.shape[-1]), dtype=dtype)
     if plan.pixels:  # the window of output pixel (0, 0) at row 0, column 0 of the padded x
         source, weights, start = _channels_first(x, plan.padding, dtype), np.ascontiguousarray(kernel, dtype), (0, 0)
     else:
-        layout = _block_layout(kernel.shape[-1], dtype, images * math.prod(plan.out_shape))
-        source, weights, start = np.ascontiguousarray(x, dtype), _laid_out(kernel, dtype, layout), plan.padding
-    placement, bias_values = (*plan.out_shape, 0, 0, 1, 1), _bias_values(bias, plan.filters, dtype)
+        source, weights, start = np.ascontiguousarray(x, dtype), _laid_out(kernel, dtype, plan.layout), plan.padding
+    bias_values = plan.no_bias if bias is None else _bias_values(bias, len(plan.no_bias), dtype)
 
     def forward_chunk(chunk):
-        plan.loop(source[chunk], weights, start, strides, dilation, y[chunk], placement, bias_values, int(relu))
+        plan.loop(source[chunk], weights, start, strides, dilation, y[chunk], plan.placement, bias_values, int(relu))
 
-    _on_chunks(forward_chunk, images, (source.nbytes + y.nbytes) // max(1, images), y.size * kernel[..., 0].size)
-    return y
+    _on_chunks(forward_chunk, images, (source.nbytes + y.nbytes) // max(1, images),
+               y.size * math.prod(kernel.shape[:-1]))
+    return y[:, 0] if one_dimensional else y
 
 
 def _bias_values(bias, length, dtype):
-    """bias as `length` values of `dtype`, zeros past its own (and all zeros without a bias): what the loops add."""
+    """bias as `length` values of `dtype`, zeros past its own: what the loops add (bias itself where it is that
+    already)."""
+    if len(bias) == length and bias.dtype == dtype and bias.flags.c_contiguous:
+        return bias
     values = np.zeros(length, dtype=dtype)
-    if bias is not None:
-        values[: len(bias)] = bias
+    values[: len(bias)] = bias
     return values
 
 
@@ -288,8 +303,7 @@ def _input_gradient_plan(input_shape, out_shape, kernel_shape, strides, dilation
     else:
         loops = tuple(pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(channels, *phase.placement[:2], dtype),
                                                      channels) for phase in phases)
-    no_bias = np.zeros(filters if pixel_padding is None else channels, dtype=dtype)
-    no_bias.flags.writeable = False
+    no_bias = _read_only_zeros(filters if pixel_padding is None else channels, dtype)
     return _InputGradientPlan(tuple(phases), covered, pixel_padding, loops, no_bias)
 
 
@@ -320,7 +334,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
         kernels = [np.ascontiguousarray(phase_kernel, dtype=dtype) for phase_kernel in phase_kernels]
     else:  # output channels in the lanes: each phase's kernel in blocks; dy read where it lies
         dy = np.ascontiguousarray(grad_output, dtype=dtype)
-        layout = _block_layout(input_shape[-1], dtype, math.prod(input_shape[:-1]))
+        layout = _block_layout(input_shape[-1], dtype, math.prod(input_shape[:-1]), BLOCKED_KERNEL_MIN_PIXELS)
         kernels = [_laid_out(phase_kernel, dtype, layout) for phase_kernel in phase_kernels]
 
     def phases_chunk(chunk):

@@ -105,7 +105,8 @@ def _forward_adding_bias_and_relu(algorithm, x, kernel, bias, activation, argume
     module = algorithm.forward_module() if hasattr(algorithm, "forward_module") else algorithm
     if not getattr(module, "ADDS_BIAS_AND_RELU", False):
         return None
-    if bias is not None and np.result_type(x, kernel, bias) != np.result_type(x, kernel):
+    if bias is not None and not x.dtype == kernel.dtype == bias.dtype and (
+            np.result_type(x, kernel, bias) != np.result_type(x, kernel)):
         return None
     return module.conv_forward(x, kernel, **arguments, bias=bias, relu=activation == "relu")
 
