@@ -21,6 +21,7 @@ import time
 
 ROUNDS = 3  # timed runs of each candidate, interleaved; the best of each counts
 _choices: dict[tuple, str] = {}  # (pass, Case) -> the name of the fastest candidate
+_changes = 0  # how often the record changed other than by a first measurement (`generation`)
 _lock = threading.Lock()
 
 
@@ -59,11 +60,21 @@ def measured_choices():
 def record(choices):
     """Add {(pass, Case): algorithm name} to the record, as if measured here: a resumed training run takes the
     choices of the process that started it (`striate.training.checkpoint`), so it computes the same values."""
+    global _changes
     with _lock:
         _choices.update(choices)
+        _changes += 1
 
 
 def forget_measured():
     """Empty the record: the next call of each case measures again."""
+    global _changes
     with _lock:
         _choices.clear()
+        _changes += 1
+
+
+def generation():
+    """A number that changes whenever a recorded choice may change other than by a first measurement (`record`,
+    `forget_measured`): what is derived from the record (the convolution op's routes) is kept under it."""
+    return _changes

@@ -26,30 +26,35 @@ off by the op, which then pads its output gradient back with zeros).
 """
 
 import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from striate.algorithms import Case, algorithm_module
+from striate.algorithms import Case, algorithm_module, measured
 from striate.algorithms.windows import inside, padded_shape, zero_padded
 from striate.core.function import Function
+from striate.core.runtime import are_deterministic_algorithms_enabled, is_grad_enabled
+from striate.core.tensor import Tensor
 from striate.ops.activations import IN_PLACE_ACTIVATIONS
 from striate.ops.bias_activation import add_bias_and_activate, through_activation_and_bias
 
 
 class Convolution(Function):
     def forward(self, x, kernel, *bias, padding, strides, dilation, groups, algorithm, activation):
-        self.kernel, self.arguments = kernel, dict(strides=strides, dilation=dilation, groups=groups)
-        self.algorithm, self.inside = _algorithm_taking_padding(self, algorithm, x.shape, kernel.shape, padding)
-        if self.inside is not None:
-            x = zero_padded(x, padding)
-        self.x = x
-        y = _forward_adding_bias_and_relu(self.algorithm, x, kernel, bias[0] if bias else None, activation,
-                                          self.arguments)
-        if y is None:
-            y = self.algorithm.conv_forward(x, kernel, **self.arguments)
-            y = add_bias_and_activate(y, bias[0] if bias else None, activation)
+        route = _route(algorithm, x, kernel, bias, padding, strides, dilation, groups, activation)
+        self.kernel, self.algorithm, self.inside = kernel, route.algorithm, route.inside
+        self.arguments = route.arguments
+        self.x = x if route.inside is None else zero_padded(x, padding)
+        y = route.forward(self.x, kernel, bias[0] if bias else None)
         self.activation, self.result = activation, (y if activation is not None else None)
         return y
+
+    @staticmethod
+    def output(x, kernel, *bias, padding, strides, dilation, groups, algorithm, activation):
+        """The forward's y alone, nothing kept for a backward (`_apply` where no graph is built)."""
+        route = _route(algorithm, x, kernel, bias, padding, strides, dilation, groups, activation)
+        return route.forward(x if route.inside is None else zero_padded(x, padding), kernel, bias[0] if bias else None)
 
     def backward(self, grad):
         grad, grad_bias = through_activation_and_bias(self, grad)
@@ -96,19 +101,54 @@ def _padding_plan(algorithm, shape, kernel_shape, padding, strides, dilation, gr
     return module, False, inside(padding, shape[1:-1])
 
 
-def _forward_adding_bias_and_relu(algorithm, x, kernel, bias, activation, arguments):
-    """relu(conv(x) + bias) (each optional) from the algorithm module that runs the forward, which adds them as it
-    stores each output (`ADDS_BIAS_AND_RELU`: one pass over y less), or None where that module is not known yet
-    ("auto" before its measured choice), does not add them, or the bias would widen y's dtype."""
-    if activation not in (None, "relu") or (bias is None and activation is None):
-        return None
-    module = algorithm.forward_module() if hasattr(algorithm, "forward_module") else algorithm
-    if not getattr(module, "ADDS_BIAS_AND_RELU", False):
-        return None
-    if bias is not None and not x.dtype == kernel.dtype == bias.dtype and (
-            np.result_type(x, kernel, bias) != np.result_type(x, kernel)):
-        return None
-    return module.conv_forward(x, kernel, **arguments, bias=bias, relu=activation == "relu")
+class _Route(NamedTuple):
+    """How the convolution of one case runs (`_route`)."""
+
+    algorithm: Any  # what runs the passes: a module, or "auto"'s per-pass `Auto` for the case
+    inside: tuple | None  # where the op pads x itself (for an algorithm that cannot): the unpadded cells; else None
+    arguments: dict  # the algorithm's keywords: strides, dilation, groups, and padding where it pads (read only)
+    forward: Callable  # (x as the algorithm takes it, kernel, bias or None) -> activation(conv(x) + bias)
+
+
+_routes: dict = {}  # decided routes by case; emptied when it holds MAX_ROUTES
+MAX_ROUTES = 4096
+
+
+def _route(algorithm, x, kernel, bias, padding, strides, dilation, groups, activation):
+    """The `_Route` of a convolution, a function of the shapes, dtypes and arguments only: the algorithm module and
+    whether it takes the padding (`_padding_plan`), and a forward that adds the bias and relu inside the loop of
+    the module that runs it where that module does so (`ADDS_BIAS_AND_RELU`: one pass over y less) and the bias
+    would not widen y's dtype, else after it (`add_bias_and_activate`). Kept once decided ("auto" decides at its
+    measured choice; until then each call asks it), under a key that holds what changes the answer (deterministic
+    mode, a changed record of choices): a layer's later calls skip these steps."""
+    widens = bool(bias) and not x.dtype == kernel.dtype == bias[0].dtype and (
+        np.result_type(x, kernel, bias[0]) != np.result_type(x, kernel))
+    key = (algorithm, x.shape, kernel.shape, padding, strides, dilation, groups, activation, bool(bias), widens,
+           are_deterministic_algorithms_enabled(), measured.generation())
+    route = _routes.get(key)
+    if route is not None:
+        return route
+    module, takes_padding, inside_cells = _padding_plan(algorithm, x.shape, kernel.shape, padding, strides,
+                                                        dilation, groups)
+    arguments = dict(strides=strides, dilation=dilation, groups=groups)
+    if takes_padding:
+        arguments["padding"] = padding
+    runs_forward = module.forward_module() if hasattr(module, "forward_module") else module
+    if (getattr(runs_forward, "ADDS_BIAS_AND_RELU", False) and activation in (None, "relu")
+            and (bias or activation) and not widens):
+        convolve, relu = runs_forward.conv_forward, activation == "relu"
+
+        def forward(x, kernel, bias):
+            return convolve(x, kernel, **arguments, bias=bias, relu=relu)
+    else:
+        def forward(x, kernel, bias):
+            return add_bias_and_activate(module.conv_forward(x, kernel, **arguments), bias, activation)
+    route = _Route(module, inside_cells, arguments, forward)
+    if runs_forward is not None:  # decided
+        if len(_routes) >= MAX_ROUTES:
+            _routes.clear()
+        _routes[key] = route
+    return route
 
 
 class TransposedConvolution(Function):
@@ -129,6 +169,11 @@ class TransposedConvolution(Function):
         y = add_bias_and_activate(y, bias[0] if bias else None, activation)
         self.activation, self.result = activation, (y if activation is not None else None)
         return y
+
+    @classmethod
+    def output(cls, *arrays, **options):
+        """The forward's y alone (`_apply` where no graph is built)."""
+        return cls().forward(*arrays, **options)
 
     def backward(self, grad):
         grad, grad_bias = through_activation_and_bias(self, grad)
@@ -166,12 +211,18 @@ def transposed_convolution(x, kernel, output_shape, strides, dilation, groups=1,
 
 def _apply(function, op, x, kernel, bias, activation, padding, strides, dilation, **options):
     """function.apply(x, kernel[, bias]) with the padding (None: none), strides and dilation as tuples, after
-    refusing, naming `op`, an activation the op cannot apply in place."""
+    refusing, naming `op`, an activation the op cannot apply in place; where no graph is built (grad mode off, or
+    no input requiring a gradient: inference), the forward's output alone (`function.output`), without the op
+    object and what it would keep for a backward (a batch-1 layer's call: about 2 us less)."""
     if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
         raise ValueError(f"{op}: activation {activation!r} cannot be fused; expected None or one of "
                          f"{sorted(IN_PLACE_ACTIVATIONS)}")
     if padding is None:
         padding = ((0, 0),) * (len(x.shape) - 2)
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    return function.apply(*inputs, padding=tuple(tuple(pair) for pair in padding), strides=tuple(strides),
-                          dilation=tuple(dilation), activation=activation, **options)
+    options.update(padding=tuple(tuple(pair) for pair in padding), strides=tuple(strides), dilation=tuple(dilation),
+                   activation=activation)
+    if all([type(value) is Tensor for value in inputs]) and not (
+            is_grad_enabled() and any([value.requires_grad for value in inputs])):
+        return Tensor._from_op(function.output(*[value.data for value in inputs], **options), None)
+    return function.apply(*inputs, **options)
