@@ -270,8 +270,8 @@ def predict(model: "Model", x: Any, batch_size: int | None = None, verbose: Verb
     cannot cut into parts, runs outside it, where its large products get all of BLAS's threads.
 
     Arrays that fit in one batch, with verbose=0 and no callbacks (a server's call on one image), skip the batch
-    loop's bookkeeping (the batches, callbacks and progress bar: about 20 us, a tenth of a small network's
-    batch-1 predict) and give the same array.
+    loop's bookkeeping (the batches, callbacks and progress bar: 21-33 us of a small network's 200-300 us batch-1
+    predict, 8-11 us left) and give the same array.
     """
     if verbose == 0 and not callbacks and steps is None and _one_batch(x, 32 if batch_size is None else batch_size):
         return np.concatenate([_predict_batch(model, _take(x, slice(None)))])
