@@ -85,3 +85,15 @@ def test_relu_and_add_relu_on_dtypes_the_loops_do_not_take_are_numpys(dtype):
         a.grad = None
         ops.relu(a).backward(np.ones_like(a_values))
         np.testing.assert_array_equal(a.grad, (a_values > 0).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_rows_is_torchs_softmax_also_for_rows_with_nan_and_infinities(dtype):
+    rng = np.random.default_rng(4)
+    x = (3 * rng.standard_normal((6, 10))).astype(dtype)
+    x[1, 2], x[2, 0], x[3, 5], x[4] = np.nan, np.inf, -np.inf, -np.inf  # row 3: one -inf among finite values
+    out = np.empty_like(x)
+    activation_loops.softmax_rows(x, out)
+    expected = torch.softmax(torch.from_numpy(x), dim=-1).numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=0)
+    assert np.isnan(out[[1, 2, 4]]).all() and out[3, 5] == 0 and np.isfinite(out[[0, 3, 5]]).all()
