@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from striate.core.tensor import Tensor
 from striate.core.types import IntOrTuple, Padding, Shape
 from striate.functional.output_size import effective_kernel_size, is_int, output_formula, padding_pair
 
@@ -17,7 +18,10 @@ KERNEL_LAYOUTS = {1: "(kw, C_in // groups, C_out)", 2: "(kh, kw, C_in // groups,
 
 
 def check_numeric(op: str, name: str, value: Any) -> None:
-    """Refuse strings, objects and other non-numbers with a TypeError naming the argument."""
+    """Refuse strings, objects and other non-numbers with a TypeError naming the argument (a Tensor is numeric by
+    construction)."""
+    if type(value) is Tensor:
+        return
     dtype = getattr(value, "dtype", None)
     if dtype is None:
         dtype = np.asarray(value).dtype

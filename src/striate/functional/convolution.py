@@ -6,7 +6,7 @@ them writes a gradient.
 
 import functools
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -99,15 +99,12 @@ def conv3d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strid
 def _conv(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None, strides: IntOrTuple,
           padding: Padding, dilation_rate: IntOrTuple, groups: int, padding_mode: str, algorithm: str,
           activation: str | None = None) -> Tensor:
-    inputs, weights = _checked_operands(op, x, kernel, activation)
-    geometry = (op, rank, inputs.shape, weights.shape, strides, padding, dilation_rate, groups, padding_mode)
-    if is_plain((strides, padding, dilation_rate, groups, padding_mode)):
-        steps, dilation, pads = _remembered_conv_geometry(*geometry)
-    else:
-        steps, dilation, pads = _conv_geometry(*geometry)
-    bias_tensor = _checked_bias(op, bias, weights.shape[-1])
-
-    if any(before or after for before, after in pads):
+    inputs, weights, bias_tensor = _operands(op, x, kernel, bias)
+    arguments = (strides, padding, dilation_rate, groups, padding_mode, activation)
+    plan = _remembered_conv_plan if is_plain(arguments) else _conv_plan
+    steps, dilation, pads, padded = plan(op, rank, inputs.shape, weights.shape,
+                                         None if bias_tensor is None else bias_tensor.shape, *arguments)
+    if padded:
         if padding_mode == "zeros":  # the convolution op pads with zeros itself
             return convolution(inputs, weights, steps, dilation, groups, algorithm, bias=bias_tensor,
                                activation=activation, padding=pads)
@@ -115,14 +112,39 @@ def _conv(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike |
     return convolution(inputs, weights, steps, dilation, groups, algorithm, bias=bias_tensor, activation=activation)
 
 
-def _checked_operands(op: str, x: ArrayLike, kernel: ArrayLike, activation: str | None) -> tuple[Tensor, Tensor]:
-    """(x, kernel) as Tensors, after refusing non-numeric data and an activation the op cannot apply inside."""
+def _operands(op: str, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None) -> tuple[Tensor, Tensor, Tensor | None]:
+    """(x, kernel, bias or None) as Tensors, after refusing non-numeric data (a Tensor is numeric already)."""
+    if type(x) is Tensor and type(kernel) is Tensor and (bias is None or type(bias) is Tensor):
+        return x, kernel, bias
+    check_numeric(op, "input", x)
+    check_numeric(op, "kernel", kernel)
+    if bias is not None:
+        check_numeric(op, "bias", bias)
+    return as_tensor(x), as_tensor(kernel), None if bias is None else as_tensor(bias)
+
+
+def _conv_plan(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, bias_shape: Shape | None,
+               strides: IntOrTuple, padding: Padding, dilation_rate: IntOrTuple, groups: int, padding_mode: str,
+               activation: str | None) -> tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...], bool]:
+    """(strides, dilation, (before, after) padding per spatial axis, whether any is not zero) of a convolution
+    call, after checking the activation, the geometry (`_conv_geometry`) and the bias's shape (raising, naming
+    `op`, for the first that fails): what the shapes and arguments alone decide."""
+    _check_activation(op, activation)
+    steps, dilation, pads = _conv_geometry(op, rank, input_shape, kernel_shape, strides, padding, dilation_rate,
+                                           groups, padding_mode)
+    _check_bias_shape(op, bias_shape, kernel_shape[-1])
+    return steps, dilation, pads, any(before or after for before, after in pads)
+
+
+# A layer convolves with the same arguments at every call: its checked plan is kept per case (a failing check raises
+# every time, as nothing is kept for it)
+_remembered_conv_plan = functools.lru_cache(maxsize=1024)(_conv_plan)
+
+
+def _check_activation(op: str, activation: str | None) -> None:
     if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
         raise ValueError(f"{op}: activation must be None or one of {sorted(IN_PLACE_ACTIVATIONS)} (applied inside the "
                          f"op); received {activation!r}")
-    check_numeric(op, "input", x)
-    check_numeric(op, "kernel", kernel)
-    return as_tensor(x), as_tensor(kernel)
 
 
 def _conv_geometry(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, strides: IntOrTuple,
@@ -143,11 +165,6 @@ def _conv_geometry(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, 
     return steps, dilation, pads
 
 
-# A layer convolves with the same arguments at every call: their checked geometry is kept (a failing check raises
-# every time, as nothing is kept for it)
-_remembered_conv_geometry = functools.lru_cache(maxsize=1024)(_conv_geometry)
-
-
 def _check_kernel(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, groups: int) -> None:
     if len(kernel_shape) != rank + 2:
         raise ValueError(f"{op}: the kernel must have rank {rank + 2} {KERNEL_LAYOUTS[rank]}; "
@@ -165,14 +182,9 @@ def _check_kernel(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, g
         )
 
 
-def _checked_bias(op: str, bias: ArrayLike | None, channels_out: int) -> Tensor | None:
-    if bias is None:
-        return None
-    check_numeric(op, "bias", bias)
-    tensor = as_tensor(bias)
-    if tensor.shape != (channels_out,):
-        raise ValueError(f"{op}: bias must have shape ({channels_out},), one per filter; received {tensor.shape}")
-    return tensor
+def _check_bias_shape(op: str, bias_shape: Shape | None, channels_out: int) -> None:
+    if bias_shape is not None and bias_shape != (channels_out,):
+        raise ValueError(f"{op}: bias must have shape ({channels_out},), one per filter; received {bias_shape}")
 
 
 def conv_transpose1d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = None, strides: IntOrTuple = 1,
@@ -229,18 +241,14 @@ def conv_transpose3d(x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None = N
 def _conv_transpose(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None,
                     strides: IntOrTuple, padding: Padding, output_padding: IntOrTuple | None,
                     dilation_rate: IntOrTuple, groups: int, algorithm: str, activation: str | None = None) -> Tensor:
-    inputs, weights = _checked_operands(op, x, kernel, activation)
-    geometry = (op, rank, inputs.shape, weights.shape, strides, padding, output_padding, dilation_rate, groups)
-    if is_plain((strides, padding, output_padding, dilation_rate, groups)):
-        steps, dilation, out_shape, crop_start, reached = _remembered_conv_transpose_geometry(*geometry)
-    else:
-        steps, dilation, out_shape, crop_start, reached = _conv_transpose_geometry(*geometry)
+    inputs, weights, bias_tensor = _operands(op, x, kernel, bias)
+    arguments = (strides, padding, output_padding, dilation_rate, groups, activation)
+    plan = _remembered_conv_transpose_plan if is_plain(arguments) else _conv_transpose_plan
+    steps, dilation, out_shape, crop_start, reached, crop = plan(
+        op, rank, inputs.shape, weights.shape, None if bias_tensor is None else bias_tensor.shape, *arguments)
     channels_out = weights.shape[-2] * groups
-    bias_tensor = _checked_bias(op, bias, channels_out)
-
-    if all(b + length <= n for b, length, n in zip(crop_start, out_shape, reached)):
+    if crop is not None:
         # the output lies inside the cells the matching convolution reaches: the op drops the others (the padding)
-        crop = tuple((b, n - b - length) for b, length, n in zip(crop_start, out_shape, reached))
         return transposed_convolution(inputs, weights, (inputs.shape[0], *out_shape, channels_out), steps, dilation,
                                       groups=groups, algorithm=algorithm, bias=bias_tensor, activation=activation,
                                       padding=crop)
@@ -304,7 +312,22 @@ def _conv_transpose_geometry(op: str, rank: int, input_shape: Shape, kernel_shap
     return steps, dilation, tuple(out_shape), tuple(crop_start), reached
 
 
-_remembered_conv_transpose_geometry = functools.lru_cache(maxsize=1024)(_conv_transpose_geometry)
+def _conv_transpose_plan(op: str, rank: int, input_shape: Shape, kernel_shape: Shape, bias_shape: Shape | None,
+                         strides: IntOrTuple, padding: Padding, output_padding: IntOrTuple | None,
+                         dilation_rate: IntOrTuple, groups: int, activation: str | None) -> tuple[Any, ...]:
+    """`_conv_transpose_geometry`'s (strides, dilation, output shape, its first cell, the cells reached), then the
+    (before, after) cells of the reached ones to drop where the output lies inside them, else None; after checking
+    the activation, the geometry and the bias's shape: what the shapes and arguments alone decide."""
+    _check_activation(op, activation)
+    steps, dilation, out_shape, crop_start, reached = _conv_transpose_geometry(
+        op, rank, input_shape, kernel_shape, strides, padding, output_padding, dilation_rate, groups)
+    _check_bias_shape(op, bias_shape, kernel_shape[-2] * groups)
+    inside = all(b + length <= n for b, length, n in zip(crop_start, out_shape, reached))
+    crop = tuple((b, n - b - length) for b, length, n in zip(crop_start, out_shape, reached)) if inside else None
+    return steps, dilation, out_shape, crop_start, reached, crop
+
+
+_remembered_conv_transpose_plan = functools.lru_cache(maxsize=1024)(_conv_transpose_plan)
 
 
 def _window_of(full: Tensor, start: Sequence[int], shape: Sequence[int]) -> Tensor:
