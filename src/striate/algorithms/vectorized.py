@@ -277,9 +277,13 @@ class _InputGradientPlan(NamedTuple):
 
 
 @functools.lru_cache(maxsize=1024)
-def _input_gradient_plan(input_shape, out_shape, kernel_shape, strides, dilation, padding, dtype):
-    """The phases of one input gradient (2-D, dilation 1 along any axis with a stride > 1) and the lanes they take:
-    a function of the shapes only, kept per case (a network asks for the same few at every step)."""
+def _input_gradient_plan(input_shape, out_shape, kernel_shape, strides, dilation, padding, groups, dtype):
+    """The phases of one 2-D input gradient and the lanes they take, or None where an axis has both a stride and a
+    dilation > 1 (im2col's then): a function of the shapes only, kept per case (a network asks for the same few at
+    every step), after checking the kernel and dtype (`_check`; a failing check raises at every call)."""
+    _check(kernel_shape, groups, dtype)
+    if any(s > 1 and d > 1 for s, d in zip(strides, dilation)):
+        return None
     axes = [[_phase(size, before, out_size, s, k, d, r) for r in range(s)]
             for size, (before, _), out_size, s, k, d in zip(input_shape[1:3], padding, out_shape[1:3], strides,
                                                              kernel_shape[:2], dilation)]
@@ -316,16 +320,15 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     cells of that phase, reversed, and each (C_in, C_out) block transposed (as `im2col.flipped_transposed`); with
     stride 1 there is one phase, all cells, any dilation. The phases' multiply-adds add up to the forward's."""
     dtype = np.result_type(grad_output, kernel)
-    _check(kernel.shape, groups, dtype)
     if kernel.ndim == 3:
         return conv_input_gradient(grad_output[:, None], kernel[None], (input_shape[0], 1, *input_shape[1:]),
                                    (1, *strides), (1, *dilation), groups, _with_height(padding))[:, 0]
     padding = ((0, 0), (0, 0)) if padding is None else tuple(tuple(pair) for pair in padding)
-    if any(s > 1 and d > 1 for s, d in zip(strides, dilation)):
+    strides, dilation = tuple(strides), tuple(dilation)
+    plan = _input_gradient_plan(tuple(input_shape), grad_output.shape, kernel.shape, strides, dilation, padding,
+                                groups, dtype)
+    if plan is None:
         return im2col.conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding)
-    dilation = tuple(dilation)
-    plan = _input_gradient_plan(tuple(input_shape), grad_output.shape, kernel.shape, tuple(strides), dilation,
-                                padding, dtype)
     grad_input = (np.empty if plan.covered else np.zeros)(input_shape, dtype=dtype)
     # each phase's kernel: its cells reversed, each (C_in, C_out) block transposed, straight from the kernel
     phase_kernels = [kernel[phase.cells].swapaxes(-1, -2) for phase in plan.phases]
