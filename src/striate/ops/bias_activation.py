@@ -21,6 +21,7 @@ from striate.ops.activations import IN_PLACE_ACTIVATIONS
 
 TILED_BIAS_CHANNELS = 32  # below this many channels the bias is tiled along rows of W*C (when it pays: see below)
 TILED_BIAS_MIN_ROWS = 32  # ... and only over more rows than this: over fewer, making the tile costs more than it saves
+SMALL_OUTPUT = 2048  # values up to which NumPy's broadcast add and the activation run at once (see below)
 
 
 def add_bias_and_activate(y, bias, activation):
@@ -29,12 +30,18 @@ def add_bias_and_activate(y, bias, activation):
     (`striate.ops.activation_loops`) over rows of the C channels, or, with few channels and many rows, over rows of
     the last two axes (W*C) with the bias tiled to match, so that the loop along a row is long enough to vectorize.
     Measured (us, rows of C against tiled): 1 x 198 x 128 4.4 / 14.4, 1 x 32x32 x 16 6.6 / 8.8, 2 x 32x32 x 16
-    12.2 / 10.3, 128 x 24x24 x 6 15.9 / 10.8."""
+    12.2 / 10.3, 128 x 24x24 x 6 15.9 / 10.8. Up to SMALL_OUTPUT values (a dense layer's or a small map's output at
+    batch 1) NumPy's broadcast add and the activation on all of y cost less than the chunks and the compiled pass
+    set up (us, these passes against NumPy's: 1 x 120 relu 5.8 / 4.1, 1 x 10 bias alone 6.0 / 2.2, 1 x 28x28 x 1
+    sigmoid 13.4 / 8.1; 1 x 7x7 x 64 relu 6.4 / 6.9 and 1 x 14x14 x 32 relu 6.4 / 8.7 past it), with the same bits."""
     values = IN_PLACE_ACTIVATIONS[activation][0] if activation is not None else None
     if bias is None and values is None:
         return y
     if not y.flags.c_contiguous or (bias is not None and np.result_type(y, bias) != y.dtype):
         y = y if bias is None else add_bias(y, bias)
+        return y if values is None else values(y, out=y)
+    if y.size <= SMALL_OUTPUT:
+        y = y if bias is None else np.add(y, bias, out=y)
         return y if values is None else values(y, out=y)
     channels, tiled_length = y.shape[-1], y.shape[-2] * y.shape[-1]
     tiled = channels < TILED_BIAS_CHANNELS and y.size > TILED_BIAS_MIN_ROWS * tiled_length
