@@ -100,3 +100,38 @@ def test_a_kept_route_follows_the_record_of_choices_and_deterministic_mode(monke
     assert runs() == ["vectorized"]
     measured.forget_measured()
     assert sorted(set(runs())) == sorted(names)  # measured again
+
+
+@pytest.mark.usefixtures("empty_record")
+def test_a_kept_transposed_route_follows_the_record_of_choices_and_deterministic_mode(monkeypatch):
+    """A transposed convolution runs the matching convolution's input gradient: "auto" measures the candidates for
+    that pass at the first call, later calls run the choice alone, and a recorded choice, deterministic mode and a
+    forgotten record each change which candidate runs."""
+    x, kernel, bias = _tensors((2, 10, 10, 16), (3, 3, 16, 16), True, np.float32, requires_grad=False)
+    padding, case = ((1, 1), (1, 1)), Case((2, 12, 12, 16), (3, 3, 16, 16), (1, 1), (1, 1), 1)
+    names = candidates(case, "input gradient")
+    assert len(names) == 3
+    ran = []
+    for name in names:
+        def noted(*arguments, name=name, gradient=ALGORITHMS[name].conv_input_gradient, **keywords):
+            ran.append(name)
+            return gradient(*arguments, **keywords)
+        monkeypatch.setattr(ALGORITHMS[name], "conv_input_gradient", noted)
+
+    def runs():
+        ran.clear()
+        transposed_convolution(x, kernel, (2, 10, 10, 16), (1, 1), (1, 1), bias=bias, activation="sigmoid",
+                               padding=padding)
+        return ran[:]
+
+    assert sorted(set(runs())) == sorted(names)
+    assert runs() == [measured.chosen("input gradient", case)]
+    for recorded in ("vectorized", "im2col", "vectorized"):
+        measured.record({("input gradient", case): recorded})
+        assert runs() == [recorded]
+    runtime.use_deterministic_algorithms(True)
+    assert runs() == [names[0]]
+    runtime.use_deterministic_algorithms(False)
+    assert runs() == ["vectorized"]
+    measured.forget_measured()
+    assert sorted(set(runs())) == sorted(names)

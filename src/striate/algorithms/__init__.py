@@ -211,16 +211,27 @@ class Auto:
         self.case = case
 
     def forward_module(self):
-        """The module this instance's forward runs, where known before the call: the table's one candidate, the
-        first with `use_deterministic_algorithms(True)`, or the measured fastest; None before that measurement (and
-        without a case)."""
+        """The module this instance's forward runs, where known before the call (`module_for`)."""
+        return self.module_for("forward")
+
+    def module_for(self, which):
+        """The module this instance runs for pass `which` (one of `PASSES`), where known before the call: the
+        table's one candidate, the first with `use_deterministic_algorithms(True)`, or the measured fastest; None
+        before that measurement (and without a case)."""
         if self.case is None:
             return None
-        names = candidates(self.case, "forward")
+        names = candidates(self.case, which)
         if len(names) == 1 or are_deterministic_algorithms_enabled():
             return ALGORITHMS[names[0]]
-        name = measured.chosen("forward", self.case)
+        name = measured.chosen(which, self.case)
         return None if name is None else ALGORITHMS[name]
+
+    def decided_input_gradient(self):
+        """A function with `conv_input_gradient`'s signature that runs the module `module_for("input gradient")`
+        names, taking the padding as this instance does (passed on, or padded and cropped here); None while that
+        module is not known."""
+        module = self.module_for("input gradient")
+        return None if module is None else functools.partial(_input_gradient, module)
 
     def _case(self, shape, kernel_shape, strides, dilation, groups, padding):
         if self.case is not None:

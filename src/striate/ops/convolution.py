@@ -74,24 +74,12 @@ class Convolution(Function):
         return grad_x, grad_kernel, grad_bias
 
 
-def _algorithm_taking_padding(op, algorithm, shape, kernel_shape, padding):
-    """(algorithm module, inside) for a convolution whose input of `shape` is zero-padded by `padding` (one (before,
-    after) pair per spatial axis): a module that pads with zeros itself gets `padding=` in op.arguments, and inside
-    is None; for another, inside is the cells of the padded input that are the unpadded one's (the caller pads, or
-    crops, with it)."""
-    arguments = op.arguments
-    module, takes_padding, inside_cells = _padding_plan(algorithm, tuple(shape), tuple(kernel_shape), padding,
-                                                        arguments["strides"], arguments["dilation"],
-                                                        arguments["groups"])
-    if takes_padding:
-        arguments["padding"] = padding
-    return module, inside_cells
-
-
 @functools.lru_cache(maxsize=1024)
 def _padding_plan(algorithm, shape, kernel_shape, padding, strides, dilation, groups):
-    """(module, whether it takes the padding, inside or None): `_algorithm_taking_padding`'s answer, a function of
-    the geometry only, kept per geometry (a layer asks the same at every call)."""
+    """(module, whether it takes the padding, inside or None) for a convolution whose input of `shape` is
+    zero-padded by `padding`: a module that pads with zeros itself takes `padding=`, and inside is None; for
+    another, inside is the cells of the padded input that are the unpadded one's (the op pads, or crops, with it).
+    A function of the geometry only, kept per geometry (a layer asks the same at every call)."""
     padded = padded_shape(shape, padding)
     module = algorithm_module(algorithm, Case(padded, kernel_shape, strides, dilation, groups))
     if padded == shape:
@@ -107,7 +95,8 @@ class _Route(NamedTuple):
     algorithm: Any  # what runs the passes: a module, or "auto"'s per-pass `Auto` for the case
     inside: tuple | None  # where the op pads x itself (for an algorithm that cannot): the unpadded cells; else None
     arguments: dict  # the algorithm's keywords: strides, dilation, groups, and padding where it pads (read only)
-    forward: Callable  # (x as the algorithm takes it, kernel, bias or None) -> activation(conv(x) + bias)
+    forward: Callable  # (x as the algorithm takes it, kernel, bias or None) -> activation(conv(x) + bias); a
+    # transposed convolution's: (x, kernel) -> its output before the bias (`_transposed_route`)
 
 
 _routes: dict = {}  # decided routes by case; emptied when it holds MAX_ROUTES
@@ -143,8 +132,42 @@ def _route(algorithm, x, kernel, bias, padding, strides, dilation, groups, activ
     else:
         def forward(x, kernel, bias):
             return add_bias_and_activate(module.conv_forward(x, kernel, **arguments), bias, activation)
-    route = _Route(module, inside_cells, arguments, forward)
-    if runs_forward is not None:  # decided
+    return _kept(key, _Route(module, inside_cells, arguments, forward), runs_forward is not None)
+
+
+def _transposed_route(algorithm, output_shape, kernel_shape, padding, strides, dilation, groups):
+    """The `_Route` of a transposed convolution producing `output_shape`: its forward (x, kernel) -> the input
+    gradient of the matching convolution, cut to `output_shape` (a view where cropped), by the module "auto"
+    decided for that pass (`Auto.decided_input_gradient`) once it has, kept as `_route`'s."""
+    key = ("transposed", algorithm, output_shape, kernel_shape, padding, strides, dilation, groups,
+           are_deterministic_algorithms_enabled(), measured.generation())
+    route = _routes.get(key)
+    if route is not None:
+        return route
+    module, takes_padding, inside_cells = _padding_plan(algorithm, output_shape, kernel_shape, padding, strides,
+                                                        dilation, groups)
+    arguments = dict(strides=strides, dilation=dilation, groups=groups)
+    if takes_padding:
+        arguments["padding"] = padding
+    decided = module.decided_input_gradient() if hasattr(module, "decided_input_gradient") else None
+    if decided is not None:
+        def forward(x, kernel):
+            return decided(x, kernel, output_shape, strides, dilation, groups, padding)
+    elif inside_cells is None:
+        def forward(x, kernel):
+            return module.conv_input_gradient(x, kernel, output_shape, **arguments)
+    else:
+        padded = padded_shape(output_shape, padding)
+
+        def forward(x, kernel):
+            return module.conv_input_gradient(x, kernel, padded, **arguments)[inside_cells]
+    auto_undecided = hasattr(module, "decided_input_gradient") and decided is None
+    return _kept(key, _Route(module, inside_cells, arguments, forward), not auto_undecided)
+
+
+def _kept(key, route, decided):
+    """`route`, kept under `key` when decided ("auto" before its measured choice is not)."""
+    if decided:
         if len(_routes) >= MAX_ROUTES:
             _routes.clear()
         _routes[key] = route
@@ -158,14 +181,9 @@ class TransposedConvolution(Function):
 
     def forward(self, x, kernel, *bias, output_shape, padding, strides, dilation, groups, algorithm, activation):
         self.x, self.kernel, self.padding = x, kernel, padding
-        self.arguments = dict(strides=strides, dilation=dilation, groups=groups)
-        self.algorithm, self.inside = _algorithm_taking_padding(self, algorithm, output_shape, kernel.shape, padding)
-        if self.inside is None:
-            y = self.algorithm.conv_input_gradient(x, kernel, output_shape, **self.arguments)
-        else:
-            y = self.algorithm.conv_input_gradient(x, kernel, padded_shape(output_shape, padding),
-                                                   **self.arguments)[self.inside]
-        y = np.ascontiguousarray(y)  # the bias and activation go in place (a cropped gradient is a view)
+        route = _transposed_route(algorithm, output_shape, kernel.shape, padding, strides, dilation, groups)
+        self.algorithm, self.inside, self.arguments = route.algorithm, route.inside, route.arguments
+        y = np.ascontiguousarray(route.forward(x, kernel))  # the bias and activation go in place (a crop is a view)
         y = add_bias_and_activate(y, bias[0] if bias else None, activation)
         self.activation, self.result = activation, (y if activation is not None else None)
         return y
