@@ -68,31 +68,40 @@ def empty_record():
 
 
 @pytest.mark.usefixtures("empty_record")
-def test_a_kept_route_follows_the_record_of_choices_and_deterministic_mode(monkeypatch):
-    """A 3x3 stride-1 layer with 16 channels has three candidates: the first call measures them, later calls run
-    the choice without timing. With a bias and relu the route runs a vectorized choice itself (the bias and relu in
-    its loop); a choice recorded over it, deterministic mode (Winograd, the first candidate) and a forgotten record
-    each change which candidate runs (each candidate's conv_forward notes its name when called)."""
+@pytest.mark.parametrize("which", ["forward", "input gradient"])
+def test_a_kept_route_follows_the_record_of_choices_and_deterministic_mode(monkeypatch, which):
+    """A 3x3 stride-1 layer with 16 channels has three candidates for each pass: the first call measures them,
+    later calls run the choice without timing; a choice recorded over it, deterministic mode (the first candidate)
+    and a forgotten record each change which candidate runs (each candidate's method notes its name when called).
+    The forward: a convolution with a bias and relu (a vectorized choice runs them inside its loop, from the route
+    itself); the input gradient: the transposed convolution, which runs it."""
     x, kernel, bias = _tensors((2, 10, 10, 16), (3, 3, 16, 16), True, np.float32, requires_grad=False)
     padding, case = ((1, 1), (1, 1)), Case((2, 12, 12, 16), (3, 3, 16, 16), (1, 1), (1, 1), 1)
-    names = candidates(case, "forward")
+    names = candidates(case, which)
     assert names == ("winograd", "im2col", "vectorized")
+    method = "conv_forward" if which == "forward" else "conv_input_gradient"
     ran = []
     for name in names:
-        def noted(*arguments, name=name, forward=ALGORITHMS[name].conv_forward, **keywords):
+        original = getattr(ALGORITHMS[name], method)
+
+        def noted(*arguments, name=name, original=original, **keywords):
             ran.append(name)
-            return forward(*arguments, **keywords)
-        monkeypatch.setattr(ALGORITHMS[name], "conv_forward", noted)
+            return original(*arguments, **keywords)
+        monkeypatch.setattr(ALGORITHMS[name], method, noted)
 
     def runs():
         ran.clear()
-        convolution(x, kernel, (1, 1), (1, 1), bias=bias, activation="relu", padding=padding)
+        if which == "forward":
+            convolution(x, kernel, (1, 1), (1, 1), bias=bias, activation="relu", padding=padding)
+        else:
+            transposed_convolution(x, kernel, (2, 10, 10, 16), (1, 1), (1, 1), bias=bias, activation="sigmoid",
+                                   padding=padding)
         return ran[:]
 
     assert sorted(set(runs())) == sorted(names)  # the first call measures every candidate
-    assert runs() == [measured.chosen("forward", case)]
+    assert runs() == [measured.chosen(which, case)]
     for recorded in ("vectorized", "im2col", "vectorized"):
-        measured.record({("forward", case): recorded})
+        measured.record({(which, case): recorded})
         assert runs() == [recorded]
     runtime.use_deterministic_algorithms(True)
     assert runs() == ["winograd"]
@@ -100,38 +109,3 @@ def test_a_kept_route_follows_the_record_of_choices_and_deterministic_mode(monke
     assert runs() == ["vectorized"]
     measured.forget_measured()
     assert sorted(set(runs())) == sorted(names)  # measured again
-
-
-@pytest.mark.usefixtures("empty_record")
-def test_a_kept_transposed_route_follows_the_record_of_choices_and_deterministic_mode(monkeypatch):
-    """A transposed convolution runs the matching convolution's input gradient: "auto" measures the candidates for
-    that pass at the first call, later calls run the choice alone, and a recorded choice, deterministic mode and a
-    forgotten record each change which candidate runs."""
-    x, kernel, bias = _tensors((2, 10, 10, 16), (3, 3, 16, 16), True, np.float32, requires_grad=False)
-    padding, case = ((1, 1), (1, 1)), Case((2, 12, 12, 16), (3, 3, 16, 16), (1, 1), (1, 1), 1)
-    names = candidates(case, "input gradient")
-    assert len(names) == 3
-    ran = []
-    for name in names:
-        def noted(*arguments, name=name, gradient=ALGORITHMS[name].conv_input_gradient, **keywords):
-            ran.append(name)
-            return gradient(*arguments, **keywords)
-        monkeypatch.setattr(ALGORITHMS[name], "conv_input_gradient", noted)
-
-    def runs():
-        ran.clear()
-        transposed_convolution(x, kernel, (2, 10, 10, 16), (1, 1), (1, 1), bias=bias, activation="sigmoid",
-                               padding=padding)
-        return ran[:]
-
-    assert sorted(set(runs())) == sorted(names)
-    assert runs() == [measured.chosen("input gradient", case)]
-    for recorded in ("vectorized", "im2col", "vectorized"):
-        measured.record({("input gradient", case): recorded})
-        assert runs() == [recorded]
-    runtime.use_deterministic_algorithms(True)
-    assert runs() == [names[0]]
-    runtime.use_deterministic_algorithms(False)
-    assert runs() == ["vectorized"]
-    measured.forget_measured()
-    assert sorted(set(runs())) == sorted(names)
