@@ -209,12 +209,8 @@ def _bias_values(bias, length, dtype):
 
 def _on_chunks(run, images, bytes_per_image, multiply_adds):
     """run(images) for each chunk of a pass of these compiled loops (`batch_chunks`, own_loop), on striate's
-    threads; one chunk (batch-1 inference) as run(slice(None)) on this thread, without the hand-off."""
-    chunks = batch_chunks(images, bytes_per_image, own_loop=True)
-    if len(chunks) == 1:
-        run(slice(None))
-    else:
-        split_batch(run, chunks, work=multiply_adds)
+    threads (one chunk, as a batch-1 inference has, runs on this thread: `split_batch`)."""
+    split_batch(run, batch_chunks(images, bytes_per_image, own_loop=True), work=multiply_adds)
 
 
 def _pixels_fill_more_lanes(channels_out, out_wide, dtype):

@@ -33,7 +33,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
-        tensors = inputs if all(type(value) is Tensor for value in inputs) else operands_as_tensors(inputs)
+        tensors = inputs if all([type(value) is Tensor for value in inputs]) else operands_as_tensors(inputs)
         op = cls()
         op.needs_input_grad = needs_input_grad = tuple([t.requires_grad for t in tensors])
         data = op.forward(*[t.data for t in tensors], **options)

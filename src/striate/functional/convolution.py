@@ -113,9 +113,7 @@ def _conv(op: str, rank: int, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike |
 
 
 def _operands(op: str, x: ArrayLike, kernel: ArrayLike, bias: ArrayLike | None) -> tuple[Tensor, Tensor, Tensor | None]:
-    """(x, kernel, bias or None) as Tensors, after refusing non-numeric data (a Tensor is numeric already)."""
-    if type(x) is Tensor and type(kernel) is Tensor and (bias is None or type(bias) is Tensor):
-        return x, kernel, bias
+    """(x, kernel, bias or None) as Tensors, after refusing non-numeric data."""
     check_numeric(op, "input", x)
     check_numeric(op, "kernel", kernel)
     if bias is not None:

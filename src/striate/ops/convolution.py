@@ -34,8 +34,7 @@ import numpy as np
 from striate.algorithms import Case, algorithm_module, measured
 from striate.algorithms.windows import inside, padded_shape, zero_padded
 from striate.core.function import Function
-from striate.core.runtime import are_deterministic_algorithms_enabled, is_grad_enabled
-from striate.core.tensor import Tensor
+from striate.core.runtime import are_deterministic_algorithms_enabled
 from striate.ops.activations import IN_PLACE_ACTIVATIONS
 from striate.ops.bias_activation import add_bias_and_activate, through_activation_and_bias
 
@@ -49,12 +48,6 @@ class Convolution(Function):
         y = route.forward(self.x, kernel, bias[0] if bias else None)
         self.activation, self.result = activation, (y if activation is not None else None)
         return y
-
-    @staticmethod
-    def output(x, kernel, *bias, padding, strides, dilation, groups, algorithm, activation):
-        """The forward's y alone, nothing kept for a backward (`_apply` where no graph is built)."""
-        route = _route(algorithm, x, kernel, bias, padding, strides, dilation, groups, activation)
-        return route.forward(x if route.inside is None else zero_padded(x, padding), kernel, bias[0] if bias else None)
 
     def backward(self, grad):
         grad, grad_bias = through_activation_and_bias(self, grad)
@@ -188,11 +181,6 @@ class TransposedConvolution(Function):
         self.activation, self.result = activation, (y if activation is not None else None)
         return y
 
-    @classmethod
-    def output(cls, *arrays, **options):
-        """The forward's y alone (`_apply` where no graph is built)."""
-        return cls().forward(*arrays, **options)
-
     def backward(self, grad):
         grad, grad_bias = through_activation_and_bias(self, grad)
         if self.inside is not None:
@@ -229,18 +217,12 @@ def transposed_convolution(x, kernel, output_shape, strides, dilation, groups=1,
 
 def _apply(function, op, x, kernel, bias, activation, padding, strides, dilation, **options):
     """function.apply(x, kernel[, bias]) with the padding (None: none), strides and dilation as tuples, after
-    refusing, naming `op`, an activation the op cannot apply in place; where no graph is built (grad mode off, or
-    no input requiring a gradient: inference), the forward's output alone (`function.output`), without the op
-    object and what it would keep for a backward (a batch-1 layer's call: about 2 us less)."""
+    refusing, naming `op`, an activation the op cannot apply in place."""
     if activation is not None and activation not in IN_PLACE_ACTIVATIONS:
         raise ValueError(f"{op}: activation {activation!r} cannot be fused; expected None or one of "
                          f"{sorted(IN_PLACE_ACTIVATIONS)}")
     if padding is None:
         padding = ((0, 0),) * (len(x.shape) - 2)
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    options.update(padding=tuple(tuple(pair) for pair in padding), strides=tuple(strides), dilation=tuple(dilation),
-                   activation=activation)
-    if all([type(value) is Tensor for value in inputs]) and not (
-            is_grad_enabled() and any([value.requires_grad for value in inputs])):
-        return Tensor._from_op(function.output(*[value.data for value in inputs], **options), None)
-    return function.apply(*inputs, **options)
+    return function.apply(*inputs, padding=tuple(tuple(pair) for pair in padding), strides=tuple(strides),
+                          dilation=tuple(dilation), activation=activation, **options)

@@ -35,12 +35,9 @@ def _output(x, pool_size, strides, dtype):
 
 
 def _run(loop, batch_arrays, per_image_bytes, work):
-    """loop(*[a[chunk] for a in batch_arrays]) on every chunk of the batch, shared by striate's threads; a batch of
-    one chunk (batch-1 inference) on this thread, without the hand-off."""
+    """loop(*[a[chunk] for a in batch_arrays]) on every chunk of the batch, shared by striate's threads (one chunk,
+    as a batch-1 inference has, runs on this thread: `split_batch`)."""
     chunks = batch_chunks(batch_arrays[0].shape[0], per_image_bytes)
-    if len(chunks) == 1:
-        loop(*batch_arrays)
-        return
 
     def run_chunk(images):
         loop(*(a[images] for a in batch_arrays))
