@@ -350,6 +350,7 @@ def _shape_cases() -> list[OpCase]:
     s = (2, 3, 4)
     idx = np.array([0, 2, 0, 1])
     mask = np.array([True, False, True])
+    tokens = np.array([[5, 0, 5], [2, 5, 0]])  # (2, 3) indices into 6 rows, 5 and 0 picked more than once
     return [
         OpCase("reshape method (3, 8)", lambda x: x.reshape(3, 8), lambda x: x.reshape(3, 8), normal(s)),
         OpCase("reshape method tuple with -1", lambda x: x.reshape((4, -1)), lambda x: x.reshape(4, -1),
@@ -372,6 +373,8 @@ def _shape_cases() -> list[OpCase]:
                lambda x: x[:, torch.as_tensor(idx[:3] % 3)], normal(s)),
         OpCase("getitem repeated rows", lambda x: x[idx], lambda x: x[torch.as_tensor(idx)], normal((3, 4))),
         OpCase("getitem boolean mask", lambda x: x[mask], lambda x: x[torch.as_tensor(mask)], normal((3, 4))),
+        OpCase("embedding rows picked twice accumulate", lambda table: ops.embedding(tokens, table),
+               lambda table: TF.embedding(torch.as_tensor(tokens), table), normal((6, 5))),
         OpCase("F.concat axis 0", lambda a, b, c: F.concat([a, b, c], axis=0),
                lambda a, b, c: torch.cat([a, b, c], dim=0), normal((1, 3), (2, 3), (3, 3))),
         OpCase("F.concat axis -1", lambda a, b: F.concat([a, b], axis=-1),

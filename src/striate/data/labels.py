@@ -13,7 +13,7 @@ def whole_numbers(op: str, what: str, values: NDArray[Any]) -> NDArray[np.int64]
     if values.dtype.kind not in "biuf":
         raise TypeError(f"{op}: {what} must be integers; received dtype {values.dtype}")
     indices = values.astype(np.int64)
-    if values.dtype.kind == "f" and not np.array_equal(indices, values):
+    if values.dtype.kind == "f" and (indices != values).any():  # NaN too: NaN != its int64
         raise ValueError(f"{op}: {what} must be whole numbers; received e.g. {values[indices != values].flat[0]}")
     return indices
 

@@ -12,6 +12,7 @@ from striate import constraints, regularizers
 from striate.core.tensor import Tensor
 from striate.data.labels import whole_numbers
 from striate.layers.layer import Layer, _is_symbolic, call_scope
+from striate.ops.embedding import embedding
 
 MASK_ATTRIBUTE = "_keras_mask"
 
@@ -75,8 +76,8 @@ class Embedding(Layer):
             return self.record_activity(self.call(indices, training=training))
 
     def call(self, inputs, training=False):
-        indices = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs).astype(np.int64)
-        return attach_mask(self.embeddings[indices], indices != 0 if self.mask_zero else None)
+        indices = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs).astype(np.int64, copy=False)
+        return attach_mask(embedding(indices, self.embeddings), indices != 0 if self.mask_zero else None)
 
     def _check_indices(self, inputs):
         values = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)

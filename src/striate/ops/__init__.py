@@ -6,6 +6,7 @@ from striate.ops.convolution import convolution, transposed_convolution
 from striate.ops.dense import dense
 from striate.ops.dropout import dropout
 from striate.ops.elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
+from striate.ops.embedding import embedding
 from striate.ops.gradient_gate import gradient_gate
 from striate.ops.padding import pad
 from striate.ops.recurrent import gru_sequence, lstm_sequence, simple_rnn_sequence
@@ -15,9 +16,9 @@ from striate.ops.sliding_window import sliding_window
 from striate.ops.smooth_activations import gelu, hard_sigmoid, mish, selu, softplus, swish
 
 __all__ = [
-    "abs", "add", "add_relu", "clip", "concat", "convolution", "dense", "div", "dropout", "elu", "exp", "getitem",
-    "gradient_gate", "leaky_relu", "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum", "mul", "neg",
-    "pad", "pow",
+    "abs", "add", "add_relu", "clip", "concat", "convolution", "dense", "div", "dropout", "elu", "embedding", "exp",
+    "getitem", "gradient_gate", "leaky_relu", "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum",
+    "mul", "neg", "pad", "pow",
     "relu", "reshape", "sigmoid", "sliding_window", "softmax", "sqrt", "stack", "sub", "sum", "tanh", "transpose",
     "transposed_convolution", "where",
     "gru_sequence", "lstm_sequence", "simple_rnn_sequence",
