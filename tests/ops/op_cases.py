@@ -449,6 +449,30 @@ def _pad_cases() -> list[OpCase]:
     return cases
 
 
+def _sample_normalization_cases() -> list[OpCase]:
+    def torch_groups(x, groups, weight=None, bias=None):
+        """x (N, *spatial, C) -> torch's group_norm on (N, C, *spatial), back to channels-last."""
+        return channels_last(TF.group_norm(channels_first(x), groups, weight, bias, eps=1e-3))
+
+    return [
+        OpCase("normalize_groups blocks of positions and channels",
+               lambda x, g, b: ops.normalize_groups(x, g, b, 1e-3),
+               lambda x, g, b: torch_groups(x.reshape(2, 6, 6), 3, g.reshape(6), b.reshape(6)).reshape(2, 6, 3, 2),
+               normal((2, 6, 3, 2), (3, 2), (3, 2))),
+        OpCase("F.group_norm 2-D with gamma and beta", lambda x, g, b: F.group_norm(x, 2, g, b),
+               lambda x, g, b: torch_groups(x, 2, g, b), normal((2, 3, 4, 6), (6,), (6,))),
+        OpCase("F.group_norm one channel per group", lambda x: F.group_norm(x, 4),
+               lambda x: torch_groups(x, 4), normal((2, 5, 4))),
+        OpCase("F.layer_norm last axis with gamma and beta", lambda x, g, b: F.layer_norm(x, -1, g, b),
+               lambda x, g, b: TF.layer_norm(x, (4,), g, b, eps=1e-3), normal((3, 5, 4), (4,), (4,))),
+        OpCase("F.layer_norm over a middle axis", lambda x: F.layer_norm(x, 1),
+               lambda x: TF.layer_norm(x.permute(0, 2, 1), (5,), eps=1e-3).permute(0, 2, 1), normal((3, 5, 4))),
+        OpCase("F.layer_norm over axes 1 and 3", lambda x: F.layer_norm(x, (1, 3)),
+               lambda x: TF.layer_norm(x.permute(0, 2, 1, 3), (3, 4), eps=1e-3).permute(0, 2, 1, 3),
+               normal((2, 3, 5, 4))),
+    ]
+
+
 def all_op_cases() -> list[OpCase]:
     rng = np.random.default_rng(20240611)
     return (
@@ -462,6 +486,7 @@ def all_op_cases() -> list[OpCase]:
         + _shape_cases()
         + _where_cases()
         + _pad_cases()
+        + _sample_normalization_cases()
     )
 
 

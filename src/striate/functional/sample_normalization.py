@@ -1,6 +1,7 @@
 """Normalization within each sample, no batch statistics: layer normalization (Ba et al. 2016) and group
-normalization (Wu & He 2018). Both are compositions of ops; gradients come from those ops."""
+normalization (Wu & He 2018). Both are one op (`striate.ops.sample_normalization`) on blocks of x."""
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -8,14 +9,12 @@ from numpy.typing import ArrayLike
 
 from striate.core.tensor import Tensor, as_tensor
 from striate.functional.arguments import check_numeric
-from striate.ops import sqrt
+from striate.ops.sample_normalization import normalize_groups
 
 
-def _moments(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Tensor]:
-    """(mean, biased variance) over `axes`, kept as size-1 axes."""
-    mean = x.mean(axis=axes, keepdims=True)
-    centered = x - mean
-    return centered, (centered * centered).mean(axis=axes, keepdims=True)
+def _affine(parameter: ArrayLike | None, shape: tuple[int, int], fill: float, dtype: np.dtype) -> ArrayLike:
+    """gamma or beta as the op's (G, K): the given values reshaped, or a constant `fill` where the layer has none."""
+    return np.full(shape, fill, dtype) if parameter is None else as_tensor(parameter).reshape(shape)
 
 
 def layer_norm(x: ArrayLike, axis: int | Sequence[int] = -1, gamma: ArrayLike | None = None,
@@ -34,14 +33,14 @@ def layer_norm(x: ArrayLike, axis: int | Sequence[int] = -1, gamma: ArrayLike | 
     axes = tuple(sorted(a % x.ndim for a in ((axis,) if isinstance(axis, int | np.integer) else axis)))
     if 0 in axes:
         raise ValueError(f"{op}: cannot normalize over the batch axis 0; received axis={axis} for shape {x.shape}")
-    centered, variance = _moments(x, axes)
-    y = centered / sqrt(variance + epsilon)
-    broadcast = tuple(x.shape[a] if a in axes else 1 for a in range(x.ndim))
-    if gamma is not None:
-        y = y * as_tensor(gamma).reshape(broadcast)
-    if beta is not None:
-        y = y + as_tensor(beta).reshape(broadcast)
-    return y
+    others = tuple(a for a in range(1, x.ndim) if a not in axes)
+    order = (0, *others, *axes)  # the normalized axes last: each sample's blocks are then rows of the features
+    moved = x if order == tuple(range(x.ndim)) else x.transpose(order)
+    features = (1, math.prod(x.shape[a] for a in axes))
+    blocks = moved.reshape(-1, 1, *features)
+    y = normalize_groups(blocks, _affine(gamma, features, 1, x.dtype), _affine(beta, features, 0, x.dtype), epsilon)
+    y = y.reshape(moved.shape)
+    return y if moved is x else y.transpose(tuple(np.argsort(order)))
 
 
 def group_norm(x: ArrayLike, groups: int, gamma: ArrayLike | None = None, beta: ArrayLike | None = None,
@@ -58,12 +57,7 @@ def group_norm(x: ArrayLike, groups: int, gamma: ArrayLike | None = None, beta: 
     if x.ndim < 2 or groups < 1 or channels % groups:
         raise ValueError(f"{op}: groups={groups} must divide the channels (last axis) of x; received shape "
                          f"{x.shape}")
-    grouped = x.reshape(*x.shape[:-1], groups, channels // groups)
-    axes = tuple(a for a in range(1, grouped.ndim) if a != grouped.ndim - 2)
-    centered, variance = _moments(grouped, axes)
-    y = (centered / sqrt(variance + epsilon)).reshape(x.shape)
-    if gamma is not None:
-        y = y * gamma
-    if beta is not None:
-        y = y + beta
-    return y
+    grouped = x.reshape(x.shape[0], -1, groups, channels // groups)
+    shape = (groups, channels // groups)
+    y = normalize_groups(grouped, _affine(gamma, shape, 1, x.dtype), _affine(beta, shape, 0, x.dtype), epsilon)
+    return y.reshape(x.shape)
