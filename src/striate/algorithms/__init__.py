@@ -7,7 +7,7 @@ Each module provides
 on an already padded channels-last input, and raises ValueError for a case it cannot serve. A module whose two
 gradients share work (winograd: the transformed output gradient) also provides
     conv_gradients(x, grad_output, kernel, strides, dilation, groups) -> (input gradient, kernel gradient)
-A module that sets PADS_WITH_ZEROS (im2col, winograd, depthwise, vectorized) also takes `padding=` (one
+A module that sets PADS_WITH_ZEROS (im2col, winograd, depthwise, per_group, vectorized) also takes `padding=` (one
 (before, after) pair of zeros per spatial axis) in each of them: x and the input gradient are then the unpadded
 arrays, and no padded copy is made (the convolution op uses this; for the other modules it pads x itself, and
 "auto" pads for a chosen one). A module that sets ADDS_BIAS_AND_RELU (vectorized) takes `bias=` and `relu=` in
@@ -21,6 +21,8 @@ conv_forward and adds them as it stores each output.
     separable   rank-1 2-D kernels as a column pass and a row pass (kernel gradient by im2col)
     pointwise   1x1 kernels: the input is already the matrix, one GEMM (any stride)
     depthwise   one input channel per group: shifted multiply-adds, no GEMM; pads with zeros itself
+    per_group   several input channels per group: one ungrouped convolution per group, each by "auto"; pads with
+                zeros itself
     vectorized  the definition with vector registers: 8 output pixels x 16 or 32 output channels per block (1-D, 2-D,
                 groups 1); pads with zeros itself
 
@@ -45,6 +47,7 @@ from striate.algorithms import (
     fft,
     im2col,
     measured,
+    per_group,
     pointwise,
     separable,
     toeplitz,
@@ -62,6 +65,7 @@ ALGORITHMS = {
     "separable": separable,
     "pointwise": pointwise,
     "depthwise": depthwise,
+    "per_group": per_group,
     "toeplitz": toeplitz,
     "vectorized": vectorized,
 }
@@ -92,6 +96,10 @@ def _is_pointwise(case):
 
 def _is_depthwise(case):
     return case.groups > 1 and case.per_group_in == 1
+
+
+def _is_grouped(case):
+    return case.groups > 1 and case.per_group_in > 1
 
 
 def _is_winograd_3x3(case):
@@ -125,12 +133,15 @@ def _is_large_kernel_stride_1(case):
 
 TOEPLITZ_WASTE = 8  # padded width / kernel width: how many times more multiplies the banded product may make
 WINOGRAD_OR_IM2COL = ("winograd", "im2col")  # measured on each layer: the first is the choice until then
+PER_GROUP_OR_IM2COL = ("per_group", "im2col")
 
 # (what the row covers, condition, forward, input gradient, kernel gradient): the first match wins; a tuple of
 # names is measured (see the module's docstring)
 AUTO_TABLE = (
     ("1x1 kernel", _is_pointwise, "pointwise", "pointwise", "pointwise"),
     ("depthwise: one input channel per group", _is_depthwise, "depthwise", "depthwise", "depthwise"),
+    ("grouped: several input channels per group", _is_grouped, PER_GROUP_OR_IM2COL, PER_GROUP_OR_IM2COL,
+     PER_GROUP_OR_IM2COL),
     ("2-D 3x3, stride 1, dilation 1, >= 16 channels", _is_winograd_3x3, WINOGRAD_OR_IM2COL, WINOGRAD_OR_IM2COL,
      WINOGRAD_OR_IM2COL),
     ("2-D kernel >= 9x9 with stride 1", _is_large_kernel_stride_1, "fft", "fft", "fft"),
