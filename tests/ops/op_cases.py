@@ -267,6 +267,7 @@ def _unary_cases() -> list[OpCase]:
                    away_from_zero(shape)),
             OpCase(f"sigmoid {tag}", F.sigmoid, torch.sigmoid, scaled_normal(shape, 3.0)),
             OpCase(f"tanh {tag}", F.tanh, torch.tanh, scaled_normal(shape, 2.0)),
+            OpCase(f"swish {tag}", ops.swish, TF.silu, scaled_normal(shape, 3.0)),
             OpCase(f"clip {tag}", lambda x: F.clip(x, -0.5, 0.7), lambda x: torch.clamp(x, -0.5, 0.7),
                    _away_from(shape, -0.5, 0.7)),
         ]
@@ -276,6 +277,8 @@ def _unary_cases() -> list[OpCase]:
         OpCase("add_relu broadcasting (2, 3, 4) + (4,)", ops.add_relu, lambda a, b: torch.relu(a + b),
                _sums_away_from_zero((2, 3, 4), (4,))),
         OpCase("sigmoid saturates without overflow", F.sigmoid, torch.sigmoid,
+               lambda r: [np.array([-800.0, -40.0, -1.0, 0.5, 40.0, 800.0])]),
+        OpCase("swish saturates without overflow", ops.swish, TF.silu,
                lambda r: [np.array([-800.0, -40.0, -1.0, 0.5, 40.0, 800.0])]),
         OpCase("exp of moderate values", F.exp, torch.exp, lambda r: [r.uniform(-20, 20, (5,))]),
     ]

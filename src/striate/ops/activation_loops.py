@@ -8,6 +8,7 @@ with few channels, as rows of its last two axes, each W*C values long, and the b
     add_bias_relu:           y = max(y + bias_row, 0)                                   (0 for NaN, as fmax)
     add_relu:                out = max(a + b, 0), a residual connection and its relu (flat arrays)
     relu_gradient:           out = dy * (1 where y > 0, else 0), the backward of a relu and of add_relu
+    leaky_relu:              out = x where x > 0, else slope x; leaky_relu_gradient: dy where x > 0, else slope dy
     gradient_and_row_sums:   dz = dy * act'(y), act' from the output y:                 relu  1 where y > 0, else 0
                                                                                         tanh  1 - y^2
                                                                                         sigmoid  (1 - y) y
@@ -63,6 +64,21 @@ def relu_gradient(grad, y, out, one):
     zero = one - one
     for m in range(out.shape[0]):
         out[m] = grad[m] * (one if y[m] > 0 else zero)
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def leaky_relu(x, slope, out):
+    """out = x where x > 0, else slope * x, over flat arrays (NumPy's where, cast and multiply: three passes and a
+    mask)."""
+    for m in range(out.shape[0]):
+        out[m] = x[m] if x[m] > 0 else x[m] * slope
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def leaky_relu_gradient(grad, x, slope, out):
+    """out = grad where x > 0, else grad * slope, over flat arrays."""
+    for m in range(out.shape[0]):
+        out[m] = grad[m] if x[m] > 0 else grad[m] * slope
 
 
 @njit(nogil=True, cache=True, boundscheck=False)

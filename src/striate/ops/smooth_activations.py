@@ -1,11 +1,12 @@
-"""Smooth activations: softplus and gelu as primitive ops; swish (silu), selu, mish and hard_sigmoid as
-exact compositions of primitive ops (so their gradients come from those ops).
+"""Smooth activations: softplus, gelu and swish (silu) as primitive ops; selu, mish and hard_sigmoid as exact
+compositions of primitive ops (so their gradients come from those ops).
 
     softplus(x)     = log(1 + e^x)                                   d/dx = sigmoid(x)
     gelu(x)         = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2          d/dx = Phi(x) + x phi(x)
     gelu(x, approximate=True)
                     = x (1 + tanh(u)) / 2,  u = sqrt(2 / pi) (x + 0.044715 x^3)   (Hendrycks & Gimpel 2016)
-    swish(x)        = x sigmoid(x)                                   (Ramachandran et al. 2017; silu)
+    swish(x)        = x sigmoid(x)                                   d/dx = s (1 + x (1 - s)),  s = sigmoid(x)
+                                                                     (Ramachandran et al. 2017; silu)
     selu(x)         = scale * elu(x, alpha), alpha = 1.67326..., scale = 1.05070...   (Klambauer et al. 2017)
     mish(x)         = x tanh(softplus(x))                             (Misra 2019)
     hard_sigmoid(x) = clip(x / 6 + 1 / 2, 0, 1)                       (Keras 3's, = relu6(x + 3) / 6)
@@ -14,10 +15,10 @@ exact compositions of primitive ops (so their gradients come from those ops).
 import math
 
 import numpy as np
-from scipy.special import erf, expit
+from scipy.special import erf
 
 from striate.core.function import Function
-from striate.ops.activations import elu, sigmoid, tanh
+from striate.ops.activations import elu, sigmoid_values, tanh
 from striate.ops.elementwise import clip
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -33,7 +34,7 @@ class Softplus(Function):
         return np.logaddexp(np.zeros((), x.dtype), x)
 
     def backward(self, grad):
-        return (grad * expit(self.x),)
+        return (grad * sigmoid_values(self.x),)
 
 
 class Gelu(Function):
@@ -59,6 +60,24 @@ class Gelu(Function):
         return ((grad * derivative).astype(grad.dtype),)
 
 
+class Swish(Function):
+    """x sigmoid(x) as one op: the sigmoid by `sigmoid_values`, the gradient s (1 + x (1 - s)) in four in-place
+    passes (as a product of ops, the sigmoid's and the product's backward and the sum of x's two gradients)."""
+
+    def forward(self, x):
+        self.x, self.sigmoid = x, sigmoid_values(x)
+        return x * self.sigmoid
+
+    def backward(self, grad):
+        s = self.sigmoid
+        derivative = np.subtract(1, s, dtype=s.dtype)
+        derivative *= self.x
+        derivative += 1
+        derivative *= s
+        derivative *= grad
+        return (derivative,)
+
+
 def softplus(x):
     """log(1 + e^x)."""
     return Softplus.apply(x)
@@ -71,7 +90,7 @@ def gelu(x, approximate=False):
 
 def swish(x):
     """x * sigmoid(x) (also called silu)."""
-    return x * sigmoid(x)
+    return Swish.apply(x)
 
 
 silu = swish
