@@ -268,6 +268,7 @@ def _unary_cases() -> list[OpCase]:
             OpCase(f"sigmoid {tag}", F.sigmoid, torch.sigmoid, scaled_normal(shape, 3.0)),
             OpCase(f"tanh {tag}", F.tanh, torch.tanh, scaled_normal(shape, 2.0)),
             OpCase(f"swish {tag}", ops.swish, TF.silu, scaled_normal(shape, 3.0)),
+            OpCase(f"gelu {tag}", ops.gelu, TF.gelu, scaled_normal(shape, 3.0)),
             OpCase(f"clip {tag}", lambda x: F.clip(x, -0.5, 0.7), lambda x: torch.clamp(x, -0.5, 0.7),
                    _away_from(shape, -0.5, 0.7)),
         ]
@@ -280,6 +281,7 @@ def _unary_cases() -> list[OpCase]:
                lambda r: [np.array([-800.0, -40.0, -1.0, 0.5, 40.0, 800.0])]),
         OpCase("swish saturates without overflow", ops.swish, TF.silu,
                lambda r: [np.array([-800.0, -40.0, -1.0, 0.5, 40.0, 800.0])]),
+        OpCase("gelu in its tails", ops.gelu, TF.gelu, lambda r: [np.array([-40.0, -7.0, -4.5, -0.3, 4.5, 7.0, 40.0])]),
         OpCase("exp of moderate values", F.exp, torch.exp, lambda r: [r.uniform(-20, 20, (5,))]),
     ]
     for shape, axis in [((3, 5), -1), ((3, 5), 0), ((2, 3, 4), 1), ((2, 3, 4), -1)]:

@@ -15,6 +15,7 @@ compositions of primitive ops (so their gradients come from those ops).
 import math
 
 import numpy as np
+from numba import njit
 from scipy.special import erf
 
 from striate.core.function import Function
@@ -38,13 +39,24 @@ class Softplus(Function):
 
 
 class Gelu(Function):
-    """x Phi(x) with Phi the standard normal CDF, exactly (erf) or by Hendrycks & Gimpel's tanh formula."""
+    """x Phi(x) with Phi the standard normal CDF, exactly (erf) or by Hendrycks & Gimpel's tanh formula.
+
+    The exact form's Phi(x) = (1 + erf(x / sqrt 2)) / 2 comes, for float32, from one compiled vector loop with a
+    rational erf (`_gelu_float32`: Phi within 2.2e-7 in float32 arithmetic, a few float32 steps near 1; PyTorch's
+    float32 erf is within 1.5e-7), and for float64 from scipy's erf (scalar, exact to float64): 512 Ki float32
+    values 5.5-9 ms -> 0.5 ms (PyTorch 0.2-0.3)."""
 
     def forward(self, x, approximate):
         self.x, self.approximate = x, approximate
         if approximate:
             self.inner = np.tanh(math.sqrt(2 / math.pi) * (x + GELU_CUBIC * x**3))
             return (0.5 * x * (1 + self.inner)).astype(x.dtype)
+        if x.dtype == np.float32:
+            flat = np.ascontiguousarray(x).reshape(-1)
+            self.cdf, y = np.empty_like(flat), np.empty_like(flat)
+            _gelu_float32(flat, self.cdf, y)
+            self.cdf = self.cdf.reshape(x.shape)
+            return y.reshape(x.shape)
         self.cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
         return (x * self.cdf).astype(x.dtype)
 
@@ -54,10 +66,43 @@ class Gelu(Function):
             # d/dx [x (1 + t) / 2] = (1 + t) / 2 + x (1 - t^2) sqrt(2 / pi) (1 + 3 * 0.044715 x^2) / 2
             t = self.inner
             derivative = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * math.sqrt(2 / math.pi) * (1 + 3 * GELU_CUBIC * x * x)
-        else:
-            density = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-            derivative = self.cdf + x * density
-        return ((grad * derivative).astype(grad.dtype),)
+            return ((grad * derivative).astype(grad.dtype),)
+        # Phi(x) + x phi(x), phi(x) = e^(-x^2 / 2) / sqrt(2 pi): in place in one array
+        derivative = np.multiply(x, x)
+        derivative *= -0.5
+        np.exp(derivative, out=derivative)
+        derivative *= x
+        derivative *= 1 / math.sqrt(2 * math.pi)
+        derivative += self.cdf
+        derivative *= grad
+        return (derivative,)
+
+
+# erf(z) ~ z P(z^2) / Q(z^2) on [-4, 4] (erf(4) is 1 in float32), the rational approximation of Eigen's
+# generic_fast_erf_float: within 6.5e-8 of erf evaluated in float64, 4.4e-7 in float32
+ERF_NUMERATOR = (-1.60960333262415e-02, -2.95459980854025e-03, -7.34990630326855e-04, -5.69250639462346e-05,
+                 -2.10102402082508e-06, 2.77068142495902e-08, -2.72614225801306e-10)
+ERF_DENOMINATOR = (-1.42647390514189e-02, -7.37332916720468e-03, -1.68282697438203e-03, -2.13374055278905e-04,
+                   -1.45660718464996e-05)
+
+
+@njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
+def _gelu_float32(x, cdf, y):
+    """cdf = Phi(x) and y = x Phi(x) over flat float32 arrays, erf by the rational approximation above in float32
+    arithmetic (the loop vectorizes: no call, and `error_model="numpy"` lets the division be IEEE's)."""
+    a1, a3, a5, a7, a9, a11, a13 = [np.float32(value) for value in ERF_NUMERATOR]
+    b0, b2, b4, b6, b8 = [np.float32(value) for value in ERF_DENOMINATOR]
+    four, half, one = np.float32(4), np.float32(0.5), np.float32(1)
+    scale = np.float32(1 / math.sqrt(2))
+    for i in range(x.shape[0]):
+        value = x[i]
+        z = min(max(value * scale, -four), four)
+        z2 = z * z
+        numerator = z * (a1 + z2 * (a3 + z2 * (a5 + z2 * (a7 + z2 * (a9 + z2 * (a11 + z2 * a13))))))
+        denominator = b0 + z2 * (b2 + z2 * (b4 + z2 * (b6 + z2 * b8)))
+        phi = half * (one + numerator / denominator)
+        cdf[i] = phi
+        y[i] = value * phi
 
 
 class Swish(Function):
