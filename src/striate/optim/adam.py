@@ -66,11 +66,13 @@ class Adam(AdaptiveMoments):
             parameter[...] = flat.reshape(parameter.shape)
 
 
-@njit(nogil=True, cache=True, boundscheck=False)
+@njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
 def _adam_rule(parameter, gradient, first_moment, second_moment, keep_1, keep_2, step_size, epsilon):
     """The rule of `Adam` over flat arrays in one pass, each value computed as NumPy computes the formulas
     above (keep_i = 1 - beta_i); NumPy needed nine passes and as many temporaries the size of the parameter
-    (the MNIST CNN's 9216 x 128 weights: 3.4 ms per step)."""
+    (the MNIST CNN's 9216 x 128 weights: 3.4 ms per step). With numba's default error model the division checks
+    for zero and raises, which keeps the loop scalar; NumPy's (IEEE division, the same bits) lets it run on
+    vectors: ResNet-18's 11.7 M parameters 28.6 -> 11.1 ms per update, one thread."""
     for i in range(parameter.shape[0]):
         g = gradient[i]
         m = first_moment[i] + (g - first_moment[i]) * keep_1
