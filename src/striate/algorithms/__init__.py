@@ -23,6 +23,7 @@ conv_forward and adds them as it stores each output.
     depthwise   one input channel per group: shifted multiply-adds, no GEMM; pads with zeros itself
     per_group   several input channels per group: one ungrouped convolution per group, each by "auto"; pads with
                 zeros itself
+    depth_slices  3-D kernels: a sum of 2-D convolutions over the depth slices, each by "auto"
     vectorized  the definition with vector registers: 8 output pixels x 16 or 32 output channels per block (1-D, 2-D,
                 groups 1); pads with zeros itself
 
@@ -42,6 +43,7 @@ import math
 from dataclasses import dataclass
 
 from striate.algorithms import (
+    depth_slices,
     depthwise,
     direct,
     fft,
@@ -66,6 +68,7 @@ ALGORITHMS = {
     "pointwise": pointwise,
     "depthwise": depthwise,
     "per_group": per_group,
+    "depth_slices": depth_slices,
     "toeplitz": toeplitz,
     "vectorized": vectorized,
 }
@@ -102,6 +105,10 @@ def _is_grouped(case):
     return case.groups > 1 and case.per_group_in > 1
 
 
+def _is_3d(case):
+    return len(case.kernel_size) == 3
+
+
 def _is_winograd_3x3(case):
     # below 16 channels the transforms cost more than the multiplies they save
     return (case.kernel_size == (3, 3) and case.strides == (1, 1) and case.dilation == (1, 1)
@@ -134,6 +141,7 @@ def _is_large_kernel_stride_1(case):
 TOEPLITZ_WASTE = 8  # padded width / kernel width: how many times more multiplies the banded product may make
 WINOGRAD_OR_IM2COL = ("winograd", "im2col")  # measured on each layer: the first is the choice until then
 PER_GROUP_OR_IM2COL = ("per_group", "im2col")
+DEPTH_SLICES_OR_IM2COL = ("depth_slices", "im2col")
 
 # (what the row covers, condition, forward, input gradient, kernel gradient): the first match wins; a tuple of
 # names is measured (see the module's docstring)
@@ -142,6 +150,7 @@ AUTO_TABLE = (
     ("depthwise: one input channel per group", _is_depthwise, "depthwise", "depthwise", "depthwise"),
     ("grouped: several input channels per group", _is_grouped, PER_GROUP_OR_IM2COL, PER_GROUP_OR_IM2COL,
      PER_GROUP_OR_IM2COL),
+    ("3-D kernel", _is_3d, DEPTH_SLICES_OR_IM2COL, DEPTH_SLICES_OR_IM2COL, DEPTH_SLICES_OR_IM2COL),
     ("2-D 3x3, stride 1, dilation 1, >= 16 channels", _is_winograd_3x3, WINOGRAD_OR_IM2COL, WINOGRAD_OR_IM2COL,
      WINOGRAD_OR_IM2COL),
     ("2-D kernel >= 9x9 with stride 1", _is_large_kernel_stride_1, "fft", "fft", "fft"),
