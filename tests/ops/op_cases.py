@@ -478,6 +478,21 @@ def _sample_normalization_cases() -> list[OpCase]:
     ]
 
 
+def _resize_cases() -> list[OpCase]:
+    def torch_resize(size, mode):
+        return lambda x: channels_last(TF.interpolate(channels_first(x), size=size, mode=mode,
+                                                      **({"align_corners": False} if mode == "bilinear" else {})))
+
+    return [
+        OpCase("F.resize bilinear up and down", lambda x: F.resize(x, (8, 4), "bilinear"),
+               torch_resize((8, 4), "bilinear"), normal((2, 5, 7, 3))),
+        OpCase("F.resize bilinear doubling", lambda x: F.resize(x, (6, 8), "bilinear"),
+               torch_resize((6, 8), "bilinear"), normal((2, 3, 4, 2))),
+        OpCase("F.resize nearest", lambda x: F.resize(x, (7, 3), "nearest"), torch_resize((7, 3), "nearest-exact"),
+               normal((1, 4, 5, 2))),
+    ]
+
+
 def all_op_cases() -> list[OpCase]:
     rng = np.random.default_rng(20240611)
     return (
@@ -492,6 +507,7 @@ def all_op_cases() -> list[OpCase]:
         + _where_cases()
         + _pad_cases()
         + _sample_normalization_cases()
+        + _resize_cases()
     )
 
 

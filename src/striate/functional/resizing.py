@@ -1,7 +1,8 @@
 """Resizing images (N, H, W, C) by "nearest" or "bilinear" interpolation, as Keras 3 (torch backend:
 `interpolate` with half-pixel centres, align_corners=False, no antialiasing).
 
-Both interpolations are linear maps along each axis, so a resize is two matrix products:
+Both interpolations are linear maps along each axis, so a resize is two matrix products, the matrices on the left
+(no transposing copy of channels-last data):
 
     y[n, i, j, c] = sum_h sum_w A_H[i, h] A_W[j, w] x[n, h, w, c]
 
@@ -21,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from striate.core.tensor import Tensor, as_tensor
 from striate.functional.arguments import check_numeric
-from striate.ops import matmul, transpose
+from striate.ops import matmul
 
 INTERPOLATIONS = ("nearest", "bilinear")
 
@@ -68,9 +69,12 @@ def resize(x: ArrayLike, size: Sequence[int], interpolation: Literal["nearest", 
     _, in_height, in_width, _ = x.shape
     if in_height < 1 or in_width < 1:
         raise ValueError(f"{op}: cannot resize an empty image; received shape {x.shape}")
+    batch, channels = x.shape[0], x.shape[-1]
     rows = interpolation_matrix(height, in_height, interpolation, np.dtype(x.dtype))
     columns = interpolation_matrix(width, in_width, interpolation, np.dtype(x.dtype))
-    # (N, H, W, C) -> (N, W, C, H) @ rows^T -> (N, W, C, height) -> (N, C, height, W) @ columns^T
-    y = matmul(transpose(x, (0, 2, 3, 1)), rows.T)
-    y = matmul(transpose(y, (0, 2, 3, 1)), columns.T)  # (N, C, height, width)
-    return transpose(y, (0, 2, 3, 1))
+    # the matrices on the left, so that channels-last data needs no transpose (three transposing copies took half
+    # the time): along H, rows (height, H) @ each image as (H, W * C); along W, columns (width, W) @ each output
+    # row as (W, C)
+    y = matmul(rows, x.reshape(batch, in_height, in_width * channels))
+    y = matmul(columns, y.reshape(batch * height, in_width, channels))
+    return y.reshape(batch, height, width, channels)
