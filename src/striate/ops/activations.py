@@ -1,10 +1,12 @@
 """Activation functions: relu, leaky_relu, elu, sigmoid, tanh, softmax, log_softmax."""
 
+import functools
+
 import numpy as np
 
 from striate.core.function import Function, unbroadcast
 from striate.ops import activation_loops
-from striate.ops.chunked import each_chunk, rows
+from striate.ops.chunked import elementwise
 
 COMPILED_DTYPES = (np.float32, np.float64)  # what the compiled loops take (numba has no float16 arrays)
 
@@ -75,11 +77,11 @@ class ReLU(Function):
     """max(x, 0); gradient 1 where x > 0, else 0. Each pass cut into chunks of images for striate's threads."""
 
     def forward(self, x):
-        self.result = _chunked(relu_values, x)
+        self.result = elementwise(relu_values, x)
         return self.result
 
     def backward(self, grad):
-        return (_chunked(relu_gradient, grad, self.result),)
+        return (elementwise(relu_gradient, grad, self.result),)
 
 
 def add_relu_values(a, b, out=None):
@@ -99,43 +101,39 @@ class AddReLU(Function):
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        self.result = _chunked(add_relu_values, a, b)
+        self.result = elementwise(add_relu_values, a, b)
         return self.result
 
     def backward(self, grad):
-        dz = _chunked(relu_gradient, grad, self.result)
+        dz = elementwise(relu_gradient, grad, self.result)
         return unbroadcast(dz, self.shapes[0]), unbroadcast(dz, self.shapes[1])
 
 
-def _chunked(function, *arrays):
-    """function(*arrays, out=new array) over the rows of each chunk of the batch (`striate.ops.chunked`), when the
-    arrays are contiguous batches of two images or more of one shape and dtype; else one call (the same values:
-    the function is elementwise)."""
-    first = arrays[0]
-    if first.ndim < 2 or first.shape[0] < 2 or any(
-            a.shape != first.shape or a.dtype != first.dtype or not a.flags.c_contiguous for a in arrays):
-        return function(*arrays)
-    out = np.empty_like(first)
-    inputs, out_rows = [rows(a) for a in arrays], rows(out)
-    each_chunk(first, lambda part: function(*(a[part] for a in inputs), out=out_rows[part]))
+def leaky_relu_values(x, slope, out=None):
+    """x where x > 0, else slope * x, into `out` or one new array (contiguous): one compiled pass."""
+    out = np.empty_like(x) if out is None else out
+    activation_loops.leaky_relu(x.reshape(-1), slope, out.reshape(-1))
+    return out
+
+
+def leaky_relu_gradient(grad, x, slope, out=None):
+    """grad where x > 0, else slope * grad, into `out` or one new array (contiguous): one compiled pass."""
+    out = np.empty_like(grad) if out is None else out
+    activation_loops.leaky_relu_gradient(grad.reshape(-1), x.reshape(-1), slope, out.reshape(-1))
     return out
 
 
 class LeakyReLU(Function):
     """x where x > 0, else negative_slope * x; gradient 1 where x > 0, else negative_slope. One compiled pass each
-    way (`activation_loops.leaky_relu`)."""
+    way (`activation_loops.leaky_relu`), on the chunks of the batch."""
 
     def forward(self, x, negative_slope):
         self.x, self.slope = np.ascontiguousarray(x), x.dtype.type(negative_slope)
-        y = np.empty_like(self.x)
-        activation_loops.leaky_relu(self.x.reshape(-1), self.slope, y.reshape(-1))
-        return y
+        return elementwise(functools.partial(leaky_relu_values, slope=self.slope), self.x)
 
     def backward(self, grad):
         grad = np.ascontiguousarray(grad, dtype=self.x.dtype)
-        out = np.empty_like(grad)
-        activation_loops.leaky_relu_gradient(grad.reshape(-1), self.x.reshape(-1), self.slope, out.reshape(-1))
-        return (out,)
+        return (elementwise(functools.partial(leaky_relu_gradient, slope=self.slope), grad, self.x),)
 
 
 class ELU(Function):
@@ -155,22 +153,22 @@ class Sigmoid(Function):
     """1 / (1 + e^-x), computed without overflow; gradient s (1 - s)."""
 
     def forward(self, x):
-        self.result = sigmoid_values(x)
+        self.result = elementwise(sigmoid_values, x)
         return self.result
 
     def backward(self, grad):
-        return (sigmoid_gradient(grad, self.result),)
+        return (elementwise(sigmoid_gradient, grad, self.result),)
 
 
 class Tanh(Function):
     """tanh x; gradient 1 - tanh^2 x."""
 
     def forward(self, x):
-        self.result = tanh_values(x)
+        self.result = elementwise(tanh_values, x)
         return self.result
 
     def backward(self, grad):
-        return (tanh_gradient(grad, self.result),)
+        return (elementwise(tanh_gradient, grad, self.result),)
 
 
 class Softmax(Function):

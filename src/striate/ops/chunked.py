@@ -8,6 +8,8 @@ each chunk of images (`batch_chunks`: fixed by the problem, so sums added chunk 
 
 import math
 
+import numpy as np
+
 from striate.algorithms.chunking import batch_chunks, split_batch
 
 
@@ -24,3 +26,17 @@ def each_chunk(x, function):
     per_image = math.prod(x.shape[1:-1])
     parts = [slice(c.start * per_image, c.stop * per_image) for c in batch_chunks(x.shape[0], x[:1].nbytes)]
     return split_batch(function, parts, work=x.size)
+
+
+def elementwise(function, *arrays):
+    """function(*arrays, out=new array) over the rows of each chunk of the batch, on striate's threads, when the
+    arrays are contiguous batches of two images or more of one shape and dtype; else one call (the same values:
+    the function is elementwise)."""
+    first = arrays[0]
+    if first.ndim < 2 or first.shape[0] < 2 or any(
+            a.shape != first.shape or a.dtype != first.dtype or not a.flags.c_contiguous for a in arrays):
+        return function(*arrays)
+    out = np.empty_like(first)
+    inputs, out_rows = [rows(a) for a in arrays], rows(out)
+    each_chunk(first, lambda part: function(*(a[part] for a in inputs), out=out_rows[part]))
+    return out

@@ -20,6 +20,7 @@ from scipy.special import erf
 
 from striate.core.function import Function
 from striate.ops.activations import elu, sigmoid_values, tanh
+from striate.ops.chunked import elementwise
 from striate.ops.elementwise import clip
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -42,9 +43,10 @@ class Gelu(Function):
     """x Phi(x) with Phi the standard normal CDF, exactly (erf) or by Hendrycks & Gimpel's tanh formula.
 
     The exact form's Phi(x) = (1 + erf(x / sqrt 2)) / 2 comes, for float32, from one compiled vector loop with a
-    rational erf (`_gelu_float32`: Phi within 2.2e-7 in float32 arithmetic, a few float32 steps near 1; PyTorch's
-    float32 erf is within 1.5e-7), and for float64 from scipy's erf (scalar, exact to float64): 512 Ki float32
-    values 5.5-9 ms -> 0.5 ms (PyTorch 0.2-0.3)."""
+    rational erf (`_normal_cdf_float32`: Phi within 2.2e-7 in float32 arithmetic, a few float32 steps near 1;
+    PyTorch's float32 erf is within 1.5e-7), and for float64 from scipy's erf (scalar, exact to float64): 512 Ki
+    float32 values 5.5-9 ms -> 0.5 ms (PyTorch 0.2-0.3). The passes run on the chunks of the batch (`elementwise`).
+    """
 
     def forward(self, x, approximate):
         self.x, self.approximate = x, approximate
@@ -52,11 +54,9 @@ class Gelu(Function):
             self.inner = np.tanh(math.sqrt(2 / math.pi) * (x + GELU_CUBIC * x**3))
             return (0.5 * x * (1 + self.inner)).astype(x.dtype)
         if x.dtype == np.float32:
-            flat = np.ascontiguousarray(x).reshape(-1)
-            self.cdf, y = np.empty_like(flat), np.empty_like(flat)
-            _gelu_float32(flat, self.cdf, y)
-            self.cdf = self.cdf.reshape(x.shape)
-            return y.reshape(x.shape)
+            self.x = x = np.ascontiguousarray(x)
+            self.cdf = elementwise(normal_cdf_float32, x)
+            return elementwise(np.multiply, x, self.cdf)
         self.cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
         return (x * self.cdf).astype(x.dtype)
 
@@ -67,15 +67,27 @@ class Gelu(Function):
             t = self.inner
             derivative = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * math.sqrt(2 / math.pi) * (1 + 3 * GELU_CUBIC * x * x)
             return ((grad * derivative).astype(grad.dtype),)
-        # Phi(x) + x phi(x), phi(x) = e^(-x^2 / 2) / sqrt(2 pi): in place in one array
-        derivative = np.multiply(x, x)
-        derivative *= -0.5
-        np.exp(derivative, out=derivative)
-        derivative *= x
-        derivative *= 1 / math.sqrt(2 * math.pi)
-        derivative += self.cdf
-        derivative *= grad
-        return (derivative,)
+        return (elementwise(gelu_gradient, np.asarray(grad, dtype=self.cdf.dtype), x, self.cdf),)
+
+
+def gelu_gradient(grad, x, cdf, out=None):
+    """grad * (Phi(x) + x phi(x)), phi(x) = e^(-x^2 / 2) / sqrt(2 pi), in place in `out` (or one new array)."""
+    derivative = np.multiply(x, x, out=out)
+    derivative *= -0.5
+    np.exp(derivative, out=derivative)
+    derivative *= x
+    derivative *= 1 / math.sqrt(2 * math.pi)
+    derivative += cdf
+    derivative *= grad
+    return derivative
+
+
+def normal_cdf_float32(x, out=None):
+    """Phi(x) of float32 x (contiguous) into `out` or one new array: one compiled vector loop
+    (`_normal_cdf_float32`)."""
+    out = np.empty_like(x) if out is None else out
+    _normal_cdf_float32(x.reshape(-1), out.reshape(-1))
+    return out
 
 
 # erf(z) ~ z P(z^2) / Q(z^2) on [-4, 4] (erf(4) is 1 in float32), the rational approximation of Eigen's
@@ -87,40 +99,44 @@ ERF_DENOMINATOR = (-1.42647390514189e-02, -7.37332916720468e-03, -1.682826974382
 
 
 @njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
-def _gelu_float32(x, cdf, y):
-    """cdf = Phi(x) and y = x Phi(x) over flat float32 arrays, erf by the rational approximation above in float32
-    arithmetic (the loop vectorizes: no call, and `error_model="numpy"` lets the division be IEEE's)."""
+def _normal_cdf_float32(x, cdf):
+    """cdf = Phi(x) = (1 + erf(x / sqrt 2)) / 2 over flat float32 arrays, erf by the rational approximation above in
+    float32 arithmetic (the loop vectorizes: no call, and `error_model="numpy"` lets the division be IEEE's)."""
     a1, a3, a5, a7, a9, a11, a13 = [np.float32(value) for value in ERF_NUMERATOR]
     b0, b2, b4, b6, b8 = [np.float32(value) for value in ERF_DENOMINATOR]
     four, half, one = np.float32(4), np.float32(0.5), np.float32(1)
     scale = np.float32(1 / math.sqrt(2))
     for i in range(x.shape[0]):
-        value = x[i]
-        z = min(max(value * scale, -four), four)
+        z = min(max(x[i] * scale, -four), four)
         z2 = z * z
         numerator = z * (a1 + z2 * (a3 + z2 * (a5 + z2 * (a7 + z2 * (a9 + z2 * (a11 + z2 * a13))))))
         denominator = b0 + z2 * (b2 + z2 * (b4 + z2 * (b6 + z2 * b8)))
-        phi = half * (one + numerator / denominator)
-        cdf[i] = phi
-        y[i] = value * phi
+        cdf[i] = half * (one + numerator / denominator)
+
+
+def swish_gradient(grad, x, s, out=None):
+    """grad * s (1 + x (1 - s)), s = sigmoid(x), in place in `out` (or one new array)."""
+    derivative = np.subtract(1, s, out=out, dtype=s.dtype)
+    derivative *= x
+    derivative += 1
+    derivative *= s
+    derivative *= grad
+    return derivative
 
 
 class Swish(Function):
     """x sigmoid(x) as one op: the sigmoid by `sigmoid_values`, the gradient s (1 + x (1 - s)) in four in-place
-    passes (as a product of ops, the sigmoid's and the product's backward and the sum of x's two gradients)."""
+    passes (as a product of ops, the sigmoid's and the product's backward and the sum of x's two gradients); each
+    pass on the chunks of the batch (`elementwise`)."""
 
     def forward(self, x):
-        self.x, self.sigmoid = x, sigmoid_values(x)
-        return x * self.sigmoid
+        self.x = np.ascontiguousarray(x)
+        self.sigmoid = elementwise(sigmoid_values, self.x)
+        return elementwise(np.multiply, self.x, self.sigmoid)
 
     def backward(self, grad):
-        s = self.sigmoid
-        derivative = np.subtract(1, s, dtype=s.dtype)
-        derivative *= self.x
-        derivative += 1
-        derivative *= s
-        derivative *= grad
-        return (derivative,)
+        grad = np.ascontiguousarray(grad, dtype=self.x.dtype)
+        return (elementwise(swish_gradient, grad, self.x, self.sigmoid),)
 
 
 def softplus(x):
