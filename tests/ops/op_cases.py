@@ -490,6 +490,12 @@ def _resize_cases() -> list[OpCase]:
                torch_resize((6, 8), "bilinear"), normal((2, 3, 4, 2))),
         OpCase("F.resize nearest", lambda x: F.resize(x, (7, 3), "nearest"), torch_resize((7, 3), "nearest-exact"),
                normal((1, 4, 5, 2))),
+        OpCase("repeat_cells 2-D by (2, 3)", lambda x: ops.repeat_cells(x, (2, 3)),
+               lambda x: x.repeat_interleave(2, dim=1).repeat_interleave(3, dim=2), normal((3, 4, 5, 2))),
+        OpCase("repeat_cells 1-D by 3", lambda x: ops.repeat_cells(x, (3,)), lambda x: x.repeat_interleave(3, dim=1),
+               normal((2, 5, 3))),
+        OpCase("repeat_cells 3-D by (1, 2, 2)", lambda x: ops.repeat_cells(x, (1, 2, 2)),
+               lambda x: x.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3), normal((2, 2, 3, 3, 2))),
     ]
 
 

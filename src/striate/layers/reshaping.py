@@ -14,6 +14,7 @@ from striate.functional.arguments import per_axis
 from striate.functional.resizing import resize
 from striate.layers.data_format import check_data_format
 from striate.layers.layer import Layer
+from striate.ops.shape import repeat_cells
 
 
 def pairs_per_axis(op, name, value, rank):
@@ -33,17 +34,6 @@ def pairs_per_axis(op, name, value, rank):
     if any(v < 0 for pair in pairs for v in pair):
         raise ValueError(f"{op}: {name} must be non-negative; received {value!r}")
     return pairs
-
-
-def repeat_cells(x, sizes):
-    """Each cell of the spatial axes of x (N, *spatial, C) repeated sizes[i] times along axis i ([a b] -> [a a b b]):
-    a new axis after each spatial axis, (N, n_1, 1, n_2, 1, ..., C) times ones (1, 1, s_1, 1, s_2, ..., 1), merged
-    back: one product for all axes (one per axis took 1.5 times as long, forward and backward). Exact; the gradient
-    sums each block."""
-    spatial = x.shape[1:-1]
-    expanded = x.reshape(x.shape[0], *(d for n in spatial for d in (n, 1)), x.shape[-1])
-    ones = np.ones((1, *(d for size in sizes for d in (1, size)), 1), x.dtype)
-    return (expanded * ones).reshape(x.shape[0], *(n * size for n, size in zip(spatial, sizes)), x.shape[-1])
 
 
 class Reshape(Layer):
