@@ -1,4 +1,5 @@
-"""What the side-by-side benches share: the set-up header (versions, threads, BLAS kernel, load) and the timing loop."""
+"""What the side-by-side benches share: the set-up header (versions, threads, BLAS kernel, load), the timing
+loops and the summary line."""
 
 import math
 import os
@@ -49,3 +50,27 @@ def interleaved_best_ms(functions, repeats, warm_ups=1, wake_ups=1):
             function()
             best[name] = min(best[name], time.perf_counter() - start)
     return {name: seconds * 1e3 for name, seconds in best.items()}
+
+
+def round_ms(functions, repeats):
+    """Each function's time in ms in each of `repeats` interleaved rounds (each run after a rest and one untimed
+    run), after one warm-up run each: {name: [ms in round 1, ...]}."""
+    for function in functions.values():
+        function()
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            time.sleep(PAUSE)
+            function()
+            start = time.perf_counter()
+            function()
+            times[name].append(1e3 * (time.perf_counter() - start))
+    return times
+
+
+def print_summary(ratios, unit, threads):
+    """The geometric mean of the ratios, how many are above 1.0, and the load average at the end."""
+    geometric = math.exp(sum(map(math.log, ratios)) / len(ratios))
+    print(f"geometric mean {geometric:.2f} over {len(ratios)} {unit} at {threads} thread(s); {unit} above 1.0: "
+          f"{sum(ratio > 1 for ratio in ratios)}")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")

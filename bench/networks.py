@@ -35,13 +35,11 @@ how far the row moves with the machine's load. The load average is printed at st
 import argparse
 import gc
 import math
-import os
 import statistics
-import time
 
 import numpy as np
 import torch
-from machine import PAUSE, print_machine
+from machine import print_machine, print_summary, round_ms
 from torch_mirror import mirror
 
 import striate
@@ -183,22 +181,6 @@ def check_same_outputs(name, model, module, x, is_image):
                              f"{np.abs(expected).max():.3g}); they do not run the same network")
 
 
-def round_ms(functions, repeats):
-    """Each function's time in ms in each of `repeats` interleaved rounds (each run after a rest and one untimed
-    run), after one warm-up run each: {name: [ms in round 1, ...]}."""
-    for function in functions.values():
-        function()
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            time.sleep(PAUSE)
-            function()
-            start = time.perf_counter()
-            function()
-            times[name].append(1e3 * (time.perf_counter() - start))
-    return times
-
-
 def bench_network(name, repeats):
     build, make_inputs, batch, inference_batch, loss, is_image = NETWORKS[name]
     rng = np.random.default_rng(0)
@@ -258,11 +240,7 @@ def main():
         cells = " | ".join(f"{ratio:.2f}" + ("" if label in ("train", "batch 1", "batch 256") else f" ({label})")
                            for label, ratio in rows.items())
         print(f"| {name} | {cells} |")
-    ratios = [ratio for rows in table.values() for ratio in rows.values()]
-    geometric = math.exp(sum(map(math.log, ratios)) / len(ratios))
-    print(f"geometric mean {geometric:.2f} over {len(ratios)} rows at {options.threads} thread(s); rows above 1.0: "
-          f"{sum(r > 1 for r in ratios)}")
-    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    print_summary([ratio for rows in table.values() for ratio in rows.values()], "rows", options.threads)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="$PWD/.venv/bin/python"
 OUT=docs/benchmarks
-ALL=(conv_layers training_steps networks time_to_99 training_memory freed_memory classic_networks distributed
-     model_file_fuzz)
+ALL=(conv_layers training_steps networks layer_families time_to_99 training_memory freed_memory classic_networks
+     distributed model_file_fuzz)
 mkdir -p "$OUT"
 
 run() {  # run NAME [ARGUMENTS...]: the benchmark's output into $OUT/NAME.txt (replaced only when it succeeds)
@@ -30,6 +30,10 @@ for name in "${@:-${ALL[@]}}"; do
         networks) run networks --threads 1; mv "$OUT/networks.txt" "$OUT/networks-1.txt"
                   run networks --threads 2; cat "$OUT/networks-1.txt" "$OUT/networks.txt" > "$OUT/networks.tmp"
                   mv "$OUT/networks.tmp" "$OUT/networks.txt"; rm "$OUT/networks-1.txt" ;;
+        layer_families) run layer_families --threads 1; mv "$OUT/layer_families.txt" "$OUT/layer_families-1.txt"
+                        run layer_families --threads 2
+                        cat "$OUT/layer_families-1.txt" "$OUT/layer_families.txt" > "$OUT/layer_families.tmp"
+                        mv "$OUT/layer_families.tmp" "$OUT/layer_families.txt"; rm "$OUT/layer_families-1.txt" ;;
         model_file_fuzz)  # not a timing: the model reader's fuzz tests at 10,000 cases each instead of CI's 100
             echo "== model reader fuzz, 10,000 cases per test" >&2
             { echo "\$ STRIATE_FUZZ_EXAMPLES=10000 pytest tests/models/test_model_file_fuzz.py"
@@ -43,7 +47,7 @@ done
 """docs/benchmarks.md: one section per benchmark output found, headed by the script's own first docstring line."""
 import ast, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-order = ["conv_layers", "training_steps", "networks", "time_to_99", "training_memory", "freed_memory",
+order = ["conv_layers", "training_steps", "networks", "layer_families", "time_to_99", "training_memory", "freed_memory",
          "classic_networks", "distributed", "model_file_fuzz"]
 titles = {"model_file_fuzz": ("The model reader under 10,000 fuzzed files per test (hypothesis)",
                               "tests/models/test_model_file_fuzz.py")}
