@@ -18,9 +18,12 @@ and one joining the groups' results.
 It takes the zero padding itself (`PADS_WITH_ZEROS`), passing it on to "auto".
 """
 
+import math
+
 import numpy as np
 
 from striate import algorithms  # the package that imports this module: its `auto` is looked up at each call
+from striate.algorithms.chunking import split_batch
 
 PADS_WITH_ZEROS = True
 
@@ -37,14 +40,20 @@ def _group_channels(array, group, count):
     return np.ascontiguousarray(array[..., group * count : (group + 1) * count])
 
 
+def _each_group(groups, work, convolution):
+    """convolution(g) for every group, joined along the channels; the groups are the parts shared by striate's
+    threads (each group's convolution then runs on the thread that took it: cutting each small convolution of a
+    group into chunks of images instead paid a hand-off per group and pass, 1.7 times the time on two threads)."""
+    return np.concatenate(split_batch(convolution, list(range(groups)), work), axis=-1)
+
+
 def conv_forward(x, kernel, strides, dilation, groups, padding=None):
     """x (N, *spatial, Cg * G), kernel (*k, Cg, Cog * G) -> y (N, *out, Cog * G)."""
     check_case(groups)
     per_group_in, per_group_out = kernel.shape[-2], kernel.shape[-1] // groups
-    return np.concatenate([
-        algorithms.auto.conv_forward(_group_channels(x, g, per_group_in), _group_channels(kernel, g, per_group_out),
-                                     strides, dilation, 1, padding)
-        for g in range(groups)], axis=-1)
+    return _each_group(groups, math.prod(x.shape[:-1]) * kernel.size, lambda g: algorithms.auto.conv_forward(
+        _group_channels(x, g, per_group_in), _group_channels(kernel, g, per_group_out), strides, dilation, 1,
+        padding))
 
 
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
@@ -52,11 +61,10 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     check_case(groups)
     per_group_in, per_group_out = kernel.shape[-2], kernel.shape[-1] // groups
     group_shape = (*input_shape[:-1], per_group_in)
-    return np.concatenate([
-        algorithms.auto.conv_input_gradient(_group_channels(grad_output, g, per_group_out),
-                                            _group_channels(kernel, g, per_group_out), group_shape, strides, dilation,
-                                            1, padding)
-        for g in range(groups)], axis=-1)
+    return _each_group(groups, math.prod(grad_output.shape[:-1]) * kernel.size,
+                       lambda g: algorithms.auto.conv_input_gradient(
+                           _group_channels(grad_output, g, per_group_out), _group_channels(kernel, g, per_group_out),
+                           group_shape, strides, dilation, 1, padding))
 
 
 def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, padding=None):
@@ -64,8 +72,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     check_case(groups)
     per_group_in, per_group_out = kernel_shape[-2], kernel_shape[-1] // groups
     group_kernel_shape = (*kernel_shape[:-1], per_group_out)
-    return np.concatenate([
-        algorithms.auto.conv_kernel_gradient(_group_channels(x, g, per_group_in),
-                                             _group_channels(grad_output, g, per_group_out), group_kernel_shape,
-                                             strides, dilation, 1, padding)
-        for g in range(groups)], axis=-1)
+    return _each_group(groups, math.prod(grad_output.shape[:-1]) * math.prod(kernel_shape),
+                       lambda g: algorithms.auto.conv_kernel_gradient(
+                           _group_channels(x, g, per_group_in), _group_channels(grad_output, g, per_group_out),
+                           group_kernel_shape, strides, dilation, 1, padding))
