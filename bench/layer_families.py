@@ -4,6 +4,9 @@ Run it as
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/layer_families.py --threads 1
 
+Options: --threads N (both libraries, default 1), --repeats R (rounds, default 7), --layers "a;b" (names from
+LAYERS, separated by semicolons: some names hold commas).
+
 bench/networks.py times six networks; their families use layers those six do not have: group and layer
 normalization (ResNets with small batches, ConvNeXt), grouped convolutions (ResNeXt), strided depthwise and
 separable convolutions (MobileNet), gelu and swish (ConvNeXt, EfficientNet), leaky relu and stride-2 transposed
@@ -127,6 +130,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--layers", default=";".join(LAYERS), help="names from LAYERS, separated by semicolons")
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
     striate.set_num_threads(options.threads)
@@ -137,7 +141,8 @@ def main():
     print("-" * len(header))
     ratios = []
     rng = np.random.default_rng(0)
-    for name, (_, _, shape) in LAYERS.items():
+    for name in options.layers.split(";"):
+        shape = LAYERS[name][2]
         x = rng.standard_normal(shape, dtype=np.float32)
         rounds = round_ms(contenders(name, x), options.repeats)
         times = {who: statistics.median(values) for who, values in rounds.items()}

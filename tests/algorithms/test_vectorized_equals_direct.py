@@ -167,10 +167,68 @@ def test_vectorized_in_one_image_chunks_on_two_threads_equals_direct(x, kernel, 
     assert_padded_equals_direct(vectorized, x, kernel, strides, dilation, groups, ((1, 2), (2, 1)))
 
 
-def test_vectorized_refuses_groups_other_ranks_and_other_dtypes():
-    with pytest.raises(ValueError, match=r"vectorized needs a 1-D or 2-D kernel and groups=1; received a kernel of "
-                                         r"shape \(3, 3, 1, 16\) with groups=2"):
+# groups of a input and b output channels; float64's vectors of 8 take b = 1, 2 and 4 several groups per vector
+# (lane groups), b = 8 and 16 one or two vectors per group, and the input gradient the same with a and b swapped
+GROUPED_CASES = generated_cases(14, seed=23, ranks=(2, 2, 1), kernel_sizes=(1, 2, 3), groups=(2, 3, 5),
+                                per_group_in=(2, 4, 8, 16), per_group_out=(1, 2, 4, 8, 16), extra=(0, 12),
+                                batch=(1, 3))
+
+
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), GROUPED_CASES)
+def test_vectorized_grouped_forward_and_both_gradients_equal_direct(x, kernel, strides, dilation, groups):
+    assert_equals_direct(vectorized, x, kernel, strides, dilation, groups)
+    assert_padded_equals_direct(vectorized, x, kernel, strides, dilation, groups, _paddings(x.size, x.ndim - 2)[0])
+
+
+@pytest.mark.parametrize(("groups", "group_in", "group_out"), [
+    (32, 4, 4),  # ResNeXt's 32 groups of 4: four groups per vector of 16 float32
+    (3, 2, 8),  # two groups per vector; 24 output channels: the last vector half full (masked loads and stores)
+    (4, 16, 16),  # one vector per group
+    (2, 8, 32),  # two vectors per group; the input gradient's groups of 8 filters share vectors
+])
+def test_vectorized_grouped_float32_layers_equal_direct_in_float64(groups, group_in, group_out):
+    """float32's vectors of 16: groups of 4 or 8 output channels share a vector, 16 and 32 fill one or two; forward
+    with bias and relu, both gradients, against direct's float64 sums."""
+    rng = np.random.default_rng(groups * group_in + group_out)
+    x = rng.standard_normal((2, 7, 12, groups * group_in), dtype=np.float32)
+    kernel = rng.standard_normal((3, 3, group_in, groups * group_out), dtype=np.float32)
+    bias = rng.standard_normal(groups * group_out, dtype=np.float32)
+    padding = ((1, 1), (1, 1))
+    padded = np.pad(x, ((0, 0), *padding, (0, 0))).astype(np.float64)
+    wide_kernel = kernel.astype(np.float64)
+    expected = np.maximum(direct.conv_forward(padded, wide_kernel, (1, 1), (1, 1), groups) + bias, 0)
+    y = vectorized.conv_forward(x, kernel, (1, 1), (1, 1), groups, padding, bias, True)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    grad_output = rng.standard_normal(y.shape, dtype=np.float32)
+    expected = direct.conv_input_gradient(grad_output.astype(np.float64), wide_kernel, padded.shape, (1, 1), (1, 1),
+                                          groups)[:, 1:-1, 1:-1]
+    got = vectorized.conv_input_gradient(grad_output, kernel, x.shape, (1, 1), (1, 1), groups, padding)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    expected = direct.conv_kernel_gradient(padded, grad_output.astype(np.float64), kernel.shape, (1, 1), (1, 1), groups)
+    got = vectorized.conv_kernel_gradient(x, grad_output, kernel.shape, (1, 1), (1, 1), groups, padding)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.usefixtures("tiny_chunks")
+@pytest.mark.parametrize(("x", "kernel", "strides", "dilation", "groups"), GROUPED_CASES[:3])
+def test_vectorized_grouped_in_one_image_chunks_on_two_threads_equals_direct(x, kernel, strides, dilation, groups):
+    assert_padded_equals_direct(vectorized, x, kernel, strides, dilation, groups, ((1, 2), (2, 1))[2 - (x.ndim - 2):])
+
+
+def test_vectorized_refuses_depthwise_and_groups_whose_channels_do_not_suit_its_vectors():
+    with pytest.raises(ValueError, match=r"vectorized needs a 1-D or 2-D kernel, and groups=1 or groups of at least "
+                                         r"two input channels whose input and output channel counts divide 16 or are "
+                                         r"multiples of it; received a kernel of shape \(3, 3, 1, 16\) with groups=2"):
         vectorized.conv_forward(np.zeros((1, 5, 5, 2)), np.zeros((3, 3, 1, 16)), (1, 1), (1, 1), 2)
+    with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 3, 3, 8\) with groups=2"):
+        vectorized.conv_kernel_gradient(np.zeros((1, 5, 5, 6)), np.zeros((1, 3, 3, 8)), (3, 3, 3, 8), (1, 1), (1, 1),
+                                        2)
+    with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 3, 4, 24\) with groups=2"):
+        vectorized.conv_forward(np.zeros((1, 5, 5, 8)), np.zeros((3, 3, 4, 24)), (1, 1), (1, 1), 2)
+
+
+def test_vectorized_refuses_other_ranks_and_other_dtypes():
     with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 3, 3, 2, 16\)"):
         vectorized.conv_forward(np.zeros((1, 5, 5, 5, 2)), np.zeros((3, 3, 3, 2, 16)), (1, 1, 1), (1, 1, 1), 1)
     with pytest.raises(ValueError, match=r"received a kernel of shape \(3, 3, 1, 16\) with groups=2"):

@@ -25,7 +25,7 @@ conv_forward and adds them as it stores each output.
                 zeros itself
     depth_slices  3-D kernels: a sum of 2-D convolutions over the depth slices, each by "auto"
     vectorized  the definition with vector registers: 8 output pixels x 16 or 32 output channels per block (1-D, 2-D,
-                groups 1); pads with zeros itself
+                groups 1 or groups whose channel counts divide 16 or are multiples of it); pads with zeros itself
 
 `algorithm="auto"` (the default everywhere) picks per layer and per pass from `AUTO_TABLE` below, the one
 place the choice is made: the first row whose condition holds names the algorithm for the forward pass,
@@ -164,7 +164,8 @@ PASSES = ("forward", "input gradient", "kernel gradient")
 
 
 def _vectorized_serves(case):
-    # 1-D or 2-D, groups 1 (`vectorized.serves`); a 1x1 kernel is one GEMM without copies
+    # 1-D or 2-D, groups 1 or groups whose channel counts suit its vectors (`vectorized.serves`); a 1x1 kernel is one
+    # GEMM without copies
     return vectorized.serves(case.kernel_shape, case.groups) and not _is_pointwise(case)
 
 

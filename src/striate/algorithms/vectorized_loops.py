@@ -87,15 +87,17 @@ class Vectors:
         rectified = builder.select(builder.fcmp_ordered(">", value, zero), value, zero)
         return builder.select(builder.icmp_signed("!=", relu, self.constant(0)), rectified, value)
 
-    def _lane_numbers(self):
-        return ir.Constant(ir.VectorType(ir.IntType(64), self.length), list(range(self.length)))
+    def _lane_numbers(self, length=None):
+        length = length or self.length
+        return ir.Constant(ir.VectorType(ir.IntType(64), length), list(range(length)))
 
-    def _spread_integer(self, value):
-        """<value, ..., value> of an i64 value."""
-        undefined = ir.Constant(ir.VectorType(ir.IntType(64), self.length), ir.Undefined)
+    def _spread_integer(self, value, length=None):
+        """<value, ..., value> of an i64 value, in `length` lanes (a vector's by default)."""
+        length = length or self.length
+        undefined = ir.Constant(ir.VectorType(ir.IntType(64), length), ir.Undefined)
         first = self.builder.insert_element(undefined, value, ir.Constant(ir.IntType(32), 0))
-        return self.builder.shuffle_vector(first, undefined, ir.Constant(ir.VectorType(ir.IntType(32), self.length),
-                                                                         [0] * self.length))
+        return self.builder.shuffle_vector(first, undefined, ir.Constant(ir.VectorType(ir.IntType(32), length),
+                                                                         [0] * length))
 
     def channel_blocks(self, channels):
         """The loop over the blocks of V channels of a pixel (the last one partial when V does not divide C, an i64
@@ -106,9 +108,10 @@ class Vectors:
             first = self.builder.mul(block.index, length)
             yield first, self.first_lanes(self.builder.sub(channels, first))
 
-    def first_lanes(self, count):
-        """The mask <lane < count> (count an i64 value): a vector's first `count` lanes, all of them for count >= V."""
-        return self.builder.icmp_signed("<", self._lane_numbers(), self._spread_integer(count))
+    def first_lanes(self, count, length=None):
+        """The mask <lane < count> (count an i64 value) of `length` lanes (a vector's by default): the first `count`
+        lanes, all of them for count >= length."""
+        return self.builder.icmp_signed("<", self._lane_numbers(length), self._spread_integer(count, length))
 
     def masked_scatter(self, value, address, lane_step, mask):
         """Store lane l of `value` at address + l lane_step values (lane_step an i64 value), for the lanes inside
@@ -123,25 +126,28 @@ class Vectors:
             ir.VoidType(), [self.vector, addresses.type, ir.IntType(32), mask.type]), name=name)
         builder.call(function, [value, addresses, ir.Constant(ir.IntType(32), self.itemsize), mask])
 
-    def _masked(self, operation, result, arguments):
-        mask = ir.VectorType(ir.IntType(1), self.length)
-        types = {"load": [self.vector.as_pointer(), ir.IntType(32), mask, self.vector],
-                 "store": [self.vector, self.vector.as_pointer(), ir.IntType(32), mask]}[operation]
-        name = f"llvm.masked.{operation}.v{self.length}f{8 * self.itemsize}.p0"
+    def _masked(self, operation, vector, arguments):
+        mask = ir.VectorType(ir.IntType(1), vector.count)
+        types = {"load": [vector.as_pointer(), ir.IntType(32), mask, vector],
+                 "store": [vector, vector.as_pointer(), ir.IntType(32), mask]}[operation]
+        name = f"llvm.masked.{operation}.v{vector.count}f{8 * self.itemsize}.p0"
+        result = vector if operation == "load" else ir.VoidType()
         function = self.builder.module.globals.get(name) or ir.Function(
             self.builder.module, ir.FunctionType(result, types), name=name)
         return self.builder.call(function, arguments)
 
-    def masked_load(self, address, mask):
-        """The vector at `address`, its lanes outside `mask` zero (and not read: they may lie past an array's end)."""
+    def masked_load(self, address, mask, length=None):
+        """The vector of `length` values (a vector register's by default) at `address`, its lanes outside `mask` zero
+        (and not read: they may lie past an array's end)."""
+        vector = ir.VectorType(self.vector.element, length or self.length)
         alignment = ir.Constant(ir.IntType(32), self.itemsize)
-        return self._masked("load", self.vector, [self.builder.bitcast(address, self.vector.as_pointer()), alignment,
-                                                  mask, ir.Constant(self.vector, [0.0] * self.length)])
+        return self._masked("load", vector, [self.builder.bitcast(address, vector.as_pointer()), alignment, mask,
+                                             ir.Constant(vector, [0.0] * vector.count)])
 
     def masked_store(self, value, address, mask):
         """Store the lanes of `value` inside `mask` at `address`; memory under the others is left as it is."""
         alignment = ir.Constant(ir.IntType(32), self.itemsize)
-        self._masked("store", ir.VoidType(), [value, self.builder.bitcast(address, self.vector.as_pointer()),
+        self._masked("store", self.vector, [value, self.builder.bitcast(address, self.vector.as_pointer()),
                                               alignment, mask])
 
 
@@ -216,6 +222,79 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
     return signature, codegen
 
 
+@intrinsic(prefer_literal=True)
+def _lane_groups_block(typingctx, pixels, group_in, group_out, constant_step, x, x_start, x_step, kernel,
+                       kernel_start, y, y_start, y_step, lanes, window, steps, bias, epilogue):
+    """lane_groups_block(P, a, b, constant_step, ...), the rest as `_block` takes it (one vector of output channels):
+    the block of a grouped convolution whose groups have b < V output channels (b dividing V), so that one vector
+    holds the outputs of V / b neighbouring groups, and a input channels each. Lane l of the vector is output
+    channel `first + l` of group (first + l) // b, which reads input channels (l // b) a + c, c < a, counted from
+    the block's first group's (x_start points there):
+
+        acc[p, l] = sum over kernel rows i, kernel columns j, c < a of
+                    x[row + i d_h, (q + p) s_w + j d_w, (l // b) a + c] * w[i, j, c, first + l]
+
+    Per kernel cell and pixel the (V / b) a input values of the vector's groups are one load (`span`, its values
+    past the block's last group not read: a masked load), and the a broadcasts of `_block` become a shuffles of
+    it, lane l taking span[(l // b) a + c]: one shuffle and one fused multiply-add per a vector of outputs. The
+    window's `run` is not read: the a channels are compiled in, with P, b and constant_step."""
+    if not all(isinstance(value, types.IntegerLiteral) for value in (pixels, group_in, group_out, constant_step)):
+        return None
+    signature = types.void(pixels, group_in, group_out, constant_step, x, types.intp, types.intp, kernel, types.intp,
+                           y, types.intp, types.intp, types.intp, window, steps, bias, epilogue)
+    pixels, group_in, group_out, constant_step = (value.literal_value for value in
+                                                  (pixels, group_in, group_out, constant_step))
+
+    def codegen(context, builder, signature, arguments):
+        if not group_out:  # the variant of `_blocks_along` without lane groups types this call but never runs it
+            return context.get_dummy_value()
+        (x_array, x_start, x_step, kernel_array, kernel_start, y_array, y_start, y_step, lanes, window,
+         steps, bias_array, epilogue) = arguments[4:]
+        kernel_high, columns = (builder.extract_value(window, field) for field in range(2))
+        row_step, column_step, kernel_row_step, kernel_column_step, kernel_channels = (
+            builder.extract_value(steps, field) for field in range(5))
+        x_data = context.make_array(signature.args[4])(context, builder, x_array).data
+        kernel_data = context.make_array(signature.args[7])(context, builder, kernel_array).data
+        y_data = context.make_array(signature.args[9])(context, builder, y_array).data
+        ir_ = Vectors(context, builder, signature.args[4].dtype)
+        span = ir_.length // group_out * group_in  # the input values of one vector's groups
+        undefined_span = ir.Constant(ir.VectorType(ir_.vector.element, span), ir.Undefined)
+        # the span's values that exist: a per group the block's `lanes` outputs reach (all of them for lanes >= V)
+        groups_reached = builder.sdiv(builder.add(lanes, ir_.constant(group_out - 1)), ir_.constant(group_out))
+        span_mask = ir_.first_lanes(builder.mul(groups_reached, ir_.constant(group_in)), span)
+        shuffles = [ir.Constant(ir.VectorType(ir.IntType(32), ir_.length),
+                                [lane // group_out * group_in + c for lane in range(ir_.length)])
+                    for c in range(group_in)]
+        accumulators = cgutils.alloca_once(builder, ir_.vector, size=pixels)
+        for slot in range(pixels):
+            builder.store(ir.Constant(ir_.vector, [0.0] * ir_.length), ir_.at(accumulators, ir_.constant(slot)))
+        with cgutils.for_range(builder, kernel_high) as i:
+            x_row = builder.add(x_start, builder.mul(i.index, row_step))
+            kernel_row = builder.add(kernel_start, builder.mul(i.index, kernel_row_step))
+            with cgutils.for_range(builder, columns) as j:
+                x_cell = builder.add(x_row, builder.mul(j.index, column_step))
+                kernel_cell = builder.add(kernel_row, builder.mul(j.index, kernel_column_step))
+                weights = [ir_.load_vector(ir_.at(kernel_data, builder.add(kernel_cell, builder.mul(
+                    ir_.constant(c), kernel_channels)))) for c in range(group_in)]
+                for p in range(pixels):
+                    offset = (ir_.constant(p * constant_step) if constant_step else
+                              builder.mul(ir_.constant(p), x_step))
+                    values = ir_.masked_load(ir_.at(x_data, builder.add(x_cell, offset)), span_mask, span)
+                    slot = ir_.at(accumulators, ir_.constant(p))
+                    for c in range(group_in):
+                        spread = builder.shuffle_vector(values, undefined_span, shuffles[c])
+                        builder.store(ir_.fma(spread, weights[c], builder.load(slot)), slot)
+        mask = ir_.first_lanes(lanes)
+        bias_data = context.make_array(signature.args[15])(context, builder, bias_array).data
+        first, relu = (builder.extract_value(epilogue, field) for field in range(2))
+        biases = ir_.load_vector(ir_.at(bias_data, first))
+        for p in range(pixels):
+            target = builder.add(y_start, builder.mul(ir_.constant(p), y_step))
+            value = builder.fadd(builder.load(ir_.at(accumulators, ir_.constant(p))), biases)
+            ir_.masked_store(ir_.relu_if(value, relu), ir_.at(y_data, target), mask)
+        return context.get_dummy_value()
+
+    return signature, codegen
 
 
 @intrinsic(prefer_literal=True)
@@ -291,26 +370,90 @@ def _gradient_block(typingctx, rows, cells, channels, vectors, x, x_start, x_ste
     return signature, codegen
 
 
+@intrinsic(prefer_literal=True)
+def _lane_groups_gradient_block(typingctx, group_in, group_out, x, x_start, x_step, grad, grad_start, count,
+                                row_count, kernel_grad, kernel_start, steps):
+    """lane_groups_gradient_block(a, b, x, x_start, x_step, grad, grad_start, count, row_count, kernel_grad,
+    kernel_start, steps): `_gradient_block` of one kernel cell (R = J = 1, C = a, one vector) for a grouped
+    convolution whose groups of a input and b < V output channels share the vector (`_lane_groups_block`): lane l
+    of accumulator c sums x[..., (l // b) a + c] * grad[..., first + l], the input values of the vector's groups one
+    (masked) load per pixel from x_start on and the a broadcasts of `_gradient_block` shuffles of it. steps as
+    `_gradient_block` takes them."""
+    if not all(isinstance(value, types.IntegerLiteral) for value in (group_in, group_out)):
+        return None
+    signature = types.void(group_in, group_out, x, types.intp, types.intp, grad, types.intp, types.intp, types.intp,
+                           kernel_grad, types.intp, steps)
+    group_in, group_out = group_in.literal_value, group_out.literal_value
+
+    def codegen(context, builder, signature, arguments):
+        if not group_out:  # the variant of `conv_kernel_gradient` without lane groups types this call, never runs it
+            return context.get_dummy_value()
+        (x_array, x_start, x_step, grad_array, grad_start, count, row_count, kernel_array, kernel_start,
+         steps) = arguments[2:]
+        grad_step, kernel_channel_step, lanes = (builder.extract_value(steps, field) for field in range(3))
+        x_output_row_step, grad_output_row_step = (builder.extract_value(steps, field) for field in (7, 8))
+        x_data = context.make_array(signature.args[2])(context, builder, x_array).data
+        grad_data = context.make_array(signature.args[5])(context, builder, grad_array).data
+        kernel_data = context.make_array(signature.args[9])(context, builder, kernel_array).data
+        ir_ = Vectors(context, builder, signature.args[2].dtype)
+        span = ir_.length // group_out * group_in
+        undefined_span = ir.Constant(ir.VectorType(ir_.vector.element, span), ir.Undefined)
+        groups_reached = builder.sdiv(builder.add(lanes, ir_.constant(group_out - 1)), ir_.constant(group_out))
+        span_mask = ir_.first_lanes(builder.mul(groups_reached, ir_.constant(group_in)), span)
+        mask = ir_.first_lanes(lanes)
+        shuffles = [ir.Constant(ir.VectorType(ir.IntType(32), ir_.length),
+                                [lane // group_out * group_in + c for lane in range(ir_.length)])
+                    for c in range(group_in)]
+        slots = [ir_.at(kernel_data, builder.add(kernel_start, builder.mul(ir_.constant(c), kernel_channel_step)))
+                 for c in range(group_in)]
+        accumulators = cgutils.alloca_once(builder, ir_.vector, size=group_in)
+        for c in range(group_in):
+            builder.store(ir_.load_vector(slots[c]), ir_.at(accumulators, ir_.constant(c)))
+        with cgutils.for_range(builder, row_count) as r:
+            grad_row = builder.add(grad_start, builder.mul(r.index, grad_output_row_step))
+            x_row = builder.add(x_start, builder.mul(r.index, x_output_row_step))
+            with cgutils.for_range(builder, count) as k:
+                gradient = ir_.masked_load(ir_.at(grad_data, builder.add(grad_row, builder.mul(k.index, grad_step))),
+                                           mask)
+                values = ir_.masked_load(ir_.at(x_data, builder.add(x_row, builder.mul(k.index, x_step))), span_mask,
+                                         span)
+                for c in range(group_in):
+                    spread = builder.shuffle_vector(values, undefined_span, shuffles[c])
+                    slot = ir_.at(accumulators, ir_.constant(c))
+                    builder.store(ir_.fma(spread, gradient, builder.load(slot)), slot)
+        for c in range(group_in):
+            ir_.store_vector(builder.load(ir_.at(accumulators, ir_.constant(c))), slots[c])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
-def _blocks_along(vectors, constant_step, x, x_start, x_step, kernel, kernel_start, y, y_start, y_step, lanes, count,
-                  window, steps, bias, epilogue):
+def _blocks_along(vectors, constant_step, group_in, group_out, x, x_start, x_step, kernel, kernel_start, y, y_start,
+                  y_step, lanes, count, window, steps, bias, epilogue):
     """`count` output pixels whose windows are x_step apart in x and whose outputs are y_step apart in y (their
     first `lanes` channels of the block written, as `_block`), in blocks of 8 pixels while more than 4 are left,
     then one of 4 (runs of 4 to 7: blocks of 4; shorter runs: of 2 or 1), a block that would pass the run's end
     moved back to end with it (it recomputes a few pixels, to the same values). A tail of 1 to 4 pixels thus costs
     a block of 4, not of 8 (rows of 10 outputs, LeNet's second layer: 8 + 4, not 8 + 8; 0.77-0.85x the time), and
     never blocks of 2 or 1, whose few accumulators wait on the multiply-add's latency (rows of 7 in blocks of 4, 2
-    and 1: 1.39x the time of two blocks of 4). `vectors` and `constant_step` (x_step, or 0: see `_block`) are
-    compiled in as constants; bias and epilogue as `_block` takes them."""
+    and 1: 1.39x the time of two blocks of 4). `vectors`, `constant_step` (x_step, or 0: see `_block`),
+    `group_in` and `group_out` are compiled in as constants: group_out 0 runs `_block`, else `_lane_groups_block`
+    with groups of a = group_in input and b = group_out output channels; bias and epilogue as `_block` takes them."""
     literally(vectors)
     literally(constant_step)
+    literally(group_in)
+    literally(group_out)
     start = 0
     while start < count:
         left = count - start
         size = 8 if count >= 8 and left > 4 else 4 if count >= 4 else 2 if count >= 2 else 1
         start = min(start, count - size)
         x_block, y_block = x_start + start * x_step, y_start + start * y_step
-        if size == 8:  # the block size as a literal, which `_block` compiles in
+        if group_out:
+            _lane_groups_along(size, group_in, group_out, constant_step, x, x_block, x_step, kernel, kernel_start, y,
+                               y_block, y_step, lanes, window, steps, bias, epilogue)
+        elif size == 8:  # the block size as a literal, which `_block` compiles in
             _block(8, vectors, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step, lanes,
                    window, steps, bias, epilogue)
         elif size == 4:
@@ -325,6 +468,27 @@ def _blocks_along(vectors, constant_step, x, x_start, x_step, kernel, kernel_sta
         start += size
 
 
+@njit(nogil=True, cache=True, boundscheck=False)
+def _lane_groups_along(size, a, b, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step,
+                       lanes, window, steps, bias, epilogue):
+    """`_lane_groups_block` of `size` (8, 4, 2 or 1) pixels, for groups of a input and b output channels."""
+    literally(a)
+    literally(b)
+    literally(constant_step)
+    if size == 8:  # the block size as a literal, which `_lane_groups_block` compiles in
+        _lane_groups_block(8, a, b, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step,
+                           lanes, window, steps, bias, epilogue)
+    elif size == 4:
+        _lane_groups_block(4, a, b, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step,
+                           lanes, window, steps, bias, epilogue)
+    elif size == 2:
+        _lane_groups_block(2, a, b, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step,
+                           lanes, window, steps, bias, epilogue)
+    else:
+        _lane_groups_block(1, a, b, constant_step, x, x_block, x_step, kernel, kernel_start, y, y_block, y_step,
+                           lanes, window, steps, bias, epilogue)
+
+
 @njit(nogil=True, cache=True)
 def _cells_inside(position, stride, before, kernel_size, dilation, size):
     """(first, count): the kernel cells k = first ... first + count - 1 of output `position` whose input index
@@ -336,10 +500,13 @@ def _cells_inside(position, stride, before, kernel_size, dilation, size):
 
 
 @njit(nogil=True, cache=True)
-def _window(rows, columns, channels, dilation):
-    """(kernel rows, kernel columns, run) for `_block`: with dilation 1 a window row's cells are one run of
-    columns * C_in values, in x and in the kernel."""
-    return (rows, 1, columns * channels) if dilation == 1 else (rows, columns, channels)
+def _window(rows, columns, group_channels, channels, dilation):
+    """(kernel rows, kernel columns, run) for `_block`, a kernel cell reading `group_channels` of x's `channels`:
+    with dilation 1 and one group a window row's cells are one run of columns * C_in values, in x and in the
+    kernel."""
+    if dilation == 1 and group_channels == channels:
+        return (rows, 1, columns * channels)
+    return (rows, columns, group_channels)
 
 
 @njit(nogil=True, cache=True)
@@ -360,16 +527,21 @@ def _inside_positions(out_size, stride, before, kernel_size, dilation, size):
 
 
 @functools.cache
-def conv_forward_loop(vectors, pixel_step):
+def conv_forward_loop(vectors, pixel_step, lane_groups=(0, 0)):
     """The compiled convolution of a chunk in output-channel blocks of `vectors` (1 or 2) vectors, neighbouring
-    output pixels' windows `pixel_step` = s_w C_in values apart along a row (both compiled in as constants):
+    output pixels' windows `pixel_step` = s_w C_in values apart along a row, and lane_groups = (a, b) for a grouped
+    convolution whose groups of a input and b < V output channels share a vector (`_lane_groups_block`), else
+    (0, 0) (all compiled in as constants):
 
         loop(x, kernel, padding, strides, dilation, y, placement, bias, relu)
 
     writes the convolution of x (n, H, W, C_in), zero-padded by padding = (top, bottom, left, right), with kernel
     (K / B, k_h, k_w, C_in, B) in blocks of B = `vectors` vectors of filters (block b holds filters b B to
     b B + B - 1), or (1, k_h, k_w, C_in, K) with the filters side by side (K >= C_out; the filters past C_out are
-    not stored: masked stores), plus bias (K,), then max(., 0) if relu (0 or 1), into y (n, Y_h, Y_w, C_out): with
+    not stored: masked stores), plus bias (K,), then max(., 0) if relu (0 or 1), into y (n, Y_h, Y_w, C_out); a
+    kernel of C_in / G channels per filter is a grouped convolution, G groups of C_in / G input and C_out / G
+    output channels, a block of filters reading its groups' input channels (C_out / G a multiple of the block's
+    width, or lane groups); with
     placement = (H_out, W_out, row, column, row step, column step), its output pixel (p, q) to y[:, row + p row
     step, column + q column step] (all of y: (Y_h, Y_w, 0, 0, 1, 1)); x, kernel, y and bias contiguous, of one
     dtype. The padding is never built: the outputs whose windows lie inside x's width run in blocks along each row
@@ -377,17 +549,20 @@ def conv_forward_loop(vectors, pixel_step):
     column (the kernel columns on padding left out), and their corner pixels one by one. Compiled on its first call
     for each dtype, and kept on disk."""
 
+    group_in, group_out = lane_groups
+
     @njit(nogil=True, cache=True, boundscheck=False)
     def loop(x, kernel, padding, strides, dilation, y, placement, bias, relu):
         images, high, wide, channels = x.shape
-        _, kernel_high, kernel_wide, _, kernel_channels = kernel.shape
+        _, kernel_high, kernel_wide, group_channels, kernel_channels = kernel.shape
         _, y_high, y_wide, channels_out = y.shape
+        group_filters = channels_out // (channels // group_channels)
         out_high, out_wide, y_first_row, y_first_column, y_row_stride, y_column_stride = placement
         top, _, left, _ = padding
         s_h, s_w = strides
         d_h, d_w = dilation
         flat_x, flat_kernel, flat_y = x.reshape(-1), kernel.reshape(-1), y.reshape(-1)
-        kernel_column_step = channels * kernel_channels
+        kernel_column_step = group_channels * kernel_channels
         kernel_row_step = kernel_wide * kernel_column_step
         kernel_block_step = kernel_high * kernel_row_step
         steps = (d_h * wide * channels, d_w * channels, kernel_row_step, kernel_column_step, kernel_channels)
@@ -403,30 +578,34 @@ def conv_forward_loop(vectors, pixel_step):
                 # the block's first filter: block `first // B` of the blocked layout, or filter `first` of the
                 # filters side by side (one "block" of all K: kernel_channels = K)
                 kernel_block = first // kernel_channels * kernel_block_step + first % kernel_channels
+                group_x = first // group_filters * group_channels  # the block's first group's first input channel
                 # along each output row, the columns whose windows are inside x's width
                 for p in range(out_high):
                     i_first, rows = _cells_inside(p, s_h, top, kernel_high, d_h, high)
-                    x_start = ((n * high + p * s_h - top + i_first * d_h) * wide + first_column * s_w - left) * channels
-                    _blocks_along(vectors, pixel_step, flat_x, x_start, pixel_step, flat_kernel,
+                    x_start = (((n * high + p * s_h - top + i_first * d_h) * wide + first_column * s_w - left)
+                               * channels + group_x)
+                    _blocks_along(vectors, pixel_step, group_in, group_out, flat_x, x_start, pixel_step, flat_kernel,
                                   kernel_block + i_first * kernel_row_step, flat_y,
                                   y_image + p * y_row_step + first_column * y_column_step, y_column_step, lanes,
-                                  inside_columns, _window(rows, kernel_wide, channels, d_w), steps, bias, (first, relu))
+                                  inside_columns, _window(rows, kernel_wide, group_channels, channels, d_w), steps,
+                                  bias, (first, relu))
                 # the edge columns: down the rows whose windows are inside x's height, then the corners one by one
                 for index in range(out_wide - inside_columns):
                     q = index if index < first_column else index + inside_columns
                     j_first, columns = _cells_inside(q, s_w, left, kernel_wide, d_w, wide)
-                    x_column = (q * s_w - left + j_first * d_w) * channels
+                    x_column = (q * s_w - left + j_first * d_w) * channels + group_x
                     for p in range(out_high):
                         if first_row < p < last_row:
                             continue  # in the run from first_row
                         inside = p == first_row < last_row
                         i_first, rows = _cells_inside(p, s_h, top, kernel_high, d_h, high)
                         x_start = (n * high + p * s_h - top + i_first * d_h) * wide * channels + x_column
-                        _blocks_along(vectors, 0, flat_x, x_start, s_h * wide * channels, flat_kernel,
+                        _blocks_along(vectors, 0, group_in, group_out, flat_x, x_start, s_h * wide * channels,
+                                      flat_kernel,
                                       kernel_block + i_first * kernel_row_step + j_first * kernel_column_step, flat_y,
                                       y_image + p * y_row_step + q * y_column_step, y_row_step, lanes,
-                                      last_row - first_row if inside else 1, _window(rows, columns, channels, d_w),
-                                      steps, bias, (first, relu))
+                                      last_row - first_row if inside else 1,
+                                      _window(rows, columns, group_channels, channels, d_w), steps, bias, (first, relu))
 
     return loop
 
@@ -475,7 +654,30 @@ def _band_rows(budget, row_values, itemsize):
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_grad):
+def _lane_groups_gradient(group_in, group_out, x, x_start, x_step, grad, grad_start, count, row_count, kernel_grad,
+                          kernel_start, steps):
+    """`_lane_groups_gradient_block` with a = group_in and b = group_out compiled in."""
+    literally(group_in)
+    literally(group_out)
+    _lane_groups_gradient_block(group_in, group_out, x, x_start, x_step, grad, grad_start, count, row_count,
+                                kernel_grad, kernel_start, steps)
+
+
+@functools.cache
+def conv_kernel_gradient_loop(vectors, lane_groups=(0, 0)):
+    """`conv_kernel_gradient` with `vectors` and lane_groups = (a, b) (as `conv_forward_loop` takes them) compiled in
+    as constants: loop(x, grad, padding, strides, dilation, kernel_grad)."""
+    group_in, group_out = lane_groups
+
+    @njit(nogil=True, cache=True, boundscheck=False)
+    def loop(x, grad, padding, strides, dilation, kernel_grad):
+        conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, group_in, group_out, kernel_grad)
+
+    return loop
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, group_in, group_out, kernel_grad):
     """kernel_grad (k_h, k_w, C_in, K) += the kernel gradient of a chunk: x (n, H, W, C_in) zero-padded by
     padding = (top, bottom, left, right), grad = dLoss/dy (n, H_out, W_out, C_out), in output-channel blocks of
     `vectors` (1 or 2) vectors; K >= C_out is C_out rounded up to whole vectors (the lanes past C_out stay zero):
@@ -486,9 +688,17 @@ def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_gr
     in bands of output rows whose rows of grad and of x stay in the cache (GRADIENT_BAND_BYTES) while every kernel
     cell takes its share of the band in one block per channel block (`_gradient_channels`): the rectangle of the
     band's output pixels whose input lies in x (the padding is never built). Each value's sum runs over n, p, q in
-    order. All arrays contiguous, of one dtype."""
+    order. All arrays contiguous, of one dtype. A kernel_grad of C_in / G channels per filter is a grouped
+    convolution's (as in `conv_forward_loop`): each block of output channels sums its groups' input channels, with
+    group_out = b < V of them per group the blocks of `_lane_groups_gradient_block` (group_in = a), else
+    group_out = 0. `vectors`, `group_in` and `group_out` are compiled in as constants: call it from compiled code
+    (`conv_kernel_gradient_loop`), where they are."""
+    literally(vectors)
+    literally(group_in)
+    literally(group_out)
     images, high, wide, channels = x.shape
-    kernel_high, kernel_wide, _, kernel_channels = kernel_grad.shape
+    kernel_high, kernel_wide, group_channels, kernel_channels = kernel_grad.shape
+    group_filters = grad.shape[3] // (channels // group_channels)
     out_high, out_wide, channels_out = grad.shape[1], grad.shape[2], grad.shape[3]
     top, _, left, _ = padding
     s_h, s_w = strides
@@ -509,18 +719,19 @@ def conv_kernel_gradient(x, grad, padding, strides, dilation, vectors, kernel_gr
                     q_first, q_last = _outputs_seeing(j * d_w - left, s_w, out_wide, wide)
                     x_start = x_row + (q_first * s_w + j * d_w - left) * channels
                     grad_start = ((n * out_high + p_first) * out_wide + q_first) * channels_out
-                    kernel_start = (i * kernel_wide + j) * channels * kernel_channels
+                    kernel_start = (i * kernel_wide + j) * group_channels * kernel_channels
                     for first in range(0, channels_out, block_channels):
                         steps = (channels_out, kernel_channels, channels_out - first, 0, 0, 0, 0, x_output_row_step,
                                  grad_output_row_step)
-                        if vectors == 2:  # the count as a constant, which `_gradient_channels` compiles in
-                            _gradient_channels(2, channels, flat_x, x_start, s_w * channels, flat_grad,
-                                               grad_start + first, q_last - q_first, p_last - p_first, flat_kernel,
-                                               kernel_start + first, steps)
+                        group_x = first // group_filters * group_channels  # the block's first input channel
+                        if group_out:
+                            _lane_groups_gradient(group_in, group_out, flat_x, x_start + group_x, s_w * channels,
+                                                  flat_grad, grad_start + first, q_last - q_first, p_last - p_first,
+                                                  flat_kernel, kernel_start + first, steps)
                         else:
-                            _gradient_channels(1, channels, flat_x, x_start, s_w * channels, flat_grad,
-                                               grad_start + first, q_last - q_first, p_last - p_first, flat_kernel,
-                                               kernel_start + first, steps)
+                            _gradient_channels(vectors, group_channels, flat_x, x_start + group_x, s_w * channels,
+                                               flat_grad, grad_start + first, q_last - q_first, p_last - p_first,
+                                               flat_kernel, kernel_start + first, steps)
 
 
 ACCUMULATORS = 16  # vectors of partial sums a kernel-gradient block keeps in registers (of AVX-512's 32)
