@@ -1,16 +1,13 @@
 """Resizing images (N, H, W, C) by "nearest" or "bilinear" interpolation, as Keras 3 (torch backend:
 `interpolate` with half-pixel centres, align_corners=False, no antialiasing).
 
-Both interpolations are linear maps along each axis, so a resize is two matrix products, the matrices on the left
-(no transposing copy of channels-last data):
-
-    y[n, i, j, c] = sum_h sum_w A_H[i, h] A_W[j, w] x[n, h, w, c]
-
-Row i of A (out x in) reads the source position s = (i + 1/2) * in / out - 1/2:
+Both interpolations are linear maps along each axis: output cell i reads the source position
+s = (i + 1/2) * in / out - 1/2, as
     "bilinear": weights 1 - f and f at floor(s) and floor(s) + 1 (s clamped at 0, the index at in - 1),
                 f = s - floor(s);
-    "nearest":  weight 1 at min(floor((i + 1/2) * in / out), in - 1) (torch's "nearest-exact").
-The gradient is the transposed map, from the matmul op.
+    "nearest":  the cell min(floor((i + 1/2) * in / out), in - 1) (torch's "nearest-exact"), copied.
+`interpolation_taps` gives each axis's cells and weights; the `resize` op (`striate.ops.resampling`) sums each
+output pixel's 2 x 2 input pixels (nearest: copies one), and its gradient spreads dy back over them.
 """
 
 import functools
@@ -22,29 +19,29 @@ from numpy.typing import ArrayLike, NDArray
 
 from striate.core.tensor import Tensor, as_tensor
 from striate.functional.arguments import check_numeric
-from striate.ops import matmul
+from striate.ops.resampling import resize as resize_op
 
 INTERPOLATIONS = ("nearest", "bilinear")
 
 
 @functools.lru_cache(maxsize=64)
-def interpolation_matrix(out_length: int, in_length: int, interpolation: str, dtype: np.dtype) -> NDArray[Any]:
-    """A (out_length, in_length) read-only matrix mapping an axis of in_length cells to out_length cells."""
+def interpolation_taps(out_length: int, in_length: int,
+                       interpolation: str) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[Any]]:
+    """(low, high, f), each (out_length,), read-only: output cell i of an axis of in_length cells is
+    (1 - f[i]) in[low[i]] + f[i] in[high[i]] (nearest: low = high, f = 0)."""
     rows = np.arange(out_length)
-    matrix = np.zeros((out_length, in_length), np.float64)
     scale = in_length / out_length
     if interpolation == "nearest":
-        matrix[rows, np.minimum(np.floor((rows + 0.5) * scale).astype(int), in_length - 1)] = 1.0
+        low = high = np.minimum(np.floor((rows + 0.5) * scale).astype(np.int64), in_length - 1)
+        fraction = np.zeros(out_length)
     else:
         source = np.maximum((rows + 0.5) * scale - 0.5, 0.0)
-        low = np.minimum(np.floor(source).astype(int), in_length - 1)
+        low = np.minimum(np.floor(source).astype(np.int64), in_length - 1)
         high = np.minimum(low + 1, in_length - 1)
         fraction = source - low
-        np.add.at(matrix, (rows, low), 1.0 - fraction)
-        np.add.at(matrix, (rows, high), fraction)
-    matrix = matrix.astype(dtype)
-    matrix.flags.writeable = False
-    return matrix
+    for array in (low, high, fraction):
+        array.flags.writeable = False
+    return low, high, fraction
 
 
 def resize(x: ArrayLike, size: Sequence[int], interpolation: Literal["nearest", "bilinear"] = "bilinear") -> Tensor:
@@ -69,12 +66,5 @@ def resize(x: ArrayLike, size: Sequence[int], interpolation: Literal["nearest", 
     _, in_height, in_width, _ = x.shape
     if in_height < 1 or in_width < 1:
         raise ValueError(f"{op}: cannot resize an empty image; received shape {x.shape}")
-    batch, channels = x.shape[0], x.shape[-1]
-    rows = interpolation_matrix(height, in_height, interpolation, np.dtype(x.dtype))
-    columns = interpolation_matrix(width, in_width, interpolation, np.dtype(x.dtype))
-    # the matrices on the left, so that channels-last data needs no transpose (three transposing copies took half
-    # the time): along H, rows (height, H) @ each image as (H, W * C); along W, columns (width, W) @ each output
-    # row as (W, C)
-    y = matmul(rows, x.reshape(batch, in_height, in_width * channels))
-    y = matmul(columns, y.reshape(batch * height, in_width, channels))
-    return y.reshape(batch, height, width, channels)
+    return resize_op(x, interpolation_taps(height, in_height, interpolation),
+                     interpolation_taps(width, in_width, interpolation), interpolation == "nearest")

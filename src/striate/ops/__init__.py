@@ -11,6 +11,7 @@ from striate.ops.gradient_gate import gradient_gate
 from striate.ops.padding import pad
 from striate.ops.recurrent import gru_sequence, lstm_sequence, simple_rnn_sequence
 from striate.ops.reduction import max, mean, sum
+from striate.ops.resampling import resize
 from striate.ops.sample_normalization import normalize_groups
 from striate.ops.shape import concat, getitem, repeat_cells, reshape, stack, transpose
 from striate.ops.sliding_window import sliding_window
@@ -19,8 +20,9 @@ from striate.ops.smooth_activations import gelu, hard_sigmoid, mish, selu, softp
 __all__ = [
     "abs", "add", "add_relu", "clip", "concat", "convolution", "dense", "div", "dropout", "elu", "embedding", "exp",
     "getitem", "gradient_gate", "leaky_relu", "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum",
-    "mul", "neg", "pad", "pow", "relu", "repeat_cells", "reshape", "sigmoid", "sliding_window", "softmax", "sqrt",
-    "stack", "normalize_groups", "sub", "sum", "tanh", "transpose", "transposed_convolution", "where", "gru_sequence",
-    "lstm_sequence", "simple_rnn_sequence", "gelu", "hard_sigmoid", "mish", "selu", "silu", "softplus", "swish",
+    "mul", "neg", "pad", "pow", "relu", "repeat_cells", "reshape", "resize", "sigmoid", "sliding_window", "softmax",
+    "sqrt", "stack", "normalize_groups", "sub", "sum", "tanh", "transpose", "transposed_convolution", "where",
+    "gru_sequence", "lstm_sequence", "simple_rnn_sequence", "gelu", "hard_sigmoid", "mish", "selu", "silu", "softplus",
+    "swish",
 ]
 silu = swish  # Keras' other name
