@@ -13,6 +13,7 @@ compositions of primitive ops (so their gradients come from those ops).
 """
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -107,7 +108,8 @@ ERF_NUMERATOR = tuple(np.float32(value) for value in (
 ERF_DENOMINATOR = tuple(np.float32(value) for value in (
     -1.42647390514189e-02, -7.37332916720468e-03, -1.68282697438203e-03, -2.13374055278905e-04,
     -1.45660718464996e-05))
-LOOPS = {"nogil": True, "cache": True, "boundscheck": False, "error_model": "numpy", "fastmath": {"contract"}}
+LOOPS: dict[str, Any] = {"nogil": True, "cache": True, "boundscheck": False, "error_model": "numpy",
+                         "fastmath": {"contract"}}
 # no call and IEEE division (error_model="numpy"), so that the loops vectorize; multiply-adds fused
 
 
