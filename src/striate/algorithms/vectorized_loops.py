@@ -144,6 +144,29 @@ class Vectors:
         return self._masked("load", vector, [self.builder.bitcast(address, vector.as_pointer()), alignment, mask,
                                              ir.Constant(vector, [0.0] * vector.count)])
 
+    def zeroed_accumulators(self, count):
+        """A stack array of `count` zero vectors, indexed by constants only, which LLVM keeps in registers."""
+        accumulators = cgutils.alloca_once(self.builder, self.vector, size=count)
+        zero = ir.Constant(self.vector, [0.0] * self.length)
+        for slot in range(count):
+            self.builder.store(zero, self.at(accumulators, self.constant(slot)))
+        return accumulators
+
+    def store_outputs(self, accumulators, pixels, vectors, y_data, y_start, y_step, lanes, bias_data, epilogue):
+        """Store accumulator p * vectors + v, plus bias[first + v V ...], then max(., 0) if relu, at y_start + p y_step
+        + v V in y, the first `lanes` lanes of the block (epilogue = (first, relu), as `_block` takes it)."""
+        builder = self.builder
+        masks = [self.first_lanes(builder.sub(lanes, self.constant(v * self.length))) for v in range(vectors)]
+        first, relu = (builder.extract_value(epilogue, field) for field in range(2))
+        biases = [self.load_vector(self.at(bias_data, builder.add(first, self.constant(v * self.length))))
+                  for v in range(vectors)]
+        for p in range(pixels):
+            for v in range(vectors):
+                target = builder.add(builder.add(y_start, builder.mul(self.constant(p), y_step)),
+                                     self.constant(v * self.length))
+                value = builder.fadd(builder.load(self.at(accumulators, self.constant(p * vectors + v))), biases[v])
+                self.masked_store(self.relu_if(value, relu), self.at(y_data, target), masks[v])
+
     def masked_store(self, value, address, mask):
         """Store the lanes of `value` inside `mask` at `address`; memory under the others is left as it is."""
         alignment = ir.Constant(ir.IntType(32), self.itemsize)
@@ -183,10 +206,7 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
         kernel_data = context.make_array(signature.args[6])(context, builder, kernel_array).data
         y_data = context.make_array(signature.args[8])(context, builder, y_array).data
         ir_ = Vectors(context, builder, signature.args[3].dtype)
-        # the accumulators: a stack array indexed by constants only, which LLVM keeps in registers
-        accumulators = cgutils.alloca_once(builder, ir_.vector, size=pixels * vectors)
-        for slot in range(pixels * vectors):
-            builder.store(ir.Constant(ir_.vector, [0.0] * ir_.length), ir_.at(accumulators, ir_.constant(slot)))
+        accumulators = ir_.zeroed_accumulators(pixels * vectors)
         with cgutils.for_range(builder, kernel_high) as i:
             x_row = builder.add(x_start, builder.mul(i.index, row_step))
             kernel_row = builder.add(kernel_start, builder.mul(i.index, kernel_row_step))
@@ -206,20 +226,34 @@ def _block(typingctx, pixels, vectors, constant_step, x, x_start, x_step, kernel
                         for v in range(vectors):
                             slot = ir_.at(accumulators, ir_.constant(p * vectors + v))
                             builder.store(ir_.fma(spread, weights[v], builder.load(slot)), slot)
-        masks = [ir_.first_lanes(builder.sub(lanes, ir_.constant(v * ir_.length))) for v in range(vectors)]
         bias_data = context.make_array(signature.args[14])(context, builder, bias_array).data
-        first, relu = (builder.extract_value(epilogue, field) for field in range(2))
-        biases = [ir_.load_vector(ir_.at(bias_data, builder.add(first, ir_.constant(v * ir_.length))))
-                  for v in range(vectors)]
-        for p in range(pixels):
-            for v in range(vectors):
-                target = builder.add(builder.add(y_start, builder.mul(ir_.constant(p), y_step)),
-                                     ir_.constant(v * ir_.length))
-                value = builder.fadd(builder.load(ir_.at(accumulators, ir_.constant(p * vectors + v))), biases[v])
-                ir_.masked_store(ir_.relu_if(value, relu), ir_.at(y_data, target), masks[v])
+        ir_.store_outputs(accumulators, pixels, vectors, y_data, y_start, y_step, lanes, bias_data, epilogue)
         return context.get_dummy_value()
 
     return signature, codegen
+
+
+class _LaneGroupInputs:
+    """The inputs of a vector whose lanes are the outputs of V / b groups of b channels, each group reading a input
+    channels: `load(address)` reads the (V / b) a input values of those groups at a pixel (one masked load: only the
+    groups the block's `lanes` outputs reach, all of them for lanes >= V), and `spread(values, c)` puts in lane l
+    the value of input channel c of lane l's group, values[(l // b) a + c] (one shuffle, a constant mask)."""
+
+    def __init__(self, ir_, group_in, group_out, lanes):
+        builder, self.ir_ = ir_.builder, ir_
+        self.span = ir_.length // group_out * group_in
+        self.undefined = ir.Constant(ir.VectorType(ir_.vector.element, self.span), ir.Undefined)
+        groups_reached = builder.sdiv(builder.add(lanes, ir_.constant(group_out - 1)), ir_.constant(group_out))
+        self.mask = ir_.first_lanes(builder.mul(groups_reached, ir_.constant(group_in)), self.span)
+        self.shuffles = [ir.Constant(ir.VectorType(ir.IntType(32), ir_.length),
+                                     [lane // group_out * group_in + c for lane in range(ir_.length)])
+                         for c in range(group_in)]
+
+    def load(self, address):
+        return self.ir_.masked_load(address, self.mask, self.span)
+
+    def spread(self, values, c):
+        return self.ir_.builder.shuffle_vector(values, self.undefined, self.shuffles[c])
 
 
 @intrinsic(prefer_literal=True)
@@ -257,17 +291,8 @@ def _lane_groups_block(typingctx, pixels, group_in, group_out, constant_step, x,
         kernel_data = context.make_array(signature.args[7])(context, builder, kernel_array).data
         y_data = context.make_array(signature.args[9])(context, builder, y_array).data
         ir_ = Vectors(context, builder, signature.args[4].dtype)
-        span = ir_.length // group_out * group_in  # the input values of one vector's groups
-        undefined_span = ir.Constant(ir.VectorType(ir_.vector.element, span), ir.Undefined)
-        # the span's values that exist: a per group the block's `lanes` outputs reach (all of them for lanes >= V)
-        groups_reached = builder.sdiv(builder.add(lanes, ir_.constant(group_out - 1)), ir_.constant(group_out))
-        span_mask = ir_.first_lanes(builder.mul(groups_reached, ir_.constant(group_in)), span)
-        shuffles = [ir.Constant(ir.VectorType(ir.IntType(32), ir_.length),
-                                [lane // group_out * group_in + c for lane in range(ir_.length)])
-                    for c in range(group_in)]
-        accumulators = cgutils.alloca_once(builder, ir_.vector, size=pixels)
-        for slot in range(pixels):
-            builder.store(ir.Constant(ir_.vector, [0.0] * ir_.length), ir_.at(accumulators, ir_.constant(slot)))
+        inputs = _LaneGroupInputs(ir_, group_in, group_out, lanes)
+        accumulators = ir_.zeroed_accumulators(pixels)
         with cgutils.for_range(builder, kernel_high) as i:
             x_row = builder.add(x_start, builder.mul(i.index, row_step))
             kernel_row = builder.add(kernel_start, builder.mul(i.index, kernel_row_step))
@@ -279,19 +304,12 @@ def _lane_groups_block(typingctx, pixels, group_in, group_out, constant_step, x,
                 for p in range(pixels):
                     offset = (ir_.constant(p * constant_step) if constant_step else
                               builder.mul(ir_.constant(p), x_step))
-                    values = ir_.masked_load(ir_.at(x_data, builder.add(x_cell, offset)), span_mask, span)
+                    values = inputs.load(ir_.at(x_data, builder.add(x_cell, offset)))
                     slot = ir_.at(accumulators, ir_.constant(p))
                     for c in range(group_in):
-                        spread = builder.shuffle_vector(values, undefined_span, shuffles[c])
-                        builder.store(ir_.fma(spread, weights[c], builder.load(slot)), slot)
-        mask = ir_.first_lanes(lanes)
+                        builder.store(ir_.fma(inputs.spread(values, c), weights[c], builder.load(slot)), slot)
         bias_data = context.make_array(signature.args[15])(context, builder, bias_array).data
-        first, relu = (builder.extract_value(epilogue, field) for field in range(2))
-        biases = ir_.load_vector(ir_.at(bias_data, first))
-        for p in range(pixels):
-            target = builder.add(y_start, builder.mul(ir_.constant(p), y_step))
-            value = builder.fadd(builder.load(ir_.at(accumulators, ir_.constant(p))), biases)
-            ir_.masked_store(ir_.relu_if(value, relu), ir_.at(y_data, target), mask)
+        ir_.store_outputs(accumulators, pixels, 1, y_data, y_start, y_step, lanes, bias_data, epilogue)
         return context.get_dummy_value()
 
     return signature, codegen
@@ -396,14 +414,8 @@ def _lane_groups_gradient_block(typingctx, group_in, group_out, x, x_start, x_st
         grad_data = context.make_array(signature.args[5])(context, builder, grad_array).data
         kernel_data = context.make_array(signature.args[9])(context, builder, kernel_array).data
         ir_ = Vectors(context, builder, signature.args[2].dtype)
-        span = ir_.length // group_out * group_in
-        undefined_span = ir.Constant(ir.VectorType(ir_.vector.element, span), ir.Undefined)
-        groups_reached = builder.sdiv(builder.add(lanes, ir_.constant(group_out - 1)), ir_.constant(group_out))
-        span_mask = ir_.first_lanes(builder.mul(groups_reached, ir_.constant(group_in)), span)
+        inputs = _LaneGroupInputs(ir_, group_in, group_out, lanes)
         mask = ir_.first_lanes(lanes)
-        shuffles = [ir.Constant(ir.VectorType(ir.IntType(32), ir_.length),
-                                [lane // group_out * group_in + c for lane in range(ir_.length)])
-                    for c in range(group_in)]
         slots = [ir_.at(kernel_data, builder.add(kernel_start, builder.mul(ir_.constant(c), kernel_channel_step)))
                  for c in range(group_in)]
         accumulators = cgutils.alloca_once(builder, ir_.vector, size=group_in)
@@ -415,12 +427,10 @@ def _lane_groups_gradient_block(typingctx, group_in, group_out, x, x_start, x_st
             with cgutils.for_range(builder, count) as k:
                 gradient = ir_.masked_load(ir_.at(grad_data, builder.add(grad_row, builder.mul(k.index, grad_step))),
                                            mask)
-                values = ir_.masked_load(ir_.at(x_data, builder.add(x_row, builder.mul(k.index, x_step))), span_mask,
-                                         span)
+                values = inputs.load(ir_.at(x_data, builder.add(x_row, builder.mul(k.index, x_step))))
                 for c in range(group_in):
-                    spread = builder.shuffle_vector(values, undefined_span, shuffles[c])
                     slot = ir_.at(accumulators, ir_.constant(c))
-                    builder.store(ir_.fma(spread, gradient, builder.load(slot)), slot)
+                    builder.store(ir_.fma(inputs.spread(values, c), gradient, builder.load(slot)), slot)
         for c in range(group_in):
             ir_.store_vector(builder.load(ir_.at(accumulators, ir_.constant(c))), slots[c])
         return context.get_dummy_value()
