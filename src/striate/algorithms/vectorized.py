@@ -91,20 +91,23 @@ def _check(kernel_shape, groups, dtype):
                          f"it; received a kernel of shape {tuple(kernel_shape)} with groups={groups}")
 
 
-def _lane_groups(group_channels, group_filters, dtype):
-    """(a, b) for `conv_forward_loop`: groups of a = `group_channels` input and b = `group_filters` output channels
-    where b < V, so that V / b groups share a vector (`vectorized_loops._lane_groups_block`); (0, 0) where a block
-    of output channels lies in one group (one group, or groups of whole vectors)."""
-    return (group_channels, group_filters) if group_filters < vector_length(dtype) else (0, 0)
+def _lane_groups(group_channels, channels_out, groups, dtype):
+    """(a, b) for `conv_forward_loop`: `groups` groups of a = `group_channels` input and b = C_out / groups output
+    channels where b < V, so that V / b groups share a vector (`vectorized_loops._lane_groups_block`); (0, 0) where
+    a block of output channels lies in one group (one group, or groups of whole vectors)."""
+    group_filters = channels_out // groups
+    return (group_channels, group_filters) if groups > 1 and group_filters < vector_length(dtype) else (0, 0)
 
 
 @functools.lru_cache(maxsize=256)
-def _whole_vectors(channels, dtype):
+def _whole_vectors(channels, dtype, groups=1):
     """(K, vectors): C_out rounded up to whole vectors of `dtype`, and the vectors per block (2 when K holds an
-    even count of them)."""
+    even count of them and, with groups, each group's C_out / groups does: a block lies in one group or is one
+    vector of whole groups)."""
     length = vector_length(dtype)
     rounded = -(-channels // length) * length
-    return rounded, 2 if rounded % (2 * length) == 0 else 1
+    pairs = rounded % (2 * length) == 0 and (groups == 1 or channels // groups % (2 * length) == 0)
+    return rounded, 2 if pairs else 1
 
 
 BLOCKED_KERNEL_MIN_PIXELS = 512  # output pixels (all images) from which the kernel is laid out in blocks
@@ -118,7 +121,7 @@ class _Layout(NamedTuple):
     blocked: bool  # (K / B, k_h, k_w, C_in, B), each block's weights contiguous; else (1, k_h, k_w, C_in, K)
 
 
-def _block_layout(channels_out, dtype, pixels, blocked_min_pixels, group_filters=None):
+def _block_layout(channels_out, dtype, pixels, blocked_min_pixels, groups=1):
     """The layout of a kernel of `channels_out` filters for a pass of `pixels` output pixels (all images): zero
     filters up to whole vectors (K of them; y takes only the C_out lanes: masked stores), in blocks of B = 1 or 2
     vectors of filters, each block's weights contiguous, for a pass of at least `blocked_min_pixels` output pixels
@@ -128,11 +131,9 @@ def _block_layout(channels_out, dtype, pixels, blocked_min_pixels, group_filters
     side they lie K values apart, 512 bytes for 128 filters, and the L1 cache holds them in an eighth of its sets
     (1-D, 200 steps, 64 -> 128 channels: 61 GMAC/s, 72 in blocks; 64 -> 256: 52, 69). The copy costs 12-18 us
     for such a kernel, more than the blocks save on one image of 198 outputs (1.20x the time) or two (1.06x);
-    from four images (792 outputs) they pay (0.92x). With groups of `group_filters` output channels a block
-    lies in one group (two vectors only where they divide the group's), or is one vector of whole groups."""
-    rounded, vectors = _whole_vectors(channels_out, dtype)
-    if group_filters is not None and group_filters % (2 * vector_length(dtype)):
-        vectors = 1
+    from four images (792 outputs) they pay (0.92x). With `groups` a block lies in one group, or is one vector of
+    whole groups (`_whole_vectors`)."""
+    rounded, vectors = _whole_vectors(channels_out, dtype, groups)
     return _Layout(rounded, vectors, rounded != vectors * vector_length(dtype) and pixels >= blocked_min_pixels)
 
 
@@ -184,11 +185,9 @@ def _forward_plan(x_shape, kernel_shape, strides, dilation, padding, groups, dty
         loop = pixel_loops.pixel_forward_loop(*pixel_loops.block_shape(channels_out, *out_shape, dtype), channels_out)
         return _ForwardPlan(out_shape, (top, bottom, left, right), True, loop, None, placement,
                             _read_only_zeros(channels_out, dtype))
-    group_filters = channels_out // groups
-    layout = _block_layout(channels_out, dtype, x_shape[0] * math.prod(out_shape), blocked_min_pixels,
-                           group_filters if groups > 1 else None)
+    layout = _block_layout(channels_out, dtype, x_shape[0] * math.prod(out_shape), blocked_min_pixels, groups)
     loop = conv_forward_loop(layout.vectors, strides[1] * x_shape[-1],
-                             _lane_groups(kernel_shape[-2], group_filters, dtype) if groups > 1 else (0, 0))
+                             _lane_groups(kernel_shape[-2], channels_out, groups, dtype))
     return _ForwardPlan(out_shape, (top, bottom, left, right), False, loop, layout, placement,
                         _read_only_zeros(layout.filters, dtype))
 
@@ -337,10 +336,9 @@ def _input_gradient_plan(input_shape, out_shape, kernel_shape, strides, dilation
         phases.append(_Phase((rows, columns, row_first, column_first, *strides), (row_cells, column_cells),
                              (top, 0, left, 0), origin))
     if pixel_padding is None:
-        group_channels = kernel_shape[-2]  # the flipped kernel's filters per group: each group's C_out/G -> C_in/G
-        layout = _block_layout(channels, dtype, math.prod(input_shape[:-1]), blocked_min_pixels,
-                               group_channels if groups > 1 else None)
-        lane_groups = _lane_groups(kernel_shape[-1] // groups, group_channels, dtype) if groups > 1 else (0, 0)
+        # the flipped kernel: each group's C_out / G channels of dy -> its C_in / G channels of dx
+        layout = _block_layout(channels, dtype, math.prod(input_shape[:-1]), blocked_min_pixels, groups)
+        lane_groups = _lane_groups(kernel_shape[-1] // groups, channels, groups, dtype)
         loops = (conv_forward_loop(layout.vectors, out_shape[-1], lane_groups),) * len(phases)
         no_bias = _read_only_zeros(layout.filters, dtype)
     else:
@@ -414,10 +412,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
         return conv_kernel_gradient(x[:, None], grad_output[:, None], (1, *kernel_shape), (1, *strides),
                                     (1, *dilation), groups, _with_height(padding))[0]
     (top, bottom), (left, right) = ((0, 0), (0, 0)) if padding is None else padding
-    rounded, vectors = _whole_vectors(kernel_shape[-1], dtype)
-    group_filters = kernel_shape[-1] // groups
-    if groups > 1 and group_filters % (2 * vector_length(dtype)):
-        vectors = 1  # a block of output channels lies in one group (as the forward's, `_block_layout`)
+    rounded, vectors = _whole_vectors(kernel_shape[-1], dtype, groups)
     if groups == 1 and kernel_shape[-2] <= vectorized_loops.FEW_CHANNELS:
         # few channels: blocks of several kernel cells, on x padded here (a small copy), which every cell then
         # sees along whole output rows
@@ -427,7 +422,7 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
         geometry = (tuple(strides), tuple(dilation))
     else:
         loop = vectorized_loops.conv_kernel_gradient_loop(
-            vectors, _lane_groups(kernel_shape[-2], group_filters, dtype) if groups > 1 else (0, 0))
+            vectors, _lane_groups(kernel_shape[-2], kernel_shape[-1], groups, dtype))
         geometry = ((top, bottom, left, right), tuple(strides), tuple(dilation))
     x = np.ascontiguousarray(x, dtype=dtype)
     grad_output = np.ascontiguousarray(grad_output, dtype=dtype)
