@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="$PWD/.venv/bin/python"
 OUT=docs/benchmarks
-ALL=(conv_layers training_steps networks layer_families time_to_99 training_memory freed_memory classic_networks
+ALL=(conv_layers training_steps networks op_breakdown layer_families time_to_99 training_memory freed_memory classic_networks
      distributed model_file_fuzz)
 mkdir -p "$OUT"
 
@@ -34,6 +34,10 @@ for name in "${@:-${ALL[@]}}"; do
                         run layer_families --threads 2
                         cat "$OUT/layer_families-1.txt" "$OUT/layer_families.txt" > "$OUT/layer_families.tmp"
                         mv "$OUT/layer_families.tmp" "$OUT/layer_families.txt"; rm "$OUT/layer_families-1.txt" ;;
+        op_breakdown) run op_breakdown --network ResNet-20 --row train; mv "$OUT/op_breakdown.txt" "$OUT/op-1.txt"
+                      run op_breakdown --network ResNet-18 --row "batch 1" --repeats 20
+                      cat "$OUT/op-1.txt" "$OUT/op_breakdown.txt" > "$OUT/op.tmp"
+                      mv "$OUT/op.tmp" "$OUT/op_breakdown.txt"; rm "$OUT/op-1.txt" ;;
         model_file_fuzz)  # not a timing: the model reader's fuzz tests at 10,000 cases each instead of CI's 100
             echo "== model reader fuzz, 10,000 cases per test" >&2
             { echo "\$ STRIATE_FUZZ_EXAMPLES=10000 pytest tests/models/test_model_file_fuzz.py"
@@ -47,8 +51,8 @@ done
 """docs/benchmarks.md: one section per benchmark output found, headed by the script's own first docstring line."""
 import ast, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-order = ["conv_layers", "training_steps", "networks", "layer_families", "time_to_99", "training_memory", "freed_memory",
-         "classic_networks", "distributed", "model_file_fuzz"]
+order = ["conv_layers", "training_steps", "networks", "op_breakdown", "layer_families", "time_to_99",
+         "training_memory", "freed_memory", "classic_networks", "distributed", "model_file_fuzz"]
 titles = {"model_file_fuzz": ("The model reader under 10,000 fuzzed files per test (hypothesis)",
                               "tests/models/test_model_file_fuzz.py")}
 parts = ["# Benchmarks\n",
