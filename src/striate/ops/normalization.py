@@ -3,7 +3,8 @@
 On x seen as rows (M, C), M = every position of every image, C the channels (the last axis):
 
     forward     y = act(x * scale + shift),   scale = gamma / sqrt(var + eps),   shift = beta - mean * scale
-    backward    dz = dy * act'(y)                                  (relu: 1 where y > 0, else 0)
+    backward    dz = dy * act'(y)                                  (relu: 1 where y > 0, else 0; y recomputed
+                                                                    from x, so backward reads x and dy only)
                 dgamma = sum_M dz * xhat,   dbeta = sum_M dz,        xhat = (x - mean) / sqrt(var + eps)
                 dx = scale * (dz - dbeta / M - xhat * dgamma / M)    with the batch's own statistics (training)
                 dx = scale * dz                                      with fixed statistics (inference)
@@ -39,23 +40,21 @@ class BatchNorm(Function):
         inverse_std = 1.0 / np.sqrt(variance.astype(np.float64) + epsilon)
         scale64 = gamma.astype(np.float64) * inverse_std
         self.scale = scale64.astype(x.dtype)
-        shift = (beta - mean.astype(np.float64) * scale64).astype(x.dtype)
+        self.shift = shift = (beta - mean.astype(np.float64) * scale64).astype(x.dtype)
         self.x, self.gamma, self.activation, self.batch_statistics = x, gamma, activation, batch_statistics
         self.mean, self.inverse_std = mean.astype(x.dtype), inverse_std.astype(x.dtype)
         y = np.empty(x.shape, dtype=x.dtype)
         rows_x, rows_y = rows(x), rows(y)
         relu = activation == "relu"
         each_chunk(x, lambda part: _scale_shift(rows_x[part], self.scale, shift, relu, rows_y[part]))
-        self.y = y if relu else None
         return y
 
     def backward(self, grad):
         grad = np.ascontiguousarray(grad, dtype=self.x.dtype)
         rows_x, rows_grad = rows(self.x), rows(grad)
-        rows_y = rows(self.y) if self.y is not None else rows_grad
         relu = self.activation == "relu"
-        sums = each_chunk(self.x, lambda part: _gradient_sums(rows_x[part], rows_grad[part], rows_y[part], relu,
-                                                                self.mean, self.inverse_std))
+        sums = each_chunk(self.x, lambda part: _gradient_sums(rows_x[part], rows_grad[part], relu, self.scale,
+                                                                self.shift, self.mean, self.inverse_std))
         sum_dz = sum(s[0] for s in sums)
         sum_dz_xhat = sum(s[1] for s in sums)
         grad_x = None
@@ -68,8 +67,8 @@ class BatchNorm(Function):
                 mean_dz, mean_dz_xhat = (sum_dz / count).astype(dtype), (sum_dz_xhat / count).astype(dtype)
             else:
                 mean_dz = mean_dz_xhat = np.zeros_like(self.scale)
-            each_chunk(self.x, lambda part: _input_gradient(rows_x[part], rows_grad[part], rows_y[part], relu,
-                                                             self.mean, self.inverse_std, self.scale, mean_dz,
+            each_chunk(self.x, lambda part: _input_gradient(rows_x[part], rows_grad[part], relu, self.scale,
+                                                             self.shift, self.mean, self.inverse_std, mean_dz,
                                                              mean_dz_xhat, rows_out[part]))
         dtype = self.gamma.dtype
         return grad_x, sum_dz_xhat.astype(dtype), sum_dz.astype(dtype)
@@ -123,25 +122,26 @@ def _shifted_sums(x, reference):
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def _gradient_sums(x, grad, y, relu, mean, inverse_std):
-    """(sum dz, sum dz * xhat) per channel in float64, dz = grad masked where y <= 0 if relu."""
+def _gradient_sums(x, grad, relu, scale, shift, mean, inverse_std):
+    """(sum dz, sum dz * xhat) per channel in float64, dz = grad masked where y = x * scale + shift <= 0 if relu
+    (the forward's own y, recomputed by the same float operations rather than read)."""
     sum_dz = np.zeros(x.shape[1])
     sum_dz_xhat = np.zeros(x.shape[1])
     zero = mean.dtype.type(0)
     for r in range(x.shape[0]):
         for c in range(x.shape[1]):
-            dz = grad[r, c] if (not relu or y[r, c] > zero) else zero
+            dz = grad[r, c] if (not relu or x[r, c] * scale[c] + shift[c] > zero) else zero
             sum_dz[c] += dz
             sum_dz_xhat[c] += dz * ((x[r, c] - mean[c]) * inverse_std[c])
     return sum_dz, sum_dz_xhat
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def _input_gradient(x, grad, y, relu, mean, inverse_std, scale, mean_dz, mean_dz_xhat, out):
-    """out = scale * (dz - mean_dz - xhat * mean_dz_xhat) per channel."""
+def _input_gradient(x, grad, relu, scale, shift, mean, inverse_std, mean_dz, mean_dz_xhat, out):
+    """out = scale * (dz - mean_dz - xhat * mean_dz_xhat) per channel, dz as in `_gradient_sums`."""
     zero = mean.dtype.type(0)
     for r in range(x.shape[0]):
         for c in range(x.shape[1]):
-            dz = grad[r, c] if (not relu or y[r, c] > zero) else zero
+            dz = grad[r, c] if (not relu or x[r, c] * scale[c] + shift[c] > zero) else zero
             xhat = (x[r, c] - mean[c]) * inverse_std[c]
             out[r, c] = scale[c] * (dz - mean_dz[c] - xhat * mean_dz_xhat[c])
