@@ -181,18 +181,32 @@ def check_same_outputs(name, model, module, x, is_image):
                              f"{np.abs(expected).max():.3g}); they do not run the same network")
 
 
-def bench_network(name, repeats):
-    build, make_inputs, batch, inference_batch, loss, is_image = NETWORKS[name]
+def seeded_network(name):
+    """(model, rng): network `name` of NETWORKS built with striate's and PyTorch's seeds at 0, and the generator
+    its data is drawn from."""
     rng = np.random.default_rng(0)
     striate.set_random_seed(0)
-    model = build()
+    model = NETWORKS[name][0]()
     torch.manual_seed(0)
+    return model, rng
+
+
+def network_data(name, model, rng):
+    """(x_train, y_train, x_one, x_many): a training batch, one image and an inference batch for network `name`."""
+    _, make_inputs, batch, inference_batch, loss, _ = NETWORKS[name]
+    x_train, x_one, x_many = make_inputs(rng, batch), make_inputs(rng, 1), make_inputs(rng, inference_batch)
+    y_train = x_train if loss == "mse" else rng.integers(0, model.output_shape[-1], batch)
+    return x_train, y_train, x_one, x_many
+
+
+def bench_network(name, repeats):
+    _, make_inputs, _, inference_batch, loss, is_image = NETWORKS[name]
+    model, rng = seeded_network(name)
     modules = {"NCHW": mirror(model)}
     if is_image:
         modules["channels_last"] = mirror(model)
     check_same_outputs(name, model, modules["NCHW"], make_inputs(rng, 4), is_image)
-    x_train, x_one, x_many = make_inputs(rng, batch), make_inputs(rng, 1), make_inputs(rng, inference_batch)
-    y_train = x_train if loss == "mse" else rng.integers(0, model.output_shape[-1], batch)
+    x_train, y_train, x_one, x_many = network_data(name, model, rng)
     contenders = {"striate": striate_functions(model, loss, x_train, y_train, x_one, x_many)}
     for layout, module in modules.items():
         memory_format = torch.channels_last if layout == "channels_last" else torch.contiguous_format

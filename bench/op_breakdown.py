@@ -27,10 +27,9 @@ import collections
 import statistics
 import time
 
-import numpy as np
 import torch
 from machine import print_machine
-from networks import NETWORKS, striate_functions, torch_functions
+from networks import NETWORKS, network_data, seeded_network, striate_functions, torch_functions
 from torch.profiler import ProfilerActivity, profile
 from torch_mirror import mirror
 
@@ -43,18 +42,12 @@ SHOWN_OPS = 12  # the largest ops of each library in the table; the rest are sum
 
 def build_row(name, row):
     """(striate's function, PyTorch's function) for one row of bench/networks.py's network `name`."""
-    build, make_inputs, batch, inference_batch, loss, is_image = NETWORKS[name]
-    rng = np.random.default_rng(0)
-    striate.set_random_seed(0)
-    model = build()
-    torch.manual_seed(0)
+    model, rng = seeded_network(name)
     module = mirror(model)
-    x_train, x_one, x_many = make_inputs(rng, batch), make_inputs(rng, 1), make_inputs(rng, inference_batch)
-    y_train = x_train if loss == "mse" else rng.integers(0, model.output_shape[-1], batch)
+    loss, is_image = NETWORKS[name][4:]
+    data = network_data(name, model, rng)
     layout = torch.channels_last if is_image else torch.contiguous_format
-    ours = striate_functions(model, loss, x_train, y_train, x_one, x_many)[row]
-    theirs = torch_functions(module, loss, x_train, y_train, x_one, x_many, layout, is_image)[row]
-    return ours, theirs
+    return striate_functions(model, loss, *data)[row], torch_functions(module, loss, *data, layout, is_image)[row]
 
 
 def total_ms(function, repeats):
