@@ -14,7 +14,7 @@ Group normalization (Wu & He 2018) is x (N, *spatial, C) as (N, positions, group
 normalization over the trailing axes is (N * the other positions, 1, 1, features). dx is the derivative through
 the block's mean and variance too (they are functions of x), as in batch normalization.
 
-The forward reads x three times (the means, the variances about them, then xhat and y), the backward dy and xhat
+The forward reads x twice (the sums about each channel's first value, then xhat and y), the backward dy and xhat
 twice; the sums are added in float64. Blocks spread over positions (group normalization) are summed channel by
 channel along each position's row of C values (a vector loop), then per group; a block that is one row (layer
 normalization) is summed along its row (`_normalize_rows`), where per-channel sums would cost as much again. On
@@ -94,47 +94,44 @@ def _each_chunk(x, function):
 def _normalize(x, groups, gamma, beta, epsilon, xhat, y, inverse_std):
     """xhat and y of the blocks of x (n, P, C), C = G * K channels; gamma, beta (C,); inverse_std (n, G) written too.
 
-    The sums run per channel along each position's row of C values (a vector loop), then per group."""
+    One pass sums, per channel along each position's row of C values (a vector loop), d = x - r and d^2 about r,
+    the channel's value at the first position (so a large mean loses no precision); then per group of channels,
+    with m the block's mean, sum (x - m)^2 = sum over its channels of S2 + 2 (r - m) S1 + P (r - m)^2."""
     positions, channels = x.shape[1], x.shape[2]
     width = channels // groups
     count = positions * width
-    sums = np.empty(channels)
+    reference = np.empty(channels)
+    shifted = np.empty(channels)
+    squares = np.empty(channels)
     channel_mean = np.empty(channels, dtype=x.dtype)
     channel_scale = np.empty(channels, dtype=x.dtype)
     for n in range(x.shape[0]):
         for c in range(channels):
-            sums[c] = 0.0
+            reference[c] = x[n, 0, c]
+            shifted[c] = squares[c] = 0.0
         for p in range(positions):
             for c in range(channels):
-                sums[c] += x[n, p, c]
+                d = np.float64(x[n, p, c]) - reference[c]
+                shifted[c] += d
+                squares[c] += d * d
         for g in range(groups):
-            mean = _block_sum(sums, g, width) / count
+            total = 0.0
+            for c in range(g * width, (g + 1) * width):
+                total += reference[c] * positions + shifted[c]
+            mean = total / count
+            block_squares = 0.0
+            for c in range(g * width, (g + 1) * width):
+                offset = reference[c] - mean
+                block_squares += squares[c] + 2.0 * offset * shifted[c] + positions * offset * offset
+            inverse_std[n, g] = 1.0 / math.sqrt(max(block_squares, 0.0) / count + epsilon)
             for c in range(g * width, (g + 1) * width):
                 channel_mean[c] = mean
-        for c in range(channels):
-            sums[c] = 0.0
-        for p in range(positions):
-            for c in range(channels):
-                centered = np.float64(x[n, p, c]) - channel_mean[c]
-                sums[c] += centered * centered
-        for g in range(groups):
-            inverse_std[n, g] = 1.0 / math.sqrt(_block_sum(sums, g, width) / count + epsilon)
-            for c in range(g * width, (g + 1) * width):
                 channel_scale[c] = inverse_std[n, g]
         for p in range(positions):
             for c in range(channels):
                 normalized = (x[n, p, c] - channel_mean[c]) * channel_scale[c]
                 xhat[n, p, c] = normalized
                 y[n, p, c] = normalized * gamma[c] + beta[c]
-
-
-@njit(nogil=True, cache=True, boundscheck=False, fastmath={"reassoc"}, inline="always")
-def _block_sum(sums, group, width):
-    """sums[group * width] + ... + sums[(group + 1) * width - 1]."""
-    total = 0.0
-    for c in range(group * width, (group + 1) * width):
-        total += sums[c]
-    return total
 
 
 @njit(nogil=True, cache=True, boundscheck=False, fastmath={"reassoc"})
