@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="$PWD/.venv/bin/python"
 OUT=docs/benchmarks
-ALL=(conv_layers training_steps networks op_breakdown layer_families time_to_99 training_memory freed_memory classic_networks
-     distributed model_file_fuzz)
+ALL=(conv_layers training_steps networks op_breakdown layer_families time_to_99 training_memory freed_memory
+     classic_networks distributed model_file_fuzz)
 mkdir -p "$OUT"
 
 run() {  # run NAME [ARGUMENTS...]: the benchmark's output into $OUT/NAME.txt (replaced only when it succeeds)
