@@ -63,7 +63,9 @@ def _interpolate(x, row_low, row_high, row_weight, column_low, column_high, colu
             for j in range(y.shape[2]):
                 out = y[n, i, j]
                 if nearest:
-                    out[:] = top[column_low[j]]
+                    source = top[column_low[j]]
+                    for c in range(out.shape[0]):
+                        out[c] = source[c]
                     continue
                 g = column_weight[j]
                 top_left, top_right = top[column_low[j]], top[column_high[j]]
@@ -85,7 +87,9 @@ def _spread_back(grad, row_low, row_high, row_weight, column_low, column_high, c
             for j in range(grad.shape[2]):
                 dy = grad[n, i, j]
                 if nearest:
-                    top[column_low[j]] += dy
+                    target = top[column_low[j]]
+                    for c in range(dy.shape[0]):
+                        target[c] += dy[c]
                     continue
                 g = column_weight[j]
                 top_left, top_right = top[column_low[j]], top[column_high[j]]
