@@ -89,7 +89,7 @@ def batch_moments(x):
     x = np.ascontiguousarray(x)
     rows_x = rows(x)
     reference = rows_x[0].astype(np.float64)
-    sums = each_chunk(x, lambda part: _shifted_sums(rows_x[part], reference))
+    sums = each_chunk(x, lambda part: shifted_sums(rows_x[part], reference))
     total = sum(s[0] for s in sums)
     squares = sum(s[1] for s in sums)
     count = rows_x.shape[0]
@@ -109,7 +109,7 @@ def _scale_shift(x, scale, shift, relu, out):
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
-def _shifted_sums(x, reference):
+def shifted_sums(x, reference):
     """(sum of x - reference, sum of (x - reference)^2) per channel, in float64."""
     total = np.zeros(x.shape[1])
     squares = np.zeros(x.shape[1])

@@ -32,6 +32,7 @@ from numba import njit
 
 from striate.algorithms.chunking import batch_chunks, split_batch, sum_in_order
 from striate.core.function import Function
+from striate.ops.normalization import shifted_sums
 
 
 class NormalizeGroups(Function):
@@ -94,26 +95,18 @@ def _each_chunk(x, function):
 def _normalize(x, groups, gamma, beta, epsilon, xhat, y, inverse_std):
     """xhat and y of the blocks of x (n, P, C), C = G * K channels; gamma, beta (C,); inverse_std (n, G) written too.
 
-    One pass sums, per channel along each position's row of C values (a vector loop), d = x - r and d^2 about r,
-    the channel's value at the first position (so a large mean loses no precision); then per group of channels,
+    One pass sums, per channel along each position's row of C values (`normalization.shifted_sums`, batch
+    normalization's), d = x - r and d^2 about r, the channel's value at the first position (so a large mean loses
+    no precision); then per group of channels,
     with m the block's mean, sum (x - m)^2 = sum over its channels of S2 + 2 (r - m) S1 + P (r - m)^2."""
     positions, channels = x.shape[1], x.shape[2]
     width = channels // groups
     count = positions * width
-    reference = np.empty(channels)
-    shifted = np.empty(channels)
-    squares = np.empty(channels)
     channel_mean = np.empty(channels, dtype=x.dtype)
     channel_scale = np.empty(channels, dtype=x.dtype)
     for n in range(x.shape[0]):
-        for c in range(channels):
-            reference[c] = x[n, 0, c]
-            shifted[c] = squares[c] = 0.0
-        for p in range(positions):
-            for c in range(channels):
-                d = np.float64(x[n, p, c]) - reference[c]
-                shifted[c] += d
-                squares[c] += d * d
+        reference = x[n, 0].astype(np.float64)
+        shifted, squares = shifted_sums(x[n], reference)
         for g in range(groups):
             total = 0.0
             for c in range(g * width, (g + 1) * width):
