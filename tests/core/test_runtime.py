@@ -9,7 +9,7 @@ import traceback
 
 import numpy as np
 import pytest
-from threadpoolctl import ThreadpoolController, threadpool_info
+from threadpoolctl import threadpool_info
 
 import striate
 from striate import Tensor
@@ -18,17 +18,6 @@ from striate.core import runtime
 
 def blas_threads():
     return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-
-
-@pytest.fixture
-def threads():
-    """set_num_threads for one test: the requested count and every BLAS library's threads restored afterwards."""
-    requested, libraries = runtime._requested_threads, ThreadpoolController().select(user_api="blas")
-    counts = [library.num_threads for library in libraries.lib_controllers]
-    yield runtime.set_num_threads
-    runtime._requested_threads = requested
-    for library, count in zip(libraries.lib_controllers, counts):
-        library.set_num_threads(count)
 
 
 def run_python(code, *arguments, environment=None, timeout=120):

@@ -11,8 +11,10 @@ Six things, read top to bottom:
 3. Parallel work: `split_batch(function, parts, work)` runs `function` on every part, on the calling thread
    and `get_num_threads() - 1` pool threads, with BLAS single-threaded inside each part (N parts each calling
    an N-thread BLAS would oversubscribe the cores). A product striate does not split runs outside, where BLAS
-   has all N threads. The parts are fixed by the problem, never by the thread count: a kernel gradient
-   summed over its parts, a dropout mask drawn per part, come out bit for bit the same on 1 thread or 16.
+   has all N threads. Each helper runs on a CPU of its own, not the caller's, and the caller holds its CPU
+   for the split (its CPU set given back after). The parts are fixed by the problem, never by the thread
+   count: a kernel gradient summed over its parts, a dropout mask drawn per part, come out bit for bit the
+   same on 1 thread or 16.
    The pool is forgotten in a child made by `fork` (its threads do not exist there) and rebuilt on first use.
 4. Modes that belong to one thread (`contextvars`, as PyTorch keeps them per thread): `no_grad()`, in which
    ops record no graph, and `workers_only()`, a training step or an inference pass in which BLAS stays on one
@@ -163,7 +165,7 @@ PARALLEL_MIN_WORK = 500_000  # multiply-adds (or elementwise steps) below which 
 _pool = None  # ThreadPoolExecutor with get_num_threads() - 1 threads, made at first use
 _pool_threads = 0  # the thread count it was made for
 _pool_lock = threading.Lock()
-_in_part = threading.local()  # .active: this thread is running a part of a split_batch call
+_in_part = threading.local()  # .active: running a part of a split_batch call; .cpus: where this thread asked to run
 
 
 def split_batch(function, parts, work):
@@ -186,8 +188,9 @@ def split_batch(function, parts, work):
     results, errors = [None] * len(parts), {}
     indices = itertools.count()
 
-    def take_parts():
+    def take_parts(cpus=None):
         _in_part.active = True
+        _run_on(cpus)
         try:
             for index in indices:
                 if index >= len(parts) or errors:
@@ -199,10 +202,10 @@ def split_batch(function, parts, work):
         finally:
             _in_part.active = False
 
-    with single_threaded_blas():
+    helper_count = min(threads, len(parts)) - 1
+    with single_threaded_blas(), _placement(helper_count) as helper_cpus:
         pool = _workers(threads)
-        helper_count = min(threads, len(parts)) - 1
-        helpers = [pool.submit(contextvars.copy_context().run, take_parts) for _ in range(helper_count)]
+        helpers = [pool.submit(contextvars.copy_context().run, take_parts, cpus) for cpus in helper_cpus]
         take_parts()
         for helper in helpers:
             if not helper.cancel():  # a helper not yet started has nothing left to take
@@ -210,6 +213,46 @@ def split_batch(function, parts, work):
     if errors:
         raise errors[min(errors)]
     return results
+
+
+PLACE_WORKERS = True  # False: the workers run wherever the operating system puts them
+
+
+@contextmanager
+def _placement(count):
+    """A context giving the CPUs each of `count` helpers runs its parts on: one CPU each, none of them the one the
+    calling thread runs on, which holds it meanwhile (its own CPU set is given back on leaving). A scheduler
+    otherwise may wake a helper onto its caller's CPU, or move the caller onto its helper's, and run both at half
+    speed, as a VM that packs threads onto few virtual CPUs does (docs/algorithms.md: a grouped 3x3 layer's
+    training step on two threads, 8.0-9.8 ms left to the scheduler, 6.1 ms placed). Where there are not that
+    many other CPUs (or no `sched_getcpu`, or PLACE_WORKERS is False), each helper gets the caller's CPU set and
+    the caller is left alone."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    current = _current_cpu() if PLACE_WORKERS and allowed is not None else None
+    others = sorted(allowed - {current}) if current in (allowed or ()) else []
+    if len(others) < count:
+        yield [allowed] * count
+        return
+    os.sched_setaffinity(0, {current})
+    try:
+        yield [{cpu} for cpu in others[:count]]
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def _run_on(cpus):
+    """Keep this thread on `cpus` (a set of CPU numbers; None changes nothing), asked of the system only when it
+    differs from what this thread last asked for."""
+    if cpus is not None and getattr(_in_part, "cpus", None) != cpus:
+        os.sched_setaffinity(0, cpus)
+        _in_part.cpus = cpus
+
+
+def _current_cpu():
+    """The CPU the calling thread runs on now (glibc's `sched_getcpu`), or None where that cannot be asked."""
+    libc = _libc()
+    cpu = libc.sched_getcpu() if libc is not None and hasattr(libc, "sched_getcpu") else -1
+    return cpu if cpu >= 0 else None
 
 
 def _workers(threads):
@@ -322,17 +365,26 @@ def keep_freed_memory(keep=True):
 
 
 @functools.cache
-def _glibc():
-    """The C library with glibc's `mallopt` and `malloc_trim`, or None (looked up once: `find_library` runs
-    ldconfig)."""
+def _libc():
+    """The C library, the glibc functions used here (`mallopt`, `malloc_trim`, `sched_getcpu`) typed where it has
+    them, or None where it cannot be loaded (looked up once: `find_library` runs ldconfig)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt, malloc_trim = libc.mallopt, libc.malloc_trim
-    except (OSError, AttributeError):
+    except OSError:
         return None
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    malloc_trim.argtypes, malloc_trim.restype = (ctypes.c_size_t,), ctypes.c_int
+    for name, argtypes, restype in (("mallopt", (ctypes.c_int, ctypes.c_int), ctypes.c_int),
+                                    ("malloc_trim", (ctypes.c_size_t,), ctypes.c_int),
+                                    ("sched_getcpu", (), ctypes.c_int)):
+        if hasattr(libc, name):
+            function = getattr(libc, name)
+            function.argtypes, function.restype = argtypes, restype
     return libc
+
+
+def _glibc():
+    """The C library if it has glibc's `mallopt` and `malloc_trim`, else None (macOS, Windows, musl)."""
+    libc = _libc()
+    return libc if libc is not None and hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
 
 
 # ---- 6. Measured or fixed algorithm choice ---------------------------------------------------------------------

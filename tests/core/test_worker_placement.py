@@ -1,0 +1,86 @@
+"""Where split_batch's threads run: each helper on a CPU of its own, never the caller's, which holds its CPU for the
+split and gets its own CPU set back afterwards. Checked against what the operating system reports
+(os.sched_getaffinity, glibc's sched_getcpu), not against the runtime's own bookkeeping."""
+
+import ctypes
+import os
+import threading
+
+import pytest
+
+from striate.core import runtime
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                                reason="needs a Linux process that may run on two CPUs or more")
+
+libc = ctypes.CDLL("libc.so.6")
+
+
+@pytest.fixture
+def caller_cpus():
+    """This thread's CPU set, given back after the test whatever the test set."""
+    cpus = os.sched_getaffinity(0)
+    yield cpus
+    os.sched_setaffinity(0, cpus)
+
+
+def where_each_thread_ran(count, part_count=None, fail=False):
+    """{"caller" or "helper": (CPU set, CPU run on)} for each thread of a split of `count` threads, all running parts
+    at once (a barrier), and the caller's CPU set once the split has returned (or raised, fail=True)."""
+    started = threading.Barrier(count, timeout=10)
+    seen = {}
+
+    def part(index):
+        if index < count:
+            started.wait()
+            who = "caller" if threading.current_thread() is threading.main_thread() else f"helper {index}"
+            seen[who] = (os.sched_getaffinity(0), libc.sched_getcpu())
+        if fail and index == count:
+            raise ValueError("a failed part")
+        return index
+
+    try:
+        runtime.split_batch(part, range(part_count or 2 * count), work=runtime.PARALLEL_MIN_WORK)
+    except ValueError:
+        assert fail
+    return seen, os.sched_getaffinity(0)
+
+
+def test_each_helper_runs_on_one_other_cpu_than_its_caller_which_holds_its_own(threads, caller_cpus):
+    threads(2)
+    seen, after = where_each_thread_ran(2)
+    (caller_set, caller_cpu), = [value for who, value in seen.items() if who == "caller"]
+    (helper_set, helper_cpu), = [value for who, value in seen.items() if who != "caller"]
+    assert caller_set == {caller_cpu}
+    assert helper_set == {helper_cpu} and helper_cpu != caller_cpu and helper_cpu in caller_cpus
+    assert after == caller_cpus
+
+
+def test_the_callers_cpu_set_comes_back_after_a_failed_part(threads, caller_cpus):
+    threads(2)
+    _, after = where_each_thread_ran(2, fail=True)
+    assert after == caller_cpus
+
+
+def test_a_caller_held_to_one_cpu_keeps_its_helpers_there_too(threads, caller_cpus):
+    threads(2)
+    where_each_thread_ran(2)  # the helper is placed on another CPU first
+    only = {min(caller_cpus)}
+    os.sched_setaffinity(0, only)
+    seen, after = where_each_thread_ran(2)
+    assert all(cpus == only for cpus, _ in seen.values()) and after == only
+
+
+def test_more_threads_than_cpus_leave_every_thread_on_the_callers_cpus(threads, caller_cpus):
+    count = len(caller_cpus) + 1
+    threads(count)
+    seen, after = where_each_thread_ran(count)
+    assert len(seen) == count
+    assert all(cpus == caller_cpus for cpus, _ in seen.values()) and after == caller_cpus
+
+
+def test_without_placement_the_threads_run_wherever_the_system_puts_them(threads, caller_cpus, monkeypatch):
+    threads(2)
+    monkeypatch.setattr(runtime, "PLACE_WORKERS", False)
+    seen, after = where_each_thread_ran(2)
+    assert all(cpus == caller_cpus for cpus, _ in seen.values()) and after == caller_cpus
