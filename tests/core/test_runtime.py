@@ -301,6 +301,22 @@ def test_fft_convolution_is_bitwise_the_same_on_1_and_3_threads(threads):
         np.testing.assert_array_equal(one, three)
 
 
+def test_depth_slices_3d_convolution_is_bitwise_the_same_on_1_and_3_threads(threads):
+    from striate.algorithms import depth_slices
+
+    rng = np.random.default_rng(5)
+    x, kernel = rng.standard_normal((6, 6, 10, 10, 4)), rng.standard_normal((3, 3, 3, 4, 8))
+    grad = rng.standard_normal((6, 4, 8, 8, 8))
+    results = []
+    for count in (1, 3):
+        threads(count)
+        results.append((depth_slices.conv_forward(x, kernel, (1, 1, 1), (1, 1, 1), 1),
+                        depth_slices.conv_input_gradient(grad, kernel, x.shape, (1, 1, 1), (1, 1, 1), 1),
+                        depth_slices.conv_kernel_gradient(x, grad, kernel.shape, (1, 1, 1), (1, 1, 1), 1)))
+    for one, three in zip(*results):
+        np.testing.assert_array_equal(one, three)
+
+
 # ---- fork ------------------------------------------------------------------------------------------------------
 
 FORKED_PREDICTS = """
