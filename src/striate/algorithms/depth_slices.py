@@ -50,8 +50,8 @@ def _each_clip_chunk(function, batch, work):
     """[function(clips) for each chunk of clips], the chunks (slices of the batch, fixed by the batch alone) shared
     by striate's threads: each chunk's slab copies, 2-D convolutions and sums run on the thread that took it. One
     hand-off per pass instead of one per kernel slice, and the copies and sums in parallel too: a Conv3D layer's
-    training step on 8 clips of 8x16x16 x 16 -> 16, 3x3x3, interleaved after pauses, 14.2-14.7 -> 11.3-11.8 ms on
-    one thread, 11.2-13.0 -> 7.3-9.8 ms on two, against each slice's 2-D convolution split on its own."""
+    training step on 8 clips of 8x16x16 x 16 -> 16, 3x3x3, interleaved after pauses, two threads, 11.2-13.0 -> 7.3-9.8
+    ms against each slice's 2-D convolution split on its own (one thread: 10.8 against 10.4 ms, unchanged)."""
     return split_batch(function, batch_chunks(batch, 0, own_loop=True), work)
 
 
