@@ -139,6 +139,34 @@ def test_a_split_inside_a_part_runs_in_that_thread_instead_of_waiting_for_busy_w
     assert returned["results"] == [(i, [0, 10, 20, 30]) for i in range(4)]
 
 
+def test_a_split_does_not_wait_for_a_helper_that_took_no_part(threads, monkeypatch):
+    """A helper woken late (a halted virtual CPU) finds every part taken; the caller has done them and returns."""
+    threads(2)
+    helper_woke, release_helper = threading.Event(), threading.Event()
+    run_on = runtime._run_on
+
+    def slow_start(cpus):
+        if threading.current_thread().name.startswith("striate-worker"):
+            helper_woke.set()
+            release_helper.wait(20)
+        run_on(cpus)
+
+    monkeypatch.setattr(runtime, "_run_on", slow_start)
+    returned = {}
+
+    def double(part):
+        helper_woke.wait(20)  # the helper has started before the caller takes its first part
+        return 2 * part
+
+    caller = threading.Thread(target=lambda: returned.update(results=runtime.split_batch(
+        double, range(3), work=runtime.PARALLEL_MIN_WORK)), daemon=True)
+    caller.start()
+    caller.join(timeout=10)
+    release_helper.set()
+    assert not caller.is_alive(), "split_batch waited for a helper that had taken no part"
+    assert returned["results"] == [0, 2, 4]
+
+
 # ---- BLAS limits -----------------------------------------------------------------------------------------------
 
 def test_nested_blas_contexts_give_back_exactly_the_counts_they_found(threads):

@@ -175,10 +175,11 @@ def split_batch(function, parts, work):
     a part (whose workers may be busy with this very split), the parts run in order on the calling thread.
     Otherwise the calling thread and N - 1 workers each take the next part not yet taken until none is left
     (`itertools.count` hands out each index once; its `next` is atomic in CPython), so a thread slowed by other
-    jobs simply takes fewer parts; BLAS is single-threaded meanwhile. The results come back in part order, which
-    thread ran a part does not change them, and the workers run in a copy of the caller's context (its grad
-    mode). If parts raise, the others stop taking parts, every running part finishes, and the exception of the
-    first failed part (in part order) is raised here with its traceback.
+    jobs simply takes fewer parts, and the caller waits for the parts the helpers took, never for a helper that
+    took none (one woken late, on a halted virtual CPU, finds none left); BLAS is single-threaded meanwhile. The
+    results come back in part order, which thread ran a part does not change them, and the workers run in a copy
+    of the caller's context (its grad mode). If parts raise, the parts not yet begun are skipped, every running
+    part finishes, and the exception of the first failed part (in part order) is raised here with its traceback.
     """
     if len(parts) < 2 or work < PARALLEL_MIN_WORK or getattr(_in_part, "active", False):
         return [function(part) for part in parts]
@@ -186,30 +187,34 @@ def split_batch(function, parts, work):
     if threads < 2:
         return [function(part) for part in parts]
     results, errors = [None] * len(parts), {}
-    indices = itertools.count()
+    indices = itertools.count()  # next(indices): the next part not yet taken
+    finished = itertools.count(1)  # next(finished): how many parts are done, this one included
+    all_finished = threading.Event()
 
     def take_parts(cpus=None):
         _in_part.active = True
         _run_on(cpus)
         try:
             for index in indices:
-                if index >= len(parts) or errors:
+                if index >= len(parts):
                     return
-                try:
-                    results[index] = function(parts[index])
-                except BaseException as error:  # raised in the caller once every part has stopped
-                    errors[index] = error
+                if not errors:  # after a failure the parts left are taken and skipped
+                    try:
+                        results[index] = function(parts[index])
+                    except BaseException as error:  # raised in the caller once every part has stopped
+                        errors[index] = error
+                if next(finished) == len(parts):
+                    all_finished.set()
         finally:
             _in_part.active = False
 
     helper_count = min(threads, len(parts)) - 1
     with single_threaded_blas(), _placement(helper_count) as helper_cpus:
         pool = _workers(threads)
-        helpers = [pool.submit(contextvars.copy_context().run, take_parts, cpus) for cpus in helper_cpus]
+        for cpus in helper_cpus:
+            pool.submit(contextvars.copy_context().run, take_parts, cpus)
         take_parts()
-        for helper in helpers:
-            if not helper.cancel():  # a helper not yet started has nothing left to take
-                helper.result()
+        all_finished.wait()  # for the parts the helpers took; a helper that wakes later finds none left
     if errors:
         raise errors[min(errors)]
     return results
