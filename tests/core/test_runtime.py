@@ -139,6 +139,36 @@ def test_a_split_inside_a_part_runs_in_that_thread_instead_of_waiting_for_busy_w
     assert returned["results"] == [(i, [0, 10, 20, 30]) for i in range(4)]
 
 
+def cpu_seconds_of_thread(native_id):
+    """User and system CPU time of one thread of this process, from /proc (in clock ticks' resolution)."""
+    with open(f"/proc/self/task/{native_id}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux's /proc")
+def test_a_helper_spins_only_briefly_after_a_split_and_then_uses_no_cpu(threads):
+    threads(2)
+    helper_ids = set()
+
+    def part(index):
+        if threading.current_thread() is not threading.main_thread():
+            helper_ids.add(threading.get_native_id())
+        time.sleep(0.01)  # the caller is slow, so the helper takes parts too
+        return index
+
+    for _ in range(20):  # the first split of a process may end before its helper has started
+        runtime.split_batch(part, range(4), work=runtime.PARALLEL_MIN_WORK)
+        if helper_ids:
+            break
+    assert helper_ids
+    time.sleep(0.05)  # its spin (SPIN_POLLS reads, about 0.25 ms) is long over
+    before = {native_id: cpu_seconds_of_thread(native_id) for native_id in helper_ids}
+    time.sleep(1.0)
+    used = {native_id: cpu_seconds_of_thread(native_id) - before[native_id] for native_id in helper_ids}
+    assert all(seconds <= 0.05 for seconds in used.values()), used  # a helper spinning on would use about 1 s
+
+
 def test_a_split_does_not_wait_for_a_helper_that_took_no_part(threads, monkeypatch):
     """A helper woken late (a halted virtual CPU) finds every part taken; the caller has done them and returns."""
     threads(2)
@@ -293,16 +323,21 @@ def test_a_training_step_with_dropout_is_bitwise_the_same_on_1_2_3_and_4_threads
 
     monkeypatch.setattr(chunking, "CHUNK_BYTES", 2**16)  # several chunks per pass, so the threads share them
     monkeypatch.setattr(runtime, "PARALLEL_MIN_WORK", 0)  # and every pass is split
-    workers, used = runtime._workers, set()
+    helpers, used = runtime._helpers(), set()
 
-    class RecordingPool:  # notes the name of every worker thread that takes parts
-        def __init__(self, threads):
-            self.pool = workers(threads)
+    class RecordingHelpers:  # notes the name of every helper thread that joins a split
+        def post(self, function, count):
+            def recorded(helper):
+                if helper < count:
+                    used.add(threading.current_thread().name)
+                function(helper)
 
-        def submit(self, function, *arguments):
-            return self.pool.submit(lambda: used.add(threading.current_thread().name) or function(*arguments))
+            return helpers.post(recorded, count)
 
-    monkeypatch.setattr(runtime, "_workers", RecordingPool)
+        def withdraw(self, number):
+            helpers.withdraw(number)
+
+    monkeypatch.setattr(runtime, "_helpers", RecordingHelpers)
     reference_losses, reference_weights = training_step_result(1)
     assert not used
     for count in (2, 3, 4):
@@ -441,10 +476,10 @@ def test_a_pass_below_the_threshold_runs_inline_with_the_pooled_pass_bits(thread
     threads(3)
     pooled = chunk_sums(parts, work=runtime.PARALLEL_MIN_WORK)
 
-    def no_pool(count):
+    def no_pool():
         raise AssertionError("a small pass asked for the pool")
 
-    monkeypatch.setattr(runtime, "_workers", no_pool)
+    monkeypatch.setattr(runtime, "_helpers", no_pool)
     inline = chunk_sums(parts, work=runtime.PARALLEL_MIN_WORK - 1)
     assert [value.tobytes() for value in inline] == [value.tobytes() for value in pooled]
     one_part = chunk_sums([slice(0, 4096)], work=10 * runtime.PARALLEL_MIN_WORK)  # one part: inline, however large
@@ -470,10 +505,10 @@ def test_a_single_image_predict_never_uses_the_pool_and_is_bitwise_the_same_on_1
     threads(1)
     on_one = model.predict(image, batch_size=1, verbose=0)
 
-    def no_pool(count):
+    def no_pool():
         raise AssertionError("a single image's predict asked for the pool")
 
-    monkeypatch.setattr(runtime, "_workers", no_pool)
+    monkeypatch.setattr(runtime, "_helpers", no_pool)
     threads(4)
     on_four = model.predict(image, batch_size=1, verbose=0)
     assert on_four.tobytes() == on_one.tobytes()

@@ -9,13 +9,15 @@ Six things, read top to bottom:
    thread while any thread needs it, and gives back exactly the counts it found when the last one leaves, so
    contexts may nest and overlap in any order.
 3. Parallel work: `split_batch(function, parts, work)` runs `function` on every part, on the calling thread
-   and `get_num_threads() - 1` pool threads, with BLAS single-threaded inside each part (N parts each calling
+   and `get_num_threads() - 1` helper threads, with BLAS single-threaded inside each part (N parts each calling
    an N-thread BLAS would oversubscribe the cores). A product striate does not split runs outside, where BLAS
    has all N threads. Each helper runs on a CPU of its own, not the caller's, and the caller holds its CPU
-   for the split (its CPU set given back after). The parts are fixed by the problem, never by the thread
-   count: a kernel gradient summed over its parts, a dropout mask drawn per part, come out bit for bit the
-   same on 1 thread or 16.
-   The pool is forgotten in a child made by `fork` (its threads do not exist there) and rebuilt on first use.
+   for the split (its CPU set given back after). Between splits a helper spins a quarter of a millisecond
+   (`striate.core.spin`) before it blocks, so that the next split of a training step finds it awake. The parts
+   are fixed by the problem, never by the thread count: a kernel gradient summed over its parts, a dropout mask
+   drawn per part, come out bit for bit the same on 1 thread or 16.
+   The helpers are forgotten in a child made by `fork` (their threads do not exist there) and started again on
+   first use.
 4. Modes that belong to one thread (`contextvars`, as PyTorch keeps them per thread): `no_grad()`, in which
    ops record no graph, and `workers_only()`, a training step or an inference pass in which BLAS stays on one
    thread and every large pass is cut into parts for the workers. A worker running a part sees the caller's
@@ -36,11 +38,12 @@ import functools
 import itertools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np  # loaded before threadpoolctl looks for BLAS libraries: NumPy's is the one striate calls
 from threadpoolctl import ThreadpoolController
+
+from striate.core import spin
 
 # ---- 1. How many threads ---------------------------------------------------------------------------------------
 
@@ -162,9 +165,9 @@ def single_threaded_blas():
 
 PARALLEL_MIN_WORK = 500_000  # multiply-adds (or elementwise steps) below which one thread is faster than two
 
-_pool = None  # ThreadPoolExecutor with get_num_threads() - 1 threads, made at first use
-_pool_threads = 0  # the thread count it was made for
-_pool_lock = threading.Lock()
+SPIN_POLLS = 8_000  # reads of a counter (about 30 ns each, with x86's pause: 0.25 ms) before a waiting thread blocks
+SETTLE_POLLS = 100  # pauses (about 3 us) a helper that has seen a job waits before it takes the GIL, which the
+# caller holds meanwhile to start its own part: taken then, the helper would sleep until it is let go
 _in_part = threading.local()  # .active: running a part of a split_batch call; .cpus: where this thread asked to run
 
 
@@ -188,12 +191,9 @@ def split_batch(function, parts, work):
         return [function(part) for part in parts]
     results, errors = [None] * len(parts), {}
     indices = itertools.count()  # next(indices): the next part not yet taken
-    finished = itertools.count(1)  # next(finished): how many parts are done, this one included
-    all_finished = threading.Event()
 
-    def take_parts(cpus=None):
+    def take_parts():
         _in_part.active = True
-        _run_on(cpus)
         try:
             for index in indices:
                 if index >= len(parts):
@@ -203,18 +203,37 @@ def split_batch(function, parts, work):
                         results[index] = function(parts[index])
                     except BaseException as error:  # raised in the caller once every part has stopped
                         errors[index] = error
-                if next(finished) == len(parts):
-                    all_finished.set()
         finally:
             _in_part.active = False
 
     helper_count = min(threads, len(parts)) - 1
     with single_threaded_blas(), _placement(helper_count) as helper_cpus:
-        pool = _workers(threads)
-        for cpus in helper_cpus:
-            pool.submit(contextvars.copy_context().run, take_parts, cpus)
+        contexts = [contextvars.copy_context() for _ in range(helper_count)]  # one each: a context runs in one thread
+
+        joined = [False] * helper_count
+        left = [spin.new_counter() for _ in range(helper_count)]  # 1 once the helper has let go of the GIL
+        left_events = [threading.Event() for _ in range(helper_count)]
+
+        def help_with_parts(helper):
+            if helper >= helper_count:
+                return None
+            _run_on(helper_cpus[helper])
+            joined[helper] = True  # before it takes a part: the caller waits for each helper that joined
+            try:
+                contexts[helper].run(take_parts)
+            finally:
+                left_events[helper].set()
+            return left[helper]
+
+        workers = _helpers()
+        job = workers.post(help_with_parts, helper_count)
         take_parts()
-        all_finished.wait()  # for the parts the helpers took; a helper that wakes later finds none left
+        # every part is taken now; a helper that joins later finds none. Those that joined: spinning a while (their
+        # last parts are short), then blocking
+        for helper in range(helper_count):
+            if joined[helper] and not spin.reached(left[helper], 1, SPIN_POLLS, 0):
+                left_events[helper].wait()
+        workers.withdraw(job)
     if errors:
         raise errors[min(errors)]
     return results
@@ -260,22 +279,70 @@ def _current_cpu():
     return cpu if cpu >= 0 else None
 
 
-def _workers(threads):
-    """The pool of `threads - 1` workers, made anew when the thread count has changed."""
-    global _pool, _pool_threads
-    with _pool_lock:
-        if _pool is None or _pool_threads != threads:
-            if _pool is not None:
-                _pool.shutdown(wait=False)  # its threads end once their current parts are done
-            _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="striate-worker")
-            _pool_threads = threads
-        return _pool
+class _Helpers:
+    """The helper threads (daemons, "striate-worker-<number>"), started as a split first needs them, and the job
+    they run: the last one `post`ed, a function each helper calls with its own number.
+
+    A helper that has run a job spins (`spin.reached`) on the count of jobs posted for SPIN_POLLS reads, then
+    blocks on a condition until the next job: in a training step's run of splits, the next one finds it awake."""
+
+    def __init__(self):
+        self.posted = spin.new_counter()  # how many jobs were posted
+        self.job = (0, None)  # (the number of the last job, its function, or None once withdrawn)
+        self.lock = threading.Lock()
+        self.job_posted = threading.Condition(self.lock)
+        self.started = 0
+        spin.signal_then_wait(spin.new_counter(), self.posted, 0, 0, 0)  # compiled (or loaded) before a split waits
+
+    def post(self, function, helpers):
+        """Hand `function` to the helpers, starting threads until there are `helpers`; returns the job's number."""
+        with self.lock:
+            for number in range(self.started, helpers):
+                threading.Thread(target=self._serve, args=(number,), name=f"striate-worker-{number}",
+                                 daemon=True).start()
+            self.started = max(self.started, helpers)
+            number = self.job[0] + 1
+            self.job = (number, function)
+            self.posted[0] = number
+            self.job_posted.notify_all()
+        return number
+
+    def withdraw(self, number):
+        """Forget job `number` if it is still the last (its function holds the split's arrays)."""
+        with self.lock:
+            if self.job[0] == number:
+                self.job = (number, None)
+
+    def _serve(self, helper):
+        seen, unused = 0, spin.new_counter()
+        left = unused  # the job's flag that this helper is done with it, set once the GIL is let go
+        while True:
+            if not spin.signal_then_wait(left, self.posted, seen + 1, SPIN_POLLS, SETTLE_POLLS):
+                with self.lock:
+                    while self.posted[0] <= seen:
+                        self.job_posted.wait()
+            seen, function = self.job
+            left = function(helper) if function is not None else None
+            if left is None:
+                left = unused
+
+
+_helper_threads = None  # _Helpers, made at first use
+_helpers_lock = threading.Lock()
+
+
+def _helpers():
+    global _helper_threads
+    with _helpers_lock:
+        if _helper_threads is None:
+            _helper_threads = _Helpers()
+        return _helper_threads
 
 
 def _forget_threads_in_child():
-    """After `fork`: the parent's pool threads do not exist in the child, so its pool would wait forever."""
-    global _pool, _pool_lock, _blas_lock
-    _pool, _pool_lock, _blas_lock = None, threading.Lock(), threading.Lock()
+    """After `fork`: the parent's helper threads do not exist in the child, so its helpers would never come."""
+    global _helper_threads, _helpers_lock, _blas_lock
+    _helper_threads, _helpers_lock, _blas_lock = None, threading.Lock(), threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
