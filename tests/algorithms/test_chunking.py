@@ -72,9 +72,13 @@ def test_matmul_in_blocks_equals_numpy(dtype):
     assert a.shape[0] * a.shape[1] * b.shape[1] >= chunking.MATMUL_SPLIT_MIN_WORK  # the split really runs
     with runtime.workers_only():
         product, transposed = chunking.matmul(a, b), chunking.matmul(a.T, a)
-    np.testing.assert_allclose(product, a @ b, rtol=1e-5 if dtype == np.float32 else 1e-12)
-    np.testing.assert_allclose(transposed, a.T @ a, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-3)
     assert product.dtype == dtype
+    for result, left, right in [(product, a, b), (transposed, a.T, a)]:
+        # a dot product of K terms in floating point is within K * eps * (|left| @ |right|) of the exact one
+        # (Higham, Accuracy and Stability of Numerical Algorithms, 3.1), whatever blocks BLAS summed it in
+        exact = left.astype(np.longdouble) @ right.astype(np.longdouble)
+        bound = left.shape[1] * np.finfo(dtype).eps * (np.abs(left).astype(np.longdouble) @ np.abs(right))
+        assert np.all(np.abs(result - exact) <= bound)
 
 
 def test_dense_gradients_in_workers_only_mode_equal_the_formulas():

@@ -80,7 +80,8 @@ def occlusion(model: Model, x: ArrayLike, class_index: int, patch: int, stride: 
     where y_c is the model's output for the class (model.predict: a probability when the model ends with a
     softmax). The map is, at each pixel, the mean of drop_p over the squares covering it: (H, W), positive where
     covering the pixel lowers the class output. The covered copies go through model.predict `batch_size` at a
-    time.
+    time, each batch with one uncovered copy, whose output is y_c(x) for that batch: the same computation as the
+    covered ones', so that a square the output does not read gives a drop of exactly 0.
     """
     batch = batch_of_one("occlusion", model, x)
     check_class("occlusion", model, class_index)
@@ -94,15 +95,14 @@ def occlusion(model: Model, x: ArrayLike, class_index: int, patch: int, stride: 
         raise ValueError(f"occlusion: stride must be a positive int; received stride={stride!r}")
     corners = [(top, left) for top in window_starts(height, patch, stride)
                for left in window_starts(width, patch, stride)]
-    original = model.predict(batch, verbose=0)[0, class_index]
     drops = np.empty(len(corners))
     for start in range(0, len(corners), batch_size):
         chunk = corners[start : start + batch_size]
-        covered = np.repeat(batch, len(chunk), axis=0)
-        for copy, (top, left) in zip(covered, chunk):
+        covered = np.repeat(batch, len(chunk) + 1, axis=0)  # row 0 stays uncovered: y_c(x), computed in the same
+        for copy, (top, left) in zip(covered[1:], chunk):  # batch as the covered copies, with the same rounding
             copy[top : top + patch, left : left + patch, :] = fill
-        scores = model.predict(covered, batch_size=len(chunk), verbose=0)
-        drops[start : start + len(chunk)] = original - scores[:, class_index]
+        scores = model.predict(covered, batch_size=len(covered), verbose=0)[:, class_index]
+        drops[start : start + len(chunk)] = scores[0] - scores[1:]
     total, count = np.zeros((height, width)), np.zeros((height, width))
     for drop, (top, left) in zip(drops, corners):
         total[top : top + patch, left : left + patch] += drop
