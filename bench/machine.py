@@ -11,13 +11,25 @@ import torch
 from threadpoolctl import threadpool_info
 
 
+def cpu_model():
+    """The processor's name as Linux's /proc/cpuinfo gives it (the host's, in a virtual machine), else Python's."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def print_machine(threads, details):
     """Print the set-up line, the BLAS pools and the load average; `details` ends the first line."""
     blas = [(pool["internal_api"], pool.get("architecture"), pool["version"], pool["num_threads"])
             for pool in threadpool_info() if pool["user_api"] == "blas"]
     print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
           f"{threads} threads each, {details}")
-    print(f"BLAS (threadpoolctl): {blas}")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; BLAS (threadpoolctl): {blas}")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (above 1 on 2 cores, the ratios flatter striate)")
 
 
