@@ -84,3 +84,25 @@ def test_without_placement_the_threads_run_wherever_the_system_puts_them(threads
     monkeypatch.setattr(runtime, "PLACE_WORKERS", False)
     seen, after = where_each_thread_ran(2)
     assert all(cpus == caller_cpus for cpus, _ in seen.values()) and after == caller_cpus
+
+
+def test_a_helper_whose_cpu_is_refused_runs_its_parts_where_it_is_and_serves_the_next_split(threads, caller_cpus,
+                                                                                           monkeypatch):
+    threads(2)
+    set_affinity = os.sched_setaffinity
+
+    def refuse_helpers(pid, cpus):
+        if threading.current_thread().name.startswith("striate-worker"):
+            raise OSError(22, "Invalid argument")
+        set_affinity(pid, cpus)
+
+    monkeypatch.setattr(os, "sched_setaffinity", refuse_helpers)
+    for _ in range(2):  # the helper is still there for the second split
+        started = threading.Barrier(2, timeout=10)  # passes only if the helper takes a part beside the caller
+
+        def part(index, started=started):
+            if index < 2:
+                started.wait()
+            return index * 10
+
+        assert runtime.split_batch(part, range(4), work=runtime.PARALLEL_MIN_WORK) == [0, 10, 20, 30]

@@ -266,9 +266,13 @@ def _placement(count):
 
 def _run_on(cpus):
     """Keep this thread on `cpus` (a set of CPU numbers; None changes nothing), asked of the system only when it
-    differs from what this thread last asked for."""
+    differs from what this thread last asked for. Where the system refuses (the CPU was taken away from this
+    process since the split looked), the thread stays where it is: the placement only speeds the parts up."""
     if cpus is not None and getattr(_in_part, "cpus", None) != cpus:
-        os.sched_setaffinity(0, cpus)
+        try:
+            os.sched_setaffinity(0, cpus)
+        except OSError:
+            return
         _in_part.cpus = cpus
 
 
