@@ -1,6 +1,7 @@
 """Where split_batch's threads run: each helper on a CPU of its own, never the caller's, which holds its CPU for the
-split and gets its own CPU set back afterwards. Checked against what the operating system reports
-(os.sched_getaffinity, glibc's sched_getcpu), not against the runtime's own bookkeeping."""
+split (inside `workers_only`, for the whole block) and gets its own CPU set back afterwards. Checked against what
+the operating system reports (os.sched_getaffinity, glibc's sched_getcpu), not against the runtime's own
+bookkeeping."""
 
 import ctypes
 import os
@@ -60,6 +61,41 @@ def test_the_callers_cpu_set_comes_back_after_a_failed_part(threads, caller_cpus
     threads(2)
     _, after = where_each_thread_ran(2, fail=True)
     assert after == caller_cpus
+
+
+def test_a_workers_only_block_holds_the_callers_cpu_across_its_splits_asking_the_system_once(threads, caller_cpus,
+                                                                                             monkeypatch):
+    threads(2)
+    set_affinity, callers_requests = os.sched_setaffinity, []
+
+    def recording(pid, cpus):
+        if threading.current_thread() is threading.main_thread():
+            callers_requests.append(set(cpus))
+        set_affinity(pid, cpus)
+
+    monkeypatch.setattr(os, "sched_setaffinity", recording)
+    with runtime.workers_only():
+        first, between = where_each_thread_ran(2)
+        second, still = where_each_thread_ran(2)
+    assert between == still == first["caller"][0] == second["caller"][0] and len(between) == 1
+    assert os.sched_getaffinity(0) == caller_cpus
+    assert callers_requests == [between, caller_cpus]  # held once, given back once
+
+
+def test_a_workers_only_block_gives_the_cpu_back_when_it_raises_and_only_the_outermost_gives_it_back(threads,
+                                                                                                  caller_cpus):
+    threads(2)
+    with pytest.raises(RuntimeError, match="inside the block"):
+        with runtime.workers_only():
+            where_each_thread_ran(2, fail=True)
+            raise RuntimeError("inside the block")
+    assert os.sched_getaffinity(0) == caller_cpus
+    with runtime.workers_only():
+        _, held = where_each_thread_ran(2)
+        with runtime.workers_only():
+            where_each_thread_ran(2)
+        assert os.sched_getaffinity(0) == held != caller_cpus
+    assert os.sched_getaffinity(0) == caller_cpus
 
 
 def test_a_caller_held_to_one_cpu_keeps_its_helpers_there_too(threads, caller_cpus):

@@ -12,8 +12,9 @@ Six things, read top to bottom:
    and `get_num_threads() - 1` helper threads, with BLAS single-threaded inside each part (N parts each calling
    an N-thread BLAS would oversubscribe the cores). A product striate does not split runs outside, where BLAS
    has all N threads. Each helper runs on a CPU of its own, not the caller's, and the caller holds its CPU
-   for the split (its CPU set given back after). Between splits a helper spins a quarter of a millisecond
-   (`striate.core.spin`) before it blocks, so that the next split of a training step finds it awake. The parts
+   for the split, or for the whole `workers_only` block it splits in (its CPU set given back after). Between
+   splits a helper spins a quarter of a millisecond (`striate.core.spin`) before it blocks, so that the next
+   split of a training step finds it awake. The parts
    are fixed by the problem, never by the thread count: a kernel gradient summed over its parts, a dropout mask
    drawn per part, come out bit for bit the same on 1 thread or 16.
    The helpers are forgotten in a child made by `fork` (their threads do not exist there) and started again on
@@ -242,15 +243,26 @@ def split_batch(function, parts, work):
 PLACE_WORKERS = True  # False: the workers run wherever the operating system puts them
 
 
+_caller = threading.local()  # .held: (its CPU set to give back, the other CPUs) while a caller holds its CPU for a
+# whole `workers_only` block
+
+
 @contextmanager
 def _placement(count):
     """A context giving the CPUs each of `count` helpers runs its parts on: one CPU each, none of them the one the
-    calling thread runs on, which holds it meanwhile (its own CPU set is given back on leaving). A scheduler
-    otherwise may wake a helper onto its caller's CPU, or move the caller onto its helper's, and run both at half
-    speed, as a VM that packs threads onto few virtual CPUs does (docs/algorithms.md: a grouped 3x3 layer's
+    calling thread runs on, which holds it meanwhile: for the split, or, inside `workers_only`, until that block
+    ends (`_give_back_held_cpu`), so that a training step's hundred-odd splits ask the system once, not twice
+    each (two sched_setaffinity calls took 38 us a split within ResNet-20's step; docs/algorithms.md). A
+    scheduler otherwise may wake a helper onto its caller's CPU, or move the caller onto its helper's, and run both
+    at half speed, as a VM that packs threads onto few virtual CPUs does (docs/algorithms.md: a grouped 3x3 layer's
     training step on two threads, 8.0-9.8 ms left to the scheduler, 6.1 ms placed). Where there are not that
     many other CPUs (or no `sched_getcpu`, or PLACE_WORKERS is False), each helper gets the caller's CPU set and
     the caller is left alone."""
+    held = getattr(_caller, "held", None)
+    if held is not None:
+        allowed, others = held
+        yield [{cpu} for cpu in others[:count]] if len(others) >= count else [allowed] * count
+        return
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     current = _current_cpu() if PLACE_WORKERS and allowed is not None else None
     others = sorted(allowed - {current}) if current in (allowed or ()) else []
@@ -258,10 +270,22 @@ def _placement(count):
         yield [allowed] * count
         return
     os.sched_setaffinity(0, {current})
+    if in_workers_only():
+        _caller.held = (allowed, others)
+        yield [{cpu} for cpu in others[:count]]
+        return
     try:
         yield [{cpu} for cpu in others[:count]]
     finally:
         os.sched_setaffinity(0, allowed)
+
+
+def _give_back_held_cpu():
+    """The calling thread's CPU set back, where a split of its `workers_only` block held it to one CPU."""
+    held = getattr(_caller, "held", None)
+    if held is not None:
+        _caller.held = None
+        os.sched_setaffinity(0, held[0])
 
 
 def _run_on(cpus):
@@ -389,17 +413,21 @@ def in_workers_only():
 @contextmanager
 def workers_only():
     """A training step or an inference pass: BLAS on one thread throughout, striate's workers doing all the
-    parallel work (every large pass cut into parts for them, `striate.algorithms.chunking`).
+    parallel work (every large pass cut into parts for them, `striate.algorithms.chunking`), and the calling thread
+    held on one CPU from its first split to the end of the block (`_placement`).
 
     Otherwise OpenBLAS's own threads, woken by a multi-threaded product, keep spinning for a while after it and
     compete with striate's workers for the cores.
     """
     token = _workers_only.set(True)
+    outermost = getattr(_caller, "held", None) is None  # the block that gives back the CPU its splits held
     try:
         with single_threaded_blas():
             yield
     finally:
         _workers_only.reset(token)
+        if outermost:
+            _give_back_held_cpu()
 
 
 # ---- 5. The memory policy --------------------------------------------------------------------------------------
