@@ -14,9 +14,9 @@ Six things, read top to bottom:
    has all N threads. Each helper runs on a CPU of its own, not the caller's, and the caller holds its CPU
    for the split, or for the whole `workers_only` block it splits in (its CPU set given back after). Between
    splits a helper spins a quarter of a millisecond (`striate.core.spin`) before it blocks, so that the next
-   split of a training step finds it awake. The parts
-   are fixed by the problem, never by the thread count: a kernel gradient summed over its parts, a dropout mask
-   drawn per part, come out bit for bit the same on 1 thread or 16.
+   split of a training step finds it awake. The parts are fixed by the problem, never by the thread count: a
+   kernel gradient summed over its parts, a dropout mask drawn per part, come out bit for bit the same on 1
+   thread or 16.
    The helpers are forgotten in a child made by `fork` (their threads do not exist there) and started again on
    first use.
 4. Modes that belong to one thread (`contextvars`, as PyTorch keeps them per thread): `no_grad()`, in which
