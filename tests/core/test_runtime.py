@@ -327,12 +327,18 @@ def test_a_training_step_with_dropout_is_bitwise_the_same_on_1_2_3_and_4_threads
 
     class RecordingHelpers:  # notes the name of every helper thread that joins a split
         def post(self, function, count):
-            def recorded(helper):
+            def recorded(helper, job):
                 if helper < count:
                     used.add(threading.current_thread().name)
-                function(helper)
+                function(helper, job)
 
             return helpers.post(recorded, count)
+
+        def join(self, helper, number):
+            helpers.join(helper, number)
+
+        def wait_for(self, number, helper):
+            helpers.wait_for(number, helper)
 
         def withdraw(self, number):
             helpers.withdraw(number)

@@ -38,5 +38,5 @@ def test_reached_sees_a_write_from_a_python_thread_which_runs_while_it_spins():
 
 def test_signal_then_wait_sets_the_signal_before_it_waits():
     signal, counter = spin.new_counter(), spin.new_counter()
-    assert not spin.signal_then_wait(signal, counter, 1, 100, 0)
-    assert signal[0] == 1
+    assert not spin.signal_then_wait(signal, 7, counter, 1, 100, 0)
+    assert signal[0] == 7

@@ -72,10 +72,10 @@ def reached(counter, target, polls, settle):
 
 
 @njit(nogil=True, cache=True)
-def signal_then_wait(signal, counter, target, polls, settle):
-    """signal[0] = 1, stored after the GIL is let go (a thread spinning on it then finds the GIL free), then
+def signal_then_wait(signal, value, counter, target, polls, settle):
+    """signal[0] = value, stored after the GIL is let go (a thread spinning on it then finds the GIL free), then
     `reached(counter, target, polls, settle)`."""
-    _store_release(signal, 1)
+    _store_release(signal, value)
     return reached(counter, target, polls, settle)
 
 
