@@ -1,5 +1,6 @@
 """The runtime: thread count, the pool and its splits, BLAS limits, per-thread modes, fork safety."""
 
+import contextvars
 import os
 import subprocess
 import sys
@@ -238,6 +239,27 @@ def test_set_num_threads_inside_a_hold_takes_effect_when_the_hold_ends(threads):
         threads(2)
         assert set(blas_threads()) == {1}
     assert set(blas_threads()) == {2}
+
+
+def test_parts_run_on_single_threaded_blas_in_a_workers_only_block_and_in_a_thread_that_copied_its_context(threads):
+    """Inside the block its own hold covers the splits; a thread running in a copy of the block's context (so in
+    workers_only mode) after the block has ended holds nothing, and its split takes a hold of its own."""
+    threads(3)
+    with runtime.workers_only():
+        inside = runtime.split_batch(lambda part: blas_threads(), range(3), work=runtime.PARALLEL_MIN_WORK)
+        context = contextvars.copy_context()
+    assert all(set(counts) == {1} for counts in inside)
+    seen = {}
+
+    def split_in_the_copied_context():
+        seen["mode"] = runtime.in_workers_only()
+        seen["parts"] = runtime.split_batch(lambda part: blas_threads(), range(3), work=runtime.PARALLEL_MIN_WORK)
+
+    other = threading.Thread(target=context.run, args=(split_in_the_copied_context,))
+    other.start()
+    other.join(timeout=20)
+    assert seen["mode"] and all(set(counts) == {1} for counts in seen["parts"])
+    assert set(blas_threads()) == {3}
 
 
 def test_predict_holds_blas_to_one_thread_for_a_batch_and_gives_a_single_image_all_threads(threads):
