@@ -3,6 +3,7 @@ split (inside `workers_only`, for the whole block) and gets its own CPU set back
 the operating system reports (os.sched_getaffinity, glibc's sched_getcpu), not against the runtime's own
 bookkeeping."""
 
+import contextvars
 import ctypes
 import os
 import threading
@@ -96,6 +97,23 @@ def test_a_workers_only_block_gives_the_cpu_back_when_it_raises_and_only_the_out
             where_each_thread_ran(2)
         assert os.sched_getaffinity(0) == held != caller_cpus
     assert os.sched_getaffinity(0) == caller_cpus
+
+
+def test_a_thread_in_a_copy_of_a_blocks_context_gives_its_cpu_back_after_each_split(threads, caller_cpus):
+    """In workers_only mode by its context but in no block of its own, nothing would give a held CPU back."""
+    threads(2)
+    with runtime.workers_only():
+        context = contextvars.copy_context()
+    after = {}
+
+    def split_then_look():
+        where_each_thread_ran(2)
+        after["cpus"] = os.sched_getaffinity(0)
+
+    other = threading.Thread(target=context.run, args=(split_then_look,))
+    other.start()
+    other.join(timeout=20)
+    assert context.run(runtime.in_workers_only) and after["cpus"] == caller_cpus
 
 
 def test_a_caller_held_to_one_cpu_keeps_its_helpers_there_too(threads, caller_cpus):

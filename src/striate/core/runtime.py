@@ -234,14 +234,14 @@ def split_batch(function, parts, work):
 def _blas_for_split():
     """BLAS on one thread for a split: `single_threaded_blas()`, or nothing where this thread's `workers_only`
     block already holds it (one hold fewer a split: 8 us in ResNet-20's step)."""
-    return nullcontext() if getattr(_caller, "holds_blas", False) else single_threaded_blas()
+    return nullcontext() if getattr(_caller, "in_block", False) else single_threaded_blas()
 
 
 PLACE_WORKERS = True  # False: the workers run wherever the operating system puts them
 
 
-_caller = threading.local()  # .held: (its CPU set to give back, the other CPUs) while a caller holds its CPU for a
-# whole `workers_only` block; .holds_blas: True inside such a block (which holds BLAS at one thread)
+_caller = threading.local()  # .in_block: True inside a `workers_only` block of this thread's own (which holds BLAS
+# at one thread); .held: (its CPU set to give back, the other CPUs) while the thread holds its CPU for that block
 
 
 @contextmanager
@@ -267,7 +267,7 @@ def _placement(count):
         yield [allowed] * count
         return
     os.sched_setaffinity(0, {current})
-    if in_workers_only():
+    if getattr(_caller, "in_block", False):  # this thread's own block (not a copy of one's context) gives it back
         _caller.held = (allowed, others)
         yield [{cpu} for cpu in others[:count]]
         return
@@ -443,16 +443,15 @@ def workers_only():
     compete with striate's workers for the cores.
     """
     token = _workers_only.set(True)
-    outermost = getattr(_caller, "held", None) is None  # the block that gives back the CPU its splits held
-    holds_blas = getattr(_caller, "holds_blas", False)
+    outermost = not getattr(_caller, "in_block", False)  # gives back the CPU the block's splits held
     try:
         with single_threaded_blas():
-            _caller.holds_blas = True  # this thread's splits need no hold of their own
+            _caller.in_block = True  # this thread's splits need no BLAS hold of their own
             yield
     finally:
-        _caller.holds_blas = holds_blas
         _workers_only.reset(token)
         if outermost:
+            _caller.in_block = False
             _give_back_held_cpu()
 
 
