@@ -13,7 +13,10 @@ separable convolutions (MobileNet), gelu and swish (ConvNeXt, EfficientNet), lea
 convolutions (DCGAN), dilated convolutions (DeepLab), upsampling (U-Net, segmentation decoders), 3-D
 convolutions (video). Each row is one layer on a batch of 32 in training: the forward pass, then the backward
 pass for the input and the layer's weights (gradients set to None before each run, as an optimizer step leaves
-them; striate inside `workers_only`, as in `train_on_batch`). PyTorch runs in NCHW and channels_last, and the ratio
+them; striate inside `workers_only`, as in `train_on_batch`). The C allocator keeps freed memory, as in training
+(`Model.compile` sets it; `striate.core.runtime.keep_freed_memory`), for both libraries: left to glibc's own policy,
+a layer of 2 MiB activations here gave its pages back and faulted them in again at every step (LeakyReLU: 992 page
+faults a step, 2.3-3.2 ms against 0.19-0.21 ms kept). PyTorch runs in NCHW and channels_last, and the ratio
 is striate over the faster (layer normalization over the channels: PyTorch's layer_norm on channels-last data
 directly, and on NCHW data between two permutes). Interleaved rounds after a rest, as in bench/networks.py: the
 median over the rounds, and the lowest and highest ratio within a round.
@@ -28,7 +31,7 @@ from machine import print_machine, print_summary, round_ms
 
 import striate
 from striate import layers as L
-from striate.core.runtime import workers_only
+from striate.core.runtime import keep_freed_memory, workers_only
 from striate.core.tensor import Tensor
 
 nn = torch.nn
@@ -134,6 +137,7 @@ def main():
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
     striate.set_num_threads(options.threads)
+    keep_freed_memory()  # as in training, where Model.compile sets it (PyTorch, in this process, gains too)
     print_machine(options.threads, f"median of {options.repeats} interleaved rounds, forward + backward")
     header = (f"{'layer':<30} {'input':<18} {'striate ms':>10} {'NCHW ms':>10} {'CL ms':>10} {'ratio':>6} "
               f"{'per round':>11}")
