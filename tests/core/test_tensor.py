@@ -112,6 +112,48 @@ def test_a_fresh_input_gradient_becomes_the_leafs_grad_without_a_copy():
     np.testing.assert_array_equal(x.grad, 2)
 
 
+class _DoubleReshapedRecordingItsGradient(Function):
+    """y = 2x, whose backward returns (and weakly remembers) a fresh gradient array seen through a reshape; with
+    keep=True it also keeps the array itself, as an op that needs it later would."""
+
+    returned = []
+
+    def forward(self, x, keep=False):
+        self.keep = keep
+        return 2 * x
+
+    def backward(self, grad):
+        grad_x = 2 * grad.reshape(-1)
+        self.returned.append(weakref.ref(grad_x))
+        if self.keep:
+            self.kept = grad_x
+        return (grad_x.reshape(grad.shape),)
+
+
+def test_a_fresh_input_gradient_seen_through_a_reshape_becomes_the_leafs_grad_without_a_copy():
+    x = Tensor(np.ones((4, 5), np.float32), requires_grad=True)
+    _DoubleReshapedRecordingItsGradient.apply(x).backward(np.ones((4, 5), np.float32))
+    returned = _DoubleReshapedRecordingItsGradient.returned[-1]()
+    assert returned is not None and x.grad.base is returned
+    np.testing.assert_array_equal(x.grad, 2)
+
+
+def test_a_reshaped_gradient_whose_array_an_op_keeps_is_copied():
+    x = Tensor(np.ones((4, 5), np.float32), requires_grad=True)
+    y = _DoubleReshapedRecordingItsGradient.apply(x, keep=True)
+    y.backward(np.ones((4, 5), np.float32))
+    kept = _DoubleReshapedRecordingItsGradient.returned[-1]()
+    assert kept is not None and not np.shares_memory(x.grad, kept)
+
+
+def test_a_leafs_grad_never_shares_memory_with_the_upstream_gradient_seen_through_a_reshape():
+    x = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    upstream = np.ones(6, np.float32)
+    x.reshape(6).backward(upstream)
+    x.grad += 1
+    np.testing.assert_array_equal(upstream, 1)
+
+
 def test_a_leafs_grad_never_shares_memory_with_the_upstream_gradient():
     x = Tensor(np.ones(3, np.float32), requires_grad=True)
     upstream = np.ones(3, np.float32)

@@ -353,15 +353,27 @@ def _sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _kept_or_copied(grad: np.ndarray) -> np.ndarray:
     """A leaf's first gradient: the array itself when nothing else can reach it, else a copy.
 
-    Nothing else can when it owns its memory (no view of another array) and the only references are this call's
-    and the backward loop's (as PyTorch, which keeps a gradient whose reference count is 1): an input gradient the
-    size of the activation then costs no copy. An array the caller passed in as the upstream gradient, or one an
-    op keeps, has more references and is copied, so writing into `leaf.grad` never changes anything else.
+    Nothing else can when the only references are this call's and the backward loop's (as PyTorch, which keeps a
+    gradient whose reference count is 1) and the array owns its memory, or is a view of the whole of an array that
+    nothing but the view refers to (`_sole_view_of_whole`: an op's fresh gradient reshaped on its way back, as
+    through a layer that reshapes its input): an input gradient the size of the activation then costs no copy. An
+    array the caller passed in as the upstream gradient, or one an op keeps, has more references and is copied, so
+    writing into `leaf.grad` never changes anything else.
     """
     references_here = 3  # the backward loop's variable, this parameter, getrefcount's argument
-    if grad.flags.owndata and grad.flags.writeable and sys.getrefcount(grad) <= references_here:
+    if (grad.flags.writeable and sys.getrefcount(grad) <= references_here
+            and (grad.flags.owndata or _sole_view_of_whole(grad))):
         return grad
     return grad.copy()
+
+
+def _sole_view_of_whole(view: np.ndarray) -> bool:
+    """Whether `view` is a C-contiguous view of all of an array that owns its memory and that nothing but `view`
+    refers to (NumPy's `base` of a view of a view is the array that owns the memory)."""
+    base = view.base
+    references_here = 3  # the view's `base`, this function's variable, getrefcount's argument
+    return (isinstance(base, np.ndarray) and base.flags.owndata and base.size == view.size
+            and view.flags.c_contiguous and sys.getrefcount(base) <= references_here)
 
 
 from striate import ops  # noqa: E402  (ops build on Tensor; Tensor's operators call them)
