@@ -21,10 +21,11 @@ on 32 x 16x16 x 64, interleaved in one process after pauses, one thread: 1.34, 1
 1.17, 0.98 and 0.74 recomputed); the sums are added in float64. Blocks spread over positions (group
 normalization) are summed channel by channel along each position's row of C values (a vector loop), then per
 group; a block that is one row (layer normalization) is summed along its row (`_normalize_rows`), where
-per-channel sums would cost as much again. On 32 x 16x16 x 64, one thread, forward and backward: eight groups
-1.3-2.1 ms (PyTorch's group_norm, NCHW, 1.0-1.8; NumPy's composition of mean, subtract, square, sqrt, divide,
-scale, shift and their gradients: 14.5), layer normalization over the channels 1.3 ms (PyTorch's layer_norm 1.25;
-the composition: 7.3). The samples run in chunks on striate's threads (`batch_chunks`, `split_batch`); the
+per-channel sums would cost as much again. On 32 x 16x16 x 64, one thread, forward and backward
+(`bench/layer_families.py`, docs/benchmarks.md): eight groups 1.35 ms (PyTorch's group_norm 1.09 NCHW, 1.79
+channels-last), layer normalization over the channels 1.21 ms (PyTorch's layer_norm 1.55 on channels-last data);
+NumPy's composition of mean, subtract, square, sqrt, divide, scale, shift and their gradients took 14.5 and 7.3 ms.
+The samples run in chunks on striate's threads (`batch_chunks`, `split_batch`); the
 per-channel sums of the chunks are added in chunk order.
 """
 
