@@ -496,6 +496,9 @@ def _resize_cases() -> list[OpCase]:
                normal((2, 5, 3))),
         OpCase("repeat_cells 3-D by (1, 2, 2)", lambda x: ops.repeat_cells(x, (1, 2, 2)),
                lambda x: x.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3), normal((2, 2, 3, 3, 2))),
+        OpCase("repeat_cells 3-D by (2, 3, 2)", lambda x: ops.repeat_cells(x, (2, 3, 2)),
+               lambda x: x.repeat_interleave(2, dim=1).repeat_interleave(3, dim=2).repeat_interleave(2, dim=3),
+               normal((2, 2, 3, 4, 5))),
     ]
 
 
