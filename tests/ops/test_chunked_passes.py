@@ -32,3 +32,20 @@ def test_sum_of_two_batches_in_chunks_matches_torch(shape, cut):
     rng = np.random.default_rng(len(shape))
     with workers_only() if cut else nullcontext():
         check_against_torch(ops.add, torch.add, [rng.standard_normal(shape), rng.standard_normal(shape)], np.float32)
+
+
+def test_streaming_passes_count_half_a_step_a_value_toward_the_split(monkeypatch):
+    """relu and the sum of two batches only read and write memory: their passes count STREAMING_WORK a value toward
+    PARALLEL_MIN_WORK, sigmoid's one."""
+    from striate.ops import chunked
+
+    works = []
+    original = chunked.split_batch
+    monkeypatch.setattr(chunked, "split_batch",
+                        lambda function, parts, work: works.append(work) or original(function, parts, work))
+    x = np.ones((4, 8, 8, 16), np.float32)
+    with workers_only():
+        ops.relu(x)
+        ops.add(x, x)
+        ops.sigmoid(x)
+    assert works == [x.size * 0.5, x.size * 0.5, x.size]

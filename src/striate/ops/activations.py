@@ -77,11 +77,11 @@ class ReLU(Function):
     """max(x, 0); gradient 1 where x > 0, else 0. Each pass cut into chunks of images for striate's threads."""
 
     def forward(self, x):
-        self.result = elementwise(relu_values, x)
+        self.result = elementwise(relu_values, x, streaming=True)
         return self.result
 
     def backward(self, grad):
-        return (elementwise(relu_gradient, grad, self.result),)
+        return (elementwise(relu_gradient, grad, self.result, streaming=True),)
 
 
 def add_relu_values(a, b, out=None):
@@ -101,11 +101,11 @@ class AddReLU(Function):
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        self.result = elementwise(add_relu_values, a, b)
+        self.result = elementwise(add_relu_values, a, b, streaming=True)
         return self.result
 
     def backward(self, grad):
-        dz = elementwise(relu_gradient, grad, self.result)
+        dz = elementwise(relu_gradient, grad, self.result, streaming=True)
         return unbroadcast(dz, self.shapes[0]), unbroadcast(dz, self.shapes[1])
 
 
@@ -129,11 +129,11 @@ class LeakyReLU(Function):
 
     def forward(self, x, negative_slope):
         self.x, self.slope = np.ascontiguousarray(x), x.dtype.type(negative_slope)
-        return elementwise(functools.partial(leaky_relu_values, slope=self.slope), self.x)
+        return elementwise(functools.partial(leaky_relu_values, slope=self.slope), self.x, streaming=True)
 
     def backward(self, grad):
         grad = np.ascontiguousarray(grad, dtype=self.x.dtype)
-        return (elementwise(functools.partial(leaky_relu_gradient, slope=self.slope), grad, self.x),)
+        return (elementwise(functools.partial(leaky_relu_gradient, slope=self.slope), grad, self.x, streaming=True),)
 
 
 class ELU(Function):

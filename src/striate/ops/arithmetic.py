@@ -20,7 +20,7 @@ class Add(Function):
         # two batches of one shape (a residual connection): the sum cut into chunks of images for the threads
         out = np.empty_like(a)
         rows_a, rows_b, rows_out = rows(a), rows(b), rows(out)
-        each_chunk(a, lambda part: np.add(rows_a[part], rows_b[part], out=rows_out[part]))
+        each_chunk(a, lambda part: np.add(rows_a[part], rows_b[part], out=rows_out[part]), streaming=True)
         return out
 
     def backward(self, grad):
