@@ -4,8 +4,8 @@ Run it as
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/layer_families.py --threads 1
 
-Options: --threads N (both libraries, default 1), --repeats R (rounds, default 7), --layers "a;b" (names from
-LAYERS, separated by semicolons: some names hold commas).
+Options: --threads N (both libraries, default 1), --repeats R (rounds, default 7), --wake-ups W (below),
+--layers "a;b" (names from LAYERS, separated by semicolons: some names hold commas).
 
 bench/networks.py times six networks; their families use layers those six do not have: group and layer
 normalization (ResNets with small batches, ConvNeXt), grouped convolutions (ResNeXt), strided depthwise and
@@ -20,6 +20,12 @@ faults a step, 2.3-3.2 ms against 0.19-0.21 ms kept). PyTorch runs in NCHW and c
 is striate over the faster (layer normalization over the channels: PyTorch's layer_norm on channels-last data
 directly, and on NCHW data between two permutes). Interleaved rounds after a rest, as in bench/networks.py: the
 median over the rounds, and the lowest and highest ratio within a round.
+
+--wake-ups W: untimed steps before each timed one (default 1). A training loop runs its steps back to back, and
+a step of a millisecond does not reach that steady state in one step after the rest: striate's
+GroupNormalization(8) step on two threads took 1.69, 1.01, 0.86, 0.81 ms in the steps after a rest that followed
+its own step, and 1.60, 1.49, 0.86, 0.80 ms after PyTorch's (medians of 10); docs/make_benchmarks.sh passes 3, as
+for bench/training_steps.py.
 """
 
 import argparse
@@ -133,12 +139,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--wake-ups", type=int, default=1, help="untimed steps before each timed one")
     parser.add_argument("--layers", default=";".join(LAYERS), help="names from LAYERS, separated by semicolons")
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
     striate.set_num_threads(options.threads)
     keep_freed_memory()  # as in training, where Model.compile sets it (PyTorch, in this process, gains too)
-    print_machine(options.threads, f"median of {options.repeats} interleaved rounds, forward + backward")
+    print_machine(options.threads, f"median of {options.repeats} interleaved rounds, {options.wake_ups} wake-up "
+                                   f"step(s) each, forward + backward")
     header = (f"{'layer':<30} {'input':<18} {'striate ms':>10} {'NCHW ms':>10} {'CL ms':>10} {'ratio':>6} "
               f"{'per round':>11}")
     print(header)
@@ -148,7 +156,7 @@ def main():
     for name in options.layers.split(";"):
         shape = LAYERS[name][2]
         x = rng.standard_normal(shape, dtype=np.float32)
-        rounds = round_ms(contenders(name, x), options.repeats)
+        rounds = round_ms(contenders(name, x), options.repeats, options.wake_ups)
         times = {who: statistics.median(values) for who, values in rounds.items()}
         ratio = times["striate"] / min(times["NCHW"], times["channels_last"])
         per_round = sorted(striate_ms / min(rounds["NCHW"][index], rounds["channels_last"][index])

@@ -64,16 +64,17 @@ def interleaved_best_ms(functions, repeats, warm_ups=1, wake_ups=1):
     return {name: seconds * 1e3 for name, seconds in best.items()}
 
 
-def round_ms(functions, repeats):
-    """Each function's time in ms in each of `repeats` interleaved rounds (each run after a rest and one untimed
-    run), after one warm-up run each: {name: [ms in round 1, ...]}."""
+def round_ms(functions, repeats, wake_ups=1):
+    """Each function's time in ms in each of `repeats` interleaved rounds (each run after a rest and `wake_ups`
+    untimed runs), after one warm-up run each: {name: [ms in round 1, ...]}."""
     for function in functions.values():
         function()
     times = {name: [] for name in functions}
     for _ in range(repeats):
         for name, function in functions.items():
             time.sleep(PAUSE)
-            function()
+            for _ in range(wake_ups):
+                function()
             start = time.perf_counter()
             function()
             times[name].append(1e3 * (time.perf_counter() - start))

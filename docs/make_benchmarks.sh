@@ -30,8 +30,9 @@ for name in "${@:-${ALL[@]}}"; do
         networks) run networks --threads 1; mv "$OUT/networks.txt" "$OUT/networks-1.txt"
                   run networks --threads 2; cat "$OUT/networks-1.txt" "$OUT/networks.txt" > "$OUT/networks.tmp"
                   mv "$OUT/networks.tmp" "$OUT/networks.txt"; rm "$OUT/networks-1.txt" ;;
-        layer_families) run layer_families --threads 1; mv "$OUT/layer_families.txt" "$OUT/layer_families-1.txt"
-                        run layer_families --threads 2
+        layer_families) run layer_families --threads 1 --wake-ups 3
+                        mv "$OUT/layer_families.txt" "$OUT/layer_families-1.txt"
+                        run layer_families --threads 2 --wake-ups 3
                         cat "$OUT/layer_families-1.txt" "$OUT/layer_families.txt" > "$OUT/layer_families.tmp"
                         mv "$OUT/layer_families.tmp" "$OUT/layer_families.txt"; rm "$OUT/layer_families-1.txt" ;;
         op_breakdown) run op_breakdown --network ResNet-20 --row train; mv "$OUT/op_breakdown.txt" "$OUT/op-1.txt"
