@@ -160,3 +160,15 @@ def test_a_helper_whose_cpu_is_refused_runs_its_parts_where_it_is_and_serves_the
             return index * 10
 
         assert runtime.split_batch(part, range(4), work=runtime.PARALLEL_MIN_WORK) == [0, 10, 20, 30]
+
+
+def test_the_splits_after_the_first_in_a_block_are_as_wide_at_the_default_thread_count(caller_cpus, monkeypatch):
+    """Counted from the CPU set, the thread count must not shrink to the one CPU the block's first split holds."""
+    monkeypatch.setattr(runtime, "_requested_threads", None)
+    monkeypatch.setattr(runtime, "_variable_read", True)  # STRIATE_NUM_THREADS, if set, ignored
+    with runtime.workers_only():
+        first, held = where_each_thread_ran(2)
+        assert len(held) == 1 and runtime.get_num_threads() == len(caller_cpus)
+        second, _ = where_each_thread_ran(2)  # its barrier passes only if a helper takes a part beside the caller
+    assert len(first) == len(second) == 2
+    assert runtime.get_num_threads() == len(caller_cpus)

@@ -96,6 +96,11 @@ def _parse_threads(value):
 
 
 def _available_cpus():
+    """The CPUs of the calling thread's own set: while a split holds the thread on one CPU (`_placement`), the set
+    it had before, so that the splits after the first in a `workers_only` block are as wide as the first."""
+    own = getattr(_caller, "own_cpus", None)
+    if own is not None:
+        return len(own)
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1  # macOS and Windows: no affinity call
@@ -241,7 +246,8 @@ PLACE_WORKERS = True  # False: the workers run wherever the operating system put
 
 
 _caller = threading.local()  # .in_block: True inside a `workers_only` block of this thread's own (which holds BLAS
-# at one thread); .held: (its CPU set to give back, the other CPUs) while the thread holds its CPU for that block
+# at one thread); .held: (its CPU set to give back, the other CPUs) while the thread holds its CPU for that block;
+# .own_cpus: that CPU set while a split or a block holds the thread on one CPU (what get_num_threads counts)
 
 
 @contextmanager
@@ -267,6 +273,7 @@ def _placement(count):
         yield [allowed] * count
         return
     os.sched_setaffinity(0, {current})
+    _caller.own_cpus = allowed
     if getattr(_caller, "in_block", False):  # this thread's own block (not a copy of one's context) gives it back
         _caller.held = (allowed, others)
         yield [{cpu} for cpu in others[:count]]
@@ -275,13 +282,14 @@ def _placement(count):
         yield [{cpu} for cpu in others[:count]]
     finally:
         os.sched_setaffinity(0, allowed)
+        _caller.own_cpus = None
 
 
 def _give_back_held_cpu():
     """The calling thread's CPU set back, where a split of its `workers_only` block held it to one CPU."""
     held = getattr(_caller, "held", None)
     if held is not None:
-        _caller.held = None
+        _caller.held = _caller.own_cpus = None
         os.sched_setaffinity(0, held[0])
 
 
