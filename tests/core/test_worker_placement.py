@@ -5,7 +5,10 @@ bookkeeping."""
 
 import contextvars
 import ctypes
+import json
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -172,3 +175,48 @@ def test_the_splits_after_the_first_in_a_block_are_as_wide_at_the_default_thread
         second, _ = where_each_thread_ran(2)  # its barrier passes only if a helper takes a part beside the caller
     assert len(first) == len(second) == 2
     assert runtime.get_num_threads() == len(caller_cpus)
+
+
+LIBRARY_POOL_STARTED_IN_A_BLOCK = """
+import glob, os
+import numpy as np
+import striate
+from striate.algorithms import fft
+from striate.core import runtime
+
+def threads_now():
+    return {int(os.path.basename(task)) for task in glob.glob("/proc/self/task/*")}
+
+striate.set_num_threads(2)
+own = os.sched_getaffinity(0)
+with runtime.workers_only():
+    runtime.split_batch(lambda part: part, range(4), work=runtime.PARALLEL_MIN_WORK)
+    held = os.sched_getaffinity(0)
+    before = threads_now()
+    fft.conv_forward(np.ones((4, 64, 64, 3), np.float32), np.ones((9, 9, 3, 8), np.float32), (1, 1), (1, 1), 1)
+    assert os.sched_getaffinity(0) == held and len(held) == 1, held
+print([sorted(own), *(sorted(os.sched_getaffinity(task)) for task in threads_now() - before)])
+"""
+
+
+def test_a_library_pool_started_inside_a_block_runs_on_the_callers_own_cpus_not_the_held_one():
+    """scipy.fft starts its pool at its first multi-threaded transform, and its threads keep the CPU set they start
+    with: started while a block holds the caller on one CPU, they would all run there for good."""
+    run = subprocess.run([sys.executable, "-c", LIBRARY_POOL_STARTED_IN_A_BLOCK], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    own, *started = json.loads(run.stdout)
+    assert started, "scipy.fft started no threads"
+    assert all(cpus == own for cpus in started)
+
+
+def test_inside_a_part_a_library_is_handed_one_thread_and_outside_all_of_them(threads):
+    threads(2)
+
+    def count_in_part(part):
+        with runtime.library_threads() as count:
+            return count
+
+    assert runtime.split_batch(count_in_part, range(2), work=runtime.PARALLEL_MIN_WORK) == [1, 1]
+    with runtime.library_threads() as count:
+        assert count == 2

@@ -12,7 +12,8 @@ Six things, read top to bottom:
    and `get_num_threads() - 1` helper threads, with BLAS single-threaded inside each part (N parts each calling
    an N-thread BLAS would oversubscribe the cores). A product striate does not split runs outside, where BLAS
    has all N threads. Each helper runs on a CPU of its own, not the caller's, and the caller holds its CPU
-   for the split, or for the whole `workers_only` block it splits in (its CPU set given back after). Between
+   for the split, or for the whole `workers_only` block it splits in (its CPU set given back after; lifted for a
+   call into a library with a pool of its own, `library_threads()`, whose threads would keep it). Between
    splits a helper spins a quarter of a millisecond (`striate.core.spin`) before it blocks, so that the next
    split of a training step finds it awake. The parts are fixed by the problem, never by the thread count: a
    kernel gradient summed over its parts, a dropout mask drawn per part, come out bit for bit the same on 1
@@ -291,6 +292,32 @@ def _give_back_held_cpu():
     if held is not None:
         _caller.held = _caller.own_cpus = None
         os.sched_setaffinity(0, held[0])
+
+
+@contextmanager
+def library_threads():
+    """The thread count to hand a library's own pool (scipy.fft's `workers`) for one call: 1 inside a part of a
+    split (the part runs on one thread, as BLAS does there), else get_num_threads(), with the calling thread on
+    its own CPU set for the call.
+
+    A pool's threads keep the CPU set of the thread that starts them, and inside a `workers_only` block a split
+    holds its caller on one CPU until the block ends (`_placement`): scipy.fft's pool, started at its first
+    multi-threaded transform, would otherwise run every one of its threads on that one CPU for good. The hold is
+    lifted for the call and taken again after (two sched_setaffinity calls, about 5 us).
+    """
+    if getattr(_in_part, "active", False):
+        yield 1
+        return
+    held = getattr(_caller, "held", None)
+    if held is None:
+        yield get_num_threads()
+        return
+    allowed, others = held
+    os.sched_setaffinity(0, allowed)
+    try:
+        yield get_num_threads()
+    finally:
+        os.sched_setaffinity(0, allowed - set(others))
 
 
 def _run_on(cpus):
