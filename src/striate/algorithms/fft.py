@@ -26,16 +26,10 @@ import scipy.fft
 from striate.core.runtime import library_threads
 
 
-def _rfftn(a, **options):
-    """scipy.fft.rfftn on the runtime's threads."""
+def _threaded(transform, a, **options):
+    """transform(a, **options), a scipy.fft transform, on the runtime's threads (`library_threads`)."""
     with library_threads() as workers:
-        return scipy.fft.rfftn(a, workers=workers, **options)
-
-
-def _irfftn(a, **options):
-    """scipy.fft.irfftn on the runtime's threads."""
-    with library_threads() as workers:
-        return scipy.fft.irfftn(a, workers=workers, **options)
+        return transform(a, workers=workers, **options)
 
 
 def _lengths(spatial):
@@ -52,7 +46,7 @@ def _kernel_spectrum(kernel, lengths, dilation, dtype):
     rank = kernel.ndim - 2
     grid = np.zeros((*lengths, *kernel.shape[-2:]), dtype=dtype)
     grid[tuple(slice(0, (k - 1) * d + 1, d) for k, d in zip(kernel.shape[:rank], dilation))] = kernel
-    return _rfftn(grid, axes=tuple(range(rank)))
+    return _threaded(scipy.fft.rfftn, grid, axes=tuple(range(rank)))
 
 
 def _mix(spectrum, matrices, groups, conjugate=False):
@@ -81,10 +75,10 @@ def conv_forward(x, kernel, strides, dilation, groups):
     out_shape = tuple((n - d * (k - 1) - 1) // s + 1
                       for n, k, s, d in zip(spatial, kernel.shape[:rank], strides, dilation))
     axes = _spatial_axes(rank)
-    x_spectrum = _rfftn(x.astype(dtype, copy=False), s=lengths, axes=axes)
+    x_spectrum = _threaded(scipy.fft.rfftn, x.astype(dtype, copy=False), s=lengths, axes=axes)
     w_spectrum = _kernel_spectrum(kernel.astype(dtype, copy=False), lengths, dilation, dtype)
     product = _mix(x_spectrum, w_spectrum, groups, conjugate=True)
-    correlation = _irfftn(product, s=lengths, axes=axes)
+    correlation = _threaded(scipy.fft.irfftn, product, s=lengths, axes=axes)
     kept = (slice(None), *(slice(0, (o - 1) * s + 1, s) for o, s in zip(out_shape, strides)))
     return np.ascontiguousarray(correlation[kept], dtype=dtype)
 
@@ -105,7 +99,8 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     spatial = tuple(input_shape[1:-1])
     lengths = _lengths(spatial)
     axes = _spatial_axes(rank)
-    grad_spectrum = _rfftn(_upsampled(grad_output.astype(dtype, copy=False), lengths, strides), axes=axes)
+    upsampled = _upsampled(grad_output.astype(dtype, copy=False), lengths, strides)
+    grad_spectrum = _threaded(scipy.fft.rfftn, upsampled, axes=axes)
     w_spectrum = _kernel_spectrum(kernel.astype(dtype, copy=False), lengths, dilation, dtype)
     # per frequency, (N, C_out) @ (C_out, C_in) per group: the kernel's (Cg, Cog) blocks transposed
     freq = w_spectrum.shape[:rank]
@@ -113,7 +108,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
     transposed = w_spectrum.reshape(*freq, per_group_in, groups, per_group_out)
     transposed = np.moveaxis(transposed, (-3, -1), (-1, -3)).reshape(*freq, per_group_out, groups * per_group_in)
     product = _mix(grad_spectrum, transposed, groups)
-    full = _irfftn(product, s=lengths, axes=axes)
+    full = _threaded(scipy.fft.irfftn, product, s=lengths, axes=axes)
     return np.ascontiguousarray(full[(slice(None), *(slice(0, n) for n in spatial))], dtype=dtype)
 
 
@@ -124,8 +119,9 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     spatial = x.shape[1:-1]
     lengths = _lengths(spatial)
     axes = _spatial_axes(rank)
-    x_spectrum = _rfftn(x.astype(dtype, copy=False), s=lengths, axes=axes)
-    grad_spectrum = _rfftn(_upsampled(grad_output.astype(dtype, copy=False), lengths, strides), axes=axes)
+    x_spectrum = _threaded(scipy.fft.rfftn, x.astype(dtype, copy=False), s=lengths, axes=axes)
+    upsampled = _upsampled(grad_output.astype(dtype, copy=False), lengths, strides)
+    grad_spectrum = _threaded(scipy.fft.rfftn, upsampled, axes=axes)
     batch, freq = x_spectrum.shape[0], x_spectrum.shape[1:-1]
     cells = int(np.prod(freq))
     per_group_in, per_group_out = kernel_shape[-2], kernel_shape[-1] // groups
@@ -133,6 +129,6 @@ def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups
     right = grad_spectrum.reshape(batch, cells, groups, per_group_out).transpose(1, 2, 0, 3).conj()  # (F, G, N, Cog)
     product = np.matmul(left, right)  # (F, G, Cg, Cog)
     product = product.transpose(0, 2, 1, 3).reshape(*freq, per_group_in, groups * per_group_out)
-    correlation = _irfftn(product, s=lengths, axes=tuple(range(rank)))
+    correlation = _threaded(scipy.fft.irfftn, product, s=lengths, axes=tuple(range(rank)))
     kept = tuple(slice(0, (k - 1) * d + 1, d) for k, d in zip(kernel_shape[:rank], dilation))
     return np.ascontiguousarray(correlation[kept], dtype=dtype)
