@@ -58,8 +58,8 @@ def test_a_forced_algorithm_that_cannot_serve_the_layer_says_so():
         F.conv2d(x, kernel, algorithm="winograd")
     with pytest.raises(ValueError, match="pointwise needs a 1x1 kernel"):
         F.conv2d(x, kernel, algorithm="pointwise")
-    with pytest.raises(ValueError,
-                       match=r"unknown algorithm 'fastest'; expected 'auto' or one of \['depth_slices', 'depthwise'"):
+    with pytest.raises(ValueError, match=r"unknown algorithm 'fastest'; expected 'auto' or one of "
+                                         r"\['depth_slices', 'depth_stack', 'depthwise'"):
         algorithm_module("fastest")
 
 

@@ -392,8 +392,11 @@ def test_fft_convolution_is_bitwise_the_same_on_1_and_3_threads(threads):
         np.testing.assert_array_equal(one, three)
 
 
-def test_depth_slices_3d_convolution_is_bitwise_the_same_on_1_and_3_threads(threads):
-    from striate.algorithms import depth_slices
+@pytest.mark.parametrize("name", ["depth_slices", "depth_stack"])
+def test_a_3d_convolution_by_depth_slices_or_stack_is_bitwise_the_same_on_1_and_3_threads(threads, name):
+    from striate.algorithms import ALGORITHMS
+
+    module = ALGORITHMS[name]
 
     rng = np.random.default_rng(5)
     x, kernel = rng.standard_normal((6, 6, 10, 10, 4)), rng.standard_normal((3, 3, 3, 4, 8))
@@ -401,9 +404,9 @@ def test_depth_slices_3d_convolution_is_bitwise_the_same_on_1_and_3_threads(thre
     results = []
     for count in (1, 3):
         threads(count)
-        results.append((depth_slices.conv_forward(x, kernel, (1, 1, 1), (1, 1, 1), 1),
-                        depth_slices.conv_input_gradient(grad, kernel, x.shape, (1, 1, 1), (1, 1, 1), 1),
-                        depth_slices.conv_kernel_gradient(x, grad, kernel.shape, (1, 1, 1), (1, 1, 1), 1)))
+        results.append((module.conv_forward(x, kernel, (1, 1, 1), (1, 1, 1), 1),
+                        module.conv_input_gradient(grad, kernel, x.shape, (1, 1, 1), (1, 1, 1), 1),
+                        module.conv_kernel_gradient(x, grad, kernel.shape, (1, 1, 1), (1, 1, 1), 1)))
     for one, three in zip(*results):
         np.testing.assert_array_equal(one, three)
 

@@ -168,7 +168,7 @@ def test_a_depthwise_layer_becomes_one_group_per_channel_with_multiplier_filters
     assert depthwise.multiplies == 3888  # out 6x6: 2*6*6*6 = 432 outputs * 9 cells * 1 channel
     refused = {row.name for row in explanation.rows if row.refusal}
     # 3x3; a random kernel is not rank 1; groups 3 (toeplitz, vectorized)
-    assert refused == {"depth_slices", "pointwise", "separable", "toeplitz", "vectorized"}
+    assert refused == {"depth_slices", "depth_stack", "pointwise", "separable", "toeplitz", "vectorized"}
 
 
 # ---- explain_algorithms on a tiny layer -------------------------------------------------------------------------
@@ -213,13 +213,14 @@ def test_the_rows_carry_the_multiply_counts_worked_out_by_hand(same_3x3):
 
 def test_the_algorithms_that_cannot_serve_say_why_naming_themselves(same_3x3):
     refusals = {row.name: row.refusal for row in same_3x3.rows if row.refusal}
-    assert set(refusals) == {"separable", "pointwise", "depthwise", "per_group", "depth_slices"}
+    assert set(refusals) == {"separable", "pointwise", "depthwise", "per_group", "depth_slices", "depth_stack"}
     assert refusals["pointwise"] == "pointwise needs a 1x1 kernel (one cell per axis); received kernel_size=(3, 3)"
     assert refusals["depthwise"].startswith("depthwise needs one input channel per group (groups == C_in); received")
     assert refusals["separable"].startswith("separable needs a rank-1 kernel")
     assert refusals["per_group"] == "per_group needs groups > 1 (an ungrouped convolution is one group already); " \
         "received groups=1"
     assert refusals["depth_slices"].startswith("depth_slices needs a 3-D kernel")
+    assert refusals["depth_stack"].startswith("depth_stack needs a 3-D kernel")
     for name in refusals:
         row = next(row for row in same_3x3.rows if row.name == name)
         assert row.forward_ms is row.backward_ms is row.multiplies is row.max_error is None

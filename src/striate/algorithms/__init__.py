@@ -7,11 +7,11 @@ Each module provides
 on an already padded channels-last input, and raises ValueError for a case it cannot serve. A module whose two
 gradients share work (winograd: the transformed output gradient) also provides
     conv_gradients(x, grad_output, kernel, strides, dilation, groups) -> (input gradient, kernel gradient)
-A module that sets PADS_WITH_ZEROS (im2col, winograd, depthwise, per_group, vectorized) also takes `padding=` (one
-(before, after) pair of zeros per spatial axis) in each of them: x and the input gradient are then the unpadded
-arrays, and no padded copy is made (the convolution op uses this; for the other modules it pads x itself, and
-"auto" pads for a chosen one). A module that sets ADDS_BIAS_AND_RELU (vectorized) takes `bias=` and `relu=` in
-conv_forward and adds them as it stores each output.
+A module that sets PADS_WITH_ZEROS (im2col, winograd, depthwise, per_group, depth_stack, vectorized) also takes
+`padding=` (one (before, after) pair of zeros per spatial axis) in each of them: x and the input gradient are then
+the unpadded arrays, and no padded copy is made (the convolution op uses this; for the other modules it pads x
+itself, and "auto" pads for a chosen one). A module that sets ADDS_BIAS_AND_RELU (vectorized) takes `bias=` and
+`relu=` in conv_forward and adds them as it stores each output.
 
     direct      the lectures' loop, the reference (any case)
     im2col      windows copied to a matrix, one GEMM per chunk of images (any case); pads with zeros itself
@@ -24,6 +24,8 @@ conv_forward and adds them as it stores each output.
     per_group   several input channels per group: one ungrouped convolution per group, each by "auto"; pads with
                 zeros itself
     depth_slices  3-D kernels: a sum of 2-D convolutions over the depth slices, each by "auto"
+    depth_stack   3-D kernels: one 2-D convolution by "auto", the input depths each output depth reads stacked as
+                channels; pads with zeros itself
     vectorized  the definition with vector registers: 8 output pixels x 16 or 32 output channels per block (1-D, 2-D,
                 groups 1 or groups whose channel counts divide 16 or are multiples of it); pads with zeros itself
 
@@ -44,6 +46,7 @@ from dataclasses import dataclass
 
 from striate.algorithms import (
     depth_slices,
+    depth_stack,
     depthwise,
     direct,
     fft,
@@ -69,6 +72,7 @@ ALGORITHMS = {
     "depthwise": depthwise,
     "per_group": per_group,
     "depth_slices": depth_slices,
+    "depth_stack": depth_stack,
     "toeplitz": toeplitz,
     "vectorized": vectorized,
 }
@@ -141,7 +145,7 @@ def _is_large_kernel_stride_1(case):
 TOEPLITZ_WASTE = 8  # padded width / kernel width: how many times more multiplies the banded product may make
 WINOGRAD_OR_IM2COL = ("winograd", "im2col")  # measured on each layer: the first is the choice until then
 PER_GROUP_OR_IM2COL = ("per_group", "im2col")
-DEPTH_SLICES_OR_IM2COL = ("depth_slices", "im2col")
+THREE_D = ("depth_stack", "depth_slices", "im2col")
 
 # (what the row covers, condition, forward, input gradient, kernel gradient): the first match wins; a tuple of
 # names is measured (see the module's docstring)
@@ -150,7 +154,7 @@ AUTO_TABLE = (
     ("depthwise: one input channel per group", _is_depthwise, "depthwise", "depthwise", "depthwise"),
     ("grouped: several input channels per group", _is_grouped, PER_GROUP_OR_IM2COL, PER_GROUP_OR_IM2COL,
      PER_GROUP_OR_IM2COL),
-    ("3-D kernel", _is_3d, DEPTH_SLICES_OR_IM2COL, DEPTH_SLICES_OR_IM2COL, DEPTH_SLICES_OR_IM2COL),
+    ("3-D kernel", _is_3d, THREE_D, THREE_D, THREE_D),
     ("2-D 3x3, stride 1, dilation 1, >= 16 channels", _is_winograd_3x3, WINOGRAD_OR_IM2COL, WINOGRAD_OR_IM2COL,
      WINOGRAD_OR_IM2COL),
     ("2-D kernel >= 9x9 with stride 1", _is_large_kernel_stride_1, "fft", "fft", "fft"),
