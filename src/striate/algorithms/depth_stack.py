@@ -29,19 +29,10 @@ import numpy as np
 from striate import algorithms  # the package that imports this module: its `auto` is looked up at each call
 from striate.algorithms import depth_stack_loops
 from striate.algorithms.chunking import CHUNK_BYTES, batch_chunks, split_batch, sum_in_order
+from striate.algorithms.depth_slices import check_case
+from striate.algorithms.windows import padded_shape, windows_output_shape
 
 PADS_WITH_ZEROS = True  # every pass takes `padding` (see the module's docstring)
-
-
-def check_case(kernel_shape, name="depth_stack"):
-    """Raise ValueError unless the kernel is 3-D."""
-    if len(kernel_shape) != 5:
-        raise ValueError(f"{name} needs a 3-D kernel (k_d, k_h, k_w, C_in / groups, C_out); received a kernel of "
-                         f"shape {tuple(kernel_shape)}")
-
-
-def _output_size(size, kernel_size, stride, dilation):
-    return (size - dilation * (kernel_size - 1) - 1) // stride + 1
 
 
 class _Depths:
@@ -52,7 +43,7 @@ class _Depths:
         self.depth, self.kernel_depth, self.step = depth, kernel_depth, (stride, dilation)
         self.before = 0 if padding is None else padding[0][0]
         after = 0 if padding is None else padding[0][1]
-        self.out = _output_size(depth + self.before + after, kernel_depth, stride, dilation)
+        self.out = windows_output_shape((depth + self.before + after,), (kernel_depth,), (stride,), (dilation,))[0]
 
 
 def _stack(x, images, depths, groups):
@@ -108,11 +99,10 @@ def _as_images(array):
 def conv_forward(x, kernel, strides, dilation, groups, padding=None):
     """x (N, D, H, W, C_in), kernel (k_d, k_h, k_w, C_in / groups, C_out) -> y (N, D_out, H_out, W_out, C_out), x
     zero-padded by `padding` (a (before, after) pair per spatial axis, or None)."""
-    check_case(kernel.shape)
+    check_case(kernel.shape, name="depth_stack")
     depths = _Depths(x.shape[1], kernel.shape[0], strides[0], dilation[0], padding)
     kernel2d, x = _kernel_2d(kernel), np.ascontiguousarray(x)
-    plane = [n + sum(pair) for n, pair in zip(x.shape[2:4], padding[1:] if padding else ((0, 0), (0, 0)))]
-    plane_out = [_output_size(n, k, s, d) for n, k, s, d in zip(plane, kernel.shape[1:3], strides[1:], dilation[1:])]
+    plane_out = windows_output_shape(padded_shape(x.shape, padding)[2:4], kernel.shape[1:3], strides[1:], dilation[1:])
     y = np.empty((x.shape[0], depths.out, *plane_out, kernel.shape[-1]), dtype=np.result_type(x, kernel))
     images_y = _as_images(y)
 
@@ -128,7 +118,7 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None):
 def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, groups, padding=None):
     """dLoss/dx (input_shape) from dLoss/dy: each run's 2-D input gradient of the stack added into the cells of x
     it was read from."""
-    check_case(kernel.shape)
+    check_case(kernel.shape, name="depth_stack")
     depths = _Depths(input_shape[1], kernel.shape[0], strides[0], dilation[0], padding)
     kernel2d = _kernel_2d(kernel)
     grad_input = np.empty(input_shape, dtype=np.result_type(grad_output, kernel))
@@ -149,7 +139,7 @@ def conv_input_gradient(grad_output, kernel, input_shape, strides, dilation, gro
 
 def conv_kernel_gradient(x, grad_output, kernel_shape, strides, dilation, groups, padding=None):
     """dLoss/dkernel (kernel_shape): the runs' 2-D kernel gradients on their stacks, summed in order."""
-    check_case(kernel_shape)
+    check_case(kernel_shape, name="depth_stack")
     depths = _Depths(x.shape[1], kernel_shape[0], strides[0], dilation[0], padding)
     k_d, k_h, k_w, per_group_in, channels_out = kernel_shape
     shape_2d = (k_h, k_w, k_d * per_group_in, channels_out)
