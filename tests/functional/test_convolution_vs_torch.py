@@ -216,6 +216,28 @@ def test_zero_padding_inside_the_convolution_op_matches_torch(case, dtype):
     check_against_torch(striate_conv(case), torch_conv(case), inputs, dtype)
 
 
+# the 3-D algorithms forced through the op: depth_stack takes the padding itself (zeros in its stack for the
+# depth, the rest to its 2-D convolution), depth_slices gets x padded by the op
+THREE_D_CASES = [
+    conv_case(3, (5, 6, 7), c_in=4, c_out=5, padding="same"),
+    conv_case(3, (6, 5, 5), c_in=4, c_out=6, groups=2, strides=(2, 1, 2), dilation=(1, 2, 1),
+              padding=((3, 0), (1, 2), (0, 1))),
+    conv_case(3, (4, 6, 6), c_in=3, c_out=3, groups=3, kernel=(2, 3, 3), padding="same", batch=3),
+]
+
+
+@pytest.mark.parametrize("algorithm", ["depth_stack", "depth_slices"])
+@pytest.mark.parametrize("dtype", DTYPES.values(), ids=DTYPES.keys())
+@pytest.mark.parametrize("case", THREE_D_CASES, ids=[describe(c) for c in THREE_D_CASES])
+def test_a_3d_convolution_by_each_3d_algorithm_matches_torch(case, dtype, algorithm):
+    def run(x, w, b=None):
+        return F.conv3d(x, w, bias=b, strides=case["strides"], padding=case["padding"],
+                        dilation_rate=case["dilation"], groups=case["groups"], algorithm=algorithm)
+
+    inputs = conv_inputs(case, np.random.default_rng(len(describe(case))))
+    check_against_torch(run, torch_conv(case), inputs, dtype)
+
+
 TORCH_ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 FUSED_CASES = [conv_case(2, (6, 7), padding="same"), conv_case(1, (9,), c_in=2, c_out=4, kernel=5, groups=2),
                conv_case(2, (9, 9), c_in=1, c_out=6, kernel=5, padding=2),  # LeNet conv1: toeplitz
