@@ -27,8 +27,8 @@ import math
 import numpy as np
 
 from striate import algorithms  # the package that imports this module: its `auto` is looked up at each call
-from striate.algorithms import depth_stack_loops
-from striate.algorithms.chunking import CHUNK_BYTES, batch_chunks, split_batch, sum_in_order
+from striate.algorithms import chunking, depth_stack_loops
+from striate.algorithms.chunking import batch_chunks, split_batch, sum_in_order
 from striate.algorithms.depth_slices import check_case
 from striate.algorithms.windows import padded_shape, windows_output_shape
 
@@ -66,9 +66,10 @@ def _add_stack(grad_stack, images, depths, groups, grad_input):
 
 
 def _runs(clips, out_depth, bytes_per_image):
-    """The 2-D images of `clips` (flat indices n D_out + o) in runs of even length whose stacks fit CHUNK_BYTES."""
+    """The 2-D images of `clips` (flat indices n D_out + o) in runs of even length whose stacks fit CHUNK_BYTES
+    (`chunking.CHUNK_BYTES`, read at each call, as `batch_chunks` reads it)."""
     first, last = clips.start * out_depth, clips.stop * out_depth
-    count = max(1, math.ceil((last - first) * bytes_per_image / CHUNK_BYTES))
+    count = max(1, math.ceil((last - first) * bytes_per_image / chunking.CHUNK_BYTES))
     per_run = max(1, math.ceil((last - first) / count))
     return [slice(start, min(start + per_run, last)) for start in range(first, last, per_run)]
 
