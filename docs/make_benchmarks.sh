@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="$PWD/.venv/bin/python"
 OUT=docs/benchmarks
-ALL=(conv_layers training_steps networks op_breakdown layer_families time_to_99 training_memory freed_memory
-     classic_networks distributed model_file_fuzz)
+ALL=(conv_layers training_steps networks op_breakdown layer_families depthwise_layers time_to_99 training_memory
+     freed_memory classic_networks distributed model_file_fuzz)
 mkdir -p "$OUT"
 
 run() {  # run NAME [ARGUMENTS...]: the benchmark's output into $OUT/NAME.txt (replaced only when it succeeds)
@@ -35,6 +35,11 @@ for name in "${@:-${ALL[@]}}"; do
                         run layer_families --threads 2 --wake-ups 3
                         cat "$OUT/layer_families-1.txt" "$OUT/layer_families.txt" > "$OUT/layer_families.tmp"
                         mv "$OUT/layer_families.tmp" "$OUT/layer_families.txt"; rm "$OUT/layer_families-1.txt" ;;
+        depthwise_layers) run depthwise_layers --threads 1 --wake-ups 3
+                          mv "$OUT/depthwise_layers.txt" "$OUT/depthwise-1.txt"
+                          run depthwise_layers --threads 2 --wake-ups 3
+                          cat "$OUT/depthwise-1.txt" "$OUT/depthwise_layers.txt" > "$OUT/depthwise.tmp"
+                          mv "$OUT/depthwise.tmp" "$OUT/depthwise_layers.txt"; rm "$OUT/depthwise-1.txt" ;;
         op_breakdown) run op_breakdown --network ResNet-20 --row train; mv "$OUT/op_breakdown.txt" "$OUT/op-1.txt"
                       run op_breakdown --network ResNet-18 --row "batch 1" --repeats 20
                       cat "$OUT/op-1.txt" "$OUT/op_breakdown.txt" > "$OUT/op.tmp"
@@ -52,8 +57,8 @@ done
 """docs/benchmarks.md: one section per benchmark output found, headed by the script's own first docstring line."""
 import ast, pathlib, sys
 out = pathlib.Path(sys.argv[1])
-order = ["conv_layers", "training_steps", "networks", "op_breakdown", "layer_families", "time_to_99",
-         "training_memory", "freed_memory", "classic_networks", "distributed", "model_file_fuzz"]
+order = ["conv_layers", "training_steps", "networks", "op_breakdown", "layer_families", "depthwise_layers",
+         "time_to_99", "training_memory", "freed_memory", "classic_networks", "distributed", "model_file_fuzz"]
 titles = {"model_file_fuzz": ("The model reader under 10,000 fuzzed files per test (hypothesis)",
                               "tests/models/test_model_file_fuzz.py")}
 parts = ["# Benchmarks\n",

@@ -55,6 +55,9 @@ CASES = [  # (height, width, channels, multiplier, strides, dilation, padding: "
     (3, 4, 6, 1, (2, 3), (1, 1), ((2, 0), (3, 3))),
     (6, 150, 8, 1, (1, 1), (1, 1), "same"),  # runs of 148 pixels along a row, half a vector of channels
     (5, 37, 32, 1, (1, 1), (1, 1), "same"),  # two whole vectors of float32 channels; runs of 35 pixels, odd
+    (1, 2, 17, 1, (1, 1), (1, 1), "same"),  # one row, two columns: every window reaches into the padding
+    (4, 1, 5, 2, (2, 1), (1, 1), "same"),  # one column: the taps left and right of it are padding
+    (6, 9, 16, 1, (1, 3), (1, 1), ((1, 2), (2, 1))),  # windows three tap columns apart: none kept across pixels
 ]
 
 
@@ -130,6 +133,18 @@ def test_3x3_forward_worked_example_by_hand():
     np.testing.assert_array_equal(y[0, :, :, 0], [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
     y = depthwise.conv_forward(x, kernel, (2, 2), (1, 1), 1, ((1, 1), (1, 1)))
     np.testing.assert_array_equal(y[0, :, :, 0], [[4, 4], [4, 4]])
+
+
+def test_3x3_kernel_gradient_adds_nothing_for_a_padded_tap_even_where_the_output_gradient_is_infinite():
+    """Worked by hand: a 3x3 input of ones, 'same' padding, dy infinite at the top-left output and zero elsewhere.
+    That output reads x under taps (1, 1), (1, 2), (2, 1), (2, 2): their sums are infinite. Its other five taps
+    fall in the padding and add nothing (a product 0 x inf would be NaN), and every other output adds 0 x 1: the
+    remaining sums are 0."""
+    x = np.ones((1, 3, 3, 1))
+    grad_output = np.zeros((1, 3, 3, 1))
+    grad_output[0, 0, 0, 0] = np.inf
+    dw = depthwise.conv_kernel_gradient(x, grad_output, (3, 3, 1, 1), (1, 1), (1, 1), 1, ((1, 1), (1, 1)))
+    np.testing.assert_array_equal(dw[:, :, 0, 0], [[0, 0, 0], [0, np.inf, np.inf], [0, np.inf, np.inf]])
 
 
 @pytest.mark.parametrize("threads", [2, 3, 4])

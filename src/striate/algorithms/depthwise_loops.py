@@ -18,25 +18,20 @@ padded array.
     input gradient:   dx[same cell]   += dy[n, p, q, r, c] * w[i, j, k, c]          (dx starts at zero)
     kernel gradient:  dw[i, j, k, c]  += x[same cell] * dy[n, p, q, r, c]           (dw starts at zero)
 
-For each output row (n, p, q) the loops first find the kernel taps whose input cells lie inside x (`_taps`),
+For each output row (n, p, q) the loops first find the kernel taps whose input cells lie inside x (`tap_range`),
 then run over those only, with no test in the inner loops. A 2-D kernel (k_d = 1: every 1-D and 2-D layer)
 gets loops of its own in each pass, written in LLVM's vector instructions (numba's `intrinsic`, the `Vectors` of
 `vectorized_loops`) on blocks of V channels (16 float32, 8 float64; the last block partial, read and written
 through masks):
 
-- forward (`_forward_2d`, which also serves the stride-1 input gradient): each output cell sums its taps inside x, a
-  vector load of x and of w and a multiply-add per tap (`_cell`; 5x5 at 8 images, one thread: 28x28x40 1.34 -> 0.65
-  ms, 56x56x24 4.84 -> 1.84, their kernel gradients 0.88 -> 0.48 and 1.92 -> 1.33). For a 3x3 kernel the loops are
-  split at the border rather than tested per cell: in a row whose three kernel rows lie inside x, the run of columns
-  whose three taps lie inside x (found once per call, `_run_columns`) is one loop with the block's nine weight
-  vectors in registers (`_run_3x3`): per output vector nine loads, nine multiply-adds, one store. numba's own loop
-  over one cell's channels, which it vectorized with a runtime overlap check per cell and a scalar remainder, ran
-  this at a third of the speed for 16 to 32 channels: 32x32x32 at 4 images 0.31 -> 0.13 ms, 45x45x16 0.47 -> 0.13,
-  16x16x128 0.19 -> 0.13.
-- kernel gradient (`_add_kernel_gradient_2d`): the same cells, each adding its taps into the sums in memory
-  (`_add_window_products`), and for a 3x3 kernel the same runs, the block's nine sums in registers while a run passes
-  (`_gradient_run_3x3`: per output vector one load of dy, nine of x, nine multiply-adds). 64 images, one
-  thread: 32x32x32 3.34 -> 1.59 ms, 16x16x128 2.42 -> 1.61, 8x8x256 0.95 -> 0.82.
+- forward (`_forward_2d`, which also serves the stride-1 input gradient) and kernel gradient
+  (`_add_kernel_gradient_2d`) of a 3x3 kernel: line by line, the weights (or the nine sums) in registers and the
+  window's columns kept from pixel to pixel (`striate.algorithms.depthwise_3x3`, whose docstring has the loops).
+- another 2-D kernel: each output cell sums its taps inside x, a vector load of x and of w and a multiply-add per
+  tap (`_cell`; 5x5 at 8 images, one thread: 28x28x40 1.34 -> 0.65 ms, 56x56x24 4.84 -> 1.84), and in the kernel
+  gradient adds its taps into the sums in memory (`_add_window_products`; the same layers 0.88 -> 0.48 and
+  1.92 -> 1.33). numba's own loop over one cell's channels, which it vectorized with a runtime overlap check per
+  cell and a scalar remainder, ran these at a third of the speed for 16 to 32 channels.
 - input gradient with a stride (`input_gradient`, `_gather_input_gradient_2d`): each input cell gathers the output
   cells that read it, the taps along each axis found once per row and column (`_gather_taps`), one `_cell` per
   input cell, so dx is written once and needs no zeroing. 64 images, one thread, against zeroing dx and adding
@@ -47,7 +42,7 @@ the compiler); its kernel gradient, with stride 1 along the rows and fewer than 
 row (`_add_kernel_gradient_by_rows`): a loop over one cell's few channels is too short to pay for its start
 (measured with 32 channels: 1.4x slower than by rows; with 128 or 256, by rows is 1.2x slower than by cells),
 so each tap of each output row is one contiguous loop over the whole row (columns times channels), its border
-columns cut off by the loop's range (`_columns`).
+columns cut off by the loop's range (`output_range`).
 
 The loops release the GIL (`nogil`), so `striate.algorithms.depthwise` runs several chunks at once on several
 threads. numba compiles each loop on its first call for each dtype and keeps the machine code in its cache
@@ -62,28 +57,11 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from striate.algorithms.depthwise_3x3 import add_gradient_plane, forward_plane, output_range, tap_range
 from striate.algorithms.vectorized_loops import Vectors
 
 SHORT_CHANNELS = 64  # fewer channels than this: the kernel gradient runs row by row (see the docstring)
 ROW_BLOCK = 1024  # values per row of per-tap sums in the kernel gradient: nine such rows fit the L1 cache
-
-
-@njit(nogil=True, cache=True)
-def _taps(position, stride, dilation, offset, taps, size):
-    """The range [first, stop) of kernel taps t for which input cell position*stride + t*dilation - offset
-    lies in [0, size)."""
-    start = position * stride - offset
-    first = 0 if start >= 0 else (-start + dilation - 1) // dilation
-    stop = 0 if start >= size else min(taps, (size - 1 - start) // dilation + 1)
-    return first, max(first, stop)
-
-
-@njit(nogil=True, cache=True)
-def _columns(shift, stride, size, outputs):
-    """The range [first, stop) of output columns r for which input column r*stride + shift lies in [0, size)."""
-    first = min(outputs, max(0, -(shift // stride)))  # ceil(-shift / stride), within [0, outputs]
-    stop = min(outputs, (size - 1 - shift) // stride + 1) if size > shift else 0
-    return first, max(first, stop)
 
 
 @njit(nogil=True, cache=True, fastmath=True, boundscheck=False)
@@ -99,11 +77,11 @@ def forward(x, w, y, strides, dilation, offsets):
     depth, height, width = x.shape[1], x.shape[2], x.shape[3]
     for n in range(y.shape[0]):
         for p in range(y.shape[1]):
-            i_first, i_stop = _taps(p, s_d, d_d, o_d, k_d, depth)
+            i_first, i_stop = tap_range(p, s_d, d_d, o_d, k_d, depth)
             for q in range(y.shape[2]):
-                j_first, j_stop = _taps(q, s_h, d_h, o_h, k_h, height)
+                j_first, j_stop = tap_range(q, s_h, d_h, o_h, k_h, height)
                 for r in range(y.shape[3]):
-                    k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
+                    k_first, k_stop = tap_range(r, s_w, d_w, o_w, k_w, width)
                     out = y[n, p, q, r]
                     out[:] = 0
                     for i in range(i_first, i_stop):
@@ -118,19 +96,17 @@ def forward(x, w, y, strides, dilation, offsets):
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def _forward_2d(x, w, y, strides, dilation, offsets):
-    """The forward loop of a 2-D kernel (k_d = 1), on vectors of channels. For a 3x3 kernel, in the rows whose three
-    kernel rows lie inside x, the columns whose three taps lie inside x, [inner_first, inner_stop), are one run
-    with the nine weight vectors in registers (`_run_3x3`); every other cell sums its taps inside x (`_cell`)."""
+    """The forward loop of a 2-D kernel (k_d = 1), on vectors of channels, plane by plane: a 3x3 kernel's line by
+    line (`depthwise_3x3.forward_plane`); another kernel's cell by cell, each cell summing its taps inside x
+    (`_cell`)."""
     s_d, s_h, s_w = strides
     d_h, d_w = dilation[1], dilation[2]
     o_d, o_h, o_w = offsets
     k_h, k_w = w.shape[1], w.shape[2]
     depth, height, width, channels = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     out_depth, out_high, columns = y.shape[1], y.shape[2], y.shape[3]
-    inner_first, inner_stop = _run_columns(k_h, k_w, s_w, d_w, o_w, width, columns)
     flat_x, flat_w, flat_y = x.reshape(-1), w.reshape(-1), y.reshape(-1)
     row_step, tap_step = d_h * width * channels, d_w * channels
-    run_steps = (row_step, s_w * channels, tap_step)
     x_steps, w_steps = (row_step, tap_step), (k_w * channels, channels)  # (row step, column step) of each window
     for n in range(y.shape[0]):
         for p in range(out_depth):
@@ -138,77 +114,21 @@ def _forward_2d(x, w, y, strides, dilation, offsets):
             if plane < 0 or plane >= depth:
                 y[n, p] = 0
                 continue
+            x_plane = (n * depth + plane) * height * width * channels
+            y_plane = (n * out_depth + p) * out_high * columns * channels
+            if k_h == 3 and k_w == 3:
+                forward_plane(flat_x, x_plane, flat_w, flat_y, y_plane, (height, width, channels), (out_high, columns),
+                              strides, dilation, offsets)
+                continue
             for q in range(out_high):
-                j_first, j_stop = _taps(q, s_h, d_h, o_h, k_h, height)
-                x_row = ((n * depth + plane) * height + q * s_h - o_h) * width * channels  # may lie above x
-                y_row = ((n * out_depth + p) * out_high + q) * columns * channels
-                first, stop = 0, 0
-                if inner_stop > inner_first and j_stop - j_first == 3:  # a 3x3 window's run
-                    first, stop = inner_first, inner_stop
-                    _run_3x3(flat_x, x_row + (first * s_w - o_w) * channels, run_steps, flat_w, flat_y,
-                             y_row + first * channels, stop - first, channels)
+                j_first, j_stop = tap_range(q, s_h, d_h, o_h, k_h, height)
+                x_row = x_plane + (q * s_h - o_h) * width * channels  # may lie above x
+                y_row = y_plane + q * columns * channels
                 for r in range(columns):
-                    if first <= r < stop:
-                        continue
-                    k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
+                    k_first, k_stop = tap_range(r, s_w, d_w, o_w, k_w, width)
                     _cell(flat_x, x_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
                           x_steps, flat_w, (j_first * k_w + k_first) * channels, w_steps, flat_y,
                           y_row + r * channels, (j_stop - j_first, k_stop - k_first), channels)
-
-
-@njit(nogil=True, cache=True)
-def _run_columns(k_h, k_w, s_w, d_w, o_w, width, columns):
-    """[first, stop): the output columns whose taps all lie inside x, run with the weights in registers: those of
-    a 3x3 kernel (`_run_3x3`, `_gradient_run_3x3`); none for another kernel, whose cells run one by one."""
-    if k_h != 3 or k_w != 3:
-        return 0, 0
-    left, right = _columns(-o_w, s_w, width, columns), _columns(2 * d_w - o_w, s_w, width, columns)
-    first = max(left[0], right[0])
-    return first, max(first, min(left[1], right[1]))
-
-
-@intrinsic
-def _run_3x3(typingctx, x, x_start, steps, w, y, y_start, pixels, channels):
-    """run_3x3(x, x_start, steps, w, y, y_start, pixels, channels): `pixels` neighbouring outputs of one row whose
-    3x3 windows lie inside x, on flat arrays, C = `channels`:
-
-        y[y_start + r C + c] = sum over j, k < 3 of x[x_start + r pixel_step + j row_step + k tap_step + c]
-                                                    * w[(3 j + k) C + c]
-
-    with steps = (row step, pixel step, tap step): d_h W C, s_w C and d_w C. Per block of V channels the nine
-    weight vectors are loaded once and stay in registers while the run's pixels pass: each output vector is nine
-    vector loads of x, one multiply and eight fused multiply-adds, and one store; the lanes past C are neither
-    read nor written (masked loads and stores)."""
-    signature = types.void(x, types.intp, steps, w, y, types.intp, types.intp, types.intp)
-
-    def codegen(context, builder, signature, arguments):
-        x_array, x_start, steps, w_array, y_array, y_start, pixels, channels = arguments
-        row_step, pixel_step, tap_step = (builder.extract_value(steps, field) for field in range(3))
-        x_data = context.make_array(signature.args[0])(context, builder, x_array).data
-        w_data = context.make_array(signature.args[3])(context, builder, w_array).data
-        y_data = context.make_array(signature.args[4])(context, builder, y_array).data
-        ir_ = Vectors(context, builder, signature.args[0].dtype)
-        taps = [(j, k) for j in range(3) for k in range(3)]
-        for first, mask in ir_.channel_blocks(channels):
-            weights = [ir_.masked_load(ir_.at(w_data, builder.add(builder.mul(ir_.constant(3 * j + k), channels),
-                                                                  first)), mask) for j, k in taps]
-            offsets = [builder.add(builder.mul(ir_.constant(j), row_step), builder.mul(ir_.constant(k), tap_step))
-                       for j, k in taps]
-            with cgutils.for_range(builder, pixels) as r:
-                corner = builder.add(builder.add(x_start, builder.mul(r.index, pixel_step)), first)
-                rows = []  # each kernel row's three products summed apart, then the rows added: short chains
-                for j in range(3):
-                    total = None
-                    for k in range(3):
-                        value = ir_.masked_load(ir_.at(x_data, builder.add(corner, offsets[3 * j + k])), mask)
-                        weight = weights[3 * j + k]
-                        total = builder.fmul(value, weight) if total is None else ir_.fma(value, weight, total)
-                    rows.append(total)
-                target = builder.add(builder.add(y_start, builder.mul(r.index, channels)), first)
-                ir_.masked_store(builder.fadd(builder.fadd(rows[0], rows[1]), rows[2]), ir_.at(y_data, target), mask)
-        return context.get_dummy_value()
-
-    return signature, codegen
 
 
 @intrinsic
@@ -324,11 +244,11 @@ def add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
     depth, height, width = grad_input.shape[1], grad_input.shape[2], grad_input.shape[3]
     for n in range(grad_output.shape[0]):
         for p in range(grad_output.shape[1]):
-            i_first, i_stop = _taps(p, s_d, d_d, o_d, k_d, depth)
+            i_first, i_stop = tap_range(p, s_d, d_d, o_d, k_d, depth)
             for q in range(grad_output.shape[2]):
-                j_first, j_stop = _taps(q, s_h, d_h, o_h, k_h, height)
+                j_first, j_stop = tap_range(q, s_h, d_h, o_h, k_h, height)
                 for r in range(grad_output.shape[3]):
-                    k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
+                    k_first, k_stop = tap_range(r, s_w, d_w, o_w, k_w, width)
                     grad = grad_output[n, p, q, r]
                     for i in range(i_first, i_stop):
                         for j in range(j_first, j_stop):
@@ -342,20 +262,18 @@ def add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def _add_kernel_gradient_2d(x, grad_output, grad_kernel, strides, dilation, offsets):
-    """add_kernel_gradient for a 2-D kernel (k_d = 1), on vectors of channels, row by row as `_forward_2d`: for a
-    3x3 kernel the run of a row's cells whose windows lie inside x adds into the nine sums held in registers
-    (`_gradient_run_3x3`); every other cell adds its taps inside x (`_add_window_products`). Each image's sums are added
-    to grad_kernel."""
+    """add_kernel_gradient for a 2-D kernel (k_d = 1), on vectors of channels, plane by plane as `_forward_2d`: a
+    3x3 kernel's line by line, the nine sums of a block of channels in registers (`depthwise_3x3.add_gradient_plane`);
+    another kernel's cell by cell, each adding its taps inside x into the sums in memory (`_add_window_products`).
+    Each image's sums are added to grad_kernel."""
     s_d, s_h, s_w = strides
     d_h, d_w = dilation[1], dilation[2]
     o_d, o_h, o_w = offsets
     k_h, k_w = grad_kernel.shape[1], grad_kernel.shape[2]
     depth, height, width, channels = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     out_depth, out_high, columns = grad_output.shape[1], grad_output.shape[2], grad_output.shape[3]
-    inner_first, inner_stop = _run_columns(k_h, k_w, s_w, d_w, o_w, width, columns)
     flat_x, flat_grad = x.reshape(-1), grad_output.reshape(-1)
     row_step, tap_step = d_h * width * channels, d_w * channels
-    run_steps = (row_step, s_w * channels, tap_step)
     x_steps, sums_steps = (row_step, tap_step), (k_w * channels, channels)  # (row step, column step) of each window
     image_sum = np.empty(k_h * k_w * channels, dtype=grad_kernel.dtype)  # (k_h, k_w, C), flat
     total = grad_kernel.reshape(-1)
@@ -365,67 +283,24 @@ def _add_kernel_gradient_2d(x, grad_output, grad_kernel, strides, dilation, offs
             plane = p * s_d - o_d
             if plane < 0 or plane >= depth:
                 continue
+            x_plane = (n * depth + plane) * height * width * channels
+            grad_plane = (n * out_depth + p) * out_high * columns * channels
+            if k_h == 3 and k_w == 3:
+                add_gradient_plane(flat_x, x_plane, flat_grad, grad_plane, image_sum, (height, width, channels),
+                                   (out_high, columns), strides, dilation, offsets)
+                continue
             for q in range(out_high):
-                j_first, j_stop = _taps(q, s_h, d_h, o_h, k_h, height)
-                x_row = ((n * depth + plane) * height + q * s_h - o_h) * width * channels
-                grad_row = ((n * out_depth + p) * out_high + q) * columns * channels
-                first, stop = 0, 0
-                if inner_stop > inner_first and j_stop - j_first == 3:  # a 3x3 window's run
-                    first, stop = inner_first, inner_stop
-                    _gradient_run_3x3(flat_x, x_row + (first * s_w - o_w) * channels, run_steps, flat_grad,
-                                      grad_row + first * channels, stop - first, channels, image_sum)
+                j_first, j_stop = tap_range(q, s_h, d_h, o_h, k_h, height)
+                x_row = x_plane + (q * s_h - o_h) * width * channels
+                grad_row = grad_plane + q * columns * channels
                 for r in range(columns):
-                    if first <= r < stop:
-                        continue
-                    k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
+                    k_first, k_stop = tap_range(r, s_w, d_w, o_w, k_w, width)
                     _add_window_products(flat_grad, grad_row + r * channels, flat_x,
                                          x_row + j_first * row_step + (r * s_w + k_first * d_w - o_w) * channels,
                                          x_steps, image_sum, (j_first * k_w + k_first) * channels, sums_steps,
                                          (j_stop - j_first, k_stop - k_first), channels)
         for m in range(total.shape[0]):
             total[m] += image_sum[m]
-
-
-@intrinsic
-def _gradient_run_3x3(typingctx, x, x_start, steps, grad, grad_start, pixels, channels, sums):
-    """gradient_run_3x3(x, x_start, steps, grad, grad_start, pixels, channels, sums): the kernel gradient's sums
-    over a run of `pixels` neighbouring outputs whose 3x3 windows lie inside x, on flat arrays, C = `channels`:
-
-        sums[(3 j + k) C + c] += sum over r of x[x_start + r pixel_step + j row_step + k tap_step + c]
-                                                * grad[grad_start + r C + c]
-
-    with steps = (row step, pixel step, tap step) as `_run_3x3`. Per block of V channels the nine sums are loaded
-    once and stay in registers while the run passes: per output vector one load of grad, nine loads of x and nine
-    multiply-adds; the lanes past C are neither read nor written."""
-    signature = types.void(x, types.intp, steps, grad, types.intp, types.intp, types.intp, sums)
-
-    def codegen(context, builder, signature, arguments):
-        x_array, x_start, steps, grad_array, grad_start, pixels, channels, sums_array = arguments
-        row_step, pixel_step, tap_step = (builder.extract_value(steps, field) for field in range(3))
-        x_data = context.make_array(signature.args[0])(context, builder, x_array).data
-        grad_data = context.make_array(signature.args[3])(context, builder, grad_array).data
-        sums_data = context.make_array(signature.args[7])(context, builder, sums_array).data
-        ir_ = Vectors(context, builder, signature.args[0].dtype)
-        taps = [(j, k) for j in range(3) for k in range(3)]
-        for first, mask in ir_.channel_blocks(channels):
-            slots = [ir_.at(sums_data, builder.add(builder.mul(ir_.constant(3 * j + k), channels), first))
-                     for j, k in taps]
-            # the sums in stack slots indexed by constants only, which LLVM keeps in registers through the loop
-            accumulators = [cgutils.alloca_once_value(builder, ir_.masked_load(slot, mask)) for slot in slots]
-            offsets = [builder.add(builder.mul(ir_.constant(j), row_step), builder.mul(ir_.constant(k), tap_step))
-                       for j, k in taps]
-            with cgutils.for_range(builder, pixels) as r:
-                corner = builder.add(builder.add(x_start, builder.mul(r.index, pixel_step)), first)
-                gradient = ir_.masked_load(ir_.at(grad_data, builder.add(builder.add(
-                    grad_start, builder.mul(r.index, channels)), first)), mask)
-                for accumulator, offset in zip(accumulators, offsets):
-                    value = ir_.masked_load(ir_.at(x_data, builder.add(corner, offset)), mask)
-                    builder.store(ir_.fma(value, gradient, builder.load(accumulator)), accumulator)
-            for accumulator, slot in zip(accumulators, slots):
-                ir_.masked_store(builder.load(accumulator), slot, mask)
-        return context.get_dummy_value()
-
-    return signature, codegen
 
 
 @intrinsic
@@ -494,11 +369,11 @@ def add_kernel_gradient(x, grad_output, grad_kernel, strides, dilation, offsets)
     for n in range(grad_output.shape[0]):
         image_sum[...] = 0
         for p in range(grad_output.shape[1]):
-            i_first, i_stop = _taps(p, s_d, d_d, o_d, k_d, depth)
+            i_first, i_stop = tap_range(p, s_d, d_d, o_d, k_d, depth)
             for q in range(grad_output.shape[2]):
-                j_first, j_stop = _taps(q, s_h, d_h, o_h, k_h, height)
+                j_first, j_stop = tap_range(q, s_h, d_h, o_h, k_h, height)
                 for r in range(grad_output.shape[3]):
-                    k_first, k_stop = _taps(r, s_w, d_w, o_w, k_w, width)
+                    k_first, k_stop = tap_range(r, s_w, d_w, o_w, k_w, width)
                     grad = grad_output[n, p, q, r]
                     for i in range(i_first, i_stop):
                         for j in range(j_first, j_stop):
@@ -536,16 +411,16 @@ def _add_kernel_gradient_by_rows(x, grad_output, grad_kernel, strides, dilation,
             block_stop = min(columns, block_first + block)
             sums[...] = 0
             for p in range(grad_output.shape[1]):
-                i_first, i_stop = _taps(p, s_d, d_d, o_d, k_d, depth)
+                i_first, i_stop = tap_range(p, s_d, d_d, o_d, k_d, depth)
                 for q in range(grad_output.shape[2]):
-                    j_first, j_stop = _taps(q, s_h, d_h, o_h, k_h, height)
+                    j_first, j_stop = tap_range(q, s_h, d_h, o_h, k_h, height)
                     grad = grad_output[n, p, q].reshape(-1)
                     for i in range(i_first, i_stop):
                         for j in range(j_first, j_stop):
                             row = x[n, p * s_d + i * d_d - o_d, q * s_h + j * d_h - o_h].reshape(-1)
                             for k in range(k_w):
                                 shift = k * d_w - o_w
-                                first, stop = _columns(shift, 1, width, columns)
+                                first, stop = output_range(shift, 1, width, columns)
                                 start = max(first, block_first) * channels
                                 end = max(start, min(stop, block_stop) * channels)
                                 at, distance = block_first * channels, shift * channels
