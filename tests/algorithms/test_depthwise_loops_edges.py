@@ -172,16 +172,34 @@ def test_depthwise_passes_give_the_same_bits_at_any_thread_count(threads):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize(("kernel_size", "channels", "strides", "dtype"), [
-    ((5, 5), 24, (1, 1), np.float32),  # MobileNetV3's 5x5 layers: every cell by `_cell`, a partial vector of 8
-    ((5, 5), 40, (2, 2), np.float32),
-    ((7, 3), 9, (1, 2), np.float64),  # float64: vectors of 8, the last of 1 channel
+@pytest.mark.parametrize(("kernel_size", "channels", "strides", "dilation", "dtype"), [
+    ((5, 5), 24, (1, 1), (1, 1), np.float32),  # MobileNetV3's 5x5 layers: row passes of 5, a partial vector of 8
+    ((5, 5), 40, (2, 2), (1, 1), np.float32),  # stride 2: no window column kept from pixel to pixel
+    ((7, 7), 16, (1, 1), (1, 1), np.float32),  # ConvNeXt's 7x7: the widest row pass, the image narrower than it
+    ((7, 3), 9, (1, 2), (1, 1), np.float64),  # float64: vectors of 8, the last of 1 channel
+    ((2, 1), 5, (1, 1), (1, 1), np.float32),  # one column: a row pass of one tap
+    ((3, 2), 17, (2, 1), (1, 1), np.float32),  # an even width: the padding split unevenly
+    ((1, 4), 33, (1, 2), (1, 2), np.float32),  # stride = dilation along the row: windows kept across pixels
+    ((4, 6), 8, (1, 1), (2, 2), np.float64),  # dilation 2: windows reach across most of the image
+    ((2, 9), 12, (1, 1), (1, 1), np.float32),  # wider than the row passes: each cell sums its taps (`_cell`)
 ])
-def test_depthwise_other_2d_kernels_equal_torch_forward_and_both_gradients(kernel_size, channels, strides, dtype):
-    """A 2-D kernel other than 3x3: each output cell sums its taps inside x, on vectors of channels, in all passes
-    ('same' padding: the border cells have windows cut on every side)."""
+def test_depthwise_other_2d_kernels_equal_torch_forward_and_both_gradients(kernel_size, channels, strides, dilation,
+                                                                           dtype):
+    """A 2-D kernel other than 3x3: row passes of up to depthwise_rows.MAX_ROW_TAPS taps, every cell by `_cell`
+    beyond, in all passes ('same' padding: the border cells have windows cut on every side)."""
     rng = np.random.default_rng(channels)
     x = rng.standard_normal((2, 13, 11, channels)).astype(dtype)
     kernel = rng.standard_normal((*kernel_size, 1, channels)).astype(dtype)
-    padding = tuple(_same_padding(n, s, 1, k) for n, s, k in zip((13, 11), strides, kernel_size))
-    _assert_matches_torch(x, kernel, strides, (1, 1), padding, tolerance=1e-4 if dtype == np.float32 else 1e-10)
+    padding = tuple(_same_padding(n, s, d, k) for n, s, d, k in zip((13, 11), strides, dilation, kernel_size))
+    _assert_matches_torch(x, kernel, strides, dilation, padding, tolerance=1e-4 if dtype == np.float32 else 1e-10)
+
+
+def test_row_pass_kernel_gradient_adds_nothing_for_a_padded_tap_even_where_the_output_gradient_is_infinite():
+    """Worked by hand: one row of three ones, a 1x5 kernel, 'same' padding (2 each side), dy infinite at the first
+    output and zero elsewhere. The first output reads x under taps 2, 3, 4 (infinite sums); taps 0 and 1 fall in the
+    padding and add nothing, and every other output adds 0 x 1."""
+    x = np.ones((1, 1, 3, 1))
+    grad_output = np.zeros((1, 1, 3, 1))
+    grad_output[0, 0, 0, 0] = np.inf
+    dw = depthwise.conv_kernel_gradient(x, grad_output, (1, 5, 1, 1), (1, 1), (1, 1), 1, ((0, 0), (2, 2)))
+    np.testing.assert_array_equal(dw[0, :, 0, 0], [0, 0, np.inf, np.inf, np.inf])

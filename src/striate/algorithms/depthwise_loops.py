@@ -27,11 +27,12 @@ through masks):
 - forward (`_forward_2d`, which also serves the stride-1 input gradient) and kernel gradient
   (`_add_kernel_gradient_2d`) of a 3x3 kernel: line by line, the weights (or the nine sums) in registers and the
   window's columns kept from pixel to pixel (`striate.algorithms.depthwise_3x3`, whose docstring has the loops).
-- another 2-D kernel: each output cell sums its taps inside x, a vector load of x and of w and a multiply-add per
-  tap (`_cell`; 5x5 at 8 images, one thread: 28x28x40 1.34 -> 0.65 ms, 56x56x24 4.84 -> 1.84), and in the kernel
-  gradient adds its taps into the sums in memory (`_add_window_products`; the same layers 0.88 -> 0.48 and
-  1.92 -> 1.33). numba's own loop over one cell's channels, which it vectorized with a runtime overlap check per
-  cell and a scalar remainder, ran these at a third of the speed for 16 to 32 channels.
+- another 2-D kernel up to MAX_ROW_TAPS (7) wide: one row pass per kernel row, the row's weights (or sums) in
+  registers (`striate.algorithms.depthwise_rows`).
+- a wider 2-D kernel: each output cell sums its taps inside x, a vector load of x and of w and a multiply-add per
+  tap (`_cell`), and in the kernel gradient adds its taps into the sums in memory (`_add_window_products`). numba's
+  own loop over one cell's channels, which it vectorized with a runtime overlap check per cell and a scalar
+  remainder, ran these at a third of the speed for 16 to 32 channels.
 - input gradient with a stride (`input_gradient`, `_gather_input_gradient_2d`): each input cell gathers the output
   cells that read it, the taps along each axis found once per row and column (`_gather_taps`), one `_cell` per
   input cell, so dx is written once and needs no zeroing. 64 images, one thread, against zeroing dx and adding
@@ -57,6 +58,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from striate.algorithms import depthwise_rows
 from striate.algorithms.depthwise_3x3 import add_gradient_plane, forward_plane, output_range, tap_range
 from striate.algorithms.vectorized_loops import Vectors
 
@@ -97,8 +99,8 @@ def forward(x, w, y, strides, dilation, offsets):
 @njit(nogil=True, cache=True, boundscheck=False)
 def _forward_2d(x, w, y, strides, dilation, offsets):
     """The forward loop of a 2-D kernel (k_d = 1), on vectors of channels, plane by plane: a 3x3 kernel's line by
-    line (`depthwise_3x3.forward_plane`); another kernel's cell by cell, each cell summing its taps inside x
-    (`_cell`)."""
+    line (`depthwise_3x3.forward_plane`); another kernel up to MAX_ROW_TAPS wide row pass by row pass
+    (`depthwise_rows.forward_plane`); a wider one cell by cell, each cell summing its taps inside x (`_cell`)."""
     s_d, s_h, s_w = strides
     d_h, d_w = dilation[1], dilation[2]
     o_d, o_h, o_w = offsets
@@ -119,6 +121,10 @@ def _forward_2d(x, w, y, strides, dilation, offsets):
             if k_h == 3 and k_w == 3:
                 forward_plane(flat_x, x_plane, flat_w, flat_y, y_plane, (height, width, channels), (out_high, columns),
                               strides, dilation, offsets)
+                continue
+            if k_w <= depthwise_rows.MAX_ROW_TAPS:
+                depthwise_rows.forward_plane(flat_x, x_plane, flat_w, flat_y, y_plane, (k_h, k_w),
+                                             (height, width, channels), (out_high, columns), strides, dilation, offsets)
                 continue
             for q in range(out_high):
                 j_first, j_stop = tap_range(q, s_h, d_h, o_h, k_h, height)
@@ -264,8 +270,9 @@ def add_input_gradient(grad_output, w, grad_input, strides, dilation, offsets):
 def _add_kernel_gradient_2d(x, grad_output, grad_kernel, strides, dilation, offsets):
     """add_kernel_gradient for a 2-D kernel (k_d = 1), on vectors of channels, plane by plane as `_forward_2d`: a
     3x3 kernel's line by line, the nine sums of a block of channels in registers (`depthwise_3x3.add_gradient_plane`);
-    another kernel's cell by cell, each adding its taps inside x into the sums in memory (`_add_window_products`).
-    Each image's sums are added to grad_kernel."""
+    another kernel up to MAX_ROW_TAPS wide row pass by row pass (`depthwise_rows.add_gradient_plane`); a wider one
+    cell by cell, each adding its taps inside x into the sums in memory (`_add_window_products`). Each image's sums
+    are added to grad_kernel."""
     s_d, s_h, s_w = strides
     d_h, d_w = dilation[1], dilation[2]
     o_d, o_h, o_w = offsets
@@ -288,6 +295,11 @@ def _add_kernel_gradient_2d(x, grad_output, grad_kernel, strides, dilation, offs
             if k_h == 3 and k_w == 3:
                 add_gradient_plane(flat_x, x_plane, flat_grad, grad_plane, image_sum, (height, width, channels),
                                    (out_high, columns), strides, dilation, offsets)
+                continue
+            if k_w <= depthwise_rows.MAX_ROW_TAPS:
+                depthwise_rows.add_gradient_plane(flat_x, x_plane, flat_grad, grad_plane, image_sum, (k_h, k_w),
+                                                  (height, width, channels), (out_high, columns), strides, dilation,
+                                                  offsets)
                 continue
             for q in range(out_high):
                 j_first, j_stop = tap_range(q, s_h, d_h, o_h, k_h, height)
