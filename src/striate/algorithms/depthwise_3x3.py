@@ -1,8 +1,8 @@
 """The 3x3 depthwise kernel, compiled line by line: the loops of `depthwise_loops` for the commonest kernel.
 
 An output plane of a 3x3 kernel (H_out x W_out cells of C channels; x's plane H x W x C) is run one output row
-(a line) at a time, the lines whose three kernel rows all lie inside x in one call (`all_taps_inside`), each line above
-or below them in a call of its own with only its kernel rows inside x. Each call is a loop written in LLVM's
+(a line) at a time, the lines whose three kernel rows all lie inside x in one call (`all_taps_inside`), each line
+above or below them in a call of its own with only its kernel rows inside x. Each call is a loop written in LLVM's
 vector instructions (numba's `intrinsic`, the `Vectors` of `vectorized_loops`) over the lines, then blocks of V
 channels (16 float32, 8 float64; the last block partial, under a mask), then the line's pixels:
 
@@ -17,15 +17,15 @@ in registers (`kept` columns), so an output vector loads one new column of three
 nine vectors: the forward is then three loads, nine multiply-adds and a store per output vector, near the one
 multiply-add a cycle that bounds it. A column outside x (the zero padding at either end of a row, as a kernel
 row above or below x) is loaded under an empty mask: it reads as zeros and touches no memory, so the border cells
-run in the same loop as the others, with no padded copy of x. The kernel gradient adds a
-tap's product only inside x (a masked multiply-add), so a padded cell adds nothing even where dy is infinite.
+run in the same loop as the others, with no padded copy of x. The kernel gradient adds a tap's product only inside
+x (a masked multiply-add), so a padded cell adds nothing even where dy is infinite.
 
 The loops before these ran a row's inner columns with nine loads per output vector, and each border cell through a
 loop over its taps at 4-5 times an inner cell's cost. One thread, the loops alone on arrays in the caches (best of
-three runs), 8 images, padding 1, before -> after in microseconds: forward 16x16x64 111 -> 43, 32x32x64 389 -> 174,
-32x32x64 with stride 2 106 -> 70, 8x8x256 83 -> 50, 18x18x16 46 -> 19; kernel gradient 73 -> 44, 272 -> 182,
-90 -> 69, 74 -> 48, 26 -> 16. The inner loop alone, on one line whose inputs are in the L1 cache, takes 10-15 cycles
-per output vector with stride 1 (nine multiply-adds), 13-18 with stride 2.
+three runs), 8 images, padding 1, before -> after in microseconds: forward 16x16x64 118 -> 34, 32x32x64 445 -> 143,
+32x32x64 with stride 2 127 -> 64, 8x8x256 104 -> 45, 18x18x16 52 -> 18; kernel gradient 81 -> 42, 371 -> 138,
+109 -> 66, 78 -> 53, 35 -> 17. The forward's inner loop alone, on one line whose inputs are in the L1 cache, takes
+11-16 cycles per output vector with stride 1 (nine multiply-adds), 15-17 with stride 2.
 
 numba's cache keys a compiled function on its own source file, and `depthwise_loops`' loops hold these compiled in:
 after editing this module alone, touch depthwise_loops.py (or delete its cache files in __pycache__), or its loops
