@@ -78,6 +78,11 @@ def test_groups_that_do_not_divide_the_channels():
         F.conv2d(np.ones((1, 8, 8, 4)), np.ones((3, 3, 1, 6)), groups=4)
 
 
+def test_group_norm_gamma_of_the_wrong_size():
+    with raises(ValueError, "group_norm: gamma must have 8 values, one per normalized feature; received shape (4,)"):
+        F.group_norm(np.ones((2, 4, 4, 8)), 2, np.ones(4))
+
+
 def test_unknown_padding_word():
     with raises(ValueError, "conv2d: unknown padding 'sam'; expected 'valid', 'same', 'full'"):
         F.conv2d(np.ones((1, 8, 8, 1)), np.ones((3, 3, 1, 1)), padding="sam")

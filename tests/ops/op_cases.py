@@ -466,6 +466,8 @@ def _sample_normalization_cases() -> list[OpCase]:
                normal((2, 6, 3, 2), (3, 2), (3, 2))),
         OpCase("F.group_norm 2-D with gamma and beta", lambda x, g, b: F.group_norm(x, 2, g, b),
                lambda x, g, b: torch_groups(x, 2, g, b), normal((2, 3, 4, 6), (6,), (6,))),
+        OpCase("F.group_norm with gamma only", lambda x, g: F.group_norm(x, 2, g),
+               lambda x, g: torch_groups(x, 2, g), normal((2, 3, 4, 6), (6,))),
         OpCase("F.group_norm one channel per group", lambda x: F.group_norm(x, 4),
                lambda x: torch_groups(x, 4), normal((2, 5, 4))),
         OpCase("F.layer_norm last axis with gamma and beta", lambda x, g, b: F.layer_norm(x, -1, g, b),

@@ -107,6 +107,17 @@ def test_batch_moments_keep_precision_on_a_large_mean():
     np.testing.assert_allclose(variance, exact.var(axis=0), rtol=1e-4)
 
 
+def test_batch_moments_keep_precision_over_many_rows():
+    # 2^18 rows: float32 totals would be off by about 2e-4 in the variance; blocks of SUM_ROWS rows in float32,
+    # added in float64, by about 3e-8
+    rng = np.random.default_rng(3)
+    x = (1000 + rng.random((2**18, 1, 2))).astype(np.float32)
+    mean, variance = batch_moments(x)
+    exact = x.astype(np.float64).reshape(-1, 2)
+    np.testing.assert_allclose(mean, exact.mean(axis=0), rtol=1e-7)
+    np.testing.assert_allclose(variance, exact.var(axis=0), rtol=1e-6)
+
+
 def test_batch_norm_refuses_an_unknown_activation():
     x = Tensor(np.ones((2, 3)))
     with pytest.raises(ValueError, match="batch_norm: activation must be one of .*received 'tanh'"):

@@ -12,9 +12,17 @@ from striate.functional.arguments import check_numeric
 from striate.ops.sample_normalization import normalize_groups
 
 
-def _affine(parameter: ArrayLike | None, shape: tuple[int, int], fill: float, dtype: np.dtype) -> ArrayLike:
-    """gamma or beta as the op's (G, K): the given values reshaped, or a constant `fill` where the layer has none."""
-    return np.full(shape, fill, dtype) if parameter is None else as_tensor(parameter).reshape(shape)
+def _affine(op: str, name: str, parameter: ArrayLike | None, shape: tuple[int, int], fill: float,
+            dtype: np.dtype) -> ArrayLike:
+    """gamma or beta for the op, which reads its G * K values in order: the given values as they are (a reshape would
+    be one more op in the graph), or a constant `fill` of `shape` (G, K) where the layer has none."""
+    if parameter is None:
+        return np.full(shape, fill, dtype)
+    parameter = as_tensor(parameter)
+    if parameter.size != math.prod(shape):
+        raise ValueError(f"{op}: {name} must have {math.prod(shape)} values, one per normalized feature; received "
+                         f"shape {parameter.shape}")
+    return parameter
 
 
 def layer_norm(x: ArrayLike, axis: int | Sequence[int] = -1, gamma: ArrayLike | None = None,
@@ -38,7 +46,8 @@ def layer_norm(x: ArrayLike, axis: int | Sequence[int] = -1, gamma: ArrayLike | 
     moved = x if order == tuple(range(x.ndim)) else x.transpose(order)
     features = (1, math.prod(x.shape[a] for a in axes))
     blocks = moved.reshape(-1, 1, *features)
-    y = normalize_groups(blocks, _affine(gamma, features, 1, x.dtype), _affine(beta, features, 0, x.dtype), epsilon)
+    y = normalize_groups(blocks, _affine(op, "gamma", gamma, features, 1, x.dtype),
+                         _affine(op, "beta", beta, features, 0, x.dtype), epsilon)
     y = y.reshape(moved.shape)
     return y if moved is x else y.transpose(tuple(np.argsort(order)))
 
@@ -59,5 +68,6 @@ def group_norm(x: ArrayLike, groups: int, gamma: ArrayLike | None = None, beta: 
                          f"{x.shape}")
     grouped = x.reshape(x.shape[0], -1, groups, channels // groups)
     shape = (groups, channels // groups)
-    y = normalize_groups(grouped, _affine(gamma, shape, 1, x.dtype), _affine(beta, shape, 0, x.dtype), epsilon)
+    y = normalize_groups(grouped, _affine(op, "gamma", gamma, shape, 1, x.dtype),
+                         _affine(op, "beta", beta, shape, 0, x.dtype), epsilon)
     return y.reshape(x.shape)

@@ -13,6 +13,13 @@ The first dx is the derivative through the batch mean and variance as well (they
 second treats them as constants. `batch_moments` computes the batch's mean and (biased) variance in one pass,
 the sums shifted by the first row (so that a channel with a large mean loses no precision) and added in float64.
 
+The per-channel sums (the moments, and dz and dz * xhat in the backward) add SUM_ROWS = 8 rows at a time in x's
+dtype, then each block's sums into the float64 totals: a channel loop that loads and stores its float64 totals at
+every row, as before, ran at 3 G values/s. One thread, the loops alone on ResNet-20's first-stage rows (65,536 x
+16, float32), before -> after: the moments 312 -> 135 us, the gradient sums with relu 469 -> 236 us (4,096 x 64:
+58 -> 37, 82 -> 72). A float32 block of 8 values adds one rounding of 2^-24 of its size; the variance of 2^18 rows
+stays within 1e-6 of float64's (float32 totals: 2e-4).
+
 Each pass reads x once: forward one pass, backward two (the sums, then dx), where the composition of NumPy ops
 (subtract, square, mean, divide, multiply, add and their gradients) takes about twenty. The passes run over
 chunks of images on striate's threads (`striate.ops.chunked`: the sums are added chunk by chunk in the same order
@@ -26,6 +33,7 @@ from striate.core.function import Function
 from striate.ops.chunked import each_chunk, rows
 
 ACTIVATIONS = (None, "relu")
+SUM_ROWS = 8  # rows a per-channel sum adds in x's dtype before its float64 total takes them (see the docstring)
 
 
 class BatchNorm(Function):
@@ -53,7 +61,7 @@ class BatchNorm(Function):
         grad = np.ascontiguousarray(grad, dtype=self.x.dtype)
         rows_x, rows_grad = rows(self.x), rows(grad)
         relu = self.activation == "relu"
-        sums = each_chunk(self.x, lambda part: _gradient_sums(rows_x[part], rows_grad[part], relu, self.scale,
+        sums = each_chunk(self.x, lambda part: gradient_sums(rows_x[part], rows_grad[part], relu, self.scale,
                                                                 self.shift, self.mean, self.inverse_std))
         sum_dz = sum(s[0] for s in sums)
         sum_dz_xhat = sum(s[1] for s in sums)
@@ -110,30 +118,56 @@ def _scale_shift(x, scale, shift, relu, out):
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def shifted_sums(x, reference):
-    """(sum of x - reference, sum of (x - reference)^2) per channel, in float64."""
-    total = np.zeros(x.shape[1])
-    squares = np.zeros(x.shape[1])
-    for r in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            value = x[r, c] - reference[c]
-            total[c] += value
-            squares[c] += value * value
+    """(sum of x - reference, sum of (x - reference)^2) per channel of x (R, C), in float64, SUM_ROWS rows at a
+    time; reference (C,) holds values of x's dtype (a row of x)."""
+    total, squares = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    shift = reference.astype(x.dtype)
+    full = x.shape[0] - x.shape[0] % SUM_ROWS
+    for start in range(0, full, SUM_ROWS):
+        _add_shifted_sums(x, shift, start, start + SUM_ROWS, total, squares)
+    _add_shifted_sums(x, shift, full, x.shape[0], total, squares)
     return total, squares
 
 
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _add_shifted_sums(x, shift, start, stop, total, squares):
+    """total, squares += the per-channel sums of x[start:stop] - shift and of its square, added in x's dtype."""
+    for c in range(x.shape[1]):
+        rows_total = rows_squares = x.dtype.type(0)
+        for r in range(start, stop):
+            value = x[r, c] - shift[c]
+            rows_total += value
+            rows_squares += value * value
+        total[c] += rows_total
+        squares[c] += rows_squares
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
-def _gradient_sums(x, grad, relu, scale, shift, mean, inverse_std):
-    """(sum dz, sum dz * xhat) per channel in float64, dz = grad masked where y = x * scale + shift <= 0 if relu
-    (the forward's own y, recomputed by the same float operations rather than read)."""
-    sum_dz = np.zeros(x.shape[1])
-    sum_dz_xhat = np.zeros(x.shape[1])
-    zero = mean.dtype.type(0)
-    for r in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            dz = grad[r, c] if (not relu or x[r, c] * scale[c] + shift[c] > zero) else zero
-            sum_dz[c] += dz
-            sum_dz_xhat[c] += dz * ((x[r, c] - mean[c]) * inverse_std[c])
+def gradient_sums(x, grad, relu, scale, shift, mean, inverse_std):
+    """(sum dz, sum dz * xhat) per channel of (R, C) rows in float64, SUM_ROWS rows at a time; xhat = (x - mean) *
+    inverse_std, dz = grad, masked where y = x * scale + shift <= 0 if relu (the forward's own y, recomputed by the
+    same float operations rather than read; scale and shift are read only then)."""
+    sum_dz, sum_dz_xhat = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    full = x.shape[0] - x.shape[0] % SUM_ROWS
+    for start in range(0, full, SUM_ROWS):
+        _add_gradient_sums(x, grad, relu, scale, shift, mean, inverse_std, start, start + SUM_ROWS, sum_dz,
+                           sum_dz_xhat)
+    _add_gradient_sums(x, grad, relu, scale, shift, mean, inverse_std, full, x.shape[0], sum_dz, sum_dz_xhat)
     return sum_dz, sum_dz_xhat
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _add_gradient_sums(x, grad, relu, scale, shift, mean, inverse_std, start, stop, sum_dz, sum_dz_xhat):
+    """sum_dz, sum_dz_xhat += the per-channel sums of dz and dz * xhat over rows start..stop, added in x's dtype."""
+    zero = mean.dtype.type(0)
+    for c in range(x.shape[1]):
+        rows_dz = rows_dz_xhat = zero
+        for r in range(start, stop):
+            dz = grad[r, c] if (not relu or x[r, c] * scale[c] + shift[c] > zero) else zero
+            rows_dz += dz
+            rows_dz_xhat += dz * ((x[r, c] - mean[c]) * inverse_std[c])
+        sum_dz[c] += rows_dz
+        sum_dz_xhat[c] += rows_dz_xhat
 
 
 @njit(nogil=True, cache=True, boundscheck=False)

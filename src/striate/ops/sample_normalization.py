@@ -1,8 +1,9 @@
 """Normalization within each sample as one op: blocks of x standardized by their own mean and variance, then
 scaled and shifted per channel.
 
-x is seen as (N, P, G, K): N samples, P positions, G groups of K channels; gamma and beta are (G, K). Each block
-x[n, :, g, :] (P * K values) is standardized by its own mean and biased variance:
+x is seen as (N, P, G, K): N samples, P positions, G groups of K channels; gamma and beta hold G * K values each
+(read in this order, whatever their shape). Each block x[n, :, g, :] (P * K values) is standardized by its own mean
+and biased variance:
 
     forward     xhat = (x - mean) * inverse_std,     inverse_std = 1 / sqrt(var + epsilon)
                 y = xhat * gamma + beta
@@ -18,7 +19,8 @@ The forward reads x twice (the sums about each channel's first value, then y) an
 and inverse_std, not xhat (an activation-sized array less to write and to hold); the backward reads dy and x
 twice, xhat computed again from them as the forward computed it (the GroupNormalization(8) layer's training step
 on 32 x 16x16 x 64, interleaved in one process after pauses, one thread: 1.34, 1.16 and 1.01 ms with xhat kept,
-1.17, 0.98 and 0.74 recomputed); the sums are added in float64. Blocks spread over positions (group
+1.17, 0.98 and 0.74 recomputed); the sums are added in float64 (blocks of rows in x's dtype first, as batch
+normalization's: `normalization.shifted_sums`, `gradient_sums`). Blocks spread over positions (group
 normalization) are summed channel by channel along each position's row of C values (a vector loop), then per
 group; a block that is one row (layer normalization) is summed along its row (`_normalize_rows`), where
 per-channel sums would cost as much again. On 32 x 16x16 x 64, one thread, forward and backward
@@ -36,13 +38,13 @@ from numba import njit
 
 from striate.algorithms.chunking import batch_chunks, split_batch, sum_in_order
 from striate.core.function import Function
-from striate.ops.normalization import shifted_sums
+from striate.ops.normalization import gradient_sums, shifted_sums
 
 
 class NormalizeGroups(Function):
     def forward(self, x, gamma, beta, epsilon):
         x = np.ascontiguousarray(x)
-        self.groups, self.gamma_shape = x.shape[2], gamma.shape
+        self.groups, self.gamma_shape, self.beta_shape = x.shape[2], gamma.shape, beta.shape
         self.gamma = np.ascontiguousarray(gamma, dtype=x.dtype).reshape(-1)
         shift = np.ascontiguousarray(beta, dtype=x.dtype).reshape(-1)
         self.x, y = x, np.empty_like(x)
@@ -76,13 +78,13 @@ class NormalizeGroups(Function):
         sums = _each_chunk(grad, chunk)
         dtype = self.gamma.dtype
         grad_gamma = sum_in_order([s[0] for s in sums]).astype(dtype).reshape(self.gamma_shape)
-        grad_beta = sum_in_order([s[1] for s in sums]).astype(dtype).reshape(self.gamma_shape)
+        grad_beta = sum_in_order([s[1] for s in sums]).astype(dtype).reshape(self.beta_shape)
         return grad_x, grad_gamma, grad_beta
 
 
 def normalize_groups(x, gamma, beta, epsilon):
     """gamma * (x - mean) / sqrt(var + epsilon) + beta over each block x[n, :, g, :] of x (N, P, G, K), gamma and
-    beta (G, K); see NormalizeGroups."""
+    beta G * K values each (any shape, read in order); see NormalizeGroups."""
     return NormalizeGroups.apply(x, gamma, beta, epsilon=float(epsilon))
 
 
@@ -149,21 +151,14 @@ def _gradient(grad, x, groups, gamma, mean, inverse_std, out):
     count = positions * width
     grad_gamma = np.zeros(channels)
     grad_beta = np.zeros(channels)
-    sum_dy = np.empty(channels)
-    sum_dy_xhat = np.empty(channels)
     channel_mean = np.empty(channels, dtype=grad.dtype)
     channel_scale = np.empty(channels, dtype=grad.dtype)
     mean_dz = np.empty(channels, dtype=grad.dtype)
     mean_dz_xhat = np.empty(channels, dtype=grad.dtype)
     for n in range(grad.shape[0]):
         _per_channel(mean[n], inverse_std[n], width, channel_mean, channel_scale)
-        for c in range(channels):
-            sum_dy[c] = sum_dy_xhat[c] = 0.0
-        for p in range(positions):
-            for c in range(channels):
-                dy = np.float64(grad[n, p, c])
-                sum_dy[c] += dy
-                sum_dy_xhat[c] += dy * ((x[n, p, c] - channel_mean[c]) * channel_scale[c])
+        sum_dy, sum_dy_xhat = gradient_sums(x[n], grad[n], False, channel_scale, channel_mean, channel_mean,
+                                            channel_scale)
         grad_beta += sum_dy
         grad_gamma += sum_dy_xhat
         for g in range(groups):  # dz = dy * gamma: its sums are gamma times dy's, channel by channel
