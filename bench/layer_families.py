@@ -7,7 +7,7 @@ Run it as
 Options: --threads N (both libraries, default 1), --repeats R (rounds, default 7), --wake-ups W (below),
 --layers "a;b" (names from LAYERS, separated by semicolons: some names hold commas).
 
-bench/networks.py times six networks; their families use layers those six do not have: group and layer
+bench/networks.py times ten networks; their families use layers those ten do not have: group and layer
 normalization (ResNets with small batches, ConvNeXt), grouped convolutions (ResNeXt), strided depthwise and
 separable convolutions (MobileNet), gelu and swish (ConvNeXt, EfficientNet), leaky relu and stride-2 transposed
 convolutions (DCGAN), dilated convolutions (DeepLab), upsampling (U-Net, segmentation decoders), 3-D

@@ -1,4 +1,4 @@
-"""Six network families, training step, batch-1 latency and batched inference: striate against PyTorch CPU.
+"""Ten network families, training step, batch-1 latency and batched inference: striate against PyTorch CPU.
 
 Run it as
 
@@ -16,6 +16,10 @@ weights copied in, and the outputs are checked to agree before anything is timed
     LeNet relu       28x28x1, batch 128: conv 6@5x5 padding 2, relu, max pool, conv 16@5x5, relu, max pool, 3 dense
     autoencoder      28x28x1, batch 128: two stride-2 convs (32, 64), two stride-2 Conv2DTranspose (32, 1), MSE
     text CNN         200 tokens, batch 64: embedding 64, three Conv1D 128 x3 (relu) with max pooling, dense
+    DenseNet         32x32x3, batch 64: two dense blocks of four BN-relu-1x1-BN-relu-3x3 layers, concatenations
+    U-Net            32x32x3, batch 32: two levels down and up, Conv2DTranspose, skip concatenations, MSE
+    VGG              32x32x3, batch 64: three stages of two 3x3 convs + relu and max pooling, two dense
+    MBConv           32x32x3, batch 64: EfficientNet-style 1x1 expansion, 5x5 depthwise, 1x1 projection, swish
     ResNet-18        224x224x3, batch 8: striate.models.resnet18; inference at batch 32 (not 256: the shared
                      machine's memory and time)
 
@@ -102,6 +106,65 @@ def text_cnn():
     return Model(inputs, L.Dense(10, activation="softmax")(L.Flatten()(x)), name="text_cnn")
 
 
+def densenet():
+    """A DenseNet-style network: two dense blocks of four bottleneck layers (BN, relu, 1x1 conv 48, BN, relu, 3x3 conv
+    12), each layer's output concatenated to its input, a transition (BN, relu, 1x1 conv 36, 2x2 average pooling)
+    between them."""
+    inputs = Input((32, 32, 3))
+    x = L.Conv2D(24, 3, padding="same", use_bias=False)(inputs)
+    for block in range(2):
+        for _ in range(4):
+            y = L.Conv2D(48, 1, use_bias=False)(L.Activation("relu")(L.BatchNormalization()(x)))
+            y = L.Conv2D(12, 3, padding="same", use_bias=False)(L.Activation("relu")(L.BatchNormalization()(y)))
+            x = L.Concatenate()([x, y])
+        if block == 0:
+            x = L.Conv2D(36, 1, use_bias=False)(L.Activation("relu")(L.BatchNormalization()(x)))
+            x = L.AveragePooling2D(2)(x)
+    x = L.GlobalAveragePooling2D()(L.Activation("relu")(L.BatchNormalization()(x)))
+    return Model(inputs, L.Dense(10, activation="softmax")(x), name="densenet")
+
+
+def unet():
+    """A small U-Net: two levels down (3x3 conv + relu, max pooling), a bottleneck, two levels up (2x2 stride-2
+    Conv2DTranspose, concatenated with the skip connection, 3x3 conv + relu), a 1x1 sigmoid output."""
+    inputs = Input((32, 32, 3))
+    down1 = L.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    down2 = L.Conv2D(32, 3, padding="same", activation="relu")(L.MaxPooling2D(2)(down1))
+    x = L.Conv2D(64, 3, padding="same", activation="relu")(L.MaxPooling2D(2)(down2))
+    x = L.Concatenate()([L.Conv2DTranspose(32, 2, strides=2)(x), down2])
+    x = L.Conv2D(32, 3, padding="same", activation="relu")(x)
+    x = L.Concatenate()([L.Conv2DTranspose(16, 2, strides=2)(x), down1])
+    x = L.Conv2D(16, 3, padding="same", activation="relu")(x)
+    return Model(inputs, L.Conv2D(3, 1, activation="sigmoid")(x), name="unet")
+
+
+def vgg():
+    """A VGG-style stack: three stages of two 3x3 convs + relu (32, 64, 128 filters) and max pooling, two dense."""
+    inputs = Input((32, 32, 3))
+    x = inputs
+    for filters in (32, 64, 128):
+        x = L.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = L.MaxPooling2D(2)(L.Conv2D(filters, 3, padding="same", activation="relu")(x))
+    x = L.Dense(128, activation="relu")(L.Flatten()(x))
+    return Model(inputs, L.Dense(10, activation="softmax")(x), name="vgg")
+
+
+def mbconv():
+    """EfficientNet-style inverted residual blocks without squeeze-and-excitation: 1x1 expansion x4 + BN + swish,
+    5x5 depthwise + BN + swish, 1x1 projection + BN, a residual add where the shape allows."""
+    inputs = Input((32, 32, 3))
+    x = L.Activation("swish")(L.BatchNormalization()(L.Conv2D(16, 3, padding="same", use_bias=False)(inputs)))
+    for channels, strides in ((16, 1), (24, 2), (24, 1), (40, 2), (40, 1)):
+        y = L.Conv2D(4 * x.shape[-1], 1, use_bias=False)(x)
+        y = L.Activation("swish")(L.BatchNormalization()(y))
+        y = L.DepthwiseConv2D(5, strides=strides, padding="same", use_bias=False)(y)
+        y = L.Activation("swish")(L.BatchNormalization()(y))
+        y = L.BatchNormalization()(L.Conv2D(channels, 1, use_bias=False)(y))
+        x = L.Add()([x, y]) if strides == 1 and channels == x.shape[-1] else y
+    x = L.GlobalAveragePooling2D()(x)
+    return Model(inputs, L.Dense(10, activation="softmax")(x), name="mbconv")
+
+
 def images(shape):
     return lambda rng, n: rng.random((n, *shape), dtype=np.float32)
 
@@ -117,6 +180,10 @@ NETWORKS = {
     "LeNet relu": (lenet_relu, images((28, 28, 1)), 128, 256, "classes", True),
     "autoencoder": (autoencoder, images((28, 28, 1)), 128, 256, "mse", True),
     "text CNN": (text_cnn, tokens, 64, 256, "classes", False),
+    "DenseNet": (densenet, images((32, 32, 3)), 64, 256, "classes", True),
+    "U-Net": (unet, images((32, 32, 3)), 32, 256, "mse", True),
+    "VGG": (vgg, images((32, 32, 3)), 64, 256, "classes", True),
+    "MBConv": (mbconv, images((32, 32, 3)), 64, 256, "classes", True),
     "ResNet-18": (lambda: resnet18(input_shape=(224, 224, 3)), images((224, 224, 3)), 8, 32, "classes", True),
 }
 LARGE = {"ResNet-18"}

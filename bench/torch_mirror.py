@@ -28,7 +28,8 @@ def _tensor(array):
 
 def _activation(function):
     name = name_of(function)
-    modules = {"linear": nn.Identity, "relu": nn.ReLU, "relu6": nn.ReLU6, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+    modules = {"linear": nn.Identity, "relu": nn.ReLU, "relu6": nn.ReLU6, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
+               "swish": nn.SiLU, "silu": nn.SiLU, "gelu": nn.GELU}
     if name == "softmax":
         return nn.Softmax(dim=1)
     if name not in modules:
@@ -72,6 +73,18 @@ class ChannelsLastFlatten(nn.Module):
 class GlobalAverage(nn.Module):
     def forward(self, x):
         return x.mean(dim=tuple(range(2, x.ndim)))
+
+
+class Sum(nn.Module):
+    def forward(self, *inputs):
+        return sum(inputs[1:], inputs[0])
+
+
+class ChannelConcatenate(nn.Module):
+    """Concatenate on the channel axis: striate's last, NCHW's second."""
+
+    def forward(self, *inputs):
+        return torch.cat(inputs, dim=1)
 
 
 class EmbeddingNCL(nn.Module):
@@ -182,7 +195,11 @@ def torch_layer(layer):
         (top, bottom), (left, right) = layer.padding
         return nn.ZeroPad2d((left, right, top, bottom))
     if isinstance(layer, L.Add):
-        return None
+        return Sum()
+    if isinstance(layer, L.Concatenate):
+        if layer.axis not in (-1, len(layer.input_shape[0]) - 1):
+            raise ValueError(f"torch_mirror: {layer.name} joins axis {layer.axis}, not the channels; not mirrored")
+        return ChannelConcatenate()
     raise ValueError(f"torch_mirror: no torch module for {type(layer).__name__} ({layer.name})")
 
 
@@ -199,17 +216,15 @@ class Mirror(nn.Module):
             node_ids[id(node)] = index
             sources = [("input", input_ids[id(i)]) if id(i) in input_ids else ("node", node_ids[id(i)])
                        for i in node.inputs]
-            module = torch_layer(node.layer)
-            modules.append(module if module is not None else nn.Identity())
-            self.steps.append((sources, module is None))
+            modules.append(torch_layer(node.layer))
+            self.steps.append(sources)
         self.layers = nn.ModuleList(modules)
         self.output = node_ids[id(model._outputs)]
 
     def forward(self, x):
         values = []
-        for module, (sources, is_sum) in zip(self.layers, self.steps):
-            arguments = [x if kind == "input" else values[index] for kind, index in sources]
-            values.append(sum(arguments[1:], arguments[0]) if is_sum else module(arguments[0]))
+        for module, sources in zip(self.layers, self.steps):
+            values.append(module(*(x if kind == "input" else values[index] for kind, index in sources)))
         return values[self.output]
 
 

@@ -177,3 +177,26 @@ def test_auto_takes_the_padding_and_pads_for_a_chosen_algorithm_that_does_not(ch
     np.testing.assert_allclose(grad_x, expected_x[:, 1:10, 0:10], rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(grad_kernel, direct.conv_kernel_gradient(padded_x, grad_output, kernel.shape, strides,
                                                                         (1, 1), 1), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("chosen", ["pointwise", "vectorized"])
+def test_a_1x1_layer_measures_its_gemm_against_the_vectorized_loop_and_either_equals_direct(chosen):
+    """A 1x1 layer (here with a stride) has two candidates for each pass, the OpenBLAS product and the vectorized
+    loop; whichever is recorded, every pass equals the direct definition."""
+    from striate.algorithms import direct
+
+    rng = np.random.default_rng(5)
+    x, kernel, strides = rng.standard_normal((2, 9, 10, 20)), rng.standard_normal((1, 1, 20, 24)), (2, 1)
+    case = Case(x.shape, kernel.shape, strides, (1, 1), 1)
+    for which in ("forward", "input gradient", "kernel gradient"):
+        assert candidates(case, which) == ("pointwise", "vectorized")
+        measured._choices[(which, case)] = chosen
+    module = algorithm_module("auto", case)
+    y = module.conv_forward(x, kernel, strides, (1, 1), 1)
+    np.testing.assert_allclose(y, direct.conv_forward(x, kernel, strides, (1, 1), 1), rtol=1e-9, atol=1e-9)
+    grad_output = rng.standard_normal(y.shape)
+    grad_x, grad_kernel = module.conv_gradients(x, grad_output, kernel, strides, (1, 1), 1)
+    np.testing.assert_allclose(grad_x, direct.conv_input_gradient(grad_output, kernel, x.shape, strides, (1, 1), 1),
+                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(grad_kernel, direct.conv_kernel_gradient(x, grad_output, kernel.shape, strides, (1, 1),
+                                                                        1), rtol=1e-9, atol=1e-9)
