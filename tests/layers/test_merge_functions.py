@@ -28,3 +28,17 @@ def test_merge_functions_wire_a_functional_model():
     np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5)
     assert model.output_shape == (None, 6)
     assert [layer.name for layer in model.layers] == ["left", "right", "sum", "joined"]
+
+
+def test_concatenate_on_the_channels_of_a_batch_cut_into_chunks_equals_numpy_and_splits_the_gradient():
+    # 64 maps of 32x32: in workers_only the batch is cut into chunks (on several threads where there are several)
+    rng = np.random.default_rng(1)
+    a, b = rng.random((64, 32, 32, 16), dtype=np.float32), rng.random((64, 32, 32, 5), dtype=np.float32)
+    x, y = striate.Tensor(a, requires_grad=True), striate.Tensor(b, requires_grad=True)
+    upstream = rng.random((64, 32, 32, 21), dtype=np.float32)
+    with striate.core.runtime.workers_only():
+        joined = L.concatenate([x, y])
+        joined.backward(upstream)
+    np.testing.assert_array_equal(joined.numpy(), np.concatenate([a, b], axis=-1))
+    np.testing.assert_array_equal(x.grad, upstream[..., :16])
+    np.testing.assert_array_equal(y.grad, upstream[..., 16:])

@@ -384,6 +384,8 @@ def _shape_cases() -> list[OpCase]:
                lambda a, b, c: torch.cat([a, b, c], dim=0), normal((1, 3), (2, 3), (3, 3))),
         OpCase("F.concat axis -1", lambda a, b: F.concat([a, b], axis=-1),
                lambda a, b: torch.cat([a, b], dim=-1), normal((2, 3, 1), (2, 3, 4))),
+        OpCase("F.concat three feature maps on the channels", lambda a, b, c: F.concat([a, b, c], axis=3),
+               lambda a, b, c: torch.cat([a, b, c], dim=3), normal((3, 4, 5, 3), (3, 4, 5, 16), (3, 4, 5, 1))),
         OpCase("F.concat default axis is 0", lambda a, b: F.concat([a, b]), lambda a, b: torch.cat([a, b]),
                normal((2, 2), (1, 2))),
         OpCase("F.concat same tensor twice", lambda a: F.concat([a, a], axis=1),
