@@ -207,7 +207,8 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None, bias=None, 
 
     The compiled loop runs on chunks of images, on striate's threads: with output channels in the vector lanes on x
     as it is, the kernel laid out by `_block_layout`, the padding never built; with output pixels in the lanes
-    (stride 1 along the width) on x laid out channels-first with its padding (`_channels_first`)."""
+    (stride 1 along the width) on each chunk of x laid out channels-first with its padding (`_channels_first`, in
+    the chunk's thread: 64 x 32x32 x 48 at once took 3.65 ms on one thread, in chunks of 8 images 8 x 0.28)."""
     dtype = np.result_type(x, kernel)
     one_dimensional = kernel.ndim == 3
     if one_dimensional:
@@ -218,16 +219,22 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None, bias=None, 
                          tuple(tuple(pair) for pair in padding), groups, dtype, BLOCKED_KERNEL_MIN_PIXELS)
     images = x.shape[0]
     y = np.empty((images, *plan.out_shape, kernel.shape[-1]), dtype=dtype)
-    if plan.pixels:  # the window of output pixel (0, 0) at row 0, column 0 of the padded x
-        source, weights, start = _channels_first(x, plan.padding, dtype), np.ascontiguousarray(kernel, dtype), (0, 0)
+    if plan.pixels:  # each chunk laid out on its own thread; the window of output pixel (0, 0) at row 0, column 0
+        weights, start = np.ascontiguousarray(kernel, dtype), (0, 0)  # of the padded x
+
+        def source(chunk):
+            return _channels_first(x[chunk], plan.padding, dtype)
     else:
-        source, weights, start = np.ascontiguousarray(x, dtype), _laid_out(kernel, dtype, plan.layout), plan.padding
+        x_as_is, weights, start = np.ascontiguousarray(x, dtype), _laid_out(kernel, dtype, plan.layout), plan.padding
+
+        def source(chunk):
+            return x_as_is[chunk]
     bias_values = plan.no_bias if bias is None else _bias_values(bias, len(plan.no_bias), dtype)
 
     def forward_chunk(chunk):
-        plan.loop(source[chunk], weights, start, strides, dilation, y[chunk], plan.placement, bias_values, int(relu))
+        plan.loop(source(chunk), weights, start, strides, dilation, y[chunk], plan.placement, bias_values, int(relu))
 
-    _on_chunks(forward_chunk, images, (source.nbytes + y.nbytes) // max(1, images),
+    _on_chunks(forward_chunk, images, (x[:1].size * np.dtype(dtype).itemsize + y[:1].nbytes),
                y.size * math.prod(kernel.shape[:-1]))
     return y[:, 0] if one_dimensional else y
 

@@ -55,24 +55,34 @@ class Concat(Function):
     Joined on the last axis (channels-last feature maps: DenseNet's and U-Net's concatenations), each output row of
     C_1 + C_2 + ... values is written once by a compiled loop (`_join_rows`), on the chunks of the batch:
     np.concatenate copies each input into its band of columns in turn (64 x 32x32 x 48 and x 12, one thread: 1.78
-    against 0.86 ms; 32 + 32 channels 2.74 against 0.87; PyTorch's channels-last cat 1.00 and 1.04 ms).
+    against 0.86 ms; 32 + 32 channels 2.74 against 0.87; PyTorch's channels-last cat 1.00 and 1.04 ms). The
+    gradient's parts are then written out the same way (`_split_rows`), each a contiguous array: np.split's views
+    of dy would be copied by each op that reads them as rows (a convolution's two gradients: twice).
     """
 
     def forward(self, *arrays, axis):
         self.axis = axis
         self.boundaries = np.cumsum([a.shape[axis] for a in arrays])[:-1]
         first = arrays[0]
-        if first.ndim < 2 or axis % first.ndim != first.ndim - 1 or any(
-                a.dtype != first.dtype or a.shape[:-1] != first.shape[:-1] or not a.flags.c_contiguous
-                for a in arrays):
+        self.by_rows = first.ndim >= 2 and axis % first.ndim == first.ndim - 1 and all(
+            a.dtype == first.dtype and a.shape[:-1] == first.shape[:-1] and a.flags.c_contiguous for a in arrays)
+        if not self.by_rows:
             return np.concatenate(arrays, axis=axis)
-        y = np.empty((*first.shape[:-1], sum(a.shape[-1] for a in arrays)), dtype=first.dtype)
+        self.widths = [a.shape[-1] for a in arrays]
+        y = np.empty((*first.shape[:-1], sum(self.widths)), dtype=first.dtype)
         sources, y_rows = [rows(a) for a in arrays], rows(y)
         each_chunk(first, lambda part: _join_rows(tuple(s[part] for s in sources), y_rows[part]), streaming=True)
         return y
 
     def backward(self, grad):
-        return tuple(np.split(grad, self.boundaries, axis=self.axis))
+        if not self.by_rows:
+            return tuple(np.split(grad, self.boundaries, axis=self.axis))
+        grad = np.ascontiguousarray(grad)
+        parts = [np.empty((*grad.shape[:-1], width), dtype=grad.dtype) for width in self.widths]
+        grad_rows, part_rows = rows(grad), [rows(p) for p in parts]
+        each_chunk(grad, lambda chunk: _split_rows(grad_rows[chunk], tuple(p[chunk] for p in part_rows)),
+                   streaming=True)
+        return tuple(parts)
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -84,6 +94,17 @@ def _join_rows(sources, out):
             for c in range(source.shape[1]):
                 out[r, start + c] = source[r, c]
             start += source.shape[1]
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def _split_rows(source, outs):
+    """`_join_rows` undone: outs[0][r], outs[1][r], ... = source[r] cut into their widths, row by row."""
+    for r in range(source.shape[0]):
+        start = 0
+        for out in outs:
+            for c in range(out.shape[1]):
+                out[r, c] = source[r, start + c]
+            start += out.shape[1]
 
 
 class Stack(Function):
