@@ -42,3 +42,17 @@ def test_concatenate_on_the_channels_of_a_batch_cut_into_chunks_equals_numpy_and
     np.testing.assert_array_equal(joined.numpy(), np.concatenate([a, b], axis=-1))
     np.testing.assert_array_equal(x.grad, upstream[..., :16])
     np.testing.assert_array_equal(y.grad, upstream[..., 16:])
+
+
+def test_concatenate_reads_read_only_inputs_and_a_read_only_upstream_gradient():
+    rng = np.random.default_rng(2)
+    a, b = rng.random((2, 3, 3, 4), dtype=np.float32), rng.random((2, 3, 3, 2), dtype=np.float32)
+    upstream = rng.random((2, 3, 3, 6), dtype=np.float32)
+    for array in (a, b, upstream):
+        array.flags.writeable = False
+    x, y = striate.Tensor(a, requires_grad=True), striate.Tensor(b, requires_grad=True)
+    joined = L.concatenate([x, y])
+    joined.backward(upstream)
+    np.testing.assert_array_equal(joined.numpy(), np.concatenate([a, b], axis=-1))
+    np.testing.assert_array_equal(x.grad, upstream[..., :4])
+    np.testing.assert_array_equal(y.grad, upstream[..., 4:])
