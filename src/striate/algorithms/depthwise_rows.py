@@ -8,7 +8,7 @@ x: output pixel r of the pass is the 1-D correlation of that input row with the 
     kernel gradient   sums[j, k, c]      += sum over r of x[j's row, r s_w + k d_w - o_w, c] * dy[r, c]
 
 each pass a loop written in LLVM's vector instructions (numba's `intrinsic`, the `Vectors` of `vectorized_loops`),
-one per row width K (compiled in, `_ROW_PASSES`): per block of V channels the K weight vectors (or K sums) stay in
+one per row width K (compiled in, `_each_width`): per block of V channels the K weight vectors (or K sums) stay in
 registers while the row's pixels pass, and with stride = dilation along the row a pixel's first K - 1 tap columns
 are the last K - 1 of the pixel before it, kept in registers, so each output vector loads one new vector of x. The
 first pass of a row writes y, the others add to it (a load and a store per output vector and kernel row). A tap
@@ -76,38 +76,28 @@ def _plane(gradient, flat_x, x_plane, flat_w, flat_y, y_plane, kernel_size, size
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
 def _row_pass(gradient, taps, flat_x, x_start, steps, w, w_start, y, y_start, pixels, channels, columns_inside, add):
-    """The row pass of `taps` columns (1 to MAX_ROW_TAPS), one compiled loop per width: the forward's (w the
-    kernel, y the output, written or, with `add`, added to) or the kernel gradient's (w the sums, y dy)."""
-    arguments = (flat_x, x_start, steps, w, w_start, y, y_start, pixels, channels, columns_inside)
+    """The row pass of `taps` columns (1 to MAX_ROW_TAPS): the forward's (w the kernel, y the output, written or, with
+    `add`, added to) or the kernel gradient's (w the sums, y dy)."""
     if gradient:
-        if taps == 1:
-            _gradient_1(*arguments)
-        elif taps == 2:
-            _gradient_2(*arguments)
-        elif taps == 3:
-            _gradient_3(*arguments)
-        elif taps == 4:
-            _gradient_4(*arguments)
-        elif taps == 5:
-            _gradient_5(*arguments)
-        elif taps == 6:
-            _gradient_6(*arguments)
-        else:
-            _gradient_7(*arguments)
-    elif taps == 1:
-        _forward_1(*arguments, add)
-    elif taps == 2:
-        _forward_2(*arguments, add)
-    elif taps == 3:
-        _forward_3(*arguments, add)
-    elif taps == 4:
-        _forward_4(*arguments, add)
-    elif taps == 5:
-        _forward_5(*arguments, add)
-    elif taps == 6:
-        _forward_6(*arguments, add)
+        _gradient_row(taps, flat_x, x_start, steps, w, w_start, y, y_start, pixels, channels, columns_inside)
     else:
-        _forward_7(*arguments, add)
+        _forward_row(taps, flat_x, x_start, steps, w, w_start, y, y_start, pixels, channels, columns_inside, add)
+
+
+def _each_width(builder, taps, width):
+    """width(k) for k = 1 ... MAX_ROW_TAPS, each in its own branch of a switch on the i64 value `taps` (the widest's
+    branch taking any other value): one compiled loop per kernel width, with its K weights or sums in registers."""
+    done = builder.append_basic_block("widths_done")
+    widest = builder.append_basic_block(f"taps_{MAX_ROW_TAPS}")
+    switch = builder.switch(taps, widest)
+    for k in range(1, MAX_ROW_TAPS + 1):
+        block = widest if k == MAX_ROW_TAPS else builder.append_basic_block(f"taps_{k}")
+        if k < MAX_ROW_TAPS:
+            switch.add_case(ir.Constant(taps.type, k), block)
+        builder.position_at_end(block)
+        width(k)
+        builder.branch(done)
+    builder.position_at_end(done)
 
 
 def _pixels(builder, ir_, taps, kept, x_data, x_start, steps, pixels, columns_inside, block_mask, visit,
@@ -173,22 +163,23 @@ def _by_overlap(builder, ir_, taps, steps, pixels, loops):
                 loops(0)
 
 
-def _forward_intrinsic(taps):
-    """The forward row pass of a kernel row of `taps` columns."""
+@intrinsic
+def _forward_row(typingctx, taps, x, x_start, steps, w, w_start, y, y_start, pixels, channels, columns_inside,
+                 add):
+    """_forward_row(taps, x, x_start, (pixel step, tap step), w, w_start, y, y_start, pixels, C, columns_inside,
+    add): the forward row pass of a kernel row of `taps` columns (1 to MAX_ROW_TAPS, each width compiled in:
+    `_each_width`); on flat arrays, y[y_start + r C + c] (= or, add, +=) sum over k < taps of
+    x[x_start + r pixel_step + k tap_step + c] * w[w_start + k C + c], the taps outside x counting as zeros."""
+    signature = types.void(types.intp, x, types.intp, steps, w, types.intp, y, types.intp, types.intp, types.intp,
+                           columns_inside, add)
 
-    def row_forward(typingctx, x, x_start, steps, w, w_start, y, y_start, pixels, channels, columns_inside, add):
-        """row_forward(x, x_start, (pixel step, tap step), w, w_start, y, y_start, pixels, C, columns_inside, add):
-        on flat arrays, y[y_start + r C + c] (= or, add, +=) sum over k < taps of
-        x[x_start + r pixel_step + k tap_step + c] * w[w_start + k C + c], the taps outside x counting as zeros."""
-        signature = types.void(x, types.intp, steps, w, types.intp, y, types.intp, types.intp, types.intp,
-                               columns_inside, add)
+    def codegen(context, builder, signature, arguments):
+        taps_value, _, x_start, steps, _, w_start, _, y_start, pixels, channels, columns_inside, add = arguments
+        x_data, w_data, y_data = (context.make_array(signature.args[at])(context, builder, arguments[at]).data
+                                  for at in (1, 4, 6))
+        ir_ = Vectors(context, builder, signature.args[1].dtype)
 
-        def codegen(context, builder, signature, arguments):
-            _, x_start, steps, _, w_start, _, y_start, pixels, channels, columns_inside, add = arguments
-            x_data, w_data, y_data = (context.make_array(signature.args[at])(context, builder, arguments[at]).data
-                                      for at in (0, 3, 5))
-            ir_ = Vectors(context, builder, signature.args[0].dtype)
-
+        def width(taps):
             def loops(kept):
                 for first, block_mask in ir_.channel_blocks(channels):
                     weights = [ir_.masked_load(ir_.at(w_data, builder.add(builder.add(
@@ -211,33 +202,33 @@ def _forward_intrinsic(taps):
                             columns_inside, block_mask, visit, untested_inside=False)
 
             _by_overlap(builder, ir_, taps, steps, pixels, loops)
-            return context.get_dummy_value()
 
-        return signature, codegen
+        _each_width(builder, taps_value, width)
+        return context.get_dummy_value()
 
-    return intrinsic(row_forward)
+    return signature, codegen
 
 
-def _gradient_intrinsic(taps):
-    """The kernel gradient's row pass of a kernel row of `taps` columns."""
+@intrinsic
+def _gradient_row(typingctx, taps, x, x_start, steps, sums, sums_start, grad, grad_start, pixels, channels,
+                  columns_inside):
+    """_gradient_row(taps, x, x_start, (pixel step, tap step), sums, sums_start, grad, grad_start, pixels, C,
+    columns_inside): the kernel gradient's row pass of a kernel row of `taps` columns (as `_forward_row`); on flat
+    arrays, sums[sums_start + k C + c] += sum over r of
+    x[x_start + r pixel_step + k tap_step + c] * grad[grad_start + r C + c], each product only where tap k of
+    pixel r lies inside x (a multiply-add under its mask)."""
+    signature = types.void(types.intp, x, types.intp, steps, sums, types.intp, grad, types.intp, types.intp,
+                           types.intp, columns_inside)
 
-    def row_gradient(typingctx, x, x_start, steps, sums, sums_start, grad, grad_start, pixels, channels,
-                     columns_inside):
-        """row_gradient(x, x_start, (pixel step, tap step), sums, sums_start, grad, grad_start, pixels, C,
-        columns_inside): on flat arrays, sums[sums_start + k C + c] += sum over r of
-        x[x_start + r pixel_step + k tap_step + c] * grad[grad_start + r C + c], each product only where tap k of
-        pixel r lies inside x (a multiply-add under its mask)."""
-        signature = types.void(x, types.intp, steps, sums, types.intp, grad, types.intp, types.intp, types.intp,
-                               columns_inside)
+    def codegen(context, builder, signature, arguments):
+        taps_value, _, x_start, steps, _, sums_start, _, grad_start, pixels, channels, columns_inside = arguments
+        x_data, sums_data, grad_data = (context.make_array(signature.args[at])(context, builder,
+                                                                               arguments[at]).data
+                                        for at in (1, 4, 6))
+        ir_ = Vectors(context, builder, signature.args[1].dtype)
+        accumulators = cgutils.alloca_once(builder, ir_.vector, size=MAX_ROW_TAPS)  # kept in registers by LLVM
 
-        def codegen(context, builder, signature, arguments):
-            _, x_start, steps, _, sums_start, _, grad_start, pixels, channels, columns_inside = arguments
-            x_data, sums_data, grad_data = (context.make_array(signature.args[at])(context, builder,
-                                                                                   arguments[at]).data
-                                            for at in (0, 3, 5))
-            ir_ = Vectors(context, builder, signature.args[0].dtype)
-            accumulators = cgutils.alloca_once(builder, ir_.vector, size=taps)  # kept in registers by LLVM
-
+        def width(taps):
             def loops(kept):
                 for first, block_mask in ir_.channel_blocks(channels):
                     slots = [ir_.at(sums_data, builder.add(builder.add(sums_start, builder.mul(ir_.constant(k),
@@ -261,14 +252,10 @@ def _gradient_intrinsic(taps):
                         ir_.masked_store(builder.load(ir_.at(accumulators, ir_.constant(k))), slot, block_mask)
 
             _by_overlap(builder, ir_, taps, steps, pixels, loops)
-            return context.get_dummy_value()
 
-        return signature, codegen
+        _each_width(builder, taps_value, width)
+        return context.get_dummy_value()
 
-    return intrinsic(row_gradient)
+    return signature, codegen
 
 
-_forward_1, _forward_2, _forward_3, _forward_4, _forward_5, _forward_6, _forward_7 = (
-    _forward_intrinsic(taps) for taps in range(1, MAX_ROW_TAPS + 1))
-_gradient_1, _gradient_2, _gradient_3, _gradient_4, _gradient_5, _gradient_6, _gradient_7 = (
-    _gradient_intrinsic(taps) for taps in range(1, MAX_ROW_TAPS + 1))

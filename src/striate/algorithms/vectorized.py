@@ -234,7 +234,7 @@ def conv_forward(x, kernel, strides, dilation, groups, padding=None, bias=None, 
     def forward_chunk(chunk):
         plan.loop(source(chunk), weights, start, strides, dilation, y[chunk], plan.placement, bias_values, int(relu))
 
-    _on_chunks(forward_chunk, images, (x[:1].size * np.dtype(dtype).itemsize + y[:1].nbytes),
+    _on_chunks(forward_chunk, images, x[:1].size * np.dtype(dtype).itemsize + y[:1].nbytes,
                y.size * math.prod(kernel.shape[:-1]))
     return y[:, 0] if one_dimensional else y
 

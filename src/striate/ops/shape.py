@@ -68,8 +68,7 @@ class Concat(Function):
             a.dtype == first.dtype and a.shape[:-1] == first.shape[:-1] and a.flags.c_contiguous for a in arrays)
         if not self.by_rows:
             return np.concatenate(arrays, axis=axis)
-        self.widths = [a.shape[-1] for a in arrays]
-        y = np.empty((*first.shape[:-1], sum(self.widths)), dtype=first.dtype)
+        y = np.empty((*first.shape[:-1], sum(a.shape[-1] for a in arrays)), dtype=first.dtype)
         sources, y_rows = [rows(a) for a in arrays], rows(y)
         each_chunk(first, lambda part: _join_bands(tuple(s[part] for s in sources), y_rows[part]), streaming=True)
         return y
@@ -78,7 +77,8 @@ class Concat(Function):
         if not self.by_rows:
             return tuple(np.split(grad, self.boundaries, axis=self.axis))
         grad = np.ascontiguousarray(grad)
-        parts = [np.empty((*grad.shape[:-1], width), dtype=grad.dtype) for width in self.widths]
+        widths = np.diff([0, *self.boundaries, grad.shape[-1]])
+        parts = [np.empty((*grad.shape[:-1], width), dtype=grad.dtype) for width in widths]
         grad_rows, part_rows = rows(grad), [rows(p) for p in parts]
         each_chunk(grad, lambda chunk: _split_bands(grad_rows[chunk], tuple(p[chunk] for p in part_rows)),
                    streaming=True)
