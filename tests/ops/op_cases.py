@@ -329,6 +329,12 @@ def _reduction_cases() -> list[OpCase]:
                     lambda x, a=axis, k=keepdims, ref=reference: ref(x, a, k),
                     make,
                 ))
+        cases.append(OpCase(  # the last two axes, 8 cells: reduced cell by cell (`reduction.FEW_LAST_CELLS`)
+            f"F.{name} over the last two axes of (5, 2, 4)",
+            lambda x, f=method: f(x, axis=(1, 2)),
+            lambda x, ref=reference: ref(x, (1, 2), False),
+            distinct((5, 2, 4)) if name == "max" else normal((5, 2, 4)),
+        ))
         cases.append(OpCase(
             f"Tensor.{name} method axis=1",
             lambda x, n=name: getattr(x, n)(axis=1),
