@@ -12,7 +12,8 @@ from striate.core.runtime import workers_only
 from striate.ops.normalization import batch_moments, batch_norm
 
 EPSILON = 1e-3
-SHAPES = [(5, 3), (4, 3, 2), (3, 4, 5, 6), (6, 7, 5, 16), (2, 3, 2, 3, 4)]
+SHAPES = [(5, 3), (4, 3, 2), (3, 4, 5, 6), (6, 7, 5, 16), (2, 3, 2, 3, 4),
+          (3, 4, 3, 50)]  # 50 channels: the sums row by row (`normalization.WIDE_ROWS`)
 CASES = [(shape, training, activation) for shape in SHAPES for training in (True, False)
          for activation in (None, "relu")]
 
@@ -107,13 +108,14 @@ def test_batch_moments_keep_precision_on_a_large_mean():
     np.testing.assert_allclose(variance, exact.var(axis=0), rtol=1e-4)
 
 
-def test_batch_moments_keep_precision_over_many_rows():
+@pytest.mark.parametrize("channels", [2, 50])  # the sums channel by channel and row by row (WIDE_ROWS)
+def test_batch_moments_keep_precision_over_many_rows(channels):
     # 2^18 rows: float32 totals would be off by about 2e-4 in the variance; blocks of SUM_ROWS rows in float32,
     # added in float64, by about 3e-8
     rng = np.random.default_rng(3)
-    x = (1000 + rng.random((2**18, 1, 2))).astype(np.float32)
+    x = (1000 + rng.random((2**18, 1, channels))).astype(np.float32)
     mean, variance = batch_moments(x)
-    exact = x.astype(np.float64).reshape(-1, 2)
+    exact = x.astype(np.float64).reshape(-1, channels)
     np.testing.assert_allclose(mean, exact.mean(axis=0), rtol=1e-7)
     np.testing.assert_allclose(variance, exact.var(axis=0), rtol=1e-6)
 

@@ -17,7 +17,15 @@ The per-channel sums (the moments, and dz and dz * xhat in the backward) add SUM
 dtype, then each block's sums into the float64 totals. A channel loop that loads and stores its float64 totals at
 every row runs at 3 G values/s; one thread, the loops alone on ResNet-20's first-stage rows (65,536 x 16,
 float32), totals at every row -> blocks of 8 rows: the moments 312 -> 135 us, the gradient sums with relu 469 ->
-236 us (4,096 x 64: 58 -> 37, 82 -> 72). The gradient sums compile once with relu and once without, and read dy
+236 us (4,096 x 64: 58 -> 37, 82 -> 72). Within a block the sums run channel by channel over its 8 rows, or, for
+rows of WIDE_ROWS channels or more, row by row over the channels (each row read in order, the block's sums in an
+array of C values): the same additions in the same order, so the same bits. Channel by channel, the 8 rows' cache
+lines are visited column by column, which the prefetcher follows poorly once x is out of the cache; row by row, the
+loop over few channels runs mostly in its scalar remainder. One thread, x and dy just evicted from the caches,
+gradient sums with relu, channel by channel / row by row, us: 65,536 x 16 332 / 615, 16,384 x 32 207 / 232,
+65,536 x 48 1332 / 1149, 65,536 x 64 3110 / 1468, 16,384 x 96 1424 / 624, 16,384 x 128 2467 / 965, 4,096 x 256
+1062 / 568 (the moments: 153 / 325, 88 / 120, 594 / 599, 790 / 704, 529 / 291, 1063 / 496, 445 / 271). The
+gradient sums compile once with relu and once without, and read dy
 before relu's test: the test then selects between two values, where a branch in the scalar code for the channels
 past the last whole vector mispredicts (16,384 rows, interleaved in one process, branch -> select: 12 channels
 1476 -> 260 us, 36: 546 -> 147, 60: 656 -> 246, 84: 785 -> 356; 48 and 72, whole vectors, the same). A float32
@@ -38,6 +46,7 @@ from striate.ops.chunked import each_chunk, rows
 
 ACTIVATIONS = (None, "relu")
 SUM_ROWS = 8  # rows a per-channel sum adds in x's dtype before its float64 total takes them (see the docstring)
+WIDE_ROWS = 48  # channels from which the per-channel sums run row by row within a block (see the docstring)
 
 
 class BatchNorm(Function):
@@ -123,9 +132,16 @@ def _scale_shift(x, scale, shift, relu, out):
 @njit(nogil=True, cache=True, boundscheck=False)
 def shifted_sums(x, reference):
     """(sum of x - reference, sum of (x - reference)^2) per channel of x (R, C), in float64, SUM_ROWS rows at a
-    time; reference (C,) holds values of x's dtype (a row of x)."""
+    time (channel by channel, or row by row from WIDE_ROWS channels); reference (C,) holds values of x's dtype (a
+    row of x)."""
     total, squares = np.zeros(x.shape[1]), np.zeros(x.shape[1])
     shift = reference.astype(x.dtype)
+    if x.shape[1] >= WIDE_ROWS:
+        block_total, block_squares = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+        for start in range(0, x.shape[0], SUM_ROWS):
+            _add_shifted_sums_row_by_row(x, shift, start, min(start + SUM_ROWS, x.shape[0]), total, squares,
+                                         block_total, block_squares)
+        return total, squares
     full = x.shape[0] - x.shape[0] % SUM_ROWS
     for start in range(0, full, SUM_ROWS):
         _add_shifted_sums(x, shift, start, start + SUM_ROWS, total, squares)
@@ -135,7 +151,8 @@ def shifted_sums(x, reference):
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
 def _add_shifted_sums(x, shift, start, stop, total, squares):
-    """total, squares += the per-channel sums of x[start:stop] - shift and of its square, added in x's dtype."""
+    """total, squares += the per-channel sums of x[start:stop] - shift and of its square, added in x's dtype,
+    channel by channel."""
     for c in range(x.shape[1]):
         rows_total = rows_squares = x.dtype.type(0)
         for r in range(start, stop):
@@ -146,11 +163,27 @@ def _add_shifted_sums(x, shift, start, stop, total, squares):
         squares[c] += rows_squares
 
 
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _add_shifted_sums_row_by_row(x, shift, start, stop, total, squares, block_total, block_squares):
+    """`_add_shifted_sums` row by row: the block's sums in block_total and block_squares (C values of x's dtype)."""
+    block_total[:] = 0
+    block_squares[:] = 0
+    for r in range(start, stop):
+        for c in range(x.shape[1]):
+            value = x[r, c] - shift[c]
+            block_total[c] += value
+            block_squares[c] += value * value
+    for c in range(x.shape[1]):
+        total[c] += block_total[c]
+        squares[c] += block_squares[c]
+
+
 @njit(nogil=True, cache=True, boundscheck=False)
 def gradient_sums(x, grad, relu, scale, shift, mean, inverse_std):
-    """(sum dz, sum dz * xhat) per channel of (R, C) rows in float64, SUM_ROWS rows at a time; xhat = (x - mean) *
-    inverse_std, dz = grad, masked where y = x * scale + shift <= 0 if relu (the forward's own y, recomputed by the
-    same float operations rather than read; scale and shift are read only then)."""
+    """(sum dz, sum dz * xhat) per channel of (R, C) rows in float64, SUM_ROWS rows at a time (channel by channel,
+    or row by row from WIDE_ROWS channels); xhat = (x - mean) * inverse_std, dz = grad, masked where
+    y = x * scale + shift <= 0 if relu (the forward's own y, recomputed by the same float operations rather than
+    read; scale and shift are read only then)."""
     # relu a constant in each compiled loop, dy read before its test: the test then selects between two values
     # rather than branching, and the channels past the last whole vector (scalar code) do not mispredict
     if relu:
@@ -162,6 +195,13 @@ def gradient_sums(x, grad, relu, scale, shift, mean, inverse_std):
 def _gradient_sums(x, grad, relu, scale, shift, mean, inverse_std):
     """`gradient_sums`, inlined where relu is a constant."""
     sum_dz, sum_dz_xhat = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    if x.shape[1] >= WIDE_ROWS:
+        block_dz, block_dz_xhat = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+        for start in range(0, x.shape[0], SUM_ROWS):
+            _add_gradient_sums_row_by_row(x, grad, relu, scale, shift, mean, inverse_std, start,
+                                          min(start + SUM_ROWS, x.shape[0]), sum_dz, sum_dz_xhat, block_dz,
+                                          block_dz_xhat)
+        return sum_dz, sum_dz_xhat
     full = x.shape[0] - x.shape[0] % SUM_ROWS
     for start in range(0, full, SUM_ROWS):
         _add_gradient_sums(x, grad, relu, scale, shift, mean, inverse_std, start, start + SUM_ROWS, sum_dz,
@@ -183,6 +223,24 @@ def _add_gradient_sums(x, grad, relu, scale, shift, mean, inverse_std, start, st
             rows_dz_xhat += dz * ((x[r, c] - mean[c]) * inverse_std[c])
         sum_dz[c] += rows_dz
         sum_dz_xhat[c] += rows_dz_xhat
+
+
+@njit(nogil=True, cache=True, boundscheck=False, inline="always")
+def _add_gradient_sums_row_by_row(x, grad, relu, scale, shift, mean, inverse_std, start, stop, sum_dz, sum_dz_xhat,
+                                  block_dz, block_dz_xhat):
+    """`_add_gradient_sums` row by row: the block's sums in block_dz and block_dz_xhat (C values of x's dtype)."""
+    zero = mean.dtype.type(0)
+    block_dz[:] = zero
+    block_dz_xhat[:] = zero
+    for r in range(start, stop):
+        for c in range(x.shape[1]):
+            dy = grad[r, c]  # read before the test (`gradient_sums`)
+            dz = dy if (not relu or x[r, c] * scale[c] + shift[c] > zero) else zero
+            block_dz[c] += dz
+            block_dz_xhat[c] += dz * ((x[r, c] - mean[c]) * inverse_std[c])
+    for c in range(x.shape[1]):
+        sum_dz[c] += block_dz[c]
+        sum_dz_xhat[c] += block_dz_xhat[c]
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
